@@ -1,6 +1,3 @@
-// Package packet is the MQTT 3.1, 3.1.1 and 5.0 wire codec: it decodes
-// packets from a reused read buffer and appends encoded packets to a reused
-// write buffer. It knows nothing about sessions or routing.
 package packet
 
 // Type is an MQTT control packet type (the high nibble of the fixed header).
@@ -45,49 +42,49 @@ type UserProperty struct {
 // flag is set (for numeric properties) or when it is non-empty (for strings
 // and binary data). Byte slices may alias the read buffer after Decode.
 type Properties struct {
-	PayloadFormat             byte // 0x01
-	HasPayloadFormat          bool
-	MessageExpiry             uint32 // 0x02
-	HasMessageExpiry          bool
-	ContentType               string   // 0x03
-	ResponseTopic             string   // 0x08
-	CorrelationData           []byte   // 0x09
-	SubscriptionIDs           []uint32 // 0x0B, several on PUBLISH, one on SUBSCRIBE
-	SessionExpiry             uint32   // 0x11
-	HasSessionExpiry          bool
-	AssignedClientID          string // 0x12
-	ServerKeepAlive           uint16 // 0x13
-	HasServerKeepAlive        bool
-	AuthMethod                string // 0x15
-	AuthData                  []byte // 0x16
-	RequestProblemInfo        byte   // 0x17
-	HasRequestProblemInfo     bool
-	WillDelay                 uint32 // 0x18
-	HasWillDelay              bool
-	RequestResponseInfo       byte // 0x19
-	HasRequestResponseInfo    bool
-	ResponseInfo              string // 0x1A
-	ServerReference           string // 0x1C
-	ReasonString              string // 0x1F
-	ReceiveMaximum            uint16 // 0x21
-	HasReceiveMaximum         bool
-	TopicAliasMaximum         uint16 // 0x22
-	HasTopicAliasMaximum      bool
-	TopicAlias                uint16 // 0x23
-	HasTopicAlias             bool
-	MaximumQoS                byte // 0x24
-	HasMaximumQoS             bool
-	RetainAvailable           byte // 0x25
-	HasRetainAvailable        bool
-	User                      []UserProperty // 0x26
-	MaximumPacketSize         uint32         // 0x27
-	HasMaximumPacketSize      bool
-	WildcardSubAvailable      byte // 0x28
-	HasWildcardSubAvailable   bool
-	SubIDAvailable            byte // 0x29
-	HasSubIDAvailable         bool
-	SharedSubAvailable        byte // 0x2A
-	HasSharedSubAvailable     bool
+	PayloadFormat           byte // 0x01
+	HasPayloadFormat        bool
+	MessageExpiry           uint32 // 0x02
+	HasMessageExpiry        bool
+	ContentType             string   // 0x03
+	ResponseTopic           string   // 0x08
+	CorrelationData         []byte   // 0x09
+	SubscriptionIDs         []uint32 // 0x0B, several on PUBLISH, one on SUBSCRIBE
+	SessionExpiry           uint32   // 0x11
+	HasSessionExpiry        bool
+	AssignedClientID        string // 0x12
+	ServerKeepAlive         uint16 // 0x13
+	HasServerKeepAlive      bool
+	AuthMethod              string // 0x15
+	AuthData                []byte // 0x16
+	RequestProblemInfo      byte   // 0x17
+	HasRequestProblemInfo   bool
+	WillDelay               uint32 // 0x18
+	HasWillDelay            bool
+	RequestResponseInfo     byte // 0x19
+	HasRequestResponseInfo  bool
+	ResponseInfo            string // 0x1A
+	ServerReference         string // 0x1C
+	ReasonString            string // 0x1F
+	ReceiveMaximum          uint16 // 0x21
+	HasReceiveMaximum       bool
+	TopicAliasMaximum       uint16 // 0x22
+	HasTopicAliasMaximum    bool
+	TopicAlias              uint16 // 0x23
+	HasTopicAlias           bool
+	MaximumQoS              byte // 0x24
+	HasMaximumQoS           bool
+	RetainAvailable         byte // 0x25
+	HasRetainAvailable      bool
+	User                    []UserProperty // 0x26
+	MaximumPacketSize       uint32         // 0x27
+	HasMaximumPacketSize    bool
+	WildcardSubAvailable    byte // 0x28
+	HasWildcardSubAvailable bool
+	SubIDAvailable          byte // 0x29
+	HasSubIDAvailable       bool
+	SharedSubAvailable      byte // 0x2A
+	HasSharedSubAvailable   bool
 }
 
 // Reset clears p while keeping the capacity of its slices.
