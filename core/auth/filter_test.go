@@ -94,3 +94,45 @@ func TestCoversFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestCoversFilterIsSound checks exhaustively over a small alphabet that
+// coversFilter never claims coverage that matchTopic contradicts: if
+// pattern covers req, every topic req matches, pattern matches too.
+func TestCoversFilterIsSound(t *testing.T) {
+	filters := expand([]string{"a", "b", "$s", "+", "#"}, 3, validFilter)
+	topics := expand([]string{"a", "b", "$s", ""}, 3, validTopic)
+	for _, p := range filters {
+		for _, r := range filters {
+			if !coversFilter(p, r) {
+				continue
+			}
+			for _, tp := range topics {
+				if matchTopic(r, tp) && !matchTopic(p, tp) {
+					t.Fatalf("coversFilter(%q, %q) but %q matches %q and not %q", p, r, r, tp, p)
+				}
+			}
+		}
+	}
+}
+
+// expand returns every string of 1 to n levels drawn from levels that keep
+// passes.
+func expand(levels []string, n int, keep func(string) bool) []string {
+	var out, cur []string
+	cur = append(cur, levels...)
+	for i := 1; i <= n; i++ {
+		var next []string
+		for _, s := range cur {
+			if keep(s) {
+				out = append(out, s)
+			}
+			if i < n {
+				for _, l := range levels {
+					next = append(next, s+"/"+l)
+				}
+			}
+		}
+		cur = next
+	}
+	return out
+}

@@ -97,8 +97,14 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	}
 	h := &HTTP{cfg: cfg, client: cfg.Client, now: time.Now}
 	if h.client == nil {
-		h.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-		h.ownPool = true
+		// A pool of our own, so Close can release it without touching
+		// connections other packages keep in http.DefaultTransport.
+		var rt http.RoundTripper = http.DefaultTransport
+		if t, ok := rt.(*http.Transport); ok {
+			rt = t.Clone()
+			h.ownPool = true
+		}
+		h.client = &http.Client{Transport: rt}
 	}
 	if cfg.CacheTTL > 0 && cfg.CacheSize > 0 {
 		h.cache = make(map[authzKey]*list.Element)
