@@ -1,0 +1,613 @@
+package mqtt
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqgate/mqgate/adapters/mqtt/packet"
+	"github.com/mqgate/mqgate/core"
+)
+
+// conn is one MQTT network connection. Its reader goroutine (run) owns the
+// connection and the writer goroutine; the writer owns the socket's write
+// side. Control packets produced by the reader go through pending so the
+// writer keeps the order in which they were produced.
+type conn struct {
+	srv    *Server
+	l      *listener
+	nc     net.Conn
+	remote string
+
+	version   packet.Version
+	client    *core.Client
+	keepAlive time.Duration
+
+	// Negotiated with an MQTT 5 client.
+	maxOut        int // client's Maximum Packet Size (0: protocol limit)
+	outAliasMax   uint16
+	outAliases    map[string]uint16 // writer only
+	inAliasMax    uint16
+	inAliases     map[uint16]string // reader only
+	problemInfo   bool
+	sessionExpiry time.Duration
+
+	wmu     sync.Mutex
+	pending []byte // encoded control packets awaiting the writer
+
+	wake     chan struct{} // cap 1
+	kicked   chan struct{} // closed by Kick
+	kickOnce sync.Once
+	kickCode atomic.Uint32
+	done     chan struct{} // closed when the writer exits
+	closeNC  sync.Once
+
+	rbuf []byte
+	rpkt packet.Packet
+}
+
+var _ core.Conn = (*conn)(nil)
+
+func newConn(s *Server, l *listener, nc net.Conn, remote string) *conn {
+	return &conn{
+		srv:    s,
+		l:      l,
+		nc:     nc,
+		remote: remote,
+		wake:   make(chan struct{}, 1),
+		kicked: make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+}
+
+// Notify implements core.Conn.
+func (c *conn) Notify() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Kick implements core.Conn: the writer sends DISCONNECT with code (v5)
+// and closes the connection.
+func (c *conn) Kick(code core.Code) {
+	c.kickOnce.Do(func() {
+		c.kickCode.Store(uint32(code))
+		close(c.kicked)
+	})
+}
+
+func (c *conn) close() {
+	c.closeNC.Do(func() { c.nc.Close() })
+}
+
+// errClose ends a connection; code is the v5 DISCONNECT reason to send
+// first (0 for none).
+type errClose struct {
+	code byte
+	msg  string
+}
+
+func (e *errClose) Error() string { return e.msg }
+
+func protocolErr(code byte, format string, args ...any) error {
+	return &errClose{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// run is the connection's reader and owner.
+func (c *conn) run() {
+	defer c.srv.connDone(c)
+	defer c.close()
+	log := c.srv.log.With("remote", c.remote, "listener", c.l.cfg.Name)
+
+	if err := c.handshake(); err != nil {
+		log.Debug("connect failed", "err", err)
+		return
+	}
+	log = log.With("client", c.client.Info.ClientID)
+	go c.writeLoop()
+
+	err := c.readLoop()
+	kind := core.DisconnectWithWill
+	var ce *errClose
+	switch {
+	case errors.Is(err, errNormalDisconnect):
+		kind = core.DisconnectNormal
+	case errors.Is(err, errDisconnectWithWill):
+	case errors.As(err, &ce):
+		log.Info("closing connection", "reason", ce.msg, "code", fmt.Sprintf("0x%02X", ce.code))
+		c.Kick(core.Code(ce.code))
+	default:
+		log.Debug("connection lost", "err", err)
+	}
+	c.Kick(0)
+	<-c.done
+	c.client.Disconnect(kind)
+}
+
+var (
+	errNormalDisconnect   = errors.New("client disconnected")
+	errDisconnectWithWill = errors.New("client disconnected with will")
+)
+
+// readPacket reads the next whole packet into c.rpkt. The header is checked
+// against maxSize before the body is read or any buffer grown (checklist
+// A2). Packets split across reads and several packets in one read are both
+// handled: leftover bytes stay in rbuf.
+func (c *conn) readPacket(maxSize int, deadline time.Duration) (packet.Header, []byte, error) {
+	if deadline > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(deadline))
+	}
+	for {
+		if len(c.rbuf) > 0 {
+			h, err := packet.ReadHeader(c.rbuf, maxSize)
+			if err == nil {
+				total := h.Len + h.Remaining
+				if len(c.rbuf) >= total {
+					body := c.rbuf[h.Len:total]
+					return h, body, nil
+				}
+				if cap(c.rbuf) < total {
+					nb := make([]byte, len(c.rbuf), total)
+					copy(nb, c.rbuf)
+					c.rbuf = nb
+				}
+			} else if !errors.Is(err, packet.ErrIncomplete) {
+				return h, nil, err
+			}
+		}
+		if err := c.fill(); err != nil {
+			return packet.Header{}, nil, err
+		}
+	}
+}
+
+const readChunk = 2048
+
+// fill reads more bytes into rbuf, growing it when full.
+func (c *conn) fill() error {
+	if cap(c.rbuf)-len(c.rbuf) < 512 {
+		n := 2 * cap(c.rbuf)
+		if n < readChunk {
+			n = readChunk
+		}
+		nb := make([]byte, len(c.rbuf), n)
+		copy(nb, c.rbuf)
+		c.rbuf = nb
+	}
+	n, err := c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
+	c.rbuf = c.rbuf[:len(c.rbuf)+n]
+	c.srv.broker.Stats().BytesReceived.Add(int64(n))
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// consume drops a handled packet from rbuf, and lets a large buffer go when
+// it is empty, so an idle connection holds little memory.
+func (c *conn) consume(n int) {
+	rest := len(c.rbuf) - n
+	if rest == 0 {
+		if cap(c.rbuf) > 64*1024 {
+			c.rbuf = nil
+		} else {
+			c.rbuf = c.rbuf[:0]
+		}
+		return
+	}
+	copy(c.rbuf, c.rbuf[n:])
+	c.rbuf = c.rbuf[:rest]
+}
+
+func (c *conn) readLoop() error {
+	maxSize := c.srv.cfg.MaxPacketSize
+	for {
+		var deadline time.Duration
+		if c.keepAlive > 0 {
+			// [MQTT-3.1.2-24] 1.5 times the keep alive.
+			deadline = c.keepAlive * 3 / 2
+		} else {
+			c.nc.SetReadDeadline(time.Time{})
+		}
+		h, body, err := c.readPacket(maxSize, deadline)
+		if err != nil {
+			var pe *packet.Error
+			if errors.As(err, &pe) {
+				return protocolErr(pe.Code, "%v", pe)
+			}
+			return err
+		}
+		if err := packet.Decode(&c.rpkt, h, body, c.version); err != nil {
+			var pe *packet.Error
+			if errors.As(err, &pe) {
+				return protocolErr(pe.Code, "decode %v: %v", h.Type, pe)
+			}
+			return protocolErr(packet.MalformedPacket, "decode: %v", err)
+		}
+		err = c.handle(&c.rpkt)
+		c.consume(h.Len + h.Remaining)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (c *conn) handle(p *packet.Packet) error {
+	cl := c.client
+	switch p.Type {
+	case packet.PUBLISH:
+		return c.handlePublish(p)
+	case packet.PUBACK:
+		cl.Ack(p.PacketID, false)
+	case packet.PUBREC:
+		if p.ReasonCode >= 0x80 {
+			cl.Received(p.PacketID, true)
+			return nil
+		}
+		ok := cl.Received(p.PacketID, false)
+		c.sendAck(packet.PUBREL, p.PacketID, ackCode(ok))
+	case packet.PUBREL:
+		ok := cl.Release(p.PacketID)
+		c.sendAck(packet.PUBCOMP, p.PacketID, ackCode(ok))
+	case packet.PUBCOMP:
+		cl.Ack(p.PacketID, true)
+	case packet.SUBSCRIBE:
+		c.handleSubscribe(p)
+	case packet.UNSUBSCRIBE:
+		c.handleUnsubscribe(p)
+	case packet.PINGREQ:
+		c.send(&packet.Packet{Type: packet.PINGRESP})
+	case packet.DISCONNECT:
+		return c.handleDisconnect(p)
+	case packet.AUTH:
+		// Enhanced authentication is not offered, so AUTH is never
+		// expected [MQTT-4.12.0-?]: refuse it cleanly.
+		return protocolErr(packet.BadAuthenticationMethod, "AUTH without an authentication method")
+	case packet.CONNECT:
+		// [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
+		return protocolErr(packet.ProtocolError, "second CONNECT")
+	default:
+		// CONNACK, SUBACK, UNSUBACK, PINGRESP are never sent to a server
+		// (checklist B8).
+		return protocolErr(packet.ProtocolError, "%v sent to the server", p.Type)
+	}
+	return nil
+}
+
+func ackCode(found bool) byte {
+	if found {
+		return packet.Success
+	}
+	return packet.PacketIdentifierNotFound
+}
+
+func (c *conn) handleDisconnect(p *packet.Packet) error {
+	if c.version == packet.V5 {
+		if p.Properties.HasSessionExpiry {
+			// [MQTT-3.14.2-2] a session that expired with the connection
+			// cannot be revived by DISCONNECT.
+			if c.sessionExpiry == 0 && p.Properties.SessionExpiry != 0 {
+				return protocolErr(packet.ProtocolError, "session expiry set on DISCONNECT after 0 on CONNECT")
+			}
+			c.client.SetSessionExpiry(sessionExpiry(p.Properties.SessionExpiry))
+		}
+		if p.ReasonCode == packet.DisconnectWithWill {
+			return errDisconnectWithWill
+		}
+	}
+	return errNormalDisconnect
+}
+
+func sessionExpiry(secs uint32) time.Duration {
+	if secs == 0xFFFFFFFF {
+		return core.NeverExpire
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// send encodes a control packet for the writer.
+func (c *conn) send(p *packet.Packet) {
+	c.wmu.Lock()
+	var err error
+	c.pending, err = packet.Append(c.pending, p, c.version)
+	c.wmu.Unlock()
+	if err != nil {
+		c.srv.log.Error("encode failed", "type", p.Type, "err", err)
+		return
+	}
+	c.Notify()
+}
+
+func (c *conn) sendAck(t packet.Type, id uint16, code byte) {
+	p := packet.Packet{Type: t, PacketID: id, ReasonCode: code}
+	if t == packet.PUBREL {
+		p.Flags = 0x2
+	}
+	c.send(&p)
+}
+
+func (c *conn) handlePublish(p *packet.Packet) error {
+	cl := c.client
+	topicName := string(p.Topic)
+	if c.version == packet.V5 {
+		if p.Properties.HasTopicAlias {
+			a := p.Properties.TopicAlias
+			if a == 0 || a > c.inAliasMax {
+				// [MQTT-3.3.2-8] [MQTT-3.3.2-9]
+				return protocolErr(packet.TopicAliasInvalid, "topic alias %d out of range 1..%d", a, c.inAliasMax)
+			}
+			if topicName != "" {
+				if c.inAliases == nil {
+					c.inAliases = make(map[uint16]string)
+				}
+				c.inAliases[a] = topicName
+			} else if t, ok := c.inAliases[a]; ok {
+				topicName = t
+			} else {
+				return protocolErr(packet.ProtocolError, "unknown topic alias %d with an empty topic", a)
+			}
+		}
+	}
+	if topicName == "" {
+		return protocolErr(packet.ProtocolError, "empty topic name without a topic alias")
+	}
+	if err := cl.ValidateTopic(topicName); err != nil {
+		return protocolErr(packet.TopicNameInvalid, "topic %q: %v", topicName, err)
+	}
+	if p.Retain && c.srv.broker.Config().RetainDisabled {
+		return protocolErr(packet.RetainNotSupported, "retain is not available")
+	}
+	m := toMessage(p, topicName)
+	ctx := context.Background()
+	switch p.QoS {
+	case 0:
+		cl.Publish(ctx, m)
+	case 1:
+		code := cl.Publish(ctx, m)
+		c.sendAck(packet.PUBACK, p.PacketID, byte(code))
+	case 2:
+		code, _ := cl.PublishQoS2(ctx, p.PacketID, m)
+		if code == core.ReceiveMaximumExceeded {
+			// [MQTT-3.3.4-9] checklist G30.
+			return protocolErr(packet.ReceiveMaximumExceeded, "more than %d QoS 2 publishes awaiting PUBREL", c.srv.broker.Config().MaxInboundQoS2)
+		}
+		c.sendAck(packet.PUBREC, p.PacketID, byte(code))
+	}
+	return nil
+}
+
+// toMessage copies a decoded PUBLISH out of the read buffer into an
+// immutable core.Message.
+func toMessage(p *packet.Packet, topicName string) *core.Message {
+	m := &core.Message{
+		Topic:   topicName,
+		Payload: append([]byte(nil), p.Payload...),
+		QoS:     p.QoS,
+		Retain:  p.Retain,
+	}
+	pr := &p.Properties
+	if pr.HasPayloadFormat {
+		m.PayloadFormat = pr.PayloadFormat
+	}
+	if pr.HasMessageExpiry {
+		m.Expiry = time.Now().Add(time.Duration(pr.MessageExpiry) * time.Second)
+	}
+	m.ContentType = pr.ContentType
+	m.ResponseTopic = pr.ResponseTopic
+	if len(pr.CorrelationData) > 0 {
+		m.CorrelationData = append([]byte(nil), pr.CorrelationData...)
+	}
+	if len(pr.User) > 0 {
+		m.UserProperties = make([]core.UserProperty, len(pr.User))
+		for i, u := range pr.User {
+			m.UserProperties[i] = core.UserProperty{Key: u.Key, Value: u.Value}
+		}
+	}
+	return m
+}
+
+func (c *conn) handleSubscribe(p *packet.Packet) {
+	reqs := make([]core.SubscribeRequest, len(p.Subscriptions))
+	var subID uint32
+	if len(p.Properties.SubscriptionIDs) > 0 {
+		subID = p.Properties.SubscriptionIDs[0]
+	}
+	for i, s := range p.Subscriptions {
+		reqs[i] = core.SubscribeRequest{Filter: s.Filter}
+		o := &reqs[i].Options
+		o.QoS, o.NoLocal, o.RetainAsPublished, o.RetainHandling, o.SubscriptionID = s.QoS, s.NoLocal, s.RetainAsPublished, s.RetainHandling, subID
+	}
+	results := c.client.Subscribe(context.Background(), reqs, make([]core.SubscribeResult, 0, len(reqs)))
+	codes := make([]byte, len(results))
+	for i, r := range results {
+		codes[i] = byte(r.Code)
+		if c.version != packet.V5 && r.Code.Failed() {
+			codes[i] = 0x80 // [MQTT-3.9.3-2] v3 knows only 0x80 for failure
+		}
+	}
+	c.send(&packet.Packet{Type: packet.SUBACK, PacketID: p.PacketID, ReasonCodes: codes})
+	// Retained messages follow the SUBACK [MQTT-3.8.4-4]: the writer
+	// drains pending control packets before pulling deliveries.
+	c.client.SendRetained(reqs, results)
+}
+
+func (c *conn) handleUnsubscribe(p *packet.Packet) {
+	res := c.client.Unsubscribe(p.Filters, make([]core.Code, 0, len(p.Filters)))
+	out := packet.Packet{Type: packet.UNSUBACK, PacketID: p.PacketID, Flags: 0}
+	if c.version == packet.V5 {
+		out.ReasonCodes = make([]byte, len(res))
+		for i, r := range res {
+			out.ReasonCodes[i] = byte(r)
+		}
+	}
+	c.send(&out)
+}
+
+// writeLoop writes pending control packets and pulls deliveries from the
+// session until the connection ends. A write that blocks longer than
+// WriteTimeout ends the connection: a subscriber that stops reading is cut
+// off instead of slowing anyone else (its queue is bounded by the core).
+func (c *conn) writeLoop() {
+	defer close(c.done)
+	defer c.close()
+	var (
+		buf []byte
+		ds  []core.Delivery
+		out packet.Packet
+	)
+	timeout := c.srv.cfg.WriteTimeout
+	stats := c.srv.broker.Stats()
+	for {
+		select {
+		case <-c.wake:
+		case <-c.kicked:
+			c.writeKick()
+			return
+		}
+		for {
+			c.wmu.Lock()
+			buf = append(buf, c.pending...)
+			c.pending = c.pending[:0]
+			c.wmu.Unlock()
+			ds = c.client.Pull(ds[:0], 64)
+			for i := range ds {
+				buf = c.appendDelivery(buf, &ds[i], &out)
+				ds[i] = core.Delivery{}
+			}
+			if len(buf) == 0 {
+				break
+			}
+			c.nc.SetWriteDeadline(time.Now().Add(timeout))
+			n, err := c.nc.Write(buf)
+			stats.BytesSent.Add(int64(n))
+			if err != nil {
+				return
+			}
+			buf = buf[:0]
+		}
+		// An idle connection keeps no burst-sized buffers.
+		if cap(buf) > 4096 {
+			buf = nil
+		}
+		c.wmu.Lock()
+		if cap(c.pending) > 4096 {
+			c.pending = nil
+		}
+		c.wmu.Unlock()
+	}
+}
+
+// writeKick sends the DISCONNECT a Kick asked for (v5 only
+// [MQTT-3.14.0-1]) and closes the socket.
+func (c *conn) writeKick() {
+	code := byte(c.kickCode.Load())
+	if c.version == packet.V5 && code != 0 {
+		c.wmu.Lock()
+		buf := append([]byte(nil), c.pending...)
+		c.wmu.Unlock()
+		buf, _ = packet.Append(buf, &packet.Packet{Type: packet.DISCONNECT, ReasonCode: code}, c.version)
+		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		c.nc.Write(buf)
+	}
+	c.close()
+}
+
+// appendDelivery encodes one delivery. A PUBLISH larger than the client's
+// Maximum Packet Size is dropped, not sent [MQTT-3.1.2-24].
+func (c *conn) appendDelivery(buf []byte, d *core.Delivery, p *packet.Packet) []byte {
+	p.Reset()
+	if d.Pubrel {
+		p.Type, p.Flags, p.PacketID = packet.PUBREL, 0x2, d.PacketID
+		out, _ := packet.Append(buf, p, c.version)
+		return out
+	}
+	m := d.Msg
+	p.Type = packet.PUBLISH
+	p.QoS, p.Retain, p.Dup, p.PacketID = d.QoS, d.Retain, d.Dup, d.PacketID
+	p.Payload = m.Payload
+	p.Topic = stringBytes(d.Topic)
+	var newAlias uint16
+	if c.version == packet.V5 {
+		pr := &p.Properties
+		if m.PayloadFormat != 0 {
+			pr.PayloadFormat, pr.HasPayloadFormat = m.PayloadFormat, true
+		}
+		if secs, ok := m.RemainingExpiry(time.Now()); ok {
+			// [MQTT-3.3.2-6] the remaining lifetime, not the original.
+			pr.MessageExpiry, pr.HasMessageExpiry = secs, true
+		}
+		pr.ContentType = m.ContentType
+		pr.ResponseTopic = m.ResponseTopic
+		pr.CorrelationData = m.CorrelationData
+		for _, u := range m.UserProperties {
+			pr.User = append(pr.User, packet.UserProperty{Key: u.Key, Value: u.Value})
+		}
+		pr.SubscriptionIDs = append(pr.SubscriptionIDs, d.SubIDs...)
+		if c.outAliasMax > 0 {
+			if a, ok := c.outAliases[d.Topic]; ok {
+				pr.TopicAlias, pr.HasTopicAlias = a, true
+				p.Topic = nil
+			} else if len(c.outAliases) < int(c.outAliasMax) {
+				newAlias = uint16(len(c.outAliases) + 1)
+				pr.TopicAlias, pr.HasTopicAlias = newAlias, true
+			}
+		}
+	}
+	if c.maxOut > 0 && packet.Size(p, c.version) > c.maxOut {
+		c.client.Dropped(d)
+		return buf
+	}
+	out, err := packet.Append(buf, p, c.version)
+	if err != nil {
+		c.client.Dropped(d)
+		return buf
+	}
+	if newAlias != 0 {
+		if c.outAliases == nil {
+			c.outAliases = make(map[string]uint16)
+		}
+		c.outAliases[d.Topic] = newAlias
+	}
+	return out
+}
+
+// peerAddr parses a remote address for ClientInfo.
+func peerAddr(s string) netip.AddrPort {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// certCN returns the verified client certificate's common name, if any.
+func certCN(nc net.Conn) string {
+	var st tls.ConnectionState
+	switch t := nc.(type) {
+	case *tls.Conn:
+		st = t.ConnectionState()
+	case *wsConn:
+		tc, ok := t.ws.NetConn().(*tls.Conn)
+		if !ok {
+			return ""
+		}
+		st = tc.ConnectionState()
+	default:
+		return ""
+	}
+	if len(st.PeerCertificates) == 0 || len(st.VerifiedChains) == 0 {
+		return ""
+	}
+	return st.PeerCertificates[0].Subject.CommonName
+}

@@ -1,0 +1,274 @@
+package mqtt
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/mqgate/mqgate/adapters/mqtt/packet"
+	"github.com/mqgate/mqgate/core"
+)
+
+// stringBytes views s as bytes without copying; the encoder only reads it.
+func stringBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// handshake reads CONNECT within the connect timeout, authenticates the
+// client, attaches it to its session and writes CONNACK. On success the
+// connection is ready for the read and write loops.
+func (c *conn) handshake() error {
+	srv := c.srv
+	deadline := time.Now().Add(srv.cfg.ConnectTimeout)
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("tls handshake: %w", err)
+		}
+	}
+	limit := maxConnectSize
+	if srv.cfg.MaxPacketSize < limit {
+		limit = srv.cfg.MaxPacketSize
+	}
+	c.nc.SetReadDeadline(deadline)
+	h, body, err := c.readPacket(limit, 0)
+	if err != nil {
+		return fmt.Errorf("read CONNECT: %w", err)
+	}
+	if h.Type != packet.CONNECT {
+		// [MQTT-3.1.0-1] the first packet must be CONNECT; no CONNACK can
+		// be sent since no protocol version is known (checklist B8).
+		return fmt.Errorf("first packet is %v, not CONNECT", h.Type)
+	}
+	p := &c.rpkt
+	err = packet.Decode(p, h, body, 0)
+	c.version = p.Version
+	if c.version != packet.V5 && c.version != packet.V311 && c.version != packet.V31 {
+		c.version = packet.V311
+	}
+	if err != nil {
+		var pe *packet.Error
+		if errors.As(err, &pe) {
+			if pe.Code == packet.UnsupportedProtocolVersion {
+				c.refuse(packet.UnsupportedProtocolVersion, packet.ConnRefusedProtocolVersion)
+			} else if c.version == packet.V5 {
+				c.refuse(pe.Code, 0)
+			}
+		}
+		return fmt.Errorf("decode CONNECT: %w", err)
+	}
+	c.consume(h.Len + h.Remaining)
+	return c.connect(p)
+}
+
+// refuse writes a failing CONNACK: code for v5, v3code for 3.1/3.1.1
+// (v3code 0 means no v3 CONNACK is defined: close silently).
+func (c *conn) refuse(code, v3code byte) {
+	p := packet.Packet{Type: packet.CONNACK, ReasonCode: code}
+	if c.version != packet.V5 {
+		if v3code == 0 {
+			return
+		}
+		p.ReasonCode = v3code
+	}
+	buf, err := packet.Append(nil, &p, c.version)
+	if err != nil {
+		return
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	c.nc.Write(buf)
+}
+
+func (c *conn) connect(p *packet.Packet) error {
+	srv := c.srv
+	b := srv.broker
+	v5 := c.version == packet.V5
+	info := core.ClientInfo{
+		Protocol: "mqtt",
+		Listener: c.l.cfg.Name,
+		ClientID: p.ClientID,
+		Username: p.Username,
+		PeerAddr: peerAddr(c.remote),
+		CertCN:   certCN(c.nc),
+		Version:  byte(c.version),
+	}
+	if c.l.cfg.TLS != nil && c.l.cfg.TLS.CNAsUsername && info.CertCN != "" {
+		info.Username = info.CertCN
+	}
+
+	// Client identifier [MQTT-3.1.3-5..8].
+	assigned := ""
+	if len(info.ClientID) > srv.cfg.MaxClientIDLen {
+		c.refuse(packet.ClientIdentifierNotValid, packet.ConnRefusedIdentifierRejected)
+		return fmt.Errorf("client id longer than %d bytes", srv.cfg.MaxClientIDLen)
+	}
+	if info.ClientID == "" {
+		if c.version == packet.V31 || c.version == packet.V311 && !p.CleanStart {
+			// 3.1 needs 1-23 characters; 3.1.1 assigns only with clean
+			// session 1 [MQTT-3.1.3-8] (checklist C12).
+			c.refuse(packet.ClientIdentifierNotValid, packet.ConnRefusedIdentifierRejected)
+			return errors.New("empty client id")
+		}
+		info.ClientID = b.AssignClientID()
+		assigned = info.ClientID
+	}
+
+	// Keep alive [MQTT-3.1.2-21].
+	ka := int(p.KeepAlive)
+	serverKA := false
+	if ka > srv.cfg.MaxKeepAlive {
+		if !v5 {
+			c.refuse(0, packet.ConnRefusedIdentifierRejected)
+			return fmt.Errorf("keepalive %d above max_keepalive %d", ka, srv.cfg.MaxKeepAlive)
+		}
+		ka, serverKA = srv.cfg.MaxKeepAlive, true
+	}
+	c.keepAlive = time.Duration(ka) * time.Second
+
+	if v5 && p.Properties.AuthMethod != "" {
+		// No enhanced authentication method is offered.
+		c.refuse(packet.BadAuthenticationMethod, 0)
+		return fmt.Errorf("authentication method %q not supported", p.Properties.AuthMethod)
+	}
+	var password []byte
+	if p.HasPassword {
+		password = p.Password
+	}
+	if code := b.Authenticate(context.Background(), &info, password); code.Failed() {
+		v3 := byte(packet.ConnRefusedNotAuthorized)
+		if code == core.BadUsernameOrPassword {
+			v3 = packet.ConnRefusedBadUsernamePassword
+		}
+		c.refuse(byte(code), v3)
+		return fmt.Errorf("authentication failed (0x%02X)", byte(code))
+	}
+
+	req := &core.ConnectRequest{Info: info, CleanStart: p.CleanStart, Conn: c}
+	if v5 {
+		pr := &p.Properties
+		if pr.HasSessionExpiry {
+			req.SessionExpiry = sessionExpiry(pr.SessionExpiry)
+		}
+		if pr.HasReceiveMaximum {
+			req.ReceiveMaximum = int(pr.ReceiveMaximum)
+		}
+		if pr.HasMaximumPacketSize {
+			c.maxOut = int(pr.MaximumPacketSize)
+		}
+		if pr.HasTopicAliasMaximum {
+			c.outAliasMax = pr.TopicAliasMaximum
+		}
+		c.problemInfo = !pr.HasRequestProblemInfo || pr.RequestProblemInfo == 1
+	} else if !p.CleanStart {
+		req.SessionExpiry = core.NeverExpire
+	}
+	c.sessionExpiry = req.SessionExpiry
+	c.inAliasMax = uint16(srv.cfg.MaxTopicAlias)
+	if p.HasWill {
+		w, err := c.will(p)
+		if err != nil {
+			c.refuse(packet.TopicNameInvalid, 0)
+			return err
+		}
+		req.Will = w
+	}
+
+	client, present, err := b.Connect(req)
+	if err != nil {
+		var ce *core.CodeError
+		code := byte(packet.ServerUnavailable)
+		if errors.As(err, &ce) {
+			code = byte(ce.Code)
+		}
+		c.refuse(code, packet.ConnRefusedServerUnavailable)
+		return fmt.Errorf("connect: %w", err)
+	}
+	c.client = client
+
+	ack := packet.Packet{Type: packet.CONNACK, SessionPresent: present}
+	if v5 {
+		pr := &ack.Properties
+		cfg := b.Config()
+		pr.ReceiveMaximum, pr.HasReceiveMaximum = uint16(cfg.MaxInboundQoS2), true
+		pr.MaximumPacketSize, pr.HasMaximumPacketSize = uint32(srv.cfg.MaxPacketSize), true
+		if srv.cfg.MaxTopicAlias > 0 {
+			pr.TopicAliasMaximum, pr.HasTopicAliasMaximum = uint16(srv.cfg.MaxTopicAlias), true
+		}
+		if cfg.RetainDisabled {
+			pr.RetainAvailable, pr.HasRetainAvailable = 0, true
+		}
+		if assigned != "" {
+			pr.AssignedClientID = assigned // [MQTT-3.2.2-16]
+		}
+		if serverKA {
+			pr.ServerKeepAlive, pr.HasServerKeepAlive = uint16(ka), true
+		}
+		if cfg.MaxSessionExpiry > 0 && p.Properties.HasSessionExpiry &&
+			sessionExpiry(p.Properties.SessionExpiry) > cfg.MaxSessionExpiry {
+			pr.SessionExpiry, pr.HasSessionExpiry = uint32(cfg.MaxSessionExpiry/time.Second), true
+		}
+		if p.Properties.HasRequestResponseInfo && p.Properties.RequestResponseInfo == 1 {
+			// The response information is a topic prefix this client may
+			// use for responses.
+			pr.ResponseInfo = "response/" + info.ClientID
+		}
+	}
+	buf, err := packet.Append(nil, &ack, c.version)
+	if err != nil {
+		client.Disconnect(core.DisconnectWithWill)
+		return fmt.Errorf("encode CONNACK: %w", err)
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout))
+	if _, err := c.nc.Write(buf); err != nil {
+		client.Disconnect(core.DisconnectWithWill)
+		return fmt.Errorf("write CONNACK: %w", err)
+	}
+	b.Stats().BytesSent.Add(int64(len(buf)))
+	// Deliveries of a resumed session follow the CONNACK.
+	c.Notify()
+	return nil
+}
+
+// will converts the CONNECT will into a core.Will (checklist C16: the will
+// topic must be a valid topic name, not a filter and not empty).
+func (c *conn) will(p *packet.Packet) (*core.Will, error) {
+	w := &p.Will
+	if w.Topic == "" || core.ValidateTopicName(w.Topic, c.srv.broker.Config().MaxTopicLevels) != nil {
+		return nil, fmt.Errorf("invalid will topic %q", w.Topic)
+	}
+	wp := &w.Properties
+	if wp.HasPayloadFormat && wp.PayloadFormat == 1 && !utf8.Valid(w.Payload) {
+		return nil, errors.New("will payload is not UTF-8")
+	}
+	m := &core.Message{
+		Topic:   w.Topic,
+		Payload: append([]byte(nil), w.Payload...),
+		QoS:     w.QoS,
+		Retain:  w.Retain,
+	}
+	if c.version == packet.V5 {
+		if wp.HasPayloadFormat {
+			m.PayloadFormat = wp.PayloadFormat
+		}
+		m.ContentType = wp.ContentType
+		m.ResponseTopic = wp.ResponseTopic
+		m.CorrelationData = append([]byte(nil), wp.CorrelationData...)
+		for _, u := range wp.User {
+			m.UserProperties = append(m.UserProperties, core.UserProperty{Key: u.Key, Value: u.Value})
+		}
+	}
+	cw := &core.Will{Message: m}
+	if wp.HasWillDelay {
+		cw.Delay = time.Duration(wp.WillDelay) * time.Second
+	}
+	if wp.HasMessageExpiry {
+		cw.Expiry = time.Duration(wp.MessageExpiry) * time.Second
+	}
+	return cw, nil
+}

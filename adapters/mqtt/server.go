@@ -1,0 +1,342 @@
+package mqtt
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/mqgate/mqgate/core"
+)
+
+// Config is the MQTT adapter's configuration; the gateway fills it from
+// the YAML file.
+type Config struct {
+	Listeners      []Listener
+	MaxPacketSize  int           // largest packet accepted and announced (default 1 MiB)
+	ConnectTimeout time.Duration // deadline for the first CONNECT (default 10 s)
+	MaxKeepAlive   int           // seconds; v5 clients are told Server Keep Alive, v3 clients above it are refused
+	MaxClientIDLen int           // default 1024
+	MaxTopicAlias  int           // Topic Alias Maximum announced to v5 clients (0: none)
+	WriteTimeout   time.Duration // a write blocked longer ends the connection (default 10 s)
+	Logger         *slog.Logger
+}
+
+// Listener is one socket.
+type Listener struct {
+	Name           string
+	Type           string // tcp, tls, ws, wss
+	Address        string
+	Path           string // ws, wss: HTTP path (default /mqtt)
+	MaxConnections int    // 0: unlimited
+	TLS            *TLS
+}
+
+// TLS is a listener's certificate setup.
+type TLS struct {
+	CertFile, KeyFile, CAFile string
+	ClientAuth                string // none, request, require
+	CNAsUsername              bool
+	MinVersion                uint16 // tls.VersionTLS12 or tls.VersionTLS13
+}
+
+// maxConnectSize caps the first packet, before authentication, so a
+// client cannot make the broker allocate a large buffer without
+// credentials (checklist A2).
+const maxConnectSize = 100 * 1024
+
+// Server is the MQTT adapter: it accepts connections on its listeners and
+// speaks MQTT 3.1, 3.1.1 and 5.0 to them on behalf of the core.
+type Server struct {
+	cfg    Config
+	broker *core.Broker
+	log    *slog.Logger
+
+	mu        sync.Mutex
+	listeners []*listener
+	conns     map[*conn]struct{}
+	stopping  bool
+	wg        sync.WaitGroup
+}
+
+type listener struct {
+	cfg    Listener
+	ln     net.Listener
+	http   *http.Server
+	tls    *tls.Config
+	active atomic.Int64
+}
+
+// New builds the adapter; Start opens its listeners.
+func New(cfg Config, b *core.Broker) *Server {
+	if cfg.MaxPacketSize <= 0 {
+		cfg.MaxPacketSize = 1 << 20
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.MaxKeepAlive <= 0 || cfg.MaxKeepAlive > 65535 {
+		cfg.MaxKeepAlive = 65535
+	}
+	if cfg.MaxClientIDLen <= 0 {
+		cfg.MaxClientIDLen = 1024
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, broker: b, log: cfg.Logger, conns: make(map[*conn]struct{})}
+}
+
+// Addrs returns the bound address of each listener by name (useful with
+// port 0).
+func (s *Server) Addrs() map[string]net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]net.Addr, len(s.listeners))
+	for _, l := range s.listeners {
+		m[l.cfg.Name] = l.ln.Addr()
+	}
+	return m
+}
+
+// Start opens every listener and serves them until Stop. A listener that
+// cannot open fails Start and closes the ones already open.
+func (s *Server) Start(ctx context.Context) error {
+	for _, lc := range s.cfg.Listeners {
+		l, err := s.open(ctx, lc)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("mqtt listener %s (%s %s): %w", lc.Name, lc.Type, lc.Address, err)
+		}
+		s.mu.Lock()
+		s.listeners = append(s.listeners, l)
+		s.mu.Unlock()
+		s.log.Info("mqtt listening", "listener", lc.Name, "type", lc.Type, "addr", l.ln.Addr().String())
+	}
+	for _, l := range s.listeners {
+		s.wg.Add(1)
+		go s.serve(l)
+	}
+	return nil
+}
+
+func (s *Server) open(ctx context.Context, lc Listener) (*listener, error) {
+	l := &listener{cfg: lc}
+	if lc.Type == "tls" || lc.Type == "wss" {
+		tc, err := tlsConfig(lc.TLS)
+		if err != nil {
+			return nil, err
+		}
+		l.tls = tc
+	}
+	var lcfg net.ListenConfig
+	ln, err := lcfg.Listen(ctx, "tcp", lc.Address)
+	if err != nil {
+		return nil, err
+	}
+	if l.tls != nil && lc.Type == "wss" {
+		ln = tls.NewListener(ln, l.tls)
+	}
+	l.ln = ln
+	if lc.Type == "ws" || lc.Type == "wss" {
+		path := lc.Path
+		if path == "" {
+			path = "/mqtt"
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { s.serveWS(l, w, r) })
+		l.http = &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: s.cfg.ConnectTimeout,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+	}
+	return l, nil
+}
+
+func tlsConfig(t *TLS) (*tls.Config, error) {
+	if t == nil {
+		return nil, errors.New("tls: cert_file and key_file are required")
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.MinVersion != 0 {
+		tc.MinVersion = t.MinVersion
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificates", t.CAFile)
+		}
+		tc.ClientCAs = pool
+	}
+	switch t.ClientAuth {
+	case "request":
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	case "require":
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+func (s *Server) serve(l *listener) {
+	defer s.wg.Done()
+	if l.http != nil {
+		if err := l.http.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("websocket listener stopped", "listener", l.cfg.Name, "err", err)
+		}
+		return
+	}
+	var delay time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Temporary failures (EMFILE): back off instead of spinning.
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay < time.Second {
+				delay *= 2
+			}
+			s.log.Warn("accept failed", "listener", l.cfg.Name, "err", err)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if !s.admit(l) {
+			nc.Close()
+			continue
+		}
+		if l.tls != nil {
+			nc = tls.Server(nc, l.tls)
+		}
+		c := s.newConn(l, nc, nc.RemoteAddr().String())
+		if c == nil {
+			continue
+		}
+		go c.run()
+	}
+}
+
+// admit counts a new connection against the listener's limit.
+func (s *Server) admit(l *listener) bool {
+	if n := l.active.Add(1); l.cfg.MaxConnections > 0 && n > int64(l.cfg.MaxConnections) {
+		l.active.Add(-1)
+		s.log.Warn("connection refused: listener at max_connections", "listener", l.cfg.Name, "max", l.cfg.MaxConnections)
+		return false
+	}
+	return true
+}
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 1024,
+	// [MQTT-6.0.0-3] the subprotocol is "mqtt"; older clients ask for
+	// "mqttv3.1".
+	Subprotocols: []string{"mqtt", "mqttv3.1", "mqttv3.1.1"},
+	// MQTT over WebSocket is used from browser pages served anywhere;
+	// authentication is MQTT's, not the Origin header's.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+func (s *Server) serveWS(l *listener, w http.ResponseWriter, r *http.Request) {
+	if !s.admit(l) {
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		l.active.Add(-1)
+		return
+	}
+	ws.SetReadLimit(int64(s.cfg.MaxPacketSize) + 16)
+	c := s.newConn(l, newWSConn(ws), r.RemoteAddr)
+	if c == nil {
+		return
+	}
+	c.run()
+}
+
+// newConn registers a connection so Stop can end it. It returns nil when
+// the server is stopping.
+func (s *Server) newConn(l *listener, nc net.Conn, remote string) *conn {
+	c := newConn(s, l, nc, remote)
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		nc.Close()
+		l.active.Add(-1)
+		return nil
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	return c
+}
+
+func (s *Server) connDone(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.l.active.Add(-1)
+	s.wg.Done()
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	ls := s.listeners
+	s.mu.Unlock()
+	for _, l := range ls {
+		if l.http != nil {
+			l.http.Close()
+		} else {
+			l.ln.Close()
+		}
+	}
+}
+
+// Stop closes the listeners, tells every client the server is shutting
+// down (v5 DISCONNECT 0x8B), closes the connections and waits for their
+// goroutines or ctx.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopping = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.closeListeners()
+	for _, c := range conns {
+		c.Kick(core.ServerShuttingDown)
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt adapter stop: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,532 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqgate/mqgate/core/topic"
+)
+
+// DropPolicy says which message a full session queue gives up.
+type DropPolicy int
+
+// Drop policies.
+const (
+	DropNewest DropPolicy = iota // the arriving message is dropped
+	DropOldest                   // the oldest queued message is dropped
+)
+
+// Config tunes a Broker. Zero values take the defaults documented on each
+// field.
+type Config struct {
+	// MaxInflight caps the outbound inflight window per client, whatever
+	// Receive Maximum the client announces (default 32, at most 65535).
+	MaxInflight int
+	// MaxInboundQoS2 is the server Receive Maximum: QoS 2 publishes a client
+	// may have awaiting PUBREL (default 32).
+	MaxInboundQoS2 int
+	// MaxQueued and MaxQueuedBytes bound each session's queue of messages
+	// not yet in flight (defaults 1000 and 16 MiB).
+	MaxQueued      int
+	MaxQueuedBytes int
+	// QueueQoS0 keeps QoS 0 messages for offline persistent sessions.
+	QueueQoS0  bool
+	DropPolicy DropPolicy
+	// MaxSubscriptions per session; 0 means unlimited.
+	MaxSubscriptions int
+	// MaxSessionExpiry caps the session expiry a client may ask for, and is
+	// the expiry of MQTT 3 persistent sessions; 0 means never expire.
+	MaxSessionExpiry time.Duration
+	// MaxTopicLevels bounds topic names and filters; 0 means unlimited.
+	MaxTopicLevels int
+	// SharedStrategy picks the member of a shared subscription group.
+	SharedStrategy topic.Strategy
+	// RetainDisabled refuses retained messages; RetainedMax and
+	// RetainedMaxPayload bound the retained store (defaults 100000 and 1 MiB).
+	RetainDisabled     bool
+	RetainedMax        int
+	RetainedMaxPayload int
+	// SysInterval is the period of $SYS updates; 0 disables $SYS.
+	SysInterval time.Duration
+	// NodeName names this broker in $SYS/brokers/{node}/... topics.
+	NodeName string
+	// AllowAnonymous lets clients without a username connect when no
+	// authentication source decides otherwise.
+	AllowAnonymous bool
+	Authenticator  Authenticator // nil: none
+	Authorizer     Authorizer    // nil: everything allowed
+	Version        string
+	Logger         *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxInflight <= 0 {
+		c.MaxInflight = 32
+	}
+	if c.MaxInflight > 65535 {
+		c.MaxInflight = 65535
+	}
+	if c.MaxInboundQoS2 <= 0 {
+		c.MaxInboundQoS2 = 32
+	}
+	if c.MaxInboundQoS2 > 65535 {
+		c.MaxInboundQoS2 = 65535
+	}
+	if c.MaxQueued <= 0 {
+		c.MaxQueued = 1000
+	}
+	if c.MaxQueuedBytes <= 0 {
+		c.MaxQueuedBytes = 16 << 20
+	}
+	if c.RetainedMax <= 0 {
+		c.RetainedMax = 100000
+	}
+	if c.RetainedMaxPayload <= 0 {
+		c.RetainedMaxPayload = 1 << 20
+	}
+	if c.NodeName == "" {
+		c.NodeName = "mqgate"
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Stats are the broker's counters; they feed $SYS and metrics.
+type Stats struct {
+	ClientsConnected atomic.Int64
+	ClientsMaximum   atomic.Int64
+	Connects         atomic.Int64
+	MessagesReceived atomic.Int64
+	MessagesSent     atomic.Int64
+	BytesReceived    atomic.Int64
+	BytesSent        atomic.Int64
+	MessagesDropped  atomic.Int64
+	PublishDenied    atomic.Int64
+	SubscribeDenied  atomic.Int64
+	WillsPublished   atomic.Int64
+}
+
+// Broker routes messages between sessions. It is safe for concurrent use.
+type Broker struct {
+	cfg      Config
+	log      *slog.Logger
+	router   *topic.Router[*session]
+	retained *topic.Retained[*Message]
+	stats    Stats
+	started  time.Time
+
+	regMu    sync.Mutex
+	sessions map[sessionKey]*session
+	closed   bool
+
+	matches sync.Pool // *topic.Matches[*session]
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+	idSeq atomic.Uint64
+}
+
+type sessionKey struct {
+	namespace, clientID string
+}
+
+// NewBroker builds a broker. Call Start to run its background work and
+// Close to end it.
+func NewBroker(cfg Config) *Broker {
+	cfg.setDefaults()
+	b := &Broker{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		router:   topic.NewRouter[*session](cfg.SharedStrategy),
+		retained: topic.NewRetained[*Message](),
+		sessions: make(map[sessionKey]*session),
+		stop:     make(chan struct{}),
+		started:  time.Now(),
+	}
+	b.router.SetAvailable(func(s *session) bool { return s.online.Load() })
+	b.matches.New = func() any { return new(topic.Matches[*session]) }
+	return b
+}
+
+// Stats returns the broker's live counters.
+func (b *Broker) Stats() *Stats { return &b.stats }
+
+// Config returns the configuration in force, defaults filled in.
+func (b *Broker) Config() Config { return b.cfg }
+
+// SubscriptionCount is the number of subscriptions in the router.
+func (b *Broker) SubscriptionCount() int { return b.router.Count() }
+
+// RetainedCount is the number of retained messages.
+func (b *Broker) RetainedCount() int { return b.retained.Len() }
+
+// SessionCount is the number of sessions, connected or not.
+func (b *Broker) SessionCount() int {
+	b.regMu.Lock()
+	defer b.regMu.Unlock()
+	return len(b.sessions)
+}
+
+// Start runs the broker's background work ($SYS updates) until Close.
+func (b *Broker) Start() {
+	if b.cfg.SysInterval > 0 {
+		b.wg.Add(1)
+		go b.sysLoop()
+	}
+}
+
+// Close ends every session: connected clients are kicked with
+// ServerShuttingDown, pending wills whose session ends now are published
+// [MQTT-3.1.2-8], and background work stops. It waits for nothing the
+// adapters own; the gateway stops adapters first.
+func (b *Broker) Close() {
+	b.regMu.Lock()
+	if b.closed {
+		b.regMu.Unlock()
+		return
+	}
+	b.closed = true
+	all := make([]*session, 0, len(b.sessions))
+	for _, s := range b.sessions {
+		all = append(all, s)
+	}
+	b.regMu.Unlock()
+	close(b.stop)
+	for _, s := range all {
+		s.mu.Lock()
+		conn := s.conn
+		s.detachLocked()
+		will := s.takeWillLocked()
+		s.stopTimersLocked()
+		s.mu.Unlock()
+		if conn != nil {
+			conn.Kick(ServerShuttingDown)
+		}
+		if will != nil {
+			b.publishWill(s, will)
+		}
+	}
+	b.wg.Wait()
+}
+
+// Authenticate runs the authentication chain for a connecting client.
+func (b *Broker) Authenticate(ctx context.Context, info *ClientInfo, password []byte) Code {
+	if b.cfg.Authenticator != nil {
+		v, err := b.cfg.Authenticator.Authenticate(ctx, info, password)
+		if err != nil {
+			b.log.Warn("authentication source failed", "client", info.ClientID, "username", info.Username, "err", err)
+			return NotAuthorized
+		}
+		switch v {
+		case Allow:
+			return Success
+		case Deny:
+			return BadUsernameOrPassword
+		}
+		// Nothing knew this client: only anonymous clients may go on.
+		if info.Username != "" {
+			return BadUsernameOrPassword
+		}
+	}
+	if !b.cfg.AllowAnonymous {
+		return NotAuthorized
+	}
+	return Success
+}
+
+// Authorize runs the authorization chain. With no authorizer, or when every
+// source ignores the request, the action is allowed.
+func (b *Broker) Authorize(ctx context.Context, info *ClientInfo, a Action, t string) bool {
+	if b.cfg.Authorizer == nil {
+		return true
+	}
+	v, err := b.cfg.Authorizer.Authorize(ctx, info, a, t)
+	if err != nil {
+		b.log.Warn("authorization source failed", "client", info.ClientID, "action", a.String(), "topic", t, "err", err)
+		return false
+	}
+	return v != Deny
+}
+
+// AssignClientID returns a fresh, unique client identifier for a client
+// that connected without one.
+func (b *Broker) AssignClientID() string {
+	return fmt.Sprintf("mqgate-%x-%d", b.started.UnixNano()&0xffffff, b.idSeq.Add(1))
+}
+
+// Will is a client's last-will message and its delay.
+type Will struct {
+	Message *Message      // topic as the client gave it, without mountpoint
+	Delay   time.Duration // Will Delay Interval
+	Expiry  time.Duration // message expiry counted from publication; 0: none
+}
+
+// ValidateTopicName checks a topic name against mqgate's rules (see
+// core/topic.ValidateName).
+func ValidateTopicName(name string, maxLevels int) error {
+	return topic.ValidateName(name, maxLevels)
+}
+
+// Conn is the adapter side of a connection as the core sees it. Both
+// methods are called with core locks held and must not block.
+type Conn interface {
+	// Notify says deliveries are waiting to be pulled.
+	Notify()
+	// Kick asks the adapter to close the connection with code c
+	// (SessionTakenOver, ServerShuttingDown, AdministrativeAction).
+	Kick(c Code)
+}
+
+// ConnectRequest is what a connecting client asks of the core.
+type ConnectRequest struct {
+	Info       ClientInfo
+	CleanStart bool
+	// SessionExpiry is how long the session outlives the connection; 0 ends
+	// it with the connection, NeverExpire keeps it forever (MQTT 3 clean
+	// session 0). It is capped by Config.MaxSessionExpiry.
+	SessionExpiry time.Duration
+	Will          *Will
+	// ReceiveMaximum is the client's inflight window (0: the server's).
+	ReceiveMaximum int
+	Conn           Conn
+}
+
+// NeverExpire is a session expiry that never elapses.
+const NeverExpire = time.Duration(1<<63 - 1)
+
+// ErrClosed is returned by Connect once the broker is closing.
+var ErrClosed = errors.New("broker closed")
+
+// Connect attaches a connection to its session, creating, resuming or
+// taking over the session registered under (namespace, client id). The
+// caller has authenticated the client and settled its client id.
+func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err error) {
+	if req.Info.ClientID == "" {
+		return nil, false, &CodeError{Code: ClientIDNotValid, Msg: "empty client id"}
+	}
+	key := sessionKey{req.Info.Namespace, req.Info.ClientID}
+	expiry := req.SessionExpiry
+	if b.cfg.MaxSessionExpiry > 0 && expiry > b.cfg.MaxSessionExpiry {
+		expiry = b.cfg.MaxSessionExpiry
+	}
+
+	b.regMu.Lock()
+	if b.closed {
+		b.regMu.Unlock()
+		return nil, false, ErrClosed
+	}
+	old := b.sessions[key]
+	var oldWill *Will
+	var oldConn Conn
+	var discard *session
+	if old != nil {
+		old.mu.Lock()
+		oldConn = old.conn
+		if oldConn != nil {
+			// [MQTT-3.1.4-3] the existing connection is closed.
+			old.detachLocked()
+		}
+		old.stopTimersLocked()
+		will := old.takeWillLocked()
+		if req.CleanStart || will != nil && will.Delay == 0 {
+			// The will is published now: its session ends, or its delay
+			// is zero [MQTT-3.1.3-9].
+			oldWill = will
+		}
+		if req.CleanStart {
+			old.ended = true
+			discard = old
+		}
+		old.mu.Unlock()
+	}
+	s := old
+	if s == nil || req.CleanStart {
+		s = newSession(b, key)
+		b.sessions[key] = s
+	} else {
+		present = true
+	}
+	s.mu.Lock()
+	s.info = req.Info
+	s.expiry = expiry
+	s.will = req.Will
+	s.setWindowLocked(req.ReceiveMaximum)
+	s.gen++
+	s.conn = req.Conn
+	s.online.Store(true)
+	s.resend = len(s.inflight) > 0
+	c = &Client{b: b, s: s, gen: s.gen, Info: req.Info}
+	s.mu.Unlock()
+	b.regMu.Unlock()
+
+	if oldConn != nil {
+		oldConn.Kick(SessionTakenOver)
+		b.clientGone()
+	}
+	if oldWill != nil {
+		b.publishWill(old, oldWill)
+	}
+	if discard != nil {
+		b.dropSubscriptions(discard)
+	}
+	n := b.stats.ClientsConnected.Add(1)
+	for {
+		m := b.stats.ClientsMaximum.Load()
+		if n <= m || b.stats.ClientsMaximum.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	b.stats.Connects.Add(1)
+	b.clientEvent(&req.Info, "connected")
+	if present {
+		s.notify()
+	}
+	return c, present, nil
+}
+
+func (b *Broker) clientGone() {
+	b.stats.ClientsConnected.Add(-1)
+}
+
+// endSession removes s from the registry if it is still the registered
+// session for its key, and drops its subscriptions.
+func (b *Broker) endSession(s *session) {
+	b.regMu.Lock()
+	if b.sessions[s.key] == s {
+		delete(b.sessions, s.key)
+	}
+	b.regMu.Unlock()
+	b.dropSubscriptions(s)
+}
+
+func (b *Broker) dropSubscriptions(s *session) {
+	s.mu.Lock()
+	subs := s.subs
+	s.subs = nil
+	s.queue.clear()
+	s.queuedBytes = 0
+	s.mu.Unlock()
+	for f := range subs {
+		b.router.Unsubscribe(s, f)
+	}
+}
+
+// expire runs when an offline session's expiry elapses.
+func (b *Broker) expire(s *session, gen uint64) {
+	s.mu.Lock()
+	if s.gen != gen || s.conn != nil || s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	will := s.takeWillLocked()
+	s.stopTimersLocked()
+	s.mu.Unlock()
+	if will != nil {
+		// [MQTT-3.1.2-8] the will is published when the session ends, even
+		// before its delay.
+		b.publishWill(s, will)
+	}
+	b.endSession(s)
+}
+
+// delayedWill runs when a will delay elapses with the session still
+// disconnected.
+func (b *Broker) delayedWill(s *session, gen uint64) {
+	s.mu.Lock()
+	if s.gen != gen || s.conn != nil {
+		s.mu.Unlock()
+		return
+	}
+	will := s.takeWillLocked()
+	s.mu.Unlock()
+	if will != nil {
+		b.publishWill(s, will)
+	}
+}
+
+func (b *Broker) publishWill(s *session, w *Will) {
+	info := s.infoSnapshot()
+	m := *w.Message
+	m.Topic = info.Mountpoint + m.Topic
+	m.Origin = Origin{Protocol: info.Protocol, Namespace: info.Namespace, ClientID: info.ClientID}
+	if w.Expiry > 0 {
+		m.Expiry = time.Now().Add(w.Expiry)
+	}
+	if isReservedTopic(m.Topic) || !b.Authorize(context.Background(), &info, ActionPublish, m.Topic) {
+		b.stats.PublishDenied.Add(1)
+		b.log.Info("will not authorized", "client", info.ClientID, "topic", m.Topic)
+		return
+	}
+	b.stats.WillsPublished.Add(1)
+	b.publish(&m, nil)
+}
+
+// Publish injects a message that did not come from a connected client (a
+// bridge, the HTTP API, $SYS). It is not authorized here.
+func (b *Broker) Publish(m *Message) int {
+	return b.publish(m, nil)
+}
+
+// publish stores or clears a retained message and routes m to every
+// matching session. It returns the number of sessions it was queued for.
+func (b *Broker) publish(m *Message, from *session) int {
+	if m.Retain && !b.cfg.RetainDisabled {
+		b.retain(m)
+	}
+	mt := b.matches.Get().(*topic.Matches[*session])
+	pubID := ""
+	if from != nil {
+		pubID = from.key.clientID
+	}
+	b.router.MatchFrom(m.Topic, from, from != nil, pubID, mt)
+	n := 0
+	for i := range mt.Targets {
+		t := &mt.Targets[i]
+		qos := m.QoS
+		if t.QoS < qos {
+			qos = t.QoS
+		}
+		if t.Sub.enqueue(m, qos, m.Retain && t.RetainAsPublished, t.SubIDs) {
+			n++
+		}
+	}
+	b.matches.Put(mt)
+	return n
+}
+
+// retain sets, replaces or (empty payload) deletes the retained message of
+// m's topic [MQTT-3.3.1-5, MQTT-3.3.1-6].
+func (b *Broker) retain(m *Message) {
+	if len(m.Payload) == 0 {
+		b.retained.Delete(m.Topic)
+		return
+	}
+	if len(m.Payload) > b.cfg.RetainedMaxPayload {
+		b.stats.MessagesDropped.Add(1)
+		return
+	}
+	if _, ok := b.retained.Get(m.Topic); !ok && b.retained.Len() >= b.cfg.RetainedMax {
+		b.stats.MessagesDropped.Add(1)
+		return
+	}
+	b.retained.Set(m.Topic, m)
+}
+
+// isReservedTopic reports topics clients may not publish to: $SYS belongs
+// to the broker, and names shaped like shared subscriptions would confuse
+// every protocol that maps into the router.
+func isReservedTopic(t string) bool {
+	return strings.HasPrefix(t, "$SYS/") || t == "$SYS" ||
+		strings.HasPrefix(t, "$share/") || strings.HasPrefix(t, "$queue/")
+}

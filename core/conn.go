@@ -1,0 +1,497 @@
+package core
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/mqgate/mqgate/core/topic"
+)
+
+// Client is one connection's handle on its session. Adapters call its
+// methods from the connection's goroutines; once the session is taken over
+// or the connection has disconnected, every method is a harmless no-op.
+type Client struct {
+	b    *Broker
+	s    *session
+	gen  uint64
+	Info ClientInfo
+}
+
+// Delivery is one packet the adapter must write: a PUBLISH (Msg set), or a
+// PUBREL to resend after a reconnect (Pubrel set).
+type Delivery struct {
+	Msg      *Message
+	Topic    string // Msg.Topic without the client's mountpoint
+	QoS      byte
+	Retain   bool
+	PacketID uint16 // 0 for QoS 0
+	Dup      bool
+	Pubrel   bool
+	SubIDs   []uint32
+}
+
+// lock locks the session and reports whether this handle is still current.
+// On false the session is already unlocked.
+func (c *Client) lock() bool {
+	c.s.mu.Lock()
+	if c.s.gen != c.gen {
+		c.s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// Broker returns the broker the client belongs to.
+func (c *Client) Broker() *Broker { return c.b }
+
+// ValidateTopic checks a topic name against the broker's rules.
+func (c *Client) ValidateTopic(name string) error {
+	return topic.ValidateName(name, c.b.cfg.MaxTopicLevels)
+}
+
+// Publish authorizes and routes a message from this client. m.Topic is
+// the topic as the client sent it; the mountpoint is added here. QoS 2
+// publishes go through PublishQoS2 instead so duplicates are caught.
+func (c *Client) Publish(ctx context.Context, m *Message) Code {
+	if c.Info.Mountpoint != "" {
+		m.Topic = c.Info.Mountpoint + m.Topic
+	}
+	if isReservedTopic(m.Topic) {
+		c.b.stats.PublishDenied.Add(1)
+		return NotAuthorized
+	}
+	if err := topic.ValidateName(m.Topic, c.b.cfg.MaxTopicLevels); err != nil {
+		return TopicNameInvalid
+	}
+	if m.Retain && c.b.cfg.RetainDisabled {
+		return QuotaExceeded
+	}
+	if !c.b.Authorize(ctx, &c.Info, ActionPublish, m.Topic) {
+		c.b.stats.PublishDenied.Add(1)
+		return NotAuthorized
+	}
+	m.Origin = Origin{Protocol: c.Info.Protocol, Namespace: c.Info.Namespace, ClientID: c.Info.ClientID}
+	c.b.stats.MessagesReceived.Add(1)
+	if c.b.publish(m, c.s) == 0 {
+		return NoMatchingSubscribers
+	}
+	return Success
+}
+
+// PublishQoS2 handles an inbound QoS 2 PUBLISH with packet id id. The
+// message is routed on first receipt and the id remembered until PUBREL, so
+// a retransmission (DUP) is acknowledged again but never delivered twice
+// [MQTT-4.3.3-10]. dup reports such a retransmission. ReceiveMaximumExceeded
+// means the client exceeded the server's Receive Maximum [MQTT-3.3.4-9].
+func (c *Client) PublishQoS2(ctx context.Context, id uint16, m *Message) (code Code, dup bool) {
+	if !c.lock() {
+		return ImplementationError, false
+	}
+	if _, ok := c.s.inbound[id]; ok {
+		c.s.mu.Unlock()
+		return Success, true
+	}
+	if len(c.s.inbound) >= c.b.cfg.MaxInboundQoS2 {
+		c.s.mu.Unlock()
+		return ReceiveMaximumExceeded, false
+	}
+	c.s.mu.Unlock()
+	code = c.Publish(ctx, m)
+	if code.Failed() {
+		// A refused QoS 2 publish ends its exchange with the PUBREC.
+		return code, false
+	}
+	if c.lock() {
+		if c.s.inbound == nil {
+			c.s.inbound = make(map[uint16]struct{})
+		}
+		c.s.inbound[id] = struct{}{}
+		c.s.mu.Unlock()
+	}
+	return code, false
+}
+
+// Release handles PUBREL for an inbound QoS 2 message. It reports whether
+// the id was known; the adapter answers PUBCOMP either way (0x92 when not).
+func (c *Client) Release(id uint16) bool {
+	if !c.lock() {
+		return false
+	}
+	_, ok := c.s.inbound[id]
+	delete(c.s.inbound, id)
+	if len(c.s.inbound) == 0 {
+		c.s.inbound = nil
+	}
+	c.s.mu.Unlock()
+	return ok
+}
+
+// Ack handles PUBACK (QoS 1) or PUBCOMP (QoS 2) for an outbound message and
+// frees its packet id. It reports whether the id was in flight in the
+// matching state.
+func (c *Client) Ack(id uint16, pubcomp bool) bool {
+	if !c.lock() {
+		return false
+	}
+	s := c.s
+	om, ok := s.inflight[id]
+	want := outPublished
+	if pubcomp {
+		want = outReleased
+	}
+	if !ok || om.state != want || !pubcomp && om.qos != 1 {
+		s.mu.Unlock()
+		return false
+	}
+	s.freeLocked(om)
+	more := s.queue.len() > 0
+	conn := s.conn
+	s.mu.Unlock()
+	if more && conn != nil {
+		conn.Notify()
+	}
+	return true
+}
+
+// Received handles PUBREC for an outbound QoS 2 message. With a failure
+// code the exchange ends and the id is freed [MQTT-4.3.3]; otherwise the
+// adapter sends PUBREL. It reports whether the id was awaiting PUBREC.
+func (c *Client) Received(id uint16, failed bool) bool {
+	if !c.lock() {
+		return false
+	}
+	s := c.s
+	om, ok := s.inflight[id]
+	if !ok || om.qos != 2 {
+		s.mu.Unlock()
+		return false
+	}
+	if om.state == outReleased {
+		// A repeated PUBREC: PUBREL again.
+		s.mu.Unlock()
+		return true
+	}
+	if failed {
+		s.freeLocked(om)
+		more := s.queue.len() > 0
+		conn := s.conn
+		s.mu.Unlock()
+		if more && conn != nil {
+			conn.Notify()
+		}
+		return true
+	}
+	om.state = outReleased
+	om.msg = nil // the message itself is no longer needed
+	s.mu.Unlock()
+	return true
+}
+
+func (s *session) freeLocked(om *outMsg) {
+	delete(s.inflight, om.id)
+	if len(s.inflight) == 0 {
+		s.inflight = nil
+	}
+	om.done = true
+	s.pruneOrderLocked()
+	s.b.stats.MessagesSent.Add(1)
+}
+
+// Pull appends to out the packets to write next: after a reconnect the
+// unacknowledged inflight messages (PUBLISH with DUP, or PUBREL)
+// [MQTT-4.4.0-1], then queued messages while the inflight window has room.
+// It returns at most max deliveries.
+func (c *Client) Pull(out []Delivery, max int) []Delivery {
+	if !c.lock() {
+		return out
+	}
+	s := c.s
+	mp := c.Info.Mountpoint
+	if s.resend {
+		s.resend = false
+		for _, om := range s.order {
+			if om.done {
+				continue
+			}
+			d := Delivery{PacketID: om.id, QoS: om.qos}
+			if om.state == outReleased {
+				d.Pubrel = true
+			} else {
+				d.Msg, d.Topic, d.Retain, d.Dup, d.SubIDs = om.msg, strings.TrimPrefix(om.msg.Topic, mp), om.retain, true, om.subIDs
+			}
+			out = append(out, d)
+		}
+	}
+	now := time.Time{}
+	for n := 0; n < max && s.queue.len() > 0; n++ {
+		q := s.queue.peek()
+		if !q.msg.Expiry.IsZero() {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			if q.msg.Expired(now) {
+				// [MQTT-3.3.2-5] an expired message is not delivered.
+				s.queuedBytes -= q.msg.size()
+				s.queue.pop()
+				s.b.stats.MessagesDropped.Add(1)
+				continue
+			}
+		}
+		if q.qos > 0 && len(s.inflight) >= s.window {
+			break
+		}
+		e := s.queue.pop()
+		s.queuedBytes -= e.msg.size()
+		d := Delivery{Msg: e.msg, Topic: strings.TrimPrefix(e.msg.Topic, mp), QoS: e.qos, Retain: e.retain, SubIDs: e.subIDs}
+		if e.qos > 0 {
+			om := &outMsg{queued: e, id: s.allocIDLocked()}
+			if s.inflight == nil {
+				s.inflight = make(map[uint16]*outMsg)
+			}
+			s.inflight[om.id] = om
+			s.order = append(s.order, om)
+			d.PacketID = om.id
+		} else {
+			s.b.stats.MessagesSent.Add(1)
+		}
+		out = append(out, d)
+	}
+	s.mu.Unlock()
+	return out
+}
+
+// Dropped tells the core that a delivery could not be sent to this client
+// (for example it exceeds the client's Maximum Packet Size
+// [MQTT-3.1.2-24]): a QoS 1/2 message leaves the inflight window as if
+// acknowledged.
+func (c *Client) Dropped(d *Delivery) {
+	c.b.stats.MessagesDropped.Add(1)
+	if d.PacketID == 0 || !c.lock() {
+		return
+	}
+	if om, ok := c.s.inflight[d.PacketID]; ok {
+		c.s.freeLocked(om)
+		c.b.stats.MessagesSent.Add(-1)
+	}
+	c.s.mu.Unlock()
+}
+
+// SubscribeRequest is one filter a client asks for.
+type SubscribeRequest struct {
+	Filter  string // as the client sent it (may be $share/... or $queue/...)
+	Options topic.Options
+}
+
+// SubscribeResult is the outcome of one SubscribeRequest: a granted QoS
+// (Success, GrantedQoS1, GrantedQoS2) or a failure code.
+type SubscribeResult struct {
+	Code    Code
+	existed bool
+}
+
+// Subscribe validates, authorizes and adds subscriptions, filling results
+// (one per request). The adapter acknowledges them and then calls
+// SendRetained, so retained messages follow the acknowledgement.
+func (c *Client) Subscribe(ctx context.Context, reqs []SubscribeRequest, results []SubscribeResult) []SubscribeResult {
+	for i := range reqs {
+		results = append(results, c.subscribe(ctx, &reqs[i]))
+	}
+	return results
+}
+
+func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) SubscribeResult {
+	b := c.b
+	if err := topic.ValidateFilter(r.Filter, b.cfg.MaxTopicLevels); err != nil {
+		return SubscribeResult{Code: TopicFilterInvalid}
+	}
+	filter := c.mount(r.Filter)
+	group, _, shared := topic.ParseShared(filter)
+	if shared && r.Options.NoLocal {
+		// [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
+		return SubscribeResult{Code: ProtocolError}
+	}
+	_ = group
+	if !b.Authorize(ctx, &c.Info, ActionSubscribe, filter) {
+		b.stats.SubscribeDenied.Add(1)
+		return SubscribeResult{Code: NotAuthorized}
+	}
+	if !c.lock() {
+		return SubscribeResult{Code: UnspecifiedError}
+	}
+	s := c.s
+	_, existed := s.subs[filter]
+	if !existed && b.cfg.MaxSubscriptions > 0 && len(s.subs) >= b.cfg.MaxSubscriptions {
+		s.mu.Unlock()
+		return SubscribeResult{Code: QuotaExceeded}
+	}
+	if s.subs == nil {
+		s.subs = make(map[string]topic.Options)
+	}
+	s.subs[filter] = r.Options
+	// The router is updated under the session lock so a concurrent
+	// takeover cannot leave a subscription the session no longer lists.
+	b.router.Subscribe(s, s.key.clientID, filter, r.Options)
+	s.mu.Unlock()
+	return SubscribeResult{Code: Code(r.Options.QoS), existed: existed}
+}
+
+func (c *Client) mount(filter string) string {
+	mp := c.Info.Mountpoint
+	if mp == "" {
+		return filter
+	}
+	if group, inner, ok := topic.ParseShared(filter); ok {
+		if group == "$queue" {
+			return "$queue/" + mp + inner
+		}
+		return "$share/" + group + "/" + mp + inner
+	}
+	return mp + filter
+}
+
+// SendRetained queues the retained messages for the successful
+// subscriptions among reqs, following Retain Handling [MQTT-3.3.1-9..11]:
+// 0 always, 1 only for a new subscription, 2 never; never for shared
+// subscriptions [MQTT-3.8.4-? / 4.8.2].
+func (c *Client) SendRetained(reqs []SubscribeRequest, results []SubscribeResult) {
+	if c.b.cfg.RetainDisabled {
+		return
+	}
+	now := time.Now()
+	for i := range reqs {
+		r, res := &reqs[i], results[i]
+		if res.Code.Failed() || r.Options.RetainHandling == 2 || r.Options.RetainHandling == 1 && res.existed {
+			continue
+		}
+		filter := c.mount(r.Filter)
+		if _, _, shared := topic.ParseShared(filter); shared {
+			continue
+		}
+		var ids []uint32
+		if r.Options.SubscriptionID != 0 {
+			ids = []uint32{r.Options.SubscriptionID}
+		}
+		c.b.retained.Match(filter, func(_ string, m *Message) bool {
+			if m.Expired(now) {
+				return true
+			}
+			qos := m.QoS
+			if r.Options.QoS < qos {
+				qos = r.Options.QoS
+			}
+			// [MQTT-3.3.1-8] retained messages sent on subscribe keep RETAIN=1.
+			c.s.enqueueIfCurrent(c.gen, m, qos, ids)
+			return true
+		})
+	}
+}
+
+func (s *session) enqueueIfCurrent(gen uint64, m *Message, qos byte, ids []uint32) {
+	s.mu.Lock()
+	cur := s.gen == gen
+	s.mu.Unlock()
+	if cur {
+		s.enqueue(m, qos, true, ids)
+	}
+}
+
+// Unsubscribe removes subscriptions, returning Success or
+// NoSubscriptionExisted per filter.
+func (c *Client) Unsubscribe(filters []string, results []Code) []Code {
+	for _, f := range filters {
+		if topic.ValidateFilter(f, c.b.cfg.MaxTopicLevels) != nil {
+			results = append(results, TopicFilterInvalid)
+			continue
+		}
+		filter := c.mount(f)
+		if !c.lock() {
+			results = append(results, UnspecifiedError)
+			continue
+		}
+		_, ok := c.s.subs[filter]
+		if ok {
+			delete(c.s.subs, filter)
+			c.b.router.Unsubscribe(c.s, filter)
+		}
+		c.s.mu.Unlock()
+		if ok {
+			results = append(results, Success)
+		} else {
+			results = append(results, NoSubscriptionExisted)
+		}
+	}
+	return results
+}
+
+// DisconnectKind says how a connection ended.
+type DisconnectKind int
+
+// Disconnect kinds.
+const (
+	// DisconnectNormal: the client sent DISCONNECT; the will is discarded
+	// [MQTT-3.1.2-10].
+	DisconnectNormal DisconnectKind = iota
+	// DisconnectWithWill: v5 DISCONNECT 0x04, or any connection loss,
+	// keepalive timeout or protocol error; the will is published after its
+	// delay.
+	DisconnectWithWill
+)
+
+// SetSessionExpiry changes the session expiry at disconnect time (MQTT 5
+// DISCONNECT carries one).
+func (c *Client) SetSessionExpiry(d time.Duration) {
+	if !c.lock() {
+		return
+	}
+	if c.b.cfg.MaxSessionExpiry > 0 && d > c.b.cfg.MaxSessionExpiry {
+		d = c.b.cfg.MaxSessionExpiry
+	}
+	c.s.expiry = d
+	c.s.mu.Unlock()
+}
+
+// Disconnect detaches the connection from its session. The session ends
+// now if its expiry is zero, otherwise it waits offline for a resume; the
+// will is published, delayed or discarded per kind and the will delay.
+func (c *Client) Disconnect(kind DisconnectKind) {
+	if !c.lock() {
+		return
+	}
+	s := c.s
+	b := c.b
+	s.detachLocked()
+	gen := s.gen
+	var will *Will
+	if kind == DisconnectNormal {
+		s.will = nil
+	}
+	end := s.expiry == 0
+	if s.will != nil {
+		if end || s.will.Delay <= 0 || s.will.Delay >= s.expiry {
+			// Published now when its session ends now or it has no delay;
+			// a delay beyond the session expiry fires with the expiry.
+			if end || s.will.Delay <= 0 {
+				will = s.takeWillLocked()
+			}
+		}
+		if s.will != nil && s.will.Delay < s.expiry {
+			s.willTimer = time.AfterFunc(s.will.Delay, func() { b.delayedWill(s, gen) })
+		}
+	}
+	if end {
+		s.ended = true
+	} else if s.expiry != NeverExpire {
+		s.expiryTimer = time.AfterFunc(s.expiry, func() { b.expire(s, gen) })
+	}
+	info := s.info
+	s.mu.Unlock()
+	b.clientGone()
+	b.clientEvent(&info, "disconnected")
+	if will != nil {
+		b.publishWill(s, will)
+	}
+	if end {
+		b.endSession(s)
+	}
+}

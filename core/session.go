@@ -1,0 +1,218 @@
+package core
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqgate/mqgate/core/topic"
+)
+
+// session is the state that outlives a connection: subscriptions, the
+// outbound queue and inflight window, inbound QoS 2 packet ids, the will
+// and the expiry. All fields below mu are guarded by it.
+type session struct {
+	b      *Broker
+	key    sessionKey
+	online atomic.Bool
+
+	mu          sync.Mutex
+	info        ClientInfo
+	conn        Conn   // nil while disconnected
+	gen         uint64 // bumped on every attach; stale Clients are ignored
+	ended       bool
+	expiry      time.Duration
+	will        *Will
+	subs        map[string]topic.Options // raw filter -> options
+	queue       ring
+	queuedBytes int
+	inflight    map[uint16]*outMsg
+	order       []*outMsg // inflight in send order; acked entries are pruned lazily
+	nextID      uint16
+	window      int
+	resend      bool                // inflight must be resent before new messages
+	inbound     map[uint16]struct{} // QoS 2 ids awaiting PUBREL
+	expiryTimer *time.Timer
+	willTimer   *time.Timer
+}
+
+// queued is one message waiting for the inflight window.
+type queued struct {
+	msg    *Message
+	qos    byte
+	retain bool
+	subIDs []uint32
+}
+
+// outMsg is one QoS 1/2 message in flight to the client.
+type outMsg struct {
+	queued
+	id    uint16
+	state outState
+	done  bool
+}
+
+type outState byte
+
+const (
+	outPublished outState = iota // awaiting PUBACK or PUBREC
+	outReleased                  // PUBREC received, PUBREL sent, awaiting PUBCOMP
+)
+
+func newSession(b *Broker, key sessionKey) *session {
+	return &session{b: b, key: key}
+}
+
+func (s *session) infoSnapshot() ClientInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info
+}
+
+// setWindowLocked sets the outbound inflight window: the client's Receive
+// Maximum capped by the server's.
+func (s *session) setWindowLocked(clientMax int) {
+	w := s.b.cfg.MaxInflight
+	if clientMax > 0 && clientMax < w {
+		w = clientMax
+	}
+	s.window = w
+}
+
+// detachLocked marks the session disconnected and invalidates the current
+// Client handle.
+func (s *session) detachLocked() {
+	s.conn = nil
+	s.gen++
+	s.online.Store(false)
+}
+
+func (s *session) takeWillLocked() *Will {
+	w := s.will
+	s.will = nil
+	return w
+}
+
+func (s *session) stopTimersLocked() {
+	if s.expiryTimer != nil {
+		s.expiryTimer.Stop()
+		s.expiryTimer = nil
+	}
+	if s.willTimer != nil {
+		s.willTimer.Stop()
+		s.willTimer = nil
+	}
+}
+
+func (s *session) notify() {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		c.Notify()
+	}
+}
+
+// enqueue queues m for the session with the given delivery QoS and retain
+// flag. It reports whether the message was kept.
+func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32) bool {
+	s.mu.Lock()
+	if s.ended || s.conn == nil && qos == 0 && !s.b.cfg.QueueQoS0 {
+		s.mu.Unlock()
+		return false
+	}
+	size := m.size()
+	cfg := &s.b.cfg
+	for s.queue.len() >= cfg.MaxQueued || s.queuedBytes+size > cfg.MaxQueuedBytes {
+		if cfg.DropPolicy == DropNewest || s.queue.len() == 0 {
+			s.mu.Unlock()
+			s.b.stats.MessagesDropped.Add(1)
+			return false
+		}
+		old := s.queue.pop()
+		s.queuedBytes -= old.msg.size()
+		s.b.stats.MessagesDropped.Add(1)
+	}
+	var ids []uint32
+	if len(subIDs) > 0 {
+		ids = append([]uint32(nil), subIDs...)
+	}
+	s.queue.push(queued{msg: m, qos: qos, retain: retain, subIDs: ids})
+	s.queuedBytes += size
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		c.Notify()
+	}
+	return true
+}
+
+// allocID returns a packet identifier not in use by the inflight window
+// [MQTT-2.2.1-3]. The caller has checked len(inflight) < window <= 65535,
+// so a free identifier exists.
+func (s *session) allocIDLocked() uint16 {
+	for {
+		s.nextID++
+		if s.nextID == 0 {
+			s.nextID = 1
+		}
+		if _, used := s.inflight[s.nextID]; !used {
+			return s.nextID
+		}
+	}
+}
+
+func (s *session) pruneOrderLocked() {
+	i := 0
+	for i < len(s.order) && s.order[i].done {
+		s.order[i] = nil
+		i++
+	}
+	if i > 0 {
+		s.order = s.order[i:]
+	}
+	if len(s.order) == 0 {
+		s.order = nil
+	}
+}
+
+// ring is a growable FIFO of queued messages that holds no memory when
+// empty.
+type ring struct {
+	buf        []queued
+	head, size int
+}
+
+func (r *ring) len() int { return r.size }
+
+func (r *ring) push(q queued) {
+	if r.size == len(r.buf) {
+		n := 2 * len(r.buf)
+		if n == 0 {
+			n = 4
+		}
+		nb := make([]queued, n)
+		for i := 0; i < r.size; i++ {
+			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = nb, 0
+	}
+	r.buf[(r.head+r.size)%len(r.buf)] = q
+	r.size++
+}
+
+func (r *ring) peek() *queued { return &r.buf[r.head] }
+
+func (r *ring) pop() queued {
+	q := r.buf[r.head]
+	r.buf[r.head] = queued{}
+	r.head = (r.head + 1) % len(r.buf)
+	r.size--
+	if r.size == 0 {
+		// An idle session holds no queue memory.
+		r.buf, r.head = nil, 0
+	}
+	return q
+}
+
+func (r *ring) clear() { *r = ring{} }

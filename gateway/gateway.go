@@ -1,0 +1,208 @@
+// Package gateway builds mqgate from its configuration: the core broker,
+// the authentication sources and the protocol adapters, and owns their
+// lifecycle: Start opens every listener, Stop closes them in order.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/mqgate/mqgate/adapters/mqtt"
+	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/core/auth"
+	"github.com/mqgate/mqgate/core/topic"
+)
+
+// Version is mqgate's version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// Adapter is a protocol adapter the gateway starts and stops.
+type Adapter interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+var _ Adapter = (*mqtt.Server)(nil)
+
+// Gateway is one running mqgate.
+type Gateway struct {
+	cfg      *conf.Config
+	log      *slog.Logger
+	Broker   *core.Broker
+	MQTT     *mqtt.Server
+	adapters []Adapter
+	httpAuth *auth.HTTP
+}
+
+// New builds a gateway from a validated configuration.
+func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{cfg: cfg, log: log}
+	authn, authz, err := g.buildAuth()
+	if err != nil {
+		return nil, err
+	}
+	strategy, err := topic.ParseStrategy(cfg.MQTT.SharedStrategy)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt.shared_subscription_strategy: %w", err)
+	}
+	drop := core.DropNewest
+	if cfg.Sessions.DropPolicy == "drop_oldest" {
+		drop = core.DropOldest
+	}
+	g.Broker = core.NewBroker(core.Config{
+		MaxInflight:        cfg.Sessions.MaxInflight,
+		MaxInboundQoS2:     cfg.MQTT.ReceiveMaximum,
+		MaxQueued:          cfg.Sessions.MaxQueued,
+		MaxQueuedBytes:     int(cfg.Sessions.MaxQueuedBytes),
+		QueueQoS0:          cfg.Sessions.QueueQoS0,
+		DropPolicy:         drop,
+		MaxSubscriptions:   cfg.MQTT.MaxSubscriptions,
+		MaxSessionExpiry:   cfg.Sessions.MaxExpiry.D(),
+		MaxTopicLevels:     cfg.MQTT.MaxTopicLevels,
+		SharedStrategy:     strategy,
+		RetainDisabled:     !cfg.Retained.Enabled,
+		RetainedMax:        cfg.Retained.MaxMessages,
+		RetainedMaxPayload: int(cfg.Retained.MaxPayload),
+		SysInterval:        cfg.Sys.Interval.D(),
+		NodeName:           cfg.Node,
+		AllowAnonymous:     cfg.Auth.AllowAnonymous,
+		Authenticator:      authn,
+		Authorizer:         authz,
+		Version:            Version,
+		Logger:             log,
+	})
+	mc := mqtt.Config{
+		MaxPacketSize:  int(cfg.MQTT.MaxPacketSize),
+		ConnectTimeout: cfg.MQTT.ConnectTimeout.D(),
+		MaxKeepAlive:   cfg.MQTT.MaxKeepAlive,
+		MaxClientIDLen: cfg.MQTT.MaxClientIDLen,
+		MaxTopicAlias:  cfg.MQTT.MaxTopicAlias,
+		WriteTimeout:   cfg.MQTT.WriteTimeout.D(),
+		Logger:         log.With("adapter", "mqtt"),
+	}
+	for _, l := range cfg.MQTT.Listeners {
+		ml := mqtt.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Path: l.Path, MaxConnections: l.MaxConnections}
+		if l.TLS != nil {
+			ml.TLS = &mqtt.TLS{
+				CertFile: l.TLS.CertFile, KeyFile: l.TLS.KeyFile, CAFile: l.TLS.CAFile,
+				ClientAuth: l.TLS.ClientAuth, CNAsUsername: l.TLS.CNAsUsername, MinVersion: tls.VersionTLS12,
+			}
+			if l.TLS.MinVersion == "1.3" {
+				ml.TLS.MinVersion = tls.VersionTLS13
+			}
+		}
+		mc.Listeners = append(mc.Listeners, ml)
+	}
+	g.MQTT = mqtt.New(mc, g.Broker)
+	g.adapters = append(g.adapters, g.MQTT)
+	return g, nil
+}
+
+func (g *Gateway) buildAuth() (core.Authenticator, core.Authorizer, error) {
+	a := &g.cfg.Auth
+	var authn auth.Authenticators
+	var authz auth.Authorizers
+	if a.PasswordFile != "" {
+		pf, err := auth.LoadPasswordFile(a.PasswordFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("auth.password_file: %w", err)
+		}
+		authn = append(authn, pf)
+	}
+	if a.ACLFile != "" {
+		def := core.Allow
+		if a.ACLDefault == "deny" {
+			def = core.Deny
+		}
+		acl, err := auth.LoadACL(a.ACLFile, def)
+		if err != nil {
+			return nil, nil, fmt.Errorf("auth.acl_file: %w", err)
+		}
+		authz = append(authz, acl)
+	} else if a.ACLDefault == "deny" {
+		authz = append(authz, denyAll{})
+	}
+	if a.HTTP.AuthnURL != "" || a.HTTP.AuthzURL != "" {
+		h, err := auth.NewHTTP(auth.HTTPConfig{
+			AuthnURL: a.HTTP.AuthnURL, AuthzURL: a.HTTP.AuthzURL,
+			Timeout: a.HTTP.Timeout.D(), CacheTTL: a.HTTP.CacheTTL.D(), Headers: a.HTTP.Headers,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("auth.http: %w", err)
+		}
+		g.httpAuth = h
+		if a.HTTP.AuthnURL != "" {
+			authn = append(authn, h)
+		}
+		if a.HTTP.AuthzURL != "" {
+			// The HTTP source is asked first; the ACL file decides what it
+			// ignores.
+			authz = append(auth.Authorizers{h}, authz...)
+		}
+	}
+	if a.AllowAnonymous {
+		g.log.Warn("anonymous clients are allowed: set auth.allow_anonymous: false and a password file for production")
+	}
+	var an core.Authenticator
+	var az core.Authorizer
+	if len(authn) > 0 {
+		an = authn
+	}
+	if len(authz) > 0 {
+		az = authz
+	}
+	return an, az, nil
+}
+
+type denyAll struct{}
+
+func (denyAll) Authorize(context.Context, *core.ClientInfo, core.Action, string) (core.Verdict, error) {
+	return core.Deny, nil
+}
+
+// Start starts the broker and every adapter. If one fails, those already
+// started are stopped.
+func (g *Gateway) Start(ctx context.Context) error {
+	g.Broker.Start()
+	for i, a := range g.adapters {
+		if err := a.Start(ctx); err != nil {
+			for j := i - 1; j >= 0; j-- {
+				g.adapters[j].Stop(ctx)
+			}
+			g.Broker.Close()
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops accepting, closes every connection (wills are handled as the
+// spec says for a server-side close), then closes the broker.
+func (g *Gateway) Stop(ctx context.Context) error {
+	var errs []error
+	for i := len(g.adapters) - 1; i >= 0; i-- {
+		if err := g.adapters[i].Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	g.Broker.Close()
+	if g.httpAuth != nil {
+		g.httpAuth.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// MQTTAddr returns the bound address of the named MQTT listener.
+func (g *Gateway) MQTTAddr(name string) net.Addr { return g.MQTT.Addrs()[name] }
+
+// StopTimeout is how long a graceful shutdown may take.
+const StopTimeout = 10 * time.Second
