@@ -131,8 +131,8 @@ type Broker struct {
 
 	matches sync.Pool // *topic.Matches[*session]
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop  chan struct{}
+	wg    sync.WaitGroup
 	idSeq atomic.Uint64
 }
 
