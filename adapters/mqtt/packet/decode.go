@@ -212,7 +212,7 @@ func decodePublish(p *Packet, r *reader, v Version) error {
 			return err
 		}
 		if len(topic) == 0 && !p.Properties.HasTopicAlias {
-			return protocolError("empty topic name without a topic alias") // [MQTT-3.3.2-8]
+			return protocolError("empty topic name without a topic alias") // [MQTT 5 3.3.2.1]
 		}
 	} else if len(topic) == 0 {
 		return protocolError("empty topic name") // [MQTT-4.7.3-1]
@@ -290,7 +290,7 @@ func decodeSubscribe(p *Packet, r *reader, v Version) error {
 		}
 		if v5 {
 			if o&0xC0 != 0 {
-				return malformed("reserved subscription option bits set") // [MQTT-3-8.3-5]
+				return malformed("reserved subscription option bits set") // [MQTT-3.8.3-5]
 			}
 			s.NoLocal = o&0x04 != 0
 			s.RetainAsPublished = o&0x08 != 0

@@ -41,7 +41,9 @@
 //     not by closing, so the router validates filters.
 //   - A Payload Format Indicator of 1 with a payload (or will payload) that
 //     is not valid UTF-8 is PayloadFormatInvalid.
-//   - In v5 a property the packet type does not allow is a ProtocolError,
+//   - In v5 a property the packet type does not allow is a ProtocolError
+//     (a project decision: MQTT 5 section 2.2.2.2 calls it a Malformed
+//     Packet; either way the connection closes, only the reason differs),
 //     an unknown property identifier a MalformedPacket, a repeated
 //     single-use property a ProtocolError. Receive Maximum 0, Maximum
 //     Packet Size 0, Subscription Identifier 0 and one-bit properties
