@@ -461,6 +461,9 @@ func (c *Client) Disconnect(kind DisconnectKind) {
 	s := c.s
 	b := c.b
 	s.detachLocked()
+	if !b.cfg.QueueQoS0 {
+		s.dropQoS0Locked()
+	}
 	gen := s.gen
 	var will *Will
 	if kind == DisconnectNormal {

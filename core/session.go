@@ -176,6 +176,21 @@ func (s *session) pruneOrderLocked() {
 	}
 }
 
+// dropQoS0Locked removes QoS 0 messages from the queue of a session that
+// just went offline: they are kept only when Config.QueueQoS0 says so.
+func (s *session) dropQoS0Locked() {
+	n := s.queue.len()
+	for i := 0; i < n; i++ {
+		q := s.queue.pop()
+		if q.qos == 0 {
+			s.queuedBytes -= q.msg.size()
+			s.b.stats.MessagesDropped.Add(1)
+			continue
+		}
+		s.queue.push(q)
+	}
+}
+
 // ring is a growable FIFO of queued messages that holds no memory when
 // empty.
 type ring struct {

@@ -1,0 +1,177 @@
+package mqtt_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/mqgate/mqgate/adapters/mqtt"
+	"github.com/mqgate/mqgate/core"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// paho.mqtt.golang's default persistence and ws dialer keep
+		// background readers that end shortly after Disconnect.
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+	)
+}
+
+// testServer is a broker and MQTT adapter on loopback ports.
+type testServer struct {
+	t      *testing.T
+	broker *core.Broker
+	srv    *mqtt.Server
+	addrs  map[string]net.Addr
+}
+
+type serverOpt func(*core.Config, *mqtt.Config)
+
+// startServer runs a broker with a tcp and a ws listener (plus whatever
+// opts add) and stops it when the test ends.
+func startServer(t *testing.T, opts ...serverOpt) *testServer {
+	t.Helper()
+	bc := core.Config{AllowAnonymous: true, Logger: testLogger(t)}
+	mc := mqtt.Config{
+		Listeners: []mqtt.Listener{
+			{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0"},
+			{Name: "ws", Type: "ws", Address: "127.0.0.1:0", Path: "/mqtt"},
+		},
+		MaxTopicAlias:  16,
+		ConnectTimeout: 5 * time.Second,
+		WriteTimeout:   5 * time.Second,
+		Logger:         testLogger(t),
+	}
+	for _, o := range opts {
+		o(&bc, &mc)
+	}
+	b := core.NewBroker(bc)
+	b.Start()
+	s := mqtt.New(mc, b)
+	if err := s.Start(context.Background()); err != nil {
+		b.Close()
+		t.Fatalf("start: %v", err)
+	}
+	ts := &testServer{t: t, broker: b, srv: s, addrs: s.Addrs()}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		b.Close()
+	})
+	return ts
+}
+
+func (ts *testServer) tcp() string { return ts.addrs["tcp"].String() }
+func (ts *testServer) ws() string  { return "ws://" + ts.addrs["ws"].String() + "/mqtt" }
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("MQGATE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// recv returns the next value from ch or fails the test after timeout.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	var zero T
+	return zero
+}
+
+// none asserts nothing arrives on ch for a short while. It is used only
+// after a later message proved the earlier one would have arrived first.
+func none[T any](t *testing.T, ch <-chan T, what string) {
+	t.Helper()
+	select {
+	case v := <-ch:
+		t.Fatalf("unexpected %s: %v", what, v)
+	default:
+	}
+}
+
+// writeCert writes a self-signed CA, a server certificate for 127.0.0.1
+// and a client certificate with CN "device-7" to dir.
+func writeCert(t *testing.T, dir string) (caFile, certFile, keyFile, clientCert, clientKey string) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "mqgate test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	issue := func(name string, serial int64, server bool) (string, string) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial),
+			Subject:      pkix.Name{CommonName: name},
+			NotBefore:    time.Now().Add(-time.Hour),
+			NotAfter:     time.Now().Add(time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+		}
+		if server {
+			tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		} else {
+			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kb, _ := x509.MarshalECPrivateKey(key)
+		cf := filepath.Join(dir, name+".crt")
+		kf := filepath.Join(dir, name+".key")
+		os.WriteFile(cf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+		os.WriteFile(kf, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+		return cf, kf
+	}
+	caFile = filepath.Join(dir, "ca.crt")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600)
+	certFile, keyFile = issue("server", 2, true)
+	clientCert, clientKey = issue("device-7", 3, false)
+	return
+}
