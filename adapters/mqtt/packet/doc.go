@@ -52,6 +52,9 @@
 //   - A reason code the packet type does not define is a ProtocolError; so
 //     is a v3 CONNACK return code above 5, or session present on a refused
 //     connection.
+//   - v5 acknowledgements, DISCONNECT and AUTH may stop after the reason
+//     code, without a property length, as the spec allows for
+//     acknowledgements and DISCONNECT; AUTH gets the same leniency.
 //   - A wrong protocol name or level in CONNECT is UnsupportedProtocolVersion
 //     and p.Version is still set, so the caller can answer in v3 (return
 //     code 1) or v5 (0x84) form [MQTT-3.1.2-1] [MQTT-3.1.2-2].

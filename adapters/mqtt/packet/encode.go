@@ -9,6 +9,10 @@ var errTooLong = errors.New("mqtt packet: string or binary field longer than 655
 // the other v5-only fields; in v5 it writes only the properties the packet
 // type allows. It returns an error, and dst unchanged, if p cannot be
 // encoded. Append does not allocate when dst has room for Size(p, v) bytes.
+//
+// The fixed-header flags come from Dup, QoS and Retain (p.Flags is
+// ignored), and CONNECT carries the protocol name and level of v, not
+// p.ProtocolName and p.Version.
 func Append(dst []byte, p *Packet, v Version) ([]byte, error) {
 	if err := checkEncodable(p, v); err != nil {
 		return dst, err
