@@ -85,28 +85,24 @@ func (r *Router[S]) MatchFrom(topic string, publisher S, hasPublisher bool, publ
 
 // descend matches the levels in rest against the children of n. root is
 // true for the trie's root, where wildcards do not match '$' topics
-// [MQTT-4.7.2-1].
+// [MQTT-4.7.2-1]. It takes no lock.
 func (c *matchCtx[S]) descend(n *node[S], rest string, root bool) {
 	for {
 		level, next, more := cut(rest)
-		n.mu.RLock()
-		lit := n.literal(level)
-		var plus, hash *node[S]
 		if !root || level == "" || level[0] != '$' {
-			plus, hash = n.plus, n.hash
-		}
-		n.mu.RUnlock()
-		root = false
-		if hash != nil {
-			c.collect(hash) // '#' matches this level and all below
-		}
-		if plus != nil {
-			if more {
-				c.descend(plus, next, false)
-			} else {
-				c.terminal(plus)
+			if hash := n.hash.Load(); hash != nil {
+				c.collect(hash) // '#' matches this level and all below
+			}
+			if plus := n.plus.Load(); plus != nil {
+				if more {
+					c.descend(plus, next, false)
+				} else {
+					c.terminal(plus)
+				}
 			}
 		}
+		root = false
+		lit := n.literal(level)
 		if lit == nil {
 			return
 		}
@@ -121,35 +117,44 @@ func (c *matchCtx[S]) descend(n *node[S], rest string, root bool) {
 // terminal collects a node the whole topic led to, and its '#' child, since
 // `foo/#` matches `foo` [MQTT-4.7.1-2].
 func (c *matchCtx[S]) terminal(n *node[S]) {
-	if h := c.collect(n); h != nil {
+	c.collect(n)
+	if h := n.hash.Load(); h != nil {
 		c.collect(h)
 	}
 }
 
-// collect records the subscriptions ending at n and returns n's '#' child.
-func (c *matchCtx[S]) collect(n *node[S]) (hash *node[S]) {
+// collect records the subscriptions ending at n.
+func (c *matchCtx[S]) collect(n *node[S]) {
+	l := n.leaf.Load()
+	if l == nil {
+		return
+	}
+	if b := l.big; b != nil {
+		n.mu.RLock()
+		c.collectSubs(b.subs)
+		n.mu.RUnlock()
+	} else {
+		c.collectSubs(l.subs)
+	}
+	for _, g := range l.groups {
+		// No Local on a shared subscription is a protocol error
+		// [MQTT-3.8.3-4], so the subscribe path rejects it; it is not
+		// consulted here.
+		if mb := c.r.pick(g, c.topic, c.publisherID); mb != nil {
+			c.m.shared = append(c.m.shared, hit[S]{sub: mb.sub, opts: mb.opts})
+		}
+	}
+}
+
+func (c *matchCtx[S]) collectSubs(subs []entry[S]) {
 	m := c.m
-	n.mu.RLock()
-	for i := range n.subs {
-		e := &n.subs[i]
+	for i := range subs {
+		e := &subs[i]
 		if e.opts.NoLocal && c.hasPublisher && e.sub == c.publisher {
-			continue
+			continue // [MQTT-3.8.3-3]
 		}
 		m.hits = append(m.hits, hit[S]{sub: e.sub, opts: e.opts})
 	}
-	if n.ext != nil {
-		for _, g := range n.ext.groups {
-			// No Local on a shared subscription is a protocol error
-			// [MQTT-3.8.3-4], so the subscribe path rejects it; it is not
-			// consulted here.
-			if mb := c.r.pick(g, c.topic, c.publisherID); mb != nil {
-				m.shared = append(m.shared, hit[S]{sub: mb.sub, opts: mb.opts})
-			}
-		}
-	}
-	hash = n.hash
-	n.mu.RUnlock()
-	return hash
 }
 
 // merge turns hits and shared picks into Targets.
@@ -248,37 +253,37 @@ func (m *Matches[S]) merge() {
 	m.ids = ids
 }
 
-// pick chooses the member of g that receives a message. The node holding g
-// is read-locked on entry, so g.members is stable.
+// pick chooses the member of g that receives a message. It takes no lock.
 func (r *Router[S]) pick(g *group[S], topic, publisherID string) *member[S] {
-	n := len(g.members)
+	members := *g.members.Load()
+	n := len(members)
 	switch n {
 	case 0:
 		return nil
 	case 1:
-		return g.members[0] // available or not, it is the only one
+		return members[0] // available or not, it is the only one
 	}
 	switch r.strategy {
 	case Random:
-		return r.scan(g, rand.IntN(n))
+		return r.scan(members, rand.IntN(n))
 	case Sticky:
 		cur := g.sticky.Load()
-		if cur != nil && r.isAvailable(cur.sub) {
+		if cur != nil && !cur.gone.Load() && r.isAvailable(cur.sub) {
 			return cur
 		}
-		next := r.scan(g, rand.IntN(n))
+		next := r.scan(members, rand.IntN(n))
 		if !g.sticky.CompareAndSwap(cur, next) {
-			if won := g.sticky.Load(); won != nil {
+			if won := g.sticky.Load(); won != nil && !won.gone.Load() {
 				return won
 			}
 		}
 		return next
 	case HashClientID:
-		return r.rendezvous(g, maphash.String(r.seed, publisherID))
+		return r.rendezvous(members, maphash.String(r.seed, publisherID))
 	case HashTopic:
-		return r.rendezvous(g, maphash.String(r.seed, topic))
+		return r.rendezvous(members, maphash.String(r.seed, topic))
 	default: // RoundRobin
-		return r.scan(g, int((g.rr.Add(1)-1)%uint64(n)))
+		return r.scan(members, int((g.rr.Add(1)-1)%uint64(n)))
 	}
 }
 
@@ -288,26 +293,26 @@ func (r *Router[S]) isAvailable(s S) bool {
 
 // scan returns the first available member from start on, or the member at
 // start if none is available.
-func (r *Router[S]) scan(g *group[S], start int) *member[S] {
+func (r *Router[S]) scan(members []*member[S], start int) *member[S] {
 	if r.available == nil {
-		return g.members[start]
+		return members[start]
 	}
-	n := len(g.members)
+	n := len(members)
 	for i := range n {
-		if mb := g.members[(start+i)%n]; r.available(mb.sub) {
+		if mb := members[(start+i)%n]; r.available(mb.sub) {
 			return mb
 		}
 	}
-	return g.members[start]
+	return members[start]
 }
 
 // rendezvous picks the member with the highest score for key among the
 // available ones (any, if none is available). Highest-random-weight hashing
 // keeps a key on its member when others join or leave.
-func (r *Router[S]) rendezvous(g *group[S], key uint64) *member[S] {
+func (r *Router[S]) rendezvous(members []*member[S], key uint64) *member[S] {
 	var best, bestAny *member[S]
 	var score, scoreAny uint64
-	for _, mb := range g.members {
+	for _, mb := range members {
 		s := mix(key ^ mb.idHash)
 		if bestAny == nil || s > scoreAny {
 			bestAny, scoreAny = mb, s

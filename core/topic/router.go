@@ -27,32 +27,42 @@ type Router[S comparable] struct {
 	count     atomic.Int64
 }
 
-// Thresholds above which a node switches from a linear slice to a map.
+// A node's non-shared subscriptions live in an immutable slice replaced on
+// every change while there are at most maxSmallSubs of them; beyond that in
+// a bigSubs changed in place under the node's mu, which matchers then
+// read-lock. Copying a large list on every subscribe would be quadratic, and
+// for a list that long the read lock costs little next to the fan-out.
 const (
-	maxKidSlice = 8
-	maxSubSlice = 16
+	maxSmallSubs = 64
+	minBigSubs   = 32
 )
 
-// node is one level of the trie. Every field is guarded by mu. A node
-// detached from its parent by pruning is marked dead and is never written
-// again; writers that find a dead node start over from the root.
+// node is one level of the trie. Matchers read it without locks, through
+// atomic pointers to immutable snapshots (see kidSet and leaf); writers
+// serialise on mu. A node detached from its parent by pruning is marked
+// dead and never written again; a writer that finds a dead node starts over
+// from the root.
 type node[S comparable] struct {
 	mu    sync.RWMutex
-	dead  bool
-	level string     // the literal level that leads here from the parent
-	kids  []*node[S] // literal children while few; ext.kidMap beyond
-	plus  *node[S]
-	hash  *node[S]
-	subs  []entry[S] // non-shared subscriptions whose filter ends here
-	ext   *nodeExt[S]
+	dead  atomic.Bool
+	level string // the literal level that leads here from the parent
+	plus  atomic.Pointer[node[S]]
+	hash  atomic.Pointer[node[S]]
+	kids  atomic.Pointer[kidSet[S]]
+	leaf  atomic.Pointer[leaf[S]] // subscriptions whose filter ends here; nil if none
 }
 
-// nodeExt holds what most nodes do not need, to keep node small: a router
-// with a million subscriptions has a couple of million nodes.
-type nodeExt[S comparable] struct {
-	kidMap map[string]*node[S]
-	subIdx map[S]int32 // index into subs when it is long
+// leaf is an immutable snapshot of the subscriptions ending at a node.
+type leaf[S comparable] struct {
+	subs   []entry[S]  // non-shared, while big is nil
+	big    *bigSubs[S] // non-shared, when there are many
 	groups []*group[S] // shared groups whose inner filter ends here
+}
+
+// bigSubs is a long subscription list, guarded by its node's mu.
+type bigSubs[S comparable] struct {
+	subs []entry[S]
+	idx  map[S]int32
 }
 
 type entry[S comparable] struct {
@@ -60,18 +70,23 @@ type entry[S comparable] struct {
 	opts Options
 }
 
-// group is one shared-subscription group at one filter.
+// group is one shared-subscription group at one filter. Its member list is
+// an immutable snapshot replaced under the node's mu.
 type group[S comparable] struct {
 	name    string // "" for $queue, which no $share group can be named
-	members []*member[S]
+	members atomic.Pointer[[]*member[S]]
 	rr      atomic.Uint64
 	sticky  atomic.Pointer[member[S]]
 }
 
+// member is immutable but for gone, set when it leaves the group or its
+// options are replaced, so a sticky choice made from a stale snapshot is
+// noticed.
 type member[S comparable] struct {
 	sub    S
 	idHash uint64 // hash of the subscriber's client id, for rendezvous hashing
 	opts   Options
+	gone   atomic.Bool
 }
 
 // NewRouter returns an empty router whose shared groups select members
@@ -89,126 +104,85 @@ func (r *Router[S]) SetAvailable(f func(S) bool) { r.available = f }
 // individually.
 func (r *Router[S]) Count() int { return int(r.count.Load()) }
 
-// literal returns the literal child for level. n.mu is held on entry.
+// literal returns the literal child for level. It takes no lock.
 func (n *node[S]) literal(level string) *node[S] {
-	if n.ext != nil && n.ext.kidMap != nil {
-		return n.ext.kidMap[level]
-	}
-	for _, k := range n.kids {
-		if k.level == level {
-			return k
-		}
+	if k := n.kids.Load(); k != nil {
+		return k.get(level)
 	}
 	return nil
 }
 
-// child returns the child a filter level leads to. n.mu is held on entry.
+// child returns the live child a filter level leads to. n.mu is held on
+// entry.
 func (n *node[S]) child(level string) *node[S] {
+	var c *node[S]
 	switch level {
 	case "+":
-		return n.plus
+		c = n.plus.Load()
 	case "#":
-		return n.hash
-	}
-	return n.literal(level)
-}
-
-// addChild creates the child for a filter level. n.mu is write-locked on
-// entry and the child must not exist.
-func (n *node[S]) addChild(level string) *node[S] {
-	c := &node[S]{level: strings.Clone(level)}
-	switch level {
-	case "+":
-		n.plus = c
-	case "#":
-		n.hash = c
+		c = n.hash.Load()
 	default:
-		if n.ext != nil && n.ext.kidMap != nil {
-			n.ext.kidMap[c.level] = c
-		} else if len(n.kids) < maxKidSlice {
-			n.kids = append(n.kids, c)
-		} else {
-			m := make(map[string]*node[S], 2*maxKidSlice)
-			for _, k := range n.kids {
-				m[k.level] = k
-			}
-			m[c.level] = c
-			n.kids = nil
-			n.extension().kidMap = m
-		}
+		c = n.literal(level)
+	}
+	if c != nil && c.dead.Load() {
+		return nil
 	}
 	return c
 }
 
-// removeChild detaches c. n.mu and c.mu are write-locked on entry.
-func (n *node[S]) removeChild(c *node[S]) {
-	switch {
-	case n.plus == c:
-		n.plus = nil
-	case n.hash == c:
-		n.hash = nil
-	case n.ext != nil && n.ext.kidMap != nil:
-		delete(n.ext.kidMap, c.level)
-		if len(n.ext.kidMap) == 0 {
-			n.ext.kidMap = nil
-			n.shrinkExt()
-		}
+// addChild creates the child for a filter level. n.mu is write-locked on
+// entry and no live child has that level.
+func (n *node[S]) addChild(level string) *node[S] {
+	c := &node[S]{level: strings.Clone(level)}
+	switch level {
+	case "+":
+		n.plus.Store(c)
+	case "#":
+		n.hash.Store(c)
 	default:
-		for i, k := range n.kids {
-			if k == c {
-				last := len(n.kids) - 1
-				n.kids[i] = n.kids[last]
-				n.kids[last] = nil
-				n.kids = n.kids[:last]
-				break
-			}
-		}
-		if len(n.kids) == 0 {
-			n.kids = nil
-		}
+		n.kids.Store(n.kids.Load().with(c))
 	}
-	c.dead = true
+	return c
 }
 
-func (n *node[S]) extension() *nodeExt[S] {
-	if n.ext == nil {
-		n.ext = &nodeExt[S]{}
-	}
-	return n.ext
-}
-
-func (n *node[S]) shrinkExt() {
-	if e := n.ext; e != nil && e.kidMap == nil && e.subIdx == nil && len(e.groups) == 0 {
-		n.ext = nil
+// removeChild marks c dead and detaches it. n.mu and c.mu are write-locked
+// on entry.
+func (n *node[S]) removeChild(c *node[S]) {
+	c.dead.Store(true)
+	switch {
+	case n.plus.Load() == c:
+		n.plus.Store(nil)
+	case n.hash.Load() == c:
+		n.hash.Store(nil)
+	default:
+		n.kids.Store(n.kids.Load().without(c))
 	}
 }
 
 // empty reports whether n holds nothing and can be pruned. n.mu is held on
 // entry.
 func (n *node[S]) empty() bool {
-	return len(n.subs) == 0 && len(n.kids) == 0 && n.plus == nil && n.hash == nil && n.ext == nil
+	return n.leaf.Load() == nil && n.kids.Load() == nil && n.plus.Load() == nil && n.hash.Load() == nil
 }
 
-func (n *node[S]) findSub(s S) int {
-	if n.ext != nil && n.ext.subIdx != nil {
-		if i, ok := n.ext.subIdx[s]; ok {
-			return int(i)
-		}
-		return -1
+// setLeaf publishes l, or nil if it holds nothing. n.mu is write-locked.
+func (n *node[S]) setLeaf(l *leaf[S]) {
+	if len(l.subs) == 0 && l.big == nil && len(l.groups) == 0 {
+		l = nil
 	}
-	for i := range n.subs {
-		if n.subs[i].sub == s {
-			return i
-		}
-	}
-	return -1
+	n.leaf.Store(l)
 }
 
-func (n *node[S]) findGroup(name string) (int, *group[S]) {
-	if n.ext == nil {
-		return -1, nil
+// current returns a copy of n's leaf to modify. n.mu is write-locked.
+func (n *node[S]) current() leaf[S] {
+	if l := n.leaf.Load(); l != nil {
+		return *l
 	}
-	for i, g := range n.ext.groups {
+	return leaf[S]{}
+}
+
+func findGroup[S comparable](groups []*group[S], name string) (int, *group[S]) {
+	for i, g := range groups {
 		if g.name == name {
 			return i, g
 		}
@@ -237,37 +211,81 @@ func (r *Router[S]) Subscribe(s S, clientID, filter string, o Options) (existed 
 	n := r.lockLeaf(inner)
 	defer n.mu.Unlock()
 	if shared {
-		_, g := n.findGroup(gname)
-		if g == nil {
-			g = &group[S]{name: strings.Clone(gname)}
-			e := n.extension()
-			e.groups = append(e.groups, g)
-		}
-		for _, m := range g.members {
-			if m.sub == s {
-				m.opts = o // members are read only under n.mu
-				return true
-			}
-		}
-		g.members = append(g.members, &member[S]{sub: s, idHash: maphash.String(r.seed, clientID), opts: o})
+		existed = n.addMember(gname, &member[S]{sub: s, idHash: maphash.String(r.seed, clientID), opts: o})
+	} else {
+		existed = n.addSub(s, o)
+	}
+	if !existed {
 		r.count.Add(1)
+	}
+	return existed
+}
+
+// addSub adds or replaces the non-shared subscription of s. n.mu is
+// write-locked on entry.
+func (n *node[S]) addSub(s S, o Options) (existed bool) {
+	l := n.current()
+	if b := l.big; b != nil {
+		if i, ok := b.idx[s]; ok {
+			b.subs[i].opts = o
+			return true
+		}
+		b.idx[s] = int32(len(b.subs))
+		b.subs = append(b.subs, entry[S]{sub: s, opts: o})
 		return false
 	}
-	if i := n.findSub(s); i >= 0 {
-		n.subs[i].opts = o
-		return true
-	}
-	n.subs = append(n.subs, entry[S]{sub: s, opts: o})
-	if n.ext != nil && n.ext.subIdx != nil {
-		n.ext.subIdx[s] = int32(len(n.subs) - 1)
-	} else if len(n.subs) > maxSubSlice {
-		idx := make(map[S]int32, 2*len(n.subs))
-		for i := range n.subs {
-			idx[n.subs[i].sub] = int32(i)
+	subs := make([]entry[S], len(l.subs), len(l.subs)+1)
+	copy(subs, l.subs)
+	for i := range subs {
+		if subs[i].sub == s {
+			subs[i].opts = o
+			l.subs = subs
+			n.setLeaf(&l)
+			return true
 		}
-		n.extension().subIdx = idx
 	}
-	r.count.Add(1)
+	subs = append(subs, entry[S]{sub: s, opts: o})
+	if len(subs) > maxSmallSubs {
+		b := &bigSubs[S]{subs: subs, idx: make(map[S]int32, 2*len(subs))}
+		for i := range subs {
+			b.idx[subs[i].sub] = int32(i)
+		}
+		l.subs, l.big = nil, b
+	} else {
+		l.subs = subs
+	}
+	n.setLeaf(&l)
+	return false
+}
+
+// addMember adds mb to the group gname or replaces the member for the same
+// subscriber. n.mu is write-locked on entry.
+func (n *node[S]) addMember(gname string, mb *member[S]) (existed bool) {
+	l := n.current()
+	_, g := findGroup(l.groups, gname)
+	if g == nil {
+		g = &group[S]{name: strings.Clone(gname)}
+		g.members.Store(&[]*member[S]{mb})
+		groups := make([]*group[S], len(l.groups), len(l.groups)+1)
+		copy(groups, l.groups)
+		l.groups = append(groups, g)
+		n.setLeaf(&l)
+		return false
+	}
+	old := *g.members.Load()
+	members := make([]*member[S], len(old), len(old)+1)
+	copy(members, old)
+	for i, x := range members {
+		if x.sub == mb.sub {
+			members[i] = mb
+			g.members.Store(&members)
+			x.gone.Store(true)
+			g.sticky.CompareAndSwap(x, mb)
+			return true
+		}
+	}
+	members = append(members, mb)
+	g.members.Store(&members)
 	return false
 }
 
@@ -296,7 +314,7 @@ retry:
 		// may have been pruned; if so start over.
 		n.mu.RUnlock()
 		n.mu.Lock()
-		if n.dead {
+		if n.dead.Load() {
 			n.mu.Unlock()
 			goto retry
 		}
@@ -361,54 +379,66 @@ func (r *Router[S]) Unsubscribe(s S, filter string) (existed bool) {
 // removeSub removes the non-shared subscription of s. n.mu is write-locked
 // on entry.
 func (n *node[S]) removeSub(s S) bool {
-	i := n.findSub(s)
-	if i < 0 {
-		return false
-	}
-	last := len(n.subs) - 1
-	if n.ext != nil && n.ext.subIdx != nil {
-		delete(n.ext.subIdx, s)
+	l := n.current()
+	if b := l.big; b != nil {
+		i, ok := b.idx[s]
+		if !ok {
+			return false
+		}
+		last := int32(len(b.subs) - 1)
+		delete(b.idx, s)
 		if i != last {
-			n.ext.subIdx[n.subs[last].sub] = int32(i)
+			b.subs[i] = b.subs[last]
+			b.idx[b.subs[i].sub] = i
+		}
+		b.subs[last] = entry[S]{}
+		b.subs = b.subs[:last]
+		if len(b.subs) <= minBigSubs {
+			// Back to a snapshot; matchers still holding b read it under
+			// the read lock, and it is never written again.
+			l.subs, l.big = append([]entry[S](nil), b.subs...), nil
+			n.setLeaf(&l)
+		}
+		return true
+	}
+	for i := range l.subs {
+		if l.subs[i].sub == s {
+			subs := make([]entry[S], 0, len(l.subs)-1)
+			subs = append(subs, l.subs[:i]...)
+			l.subs = append(subs, l.subs[i+1:]...)
+			n.setLeaf(&l)
+			return true
 		}
 	}
-	n.subs[i] = n.subs[last]
-	n.subs[last] = entry[S]{}
-	n.subs = n.subs[:last]
-	if len(n.subs) == 0 {
-		n.subs = nil
-	}
-	if n.ext != nil && n.ext.subIdx != nil && len(n.subs) <= maxSubSlice/2 {
-		n.ext.subIdx = nil
-		n.shrinkExt()
-	}
-	return true
+	return false
 }
 
 // removeMember removes s from the shared group gname. n.mu is write-locked
-// on entry, so no matcher is selecting from the group.
+// on entry.
 func (n *node[S]) removeMember(gname string, s S) bool {
-	gi, g := n.findGroup(gname)
+	l := n.current()
+	gi, g := findGroup(l.groups, gname)
 	if g == nil {
 		return false
 	}
-	for i, m := range g.members {
-		if m.sub != s {
+	old := *g.members.Load()
+	for i, x := range old {
+		if x.sub != s {
 			continue
 		}
-		g.sticky.CompareAndSwap(m, nil)
-		g.members = append(g.members[:i], g.members[i+1:]...)
-		g.members[len(g.members):cap(g.members)][0] = nil
-		if len(g.members) == 0 {
-			gs := n.ext.groups
-			gs[gi] = gs[len(gs)-1]
-			gs[len(gs)-1] = nil
-			n.ext.groups = gs[:len(gs)-1]
-			if len(n.ext.groups) == 0 {
-				n.ext.groups = nil
-				n.shrinkExt()
-			}
+		x.gone.Store(true)
+		g.sticky.CompareAndSwap(x, nil)
+		if len(old) > 1 {
+			members := make([]*member[S], 0, len(old)-1)
+			members = append(members, old[:i]...)
+			members = append(members, old[i+1:]...)
+			g.members.Store(&members)
+			return true
 		}
+		groups := make([]*group[S], 0, len(l.groups)-1)
+		groups = append(groups, l.groups[:gi]...)
+		l.groups = append(groups, l.groups[gi+1:]...)
+		n.setLeaf(&l)
 		return true
 	}
 	return false
@@ -422,7 +452,7 @@ func (r *Router[S]) prune(path []*node[S]) {
 		parent, c := path[i-1], path[i]
 		parent.mu.Lock()
 		c.mu.Lock()
-		ok := !c.dead && parent.child(c.level) == c && c.empty()
+		ok := parent.child(c.level) == c && c.empty()
 		if ok {
 			parent.removeChild(c)
 		}

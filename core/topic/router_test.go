@@ -389,7 +389,7 @@ func TestRouterPrunesEmptyNodes(t *testing.T) {
 		t.Fatalf("Count = %d after removing everything", r.Count())
 	}
 	if !r.root.empty() {
-		t.Fatalf("root still holds children: kids=%d plus=%v hash=%v ext=%v", len(r.root.kids), r.root.plus, r.root.hash, r.root.ext)
+		t.Fatal("root still holds children")
 	}
 }
 
@@ -406,5 +406,77 @@ func TestRouterDeepFilter(t *testing.T) {
 	r.Unsubscribe("c", deep)
 	if !r.root.empty() {
 		t.Fatal("deep filter left nodes behind")
+	}
+}
+
+// TestRouterGrowsAndShrinks drives a node through its representations: a
+// subscriber list past maxSmallSubs and back below minBigSubs, and a child
+// set past maxSmallKids into a table (with tombstones reused) and back.
+func TestRouterGrowsAndShrinks(t *testing.T) {
+	r := NewRouter[string](RoundRobin)
+	const many = 3 * maxSmallSubs
+	countTargets := func(topic string) int {
+		var m Matches[string]
+		r.Match(topic, "", false, &m)
+		return len(m.Targets)
+	}
+	steps := []struct {
+		name string
+		do   func()
+		want map[string]int // topic -> targets
+	}{
+		{"many subscribers on one filter", func() {
+			for i := range many {
+				r.Subscribe(fmt.Sprint("s", i), "", "big/x", Options{})
+			}
+		}, map[string]int{"big/x": many}},
+		{"re-subscribing in the big list replaces", func() {
+			for i := range many {
+				if !r.Subscribe(fmt.Sprint("s", i), "", "big/x", Options{QoS: 1}) {
+					t.Fatalf("s%d was not a replacement", i)
+				}
+			}
+		}, map[string]int{"big/x": many}},
+		{"shrinking the list below the threshold", func() {
+			for i := range many - 10 {
+				r.Unsubscribe(fmt.Sprint("s", i), "big/x")
+			}
+		}, map[string]int{"big/x": 10}},
+		{"many sibling levels", func() {
+			for i := range 100 {
+				r.Subscribe("k", "", fmt.Sprintf("kids/%d", i), Options{})
+			}
+		}, map[string]int{"kids/0": 1, "kids/57": 1, "kids/99": 1, "kids/100": 0}},
+		{"removing half the siblings leaves the rest", func() {
+			for i := 0; i < 100; i += 2 {
+				r.Unsubscribe("k", fmt.Sprintf("kids/%d", i))
+			}
+		}, map[string]int{"kids/0": 0, "kids/1": 1, "kids/98": 0, "kids/99": 1}},
+		{"re-adding reuses tombstones", func() {
+			for i := 0; i < 100; i += 2 {
+				r.Subscribe("k", "", fmt.Sprintf("kids/%d", i), Options{})
+			}
+		}, map[string]int{"kids/0": 1, "kids/1": 1, "kids/98": 1}},
+		{"removing nearly all siblings", func() {
+			for i := range 98 {
+				r.Unsubscribe("k", fmt.Sprintf("kids/%d", i))
+			}
+		}, map[string]int{"kids/0": 0, "kids/98": 1, "kids/99": 1}},
+	}
+	for _, s := range steps {
+		s.do()
+		for topic, want := range s.want {
+			if got := countTargets(topic); got != want {
+				t.Fatalf("%s: %q has %d targets, want %d", s.name, topic, got, want)
+			}
+		}
+	}
+	for i := many - 10; i < many; i++ {
+		r.Unsubscribe(fmt.Sprint("s", i), "big/x")
+	}
+	r.Unsubscribe("k", "kids/98")
+	r.Unsubscribe("k", "kids/99")
+	if r.Count() != 0 || !r.root.empty() {
+		t.Fatalf("Count %d, root empty %v", r.Count(), r.root.empty())
 	}
 }
