@@ -3,6 +3,7 @@ package topic
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,6 +53,18 @@ func TestRouterConcurrent(t *testing.T) {
 								t.Errorf("worker %d: Subscribe(%q) reported a replacement", w, f)
 							}
 							subscribed[f] = true
+							if _, _, shared := ParseShared(f); !shared && !strings.Contains(f, "+") {
+								// A worker's own subscription is visible
+								// to its next Match.
+								r.Match(f, nil, false, &m)
+								mine := false
+								for _, tg := range m.Targets {
+									mine = mine || tg.Sub == s
+								}
+								if !mine {
+									t.Errorf("worker %d: own subscription %q not matched", w, f)
+								}
+							}
 						}
 						online.Store(i%2 == 0)
 						r.MatchFrom(fmt.Sprintf("site/%d/device/%d/temp", rng.IntN(4), rng.IntN(4)), s, true, s.id, &m)

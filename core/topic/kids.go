@@ -57,10 +57,10 @@ func (k *kidSet[S]) with(c *node[S]) *kidSet[S] {
 			copy(small, k.small)
 			return &kidSet[S]{small: append(small, c)}
 		}
-		return rebuild(k.small, c)
+		return rebuild(append(k.small[:len(k.small):len(k.small)], c))
 	}
 	if (k.used+1)*4 > len(k.table)*3 {
-		return rebuild(k.liveNodes(), c)
+		return rebuild(append(k.liveNodes(), c))
 	}
 	mask := uint64(len(k.table) - 1)
 	for i := maphash.String(kidSeed, c.level) & mask; ; i = (i + 1) & mask {
@@ -101,6 +101,9 @@ func (k *kidSet[S]) without(c *node[S]) *kidSet[S] {
 		return nil
 	case k.live <= maxSmallKids/2:
 		return &kidSet[S]{small: k.liveNodes()}
+	case len(k.table) > minTable && k.live*16 < len(k.table):
+		// Mostly tombstones after mass pruning: give the memory back.
+		return rebuild(k.liveNodes())
 	}
 	return k
 }
@@ -115,20 +118,20 @@ func (k *kidSet[S]) liveNodes() []*node[S] {
 	return out
 }
 
-func rebuild[S comparable](nodes []*node[S], c *node[S]) *kidSet[S] {
+func rebuild[S comparable](nodes []*node[S]) *kidSet[S] {
 	size := minTable
-	for size < 4*(len(nodes)+1) {
+	for size < 4*len(nodes) {
 		size *= 2
 	}
 	k := &kidSet[S]{table: make([]atomic.Pointer[node[S]], size)}
 	mask := uint64(size - 1)
-	for _, x := range append(nodes, c) {
+	for _, x := range nodes {
 		i := maphash.String(kidSeed, x.level) & mask
 		for k.table[i].Load() != nil {
 			i = (i + 1) & mask
 		}
 		k.table[i].Store(x)
 	}
-	k.live, k.used = len(nodes)+1, len(nodes)+1
+	k.live, k.used = len(nodes), len(nodes)
 	return k
 }

@@ -3,6 +3,7 @@ package topic
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -142,5 +143,17 @@ func TestRetainedRangeIncludesDollarTopics(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"$SYS/x", "a"}) {
 		t.Fatalf("Range = %q", got)
+	}
+}
+
+func TestRetainedDeepTopic(t *testing.T) {
+	r := NewRetained[int]()
+	deep := strings.Repeat("a/", 5000) + "b"
+	r.Set(deep, 1)
+	if got := retainedTopics(r, "a/#"); len(got) != 1 || got[0] != deep {
+		t.Fatalf("a/# on a deep topic matched %d topics", len(got))
+	}
+	if !r.Delete(deep) || r.root.kids != nil {
+		t.Fatal("deleting a deep topic left nodes behind")
 	}
 }

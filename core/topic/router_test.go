@@ -480,3 +480,23 @@ func TestRouterGrowsAndShrinks(t *testing.T) {
 		t.Fatalf("Count %d, root empty %v", r.Count(), r.root.empty())
 	}
 }
+
+func TestRouterCompactsSparseChildTable(t *testing.T) {
+	r := NewRouter[string](RoundRobin)
+	for i := range 1000 {
+		r.Subscribe("c", "", fmt.Sprintf("d/%d", i), Options{})
+	}
+	for i := range 990 {
+		r.Unsubscribe("c", fmt.Sprintf("d/%d", i))
+	}
+	d := r.root.literal("d")
+	if k := d.kids.Load(); k == nil || len(k.table) > 64 {
+		t.Fatalf("10 live children kept a table of %d slots", len(k.table))
+	}
+	var m Matches[string]
+	for i := 990; i < 1000; i++ {
+		if r.Match(fmt.Sprintf("d/%d", i), "", false, &m); len(m.Targets) != 1 {
+			t.Fatalf("d/%d lost after compaction", i)
+		}
+	}
+}
