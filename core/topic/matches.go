@@ -72,7 +72,9 @@ func (r *Router[S]) Match(topic string, publisher S, hasPublisher bool, m *Match
 }
 
 // MatchFrom is Match with the publisher's client id, which HashClientID
-// uses to choose among a group's members.
+// uses to choose among a group's members (by rendezvous hashing against
+// the members' client ids). Under HashClientID, Match sends every message
+// of a group to the one member that the empty id hashes to.
 func (r *Router[S]) MatchFrom(topic string, publisher S, hasPublisher bool, publisherID string, m *Matches[S]) {
 	m.Targets = m.Targets[:0]
 	m.hits = m.hits[:0]
