@@ -40,7 +40,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "run":
 		err = runGateway(args, stderr)
 	case "passwd":
-		err = passwd(args, stdin, stdout)
+		err = passwd(args, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "mqgate %s\n", gateway.Version)
 	case "help", "-h", "--help":
@@ -116,8 +116,9 @@ func newLogger(c conf.LogConfig, w io.Writer) *slog.Logger {
 
 // passwd adds or updates a user. The password comes from -p, or from the
 // terminal without echo, or from the first line of standard input.
-func passwd(args []string, stdin io.Reader, stdout io.Writer) error {
+func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("passwd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	file := fs.String("f", "", "password file to create or update (required)")
 	pw := fs.String("p", "", "password (read from the terminal or standard input when empty)")
 	cost := fs.Int("cost", bcrypt.DefaultCost, "bcrypt cost")
