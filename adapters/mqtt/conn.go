@@ -271,9 +271,10 @@ func (c *conn) handle(p *packet.Packet) error {
 	case packet.DISCONNECT:
 		return c.handleDisconnect(p)
 	case packet.AUTH:
-		// Enhanced authentication is not offered, so AUTH is never
-		// expected [MQTT-4.12.0-?]: refuse it cleanly.
-		return protocolErr(packet.BadAuthenticationMethod, "AUTH without an authentication method")
+		// AUTH is only legal after a CONNECT with an Authentication
+		// Method, which CONNACK 0x8C already refused [MQTT-4.12.0-1]; 0x8C
+		// is not a DISCONNECT reason, so this is a protocol error.
+		return protocolErr(packet.ProtocolError, "AUTH without an authentication method")
 	case packet.CONNECT:
 		// [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
 		return protocolErr(packet.ProtocolError, "second CONNECT")

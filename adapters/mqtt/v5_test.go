@@ -65,6 +65,8 @@ func tryConnect5(addr, id string, opts ...conn5) (*client5, error) {
 	return c, nil
 }
 
+type pahoPublish = paho.Publish
+
 func u32(v uint32) *uint32 { return &v }
 func u16(v uint16) *uint16 { return &v }
 
