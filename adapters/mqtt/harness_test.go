@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 
 // testServer is a broker and MQTT adapter on loopback ports.
 type testServer struct {
-	t      *testing.T
+	t      testing.TB
 	broker *core.Broker
 	srv    *mqtt.Server
 	addrs  map[string]net.Addr
@@ -43,7 +43,7 @@ type serverOpt func(*core.Config, *mqtt.Config)
 
 // startServer runs a broker with a tcp and a ws listener (plus whatever
 // opts add) and stops it when the test ends.
-func startServer(t *testing.T, opts ...serverOpt) *testServer {
+func startServer(t testing.TB, opts ...serverOpt) *testServer {
 	t.Helper()
 	bc := core.Config{AllowAnonymous: true, Logger: testLogger(t)}
 	mc := mqtt.Config{
@@ -81,7 +81,7 @@ func startServer(t *testing.T, opts ...serverOpt) *testServer {
 func (ts *testServer) tcp() string { return ts.addrs["tcp"].String() }
 func (ts *testServer) ws() string  { return "ws://" + ts.addrs["ws"].String() + "/mqtt" }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("MQGATE_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
