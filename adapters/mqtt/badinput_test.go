@@ -110,7 +110,6 @@ func TestMalformedConnect(t *testing.T) {
 	probe(t, ts)
 }
 
-
 func TestProtocolViolations(t *testing.T) {
 	ts := startServer(t)
 	cases := []struct {
