@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -376,6 +377,13 @@ mqtt:
 	}
 }
 
+func TestGeneratedListenerNameAvoidsGivenNames(t *testing.T) {
+	c := mustParse(t, "mqtt: {listeners: [{type: tcp, address: ':1'}, {name: tcp0, type: tcp, address: ':2'}]}")
+	if a, b := c.MQTT.Listeners[0].Name, c.MQTT.Listeners[1].Name; a == b || b != "tcp0" {
+		t.Fatalf("names = %q, %q; want the given tcp0 kept and a different generated name", a, b)
+	}
+}
+
 func TestSecureListenerNeedsCertAndKey(t *testing.T) {
 	for _, tc := range []struct {
 		name, listener string
@@ -477,5 +485,36 @@ func TestExampleConfigDocumentsEveryKey(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("mqgate.example.yaml has no example of %q", want)
 		}
+	}
+}
+
+// commentedYAML matches a commented-out line of YAML in the example, such
+// as "    # - name: tls" or "  # acl_file: /etc/mqgate/acl"; prose comments
+// never start with "key:".
+var commentedYAML = regexp.MustCompile(`(?m)^([ ]*)# ([ ]*(?:- )?[A-Za-z][A-Za-z0-9_-]*:(?:[ ].*)?)$`)
+
+func TestExampleConfigCommentedExamplesLoad(t *testing.T) {
+	data, err := os.ReadFile("mqgate.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := commentedYAML.ReplaceAllString(string(data), "$1$2")
+	c, err := conf.Parse([]byte(doc))
+	if err != nil {
+		t.Fatalf("the example with its commented-out settings enabled does not load: %v\n%s", err, doc)
+	}
+	var types []string
+	for _, l := range c.MQTT.Listeners {
+		types = append(types, l.Type)
+	}
+	if got, want := strings.Join(types, ","), "tcp,ws,tls,wss"; got != want {
+		t.Errorf("listener types = %s, want %s", got, want)
+	}
+	if wss := c.MQTT.Listeners[3]; wss.TLS == nil || wss.TLS.ClientAuth != "require" || wss.Path != "/mqtt" {
+		t.Errorf("wss listener = %+v", wss)
+	}
+	a := c.Auth
+	if a.PasswordFile == "" || a.ACLFile == "" || a.HTTP.AuthnURL == "" || a.HTTP.AuthzURL == "" || len(a.HTTP.Headers) != 2 {
+		t.Errorf("auth = %+v, want password_file, acl_file, both URLs and two headers set", a)
 	}
 }

@@ -36,6 +36,12 @@ func (c *Config) Validate() error {
 	if len(c.MQTT.Listeners) == 0 {
 		bad("mqtt.listeners", "at least one listener is required")
 	}
+	// Names given in the file are taken first, so that a generated name
+	// never collides with one the user wrote.
+	given := map[string]bool{}
+	for _, l := range c.MQTT.Listeners {
+		given[l.Name] = true
+	}
 	names := map[string]bool{}
 	for i := range c.MQTT.Listeners {
 		l := &c.MQTT.Listeners[i]
@@ -43,6 +49,9 @@ func (c *Config) Validate() error {
 		oneOf(key+".type", l.Type, "tcp", "tls", "ws", "wss")
 		if l.Name == "" {
 			l.Name = fmt.Sprintf("%s%d", l.Type, i)
+			for n := 2; given[l.Name] || names[l.Name]; n++ {
+				l.Name = fmt.Sprintf("%s%d-%d", l.Type, i, n)
+			}
 		}
 		if names[l.Name] {
 			bad(key+".name", "%q is used by another listener", l.Name)
