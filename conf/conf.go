@@ -38,7 +38,6 @@ type MQTTConfig struct {
 	MaxTopicAlias    int        `yaml:"max_topic_alias"`
 	ReceiveMaximum   int        `yaml:"receive_maximum"`
 	WriteTimeout     Duration   `yaml:"write_timeout"`
-	RetryInterval    Duration   `yaml:"retry_interval"`
 	SharedStrategy   string     `yaml:"shared_subscription_strategy"`
 	MaxSubscriptions int        `yaml:"max_subscriptions"`
 }

@@ -132,9 +132,6 @@ func (c *Config) Validate() error {
 	if m.WriteTimeout <= 0 {
 		bad("mqtt.write_timeout", "must be positive")
 	}
-	if m.RetryInterval < 0 {
-		bad("mqtt.retry_interval", "must be 0 (resend only on reconnect) or positive")
-	}
 	oneOf("mqtt.shared_subscription_strategy", m.SharedStrategy, "round_robin", "random", "sticky", "hash_clientid", "hash_topic")
 	if m.MaxSubscriptions < 0 {
 		bad("mqtt.max_subscriptions", "must be 0 (unlimited) or more")
