@@ -41,10 +41,9 @@
 //     not by closing, so the router validates filters.
 //   - A Payload Format Indicator of 1 with a payload (or will payload) that
 //     is not valid UTF-8 is PayloadFormatInvalid.
-//   - In v5 a property the packet type does not allow is a ProtocolError
-//     (a project decision: MQTT 5 section 2.2.2.2 calls it a Malformed
-//     Packet; either way the connection closes, only the reason differs),
-//     an unknown property identifier a MalformedPacket, a repeated
+//   - In v5 a property the packet type does not allow, and an unknown
+//     property identifier, are a MalformedPacket (MQTT 5 section 2.2.2.2:
+//     an identifier not valid for its packet type); a repeated
 //     single-use property a ProtocolError. Receive Maximum 0, Maximum
 //     Packet Size 0, Subscription Identifier 0 and one-bit properties
 //     (Payload Format, Request Problem/Response Information, Maximum QoS,

@@ -170,7 +170,7 @@ func fixtureCases() []fixtureCase {
 		{"c10-connect-will-qos-3", "will QoS 3", V311, 0, mal, pkt(0x10, connectBody(V311, "1e", "", str("c"), str("w"), str("p")))},
 		{"c11-connect-password-without-username-v311", "password flag without user name flag in v3.1.1", V311, 0, mal, pkt(0x10, connectBody(V311, "42", "", str("c"), str("pw")))},
 		{"c11-connect-password-without-username-v31", "password flag without user name flag in v3.1", V31, 0, mal, pkt(0x10, str("MQIsdp"), "03 42 003c", str("c"), str("pw"))},
-		{"c15-connect-will-property-not-allowed", "session expiry among the will properties", V5, 0, proto,
+		{"c15-connect-will-property-not-allowed", "session expiry among the will properties", V5, 0, mal,
 			pkt(0x10, connectBody(V5, "06", props(), str("c"), props("11 00000001"), str("w"), str("p")))},
 		{"c15-connect-will-property-duplicate", "will delay twice", V5, 0, proto,
 			pkt(0x10, connectBody(V5, "06", props(), str("c"), props("18 00000001", "18 00000002"), str("w"), str("p")))},
@@ -221,10 +221,10 @@ func fixtureCases() []fixtureCase {
 		{"i38-publish-subscription-id-0", "subscription identifier 0 on PUBLISH", V5, 0, proto, pkt(0x30, str("a"), props("0b 00"))},
 
 		// K. MQTT 5 properties.
-		{"k41-publish-property-not-allowed", "session expiry on PUBLISH", V5, 0, proto, pkt(0x30, str("a"), props("11 00000001"))},
-		{"k41-subscribe-property-not-allowed", "topic alias on SUBSCRIBE", V5, 0, proto, pkt(0x82, "0001", props("23 0001"), str("a"), "00")},
-		{"k41-puback-property-not-allowed", "user property is fine, content type is not, on PUBACK", V5, 0, proto, pkt(0x40, "0001 00", props("26"+str("k")+str("v"), "03"+str("x")))},
-		{"k41-connack-property-not-allowed", "will delay on CONNACK", V5, 0, proto, pkt(0x20, "00 00", props("18 00000001"))},
+		{"k41-publish-property-not-allowed", "session expiry on PUBLISH", V5, 0, mal, pkt(0x30, str("a"), props("11 00000001"))},
+		{"k41-subscribe-property-not-allowed", "topic alias on SUBSCRIBE", V5, 0, mal, pkt(0x82, "0001", props("23 0001"), str("a"), "00")},
+		{"k41-puback-property-not-allowed", "user property is fine, content type is not, on PUBACK", V5, 0, mal, pkt(0x40, "0001 00", props("26"+str("k")+str("v"), "03"+str("x")))},
+		{"k41-connack-property-not-allowed", "will delay on CONNACK", V5, 0, mal, pkt(0x20, "00 00", props("18 00000001"))},
 		{"k41-publish-duplicate-content-type", "content type twice on PUBLISH", V5, 0, proto, pkt(0x30, str("a"), props("03"+str("x"), "03"+str("y")))},
 		{"k41-connect-duplicate-session-expiry", "session expiry twice on CONNECT", V5, 0, proto, pkt(0x10, connectBody(V5, "02", props("11 00000001", "11 00000001"), str("c")))},
 		{"k41-publish-unknown-property", "unknown property identifier 0x04", V5, 0, mal, pkt(0x30, str("a"), props("04 00"))},

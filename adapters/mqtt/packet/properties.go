@@ -115,7 +115,7 @@ func decodeProps(r *reader, pr *Properties, kind uint32) error {
 			return malformed("unknown property identifier 0x" + hex2(id))
 		}
 		if !allowed(id, kind) {
-			return protocolError("property 0x" + hex2(id) + " not allowed in this packet")
+			return malformed("property 0x" + hex2(id) + " not allowed in this packet")
 		}
 		repeatable := id == propUser || (id == propSubscriptionID && kind == kPublish)
 		if !repeatable {

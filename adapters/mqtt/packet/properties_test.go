@@ -60,7 +60,7 @@ func TestPropertyPlacement(t *testing.T) {
 	for prop, where := range spec {
 		allowedIn := strings.Fields(where)
 		for place, build := range places {
-			want := byte(ProtocolError)
+			want := byte(MalformedPacket)
 			for _, w := range allowedIn {
 				if w == place {
 					want = 0
