@@ -1,9 +1,13 @@
 package mqtt_test
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -399,5 +403,99 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 	waitFor(t, "slow subscriber disconnected", func() bool { return ts.broker.Stats().ClientsConnected.Load() == 2 })
 	if ts.broker.Stats().MessagesDropped.Load() == 0 {
 		t.Fatal("no drop counted for the slow subscriber")
+	}
+}
+
+func TestServerKeepAliveAndV3KeepAliveLimit(t *testing.T) {
+	ts := startServer(t, func(_ *core.Config, mc *mqtt.Config) { mc.MaxKeepAlive = 10 })
+	c := dialRaw(t, ts.tcp(), packet.V5)
+	ack := c.connect("ka5", true, func(p *packet.Packet) { p.KeepAlive = 60 })
+	if !ack.Properties.HasServerKeepAlive || ack.Properties.ServerKeepAlive != 10 {
+		t.Fatalf("server keep alive %v/%d, want 10", ack.Properties.HasServerKeepAlive, ack.Properties.ServerKeepAlive)
+	}
+	v3 := dialRaw(t, ts.tcp(), packet.V311)
+	if ack := v3.connect("ka3", true, func(p *packet.Packet) { p.KeepAlive = 60 }); ack.ReasonCode != packet.ConnRefusedIdentifierRejected {
+		t.Fatalf("v3 keepalive above the maximum: CONNACK %d, want 2", ack.ReasonCode)
+	}
+}
+
+// TestConnectFlapping connects the same client id from many sockets at
+// once (checklist J39): the broker survives, exactly one connection stays.
+func TestConnectFlapping(t *testing.T) {
+	ts := startServer(t)
+	const n = 30
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nc, err := net.Dial("tcp", ts.tcp())
+			if err != nil {
+				return
+			}
+			defer nc.Close()
+			b, _ := packet.Append(nil, &packet.Packet{Type: packet.CONNECT, ProtocolName: "MQTT", Version: 5, CleanStart: i%2 == 0, ClientID: "flapper"}, packet.V5)
+			nc.Write(b)
+			pub, _ := packet.Append(nil, &packet.Packet{Type: packet.PUBLISH, Topic: []byte("flap"), Payload: []byte("x")}, packet.V5)
+			nc.Write(pub)
+			io.Copy(io.Discard, nc)
+		}()
+	}
+	waitFor(t, "one flapper left", func() bool { return ts.broker.Stats().ClientsConnected.Load() == 1 })
+	ts.srv.Stop(context.Background())
+	wg.Wait()
+	if got := ts.broker.SessionCount(); got > 1 {
+		t.Fatalf("%d sessions for one client id", got)
+	}
+}
+
+// TestRetainedNotResentOnResume: a resumed session keeps its subscriptions
+// but does not get retained messages again (checklist H34).
+func TestRetainedNotResentOnResume(t *testing.T) {
+	ts := startServer(t)
+	pub := connect5(t, ts.tcp(), "pub")
+	pub.pub(t, &pahoPublish{Topic: "keep/x", QoS: 1, Retain: true, Payload: []byte("r")})
+	c := dialRaw(t, ts.tcp(), packet.V311)
+	c.connect("resumer", false)
+	c.send(&packet.Packet{Type: packet.SUBSCRIBE, Flags: 2, PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "keep/#", QoS: 1}}})
+	c.expect(packet.SUBACK)
+	if p := c.expect(packet.PUBLISH); !p.Retain {
+		t.Fatal("retained message without RETAIN on subscribe")
+	} else {
+		c.send(&packet.Packet{Type: packet.PUBACK, PacketID: p.PacketID})
+	}
+	c.send(&packet.Packet{Type: packet.DISCONNECT})
+	c.expectClosed()
+	c = dialRaw(t, ts.tcp(), packet.V311)
+	if ack := c.connect("resumer", false); !ack.SessionPresent {
+		t.Fatal("session not present")
+	}
+	c.send(&packet.Packet{Type: packet.PINGREQ})
+	c.expect(packet.PINGRESP)
+}
+
+// TestWillIntoSysNotPublished: a will aimed at $SYS is dropped (checklist
+// C16).
+func TestWillIntoSysNotPublished(t *testing.T) {
+	ts := startServer(t)
+	w := connect5(t, ts.tcp(), "watch")
+	w.sub(t, subOne("$SYS/#", 0))
+	w.sub(t, subOne("after", 0))
+	c := dialRaw(t, ts.tcp(), packet.V311)
+	c.connect("evil", true, func(p *packet.Packet) {
+		p.HasWill, p.Will.Topic, p.Will.Payload = true, "$SYS/broker/version", []byte("fake")
+	})
+	c.nc.Close()
+	waitFor(t, "will refused", func() bool { return ts.broker.Stats().PublishDenied.Load() == 1 })
+	pub := connect5(t, ts.tcp(), "pub")
+	pub.pub(t, &pahoPublish{Topic: "after", QoS: 1, Payload: []byte("a")})
+	for {
+		m := recv(t, w.msgs, "after")
+		if m.Topic == "after" {
+			break
+		}
+		if string(m.Payload) == "fake" {
+			t.Fatal("a client's will was published into $SYS")
+		}
 	}
 }
