@@ -208,12 +208,13 @@ func (b *Broker) Close() {
 		s.detachLocked()
 		will := s.takeWillLocked()
 		s.stopTimersLocked()
+		info := s.info
 		s.mu.Unlock()
 		if conn != nil {
 			conn.Kick(ServerShuttingDown)
 		}
 		if will != nil {
-			b.publishWill(s, will)
+			b.publishWill(info, will)
 		}
 	}
 	b.wg.Wait()
@@ -327,10 +328,21 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 	}
 	old := b.sessions[key]
 	var oldWill *Will
+	var oldInfo ClientInfo
 	var oldConn Conn
 	var discard *session
 	if old != nil {
 		old.mu.Lock()
+		if old.ended {
+			// The session is ending (its expiry fired, or its connection
+			// left with expiry 0) and is about to leave the registry: it
+			// cannot be resumed.
+			old.mu.Unlock()
+			old = nil
+		}
+	}
+	if old != nil {
+		oldInfo = old.info
 		oldConn = old.conn
 		if oldConn != nil {
 			// [MQTT-3.1.4-3] the existing connection is closed.
@@ -374,7 +386,9 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 		b.clientGone()
 	}
 	if oldWill != nil {
-		b.publishWill(old, oldWill)
+		// The will is the old connection's: its mountpoint and identity,
+		// not the new connection's.
+		b.publishWill(oldInfo, oldWill)
 	}
 	if discard != nil {
 		b.dropSubscriptions(discard)
@@ -431,11 +445,12 @@ func (b *Broker) expire(s *session, gen uint64) {
 	s.ended = true
 	will := s.takeWillLocked()
 	s.stopTimersLocked()
+	info := s.info
 	s.mu.Unlock()
 	if will != nil {
 		// [MQTT-3.1.2-8] the will is published when the session ends, even
 		// before its delay.
-		b.publishWill(s, will)
+		b.publishWill(info, will)
 	}
 	b.endSession(s)
 }
@@ -449,14 +464,16 @@ func (b *Broker) delayedWill(s *session, gen uint64) {
 		return
 	}
 	will := s.takeWillLocked()
+	info := s.info
 	s.mu.Unlock()
 	if will != nil {
-		b.publishWill(s, will)
+		b.publishWill(info, will)
 	}
 }
 
-func (b *Broker) publishWill(s *session, w *Will) {
-	info := s.infoSnapshot()
+// publishWill publishes w as the client described by info, the connection
+// that set the will.
+func (b *Broker) publishWill(info ClientInfo, w *Will) {
 	m := *w.Message
 	m.Topic = info.Mountpoint + m.Topic
 	m.Origin = Origin{Protocol: info.Protocol, Namespace: info.Namespace, ClientID: info.ClientID}

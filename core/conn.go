@@ -54,6 +54,12 @@ func (c *Client) ValidateTopic(name string) error {
 // the topic as the client sent it; the mountpoint is added here. QoS 2
 // publishes go through PublishQoS2 instead so duplicates are caught.
 func (c *Client) Publish(ctx context.Context, m *Message) Code {
+	if !c.lock() {
+		// Taken over or disconnected: the connection is going away and
+		// its session is no longer its own to publish from.
+		return UnspecifiedError
+	}
+	c.s.mu.Unlock()
 	if c.Info.Mountpoint != "" {
 		m.Topic = c.Info.Mountpoint + m.Topic
 	}
@@ -492,7 +498,7 @@ func (c *Client) Disconnect(kind DisconnectKind) {
 	b.clientGone()
 	b.clientEvent(&info, "disconnected")
 	if will != nil {
-		b.publishWill(s, will)
+		b.publishWill(info, will)
 	}
 	if end {
 		b.endSession(s)

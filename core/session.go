@@ -63,12 +63,6 @@ func newSession(b *Broker, key sessionKey) *session {
 	return &session{b: b, key: key}
 }
 
-func (s *session) infoSnapshot() ClientInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.info
-}
-
 // setWindowLocked sets the outbound inflight window: the client's Receive
 // Maximum capped by the server's.
 func (s *session) setWindowLocked(clientMax int) {
