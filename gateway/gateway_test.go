@@ -1,0 +1,154 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	paho3 "github.com/eclipse/paho.mqtt.golang"
+	"go.uber.org/goleak"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/core/auth"
+	"github.com/mqgate/mqgate/gateway"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+}
+
+func start(t *testing.T, yaml string) *gateway.Gateway {
+	t.Helper()
+	cfg, err := conf.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	g, err := gateway.New(cfg, nil)
+	if err != nil {
+		t.Fatalf("new: %v", err)
+	}
+	if err := g.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return g
+}
+
+func connect(t *testing.T, g *gateway.Gateway, id, user, pass string) (paho3.Client, chan string, error) {
+	t.Helper()
+	msgs := make(chan string, 10)
+	o := paho3.NewClientOptions().AddBroker("tcp://"+g.MQTTAddr("tcp").String()).SetClientID(id).
+		SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5*time.Second).
+		SetDefaultPublishHandler(func(_ paho3.Client, m paho3.Message) { msgs <- m.Topic() + "=" + string(m.Payload()) })
+	c := paho3.NewClient(o)
+	tok := c.Connect()
+	tok.WaitTimeout(5 * time.Second)
+	if tok.Error() != nil {
+		return nil, nil, tok.Error()
+	}
+	t.Cleanup(func() { c.Disconnect(0) })
+	return c, msgs, nil
+}
+
+// TestGatewayWiresFileAndHTTPAuth builds a gateway from YAML with a
+// password file, an ACL file and an HTTP authorization callback, and
+// checks that each source decides what it should over a real MQTT client.
+func TestGatewayWiresFileAndHTTPAuth(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "passwd")
+	if err := auth.SetPassword(pw, "alice", "secret", bcrypt.MinCost); err != nil {
+		t.Fatal(err)
+	}
+	acl := filepath.Join(dir, "acl")
+	os.WriteFile(acl, []byte("allow all all devices/%c/#\ndeny all all #\n"), 0o600)
+	var calls atomic.Int64
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req struct{ Topic string }
+		json.NewDecoder(r.Body).Decode(&req)
+		result := "ignore"
+		if req.Topic == "hook/allowed" {
+			result = "allow"
+		}
+		fmt.Fprintf(w, `{"result":%q}`, result)
+	}))
+	defer hook.Close()
+	g := start(t, fmt.Sprintf(`
+mqtt:
+  listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]
+sys: {interval: 0s}
+auth:
+  allow_anonymous: false
+  password_file: %s
+  acl_file: %s
+  acl_default: deny
+  http: {authz_url: %s/authz}
+`, pw, acl, hook.URL))
+
+	if _, _, err := connect(t, g, "x", "alice", "bad"); err == nil {
+		t.Fatal("bad password accepted")
+	}
+	c, msgs, err := connect(t, g, "dev1", "alice", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"devices/dev1/#", "hook/allowed", "other/x"} {
+		tok := c.Subscribe(f, 1, nil)
+		tok.WaitTimeout(5 * time.Second)
+		got := tok.(*paho3.SubscribeToken).Result()[f]
+		want := byte(1)
+		if f == "other/x" {
+			want = 0x80
+		}
+		if got != want {
+			t.Fatalf("subscribe %s: got 0x%02X want 0x%02X", f, got, want)
+		}
+	}
+	for _, tp := range []string{"other/x", "hook/allowed", "devices/dev1/t"} {
+		c.Publish(tp, 1, false, "m").WaitTimeout(5 * time.Second)
+	}
+	for _, want := range []string{"hook/allowed=m", "devices/dev1/t=m"} {
+		select {
+		case got := <-msgs:
+			if got != want {
+				t.Fatalf("got %s want %s", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("timed out waiting for %s", want)
+		}
+	}
+	if calls.Load() == 0 {
+		t.Fatal("HTTP authorization callback never called")
+	}
+}
+
+func TestGatewayStartFailsOnBusyPort(t *testing.T) {
+	g := start(t, `mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}`)
+	busy := g.MQTTAddr("tcp").String()
+	cfg, err := conf.Parse([]byte(fmt.Sprintf(`mqtt: {listeners: [{name: a, type: ws, address: "127.0.0.1:0"}, {name: b, type: tcp, address: %q}]}`, busy)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := gateway.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g2.Start(context.Background()); err == nil {
+		g2.Stop(context.Background())
+		t.Fatal("started on a port already in use")
+	}
+}
