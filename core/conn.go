@@ -207,7 +207,8 @@ func (s *session) freeLocked(om *outMsg) {
 // Pull appends to out the packets to write next: after a reconnect the
 // unacknowledged inflight messages (PUBLISH with DUP, or PUBREL)
 // [MQTT-4.4.0-1], then queued messages while the inflight window has room.
-// It returns at most max deliveries.
+// It appends at most max queued messages; the resend after a reconnect is
+// appended whole. Expired messages it discards do not count against max.
 func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	if !c.lock() {
 		return out
@@ -230,7 +231,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		}
 	}
 	now := time.Time{}
-	for n := 0; n < max && s.queue.len() > 0; n++ {
+	for n := 0; n < max && s.queue.len() > 0; {
 		q := s.queue.peek()
 		if !q.msg.Expiry.IsZero() {
 			if now.IsZero() {
@@ -262,6 +263,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 			s.b.stats.MessagesSent.Add(1)
 		}
 		out = append(out, d)
+		n++
 	}
 	s.mu.Unlock()
 	return out
@@ -273,14 +275,28 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 // acknowledged.
 func (c *Client) Dropped(d *Delivery) {
 	c.b.stats.MessagesDropped.Add(1)
-	if d.PacketID == 0 || !c.lock() {
+	if d.PacketID == 0 {
+		// Pull counted it sent.
+		c.b.stats.MessagesSent.Add(-1)
 		return
 	}
-	if om, ok := c.s.inflight[d.PacketID]; ok {
-		c.s.freeLocked(om)
+	if !c.lock() {
+		return
+	}
+	s := c.s
+	om, ok := s.inflight[d.PacketID]
+	if ok {
+		s.freeLocked(om)
 		c.b.stats.MessagesSent.Add(-1)
 	}
-	c.s.mu.Unlock()
+	// As after an Ack: the freed slot may let a queued message go, and an
+	// adapter that pulled nothing writable would otherwise not pull again.
+	more := ok && s.queue.len() > 0
+	conn := s.conn
+	s.mu.Unlock()
+	if more && conn != nil {
+		conn.Notify()
+	}
 }
 
 // SubscribeRequest is one filter a client asks for.

@@ -117,6 +117,12 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32) bo
 	}
 	size := m.size()
 	cfg := &s.b.cfg
+	if size > cfg.MaxQueuedBytes {
+		// It can never fit: drop it without evicting what is queued.
+		s.mu.Unlock()
+		s.b.stats.MessagesDropped.Add(1)
+		return false
+	}
 	for s.queue.len() >= cfg.MaxQueued || s.queuedBytes+size > cfg.MaxQueuedBytes {
 		if cfg.DropPolicy == DropNewest || s.queue.len() == 0 {
 			s.mu.Unlock()
