@@ -231,6 +231,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		}
 	}
 	now := time.Time{}
+	sent := 0 // QoS 0 deliveries, counted once per Pull: the shared counter is contended
 	for n := 0; n < max && s.queue.len() > 0; {
 		q := s.queue.peek()
 		if !q.msg.Expiry.IsZero() {
@@ -260,12 +261,15 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 			s.order = append(s.order, om)
 			d.PacketID = om.id
 		} else {
-			s.b.stats.MessagesSent.Add(1)
+			sent++
 		}
 		out = append(out, d)
 		n++
 	}
 	s.mu.Unlock()
+	if sent > 0 {
+		s.b.stats.MessagesSent.Add(int64(sent))
+	}
 	return out
 }
 
