@@ -11,6 +11,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-if [ -f test/interop/package.json ] && [ ! -d test/interop/node_modules ]; then
+# npm ci again when package-lock.json changed since the last install.
+if [ -f test/interop/package-lock.json ] &&
+	{ [ ! -f test/interop/node_modules/.package-lock.json ] ||
+		[ test/interop/package-lock.json -nt test/interop/node_modules/.package-lock.json ]; }; then
 	(cd test/interop && npm ci --no-audit --no-fund --silent)
 fi
