@@ -150,13 +150,7 @@ func (c *Client) Ack(id uint16, pubcomp bool) bool {
 		s.mu.Unlock()
 		return false
 	}
-	s.freeLocked(om)
-	more := s.queue.len() > 0
-	conn := s.conn
-	s.mu.Unlock()
-	if more && conn != nil {
-		conn.Notify()
-	}
+	s.freeAndUnlock(om)
 	return true
 }
 
@@ -179,19 +173,25 @@ func (c *Client) Received(id uint16, failed bool) bool {
 		return true
 	}
 	if failed {
-		s.freeLocked(om)
-		more := s.queue.len() > 0
-		conn := s.conn
-		s.mu.Unlock()
-		if more && conn != nil {
-			conn.Notify()
-		}
+		s.freeAndUnlock(om)
 		return true
 	}
 	om.state = outReleased
 	om.msg = nil // the message itself is no longer needed
 	s.mu.Unlock()
 	return true
+}
+
+// freeAndUnlock frees an inflight entry, unlocks the session and, if
+// messages wait for the window slot just freed, notifies the connection.
+func (s *session) freeAndUnlock(om *outMsg) {
+	s.freeLocked(om)
+	more := s.queue.len() > 0
+	conn := s.conn
+	s.mu.Unlock()
+	if more && conn != nil {
+		conn.Notify()
+	}
 }
 
 func (s *session) freeLocked(om *outMsg) {
@@ -289,18 +289,14 @@ func (c *Client) Dropped(d *Delivery) {
 	}
 	s := c.s
 	om, ok := s.inflight[d.PacketID]
-	if ok {
-		s.freeLocked(om)
-		c.b.stats.MessagesSent.Add(-1)
+	if !ok {
+		s.mu.Unlock()
+		return
 	}
+	c.b.stats.MessagesSent.Add(-1)
 	// As after an Ack: the freed slot may let a queued message go, and an
 	// adapter that pulled nothing writable would otherwise not pull again.
-	more := ok && s.queue.len() > 0
-	conn := s.conn
-	s.mu.Unlock()
-	if more && conn != nil {
-		conn.Notify()
-	}
+	s.freeAndUnlock(om)
 }
 
 // SubscribeRequest is one filter a client asks for.
