@@ -1,71 +1,24 @@
 package auth
 
-import "strings"
+import (
+	"strings"
 
-// This file holds the small topic matcher the ACL needs. It is private on
-// purpose: the router's matcher optimises for many subscriptions, the ACL
-// for a handful of patterns checked once per subscribe or publish.
+	"github.com/mqgate/mqgate/core/topic"
+)
+
+// The ACL uses the router's topic rules (core/topic) for validation and
+// matching, so a rule and a subscription can never disagree about what a
+// filter means. Only the subset test below is the ACL's own.
 
 // validFilter reports whether f is a syntactically valid MQTT topic filter.
-func validFilter(f string) bool {
-	if f == "" {
-		return false
-	}
-	for i := 0; i < len(f); i++ {
-		switch f[i] {
-		case '+':
-			// [MQTT-4.7.1-2] '+' must occupy an entire level.
-			if (i > 0 && f[i-1] != '/') || (i+1 < len(f) && f[i+1] != '/') {
-				return false
-			}
-		case '#':
-			// [MQTT-4.7.1-1] '#' must be the last character and a whole level.
-			if i != len(f)-1 || (i > 0 && f[i-1] != '/') {
-				return false
-			}
-		case 0:
-			// [MQTT-4.7.3-2] topic names and filters must not contain U+0000.
-			return false
-		}
-	}
-	return true
-}
+func validFilter(f string) bool { return topic.ValidateFilter(f, 0) == nil }
 
 // validTopic reports whether t is a topic name a client may publish to.
-func validTopic(t string) bool {
-	return t != "" && !strings.ContainsAny(t, "+#\x00")
-}
+func validTopic(t string) bool { return topic.ValidateName(t, 0) == nil }
 
-// matchTopic reports whether topic name t matches filter f. Both must be
-// valid; t must contain no wildcards.
-func matchTopic(f, t string) bool {
-	// [MQTT-4.7.2-1] a filter starting with a wildcard does not match a
-	// topic starting with '$'.
-	if t != "" && t[0] == '$' && f != "" && (f[0] == '+' || f[0] == '#') {
-		return false
-	}
-	for {
-		fl, frest, fmore := strings.Cut(f, "/")
-		if fl == "#" {
-			return true
-		}
-		tl, trest, tmore := strings.Cut(t, "/")
-		if fl != "+" && fl != tl {
-			return false
-		}
-		switch {
-		case fmore && tmore:
-			f, t = frest, trest
-		case !fmore && !tmore:
-			return true
-		case fmore && !tmore:
-			// "a/#" also matches "a" [MQTT-4.7.1-2].
-			return frest == "#"
-		default:
-			return false
-		}
-	}
-}
+// matchTopic reports whether topic name t matches filter f, with the
+// $-topic rule [MQTT-4.7.2-1].
+func matchTopic(f, t string) bool { return topic.Match(f, t) }
 
 // coversFilter reports whether every topic matched by filter req is also
 // matched by filter pattern, so that granting a subscription to req grants
