@@ -38,6 +38,8 @@ type Gateway struct {
 	MQTT     *mqtt.Server
 	adapters []Adapter
 	httpAuth *auth.HTTP
+	passwd   *auth.PasswordFile
+	acl      *auth.ACL
 }
 
 // New builds a gateway from a validated configuration.
@@ -117,6 +119,7 @@ func (g *Gateway) buildAuth() (core.Authenticator, core.Authorizer, error) {
 			return nil, nil, fmt.Errorf("auth.password_file: %w", err)
 		}
 		authn = append(authn, pf)
+		g.passwd = pf
 	}
 	if a.ACLFile != "" {
 		def := core.Allow
@@ -128,6 +131,7 @@ func (g *Gateway) buildAuth() (core.Authenticator, core.Authorizer, error) {
 			return nil, nil, fmt.Errorf("auth.acl_file: %w", err)
 		}
 		authz = append(authz, acl)
+		g.acl = acl
 	} else if a.ACLDefault == "deny" {
 		authz = append(authz, denyAll{})
 	}
@@ -198,6 +202,26 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	if g.httpAuth != nil {
 		g.httpAuth.Close()
 	}
+	return errors.Join(errs...)
+}
+
+// Reload re-reads the password and ACL files (as on SIGHUP) and removes
+// existing subscriptions the new ACL denies. A file with errors leaves its
+// previous contents in force and is reported.
+func (g *Gateway) Reload(ctx context.Context) error {
+	var errs []error
+	if g.passwd != nil {
+		if err := g.passwd.Reload(); err != nil {
+			errs = append(errs, fmt.Errorf("auth.password_file: %w", err))
+		}
+	}
+	if g.acl != nil {
+		if err := g.acl.Reload(); err != nil {
+			errs = append(errs, fmt.Errorf("auth.acl_file: %w", err))
+		}
+	}
+	removed := g.Broker.Reauthorize(ctx)
+	g.log.Info("auth files reloaded", "subscriptions_removed", removed)
 	return errors.Join(errs...)
 }
 

@@ -152,3 +152,41 @@ func TestGatewayStartFailsOnBusyPort(t *testing.T) {
 		t.Fatal("started on a port already in use")
 	}
 }
+
+// TestReloadAppliesNewACLToExistingSubscriptions rewrites the ACL file and
+// reloads: a subscription the new rules deny stops receiving.
+func TestReloadAppliesNewACLToExistingSubscriptions(t *testing.T) {
+	dir := t.TempDir()
+	acl := filepath.Join(dir, "acl")
+	os.WriteFile(acl, []byte("allow all all #\n"), 0o600)
+	g := start(t, fmt.Sprintf(`
+mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}
+sys: {interval: 0s}
+auth: {acl_file: %s}
+`, acl))
+	c, msgs, err := connect(t, g, "watcher", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"secret/#", "open/#"} {
+		c.Subscribe(f, 1, nil).WaitTimeout(5 * time.Second)
+	}
+	os.WriteFile(acl, []byte("deny all subscribe secret/#\nallow all all #\n"), 0o600)
+	if err := g.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.Publish("secret/x", 1, false, "s").WaitTimeout(5 * time.Second)
+	c.Publish("open/x", 1, false, "o").WaitTimeout(5 * time.Second)
+	select {
+	case got := <-msgs:
+		if got != "open/x=o" {
+			t.Fatalf("got %s after the ACL denied secret/#", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("timed out")
+	}
+	os.WriteFile(acl, []byte("this is not a rule\n"), 0o600)
+	if err := g.Reload(context.Background()); err == nil {
+		t.Fatal("a broken ACL file reloaded without error")
+	}
+}

@@ -3,6 +3,7 @@
 //	mqgate [run] [-c mqgate.yaml]   start the gateway (the default)
 //	mqgate passwd -f FILE USER      add or update a user in a password file
 //	mqgate version                  print the version
+//	mqgate bench COMMAND [flags]    generate MQTT load against a broker
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 
+	"github.com/mqgate/mqgate/bench"
 	"github.com/mqgate/mqgate/conf"
 	"github.com/mqgate/mqgate/core/auth"
 	"github.com/mqgate/mqgate/gateway"
@@ -39,6 +41,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "run":
 		err = runGateway(args, stderr)
+	case "bench":
+		err = bench.Main(args, stdout, stderr)
 	case "passwd":
 		err = passwd(args, stdin, stdout, stderr)
 	case "version":
@@ -65,6 +69,7 @@ func usage(w io.Writer) {
   mqgate [run] [-c FILE]          start the gateway (embedded defaults without -c)
   mqgate passwd -f FILE USER      add or update USER in a bcrypt password file
   mqgate version                  print the version
+  mqgate bench COMMAND [flags]    load generator: conn, pub, sub, pubsub, scenario NAME
 `)
 }
 
@@ -93,7 +98,19 @@ func runGateway(args []string, stderr io.Writer) error {
 		return err
 	}
 	log.Info("mqgate started", "version", gateway.Version)
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			if err := g.Reload(ctx); err != nil {
+				log.Error("reload failed", "err", err)
+			}
+		}
+	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), gateway.StopTimeout)
 	defer cancel()
