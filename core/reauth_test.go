@@ -44,5 +44,5 @@ func TestReauthorizeRemovesSubscriptionsTheACLNowDenies(t *testing.T) {
 
 type nopConn struct{}
 
-func (nopConn) Notify()    {}
+func (nopConn) Notify()   {}
 func (nopConn) Kick(Code) {}

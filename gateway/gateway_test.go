@@ -51,8 +51,8 @@ func start(t *testing.T, yaml string) *gateway.Gateway {
 func connect(t *testing.T, g *gateway.Gateway, id, user, pass string) (paho3.Client, chan string, error) {
 	t.Helper()
 	msgs := make(chan string, 10)
-	o := paho3.NewClientOptions().AddBroker("tcp://"+g.MQTTAddr("tcp").String()).SetClientID(id).
-		SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5*time.Second).
+	o := paho3.NewClientOptions().AddBroker("tcp://" + g.MQTTAddr("tcp").String()).SetClientID(id).
+		SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).
 		SetDefaultPublishHandler(func(_ paho3.Client, m paho3.Message) { msgs <- m.Topic() + "=" + string(m.Payload()) })
 	c := paho3.NewClient(o)
 	tok := c.Connect()
