@@ -1,0 +1,258 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Options are the command-line settings of a bench run.
+type Options struct {
+	Addr           string        // -h host:port
+	Clients        int           // -c
+	Subs           int           // -subs: subscribers in pubsub and shared
+	ConnRate       float64       // -rate connections per second, 0 unlimited
+	Topic          string        // -t, %i is the client index
+	QoS            int           // -q
+	Size           int           // -s payload bytes
+	Interval       time.Duration // -I per client
+	Rate           float64       // -r per client, msg/s
+	TotalRate      float64       // -R across all publishers, msg/s
+	Duration       time.Duration // -d; 0 runs until interrupted
+	Version        int           // -V 4 or 5
+	WS             bool          // -ws
+	WSPath         string        // -path
+	TLS, Insecure  bool          // -tls, -insecure
+	Share          string        // -share group
+	PID            int           // -pid broker process
+	JSON           bool          // -json
+	Quiet          bool          // -quiet: summary only
+	Inflight       int           // -inflight QoS 1/2 window per publisher
+	Window         int           // -window outstanding deliveries per subscriber, unthrottled runs
+	Username       string        // -u
+	Password       string        // -P
+	ClientPrefix   string        // -prefix for client identifiers
+	ConnectTimeout time.Duration // -timeout
+}
+
+const usageText = `usage: mqgate bench COMMAND [flags]
+
+commands:
+  conn               open -c connections and hold them for -d
+  pub                -c publishers on -t
+  sub                -c subscribers to -t (with -share: $share/GROUP/-t)
+  pubsub             -c publishers on -t and -subs subscribers to -t in one run
+  scenario NAME      a named load:
+      fanin     -c publishers (100) on bench/fanin/%i, 1 subscriber to bench/fanin/+
+      fanout    1 publisher on bench/fanout, -c subscribers (100)
+      p2p       -c publisher/subscriber pairs (100) on bench/p2p/%i
+      shared    -c publishers (100) to a $share group of -subs subscribers (10)
+      conns     -c idle connections (1000) held for -d; connect rate and RSS per connection
+      latency   -c pairs (10) at -R msg/s in total (5000); latency percentiles
+
+Without -r, -I or -R publishers go as fast as flow control allows: the QoS 1/2
+inflight window, and with subscribers in the run a cap on outstanding deliveries.
+
+flags:
+`
+
+// Main runs `mqgate bench` with args (the words after "bench").
+func Main(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, usageText)
+		newFlags(&Options{}, stderr).PrintDefaults()
+		return errors.New("missing command")
+	}
+	cmd, args := args[0], args[1:]
+	name := cmd
+	if cmd == "scenario" {
+		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+			return errors.New("usage: mqgate bench scenario fanin|fanout|p2p|shared|conns|latency [flags]")
+		}
+		name, args = args[0], args[1:]
+	}
+	o := &Options{}
+	fs := newFlags(o, stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	r, err := plan(cmd, name, o, set)
+	if err != nil {
+		return err
+	}
+	r.out = &reporter{w: stdout, ew: stderr, json: o.JSON, quiet: o.Quiet}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := r.execute(ctx)
+	if err != nil {
+		return err
+	}
+	r.out.summary(s)
+	return nil
+}
+
+func newFlags(o *Options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.Addr, "h", "localhost:1883", "broker `host:port`")
+	fs.IntVar(&o.Clients, "c", 0, "client count (default per command: 100, conns 1000, latency 10, fanout publishers 1)")
+	fs.IntVar(&o.Subs, "subs", 0, "subscribers in pubsub (default -c) and shared (default 10)")
+	fs.Float64Var(&o.ConnRate, "rate", 0, "connect rate in `conn/s` (0: as fast as possible, 64 at a time)")
+	fs.StringVar(&o.Topic, "t", "bench/%i", "topic or filter; %i is the client index")
+	fs.IntVar(&o.QoS, "q", 0, "QoS 0, 1 or 2")
+	fs.IntVar(&o.Size, "s", 64, "payload size in bytes (8 or more carries the latency timestamp)")
+	fs.DurationVar(&o.Interval, "I", 0, "interval between messages of one client (alternative to -r)")
+	fs.Float64Var(&o.Rate, "r", 0, "messages per second per client (0: unthrottled)")
+	fs.Float64Var(&o.TotalRate, "R", 0, "messages per second across all publishers")
+	fs.DurationVar(&o.Duration, "d", 10*time.Second, "how long to publish or hold connections (0: until interrupted)")
+	fs.IntVar(&o.Version, "V", 4, "MQTT version: 4 (3.1.1) or 5")
+	fs.BoolVar(&o.WS, "ws", false, "connect over WebSocket (ws://host:port/mqtt, subprotocol mqtt)")
+	fs.StringVar(&o.WSPath, "path", "/mqtt", "WebSocket path")
+	fs.BoolVar(&o.TLS, "tls", false, "use TLS (wss with -ws)")
+	fs.BoolVar(&o.Insecure, "insecure", false, "with -tls, do not verify the broker's certificate")
+	fs.StringVar(&o.Share, "share", "", "subscribe through $share/`GROUP`/...")
+	fs.IntVar(&o.PID, "pid", 0, "broker PID: report its CPU per million messages and RSS per connection")
+	fs.BoolVar(&o.JSON, "json", false, "print JSON lines instead of tables")
+	fs.BoolVar(&o.Quiet, "quiet", false, "print the summary only")
+	fs.IntVar(&o.Inflight, "inflight", 32, "unacknowledged QoS 1/2 publishes per client")
+	fs.IntVar(&o.Window, "window", 500, "unthrottled runs: deliveries outstanding per subscriber before publishers wait")
+	fs.StringVar(&o.Username, "u", "", "username")
+	fs.StringVar(&o.Password, "P", "", "password")
+	fs.StringVar(&o.ClientPrefix, "prefix", "", "client identifier prefix (default mqgb-PID-)")
+	fs.DurationVar(&o.ConnectTimeout, "timeout", 10*time.Second, "connect and subscribe timeout")
+	return fs
+}
+
+// plan turns a command and its options into the clients of a run.
+func plan(cmd, name string, o *Options, set map[string]bool) (*run, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.ClientPrefix == "" {
+		o.ClientPrefix = fmt.Sprintf("mqgb-%d-", os.Getpid())
+	}
+	n := func(def int) int {
+		if set["c"] {
+			return o.Clients
+		}
+		return def
+	}
+	subsN := func(def int) int {
+		if set["subs"] {
+			return o.Subs
+		}
+		return def
+	}
+	share := func(f string) string {
+		if o.Share != "" {
+			return "$share/" + o.Share + "/" + f
+		}
+		return f
+	}
+	r := &run{o: o, name: name}
+	switch cmd {
+	case "conn":
+		r.idle = specs(o, "c", n(100), "", "")
+	case "pub":
+		r.pubs = specs(o, "p", n(100), o.Topic, "")
+	case "sub":
+		r.subs = specs(o, "s", n(100), "", share(o.Topic))
+	case "pubsub":
+		c := n(100)
+		r.pubs = specs(o, "p", c, o.Topic, "")
+		r.subs = specs(o, "s", subsN(c), "", share(o.Topic))
+		r.lossKnown = true
+	case "scenario":
+		r.lossKnown = true
+		switch name {
+		case "fanin":
+			r.pubs = specs(o, "p", n(100), "bench/fanin/%i", "")
+			r.subs = specs(o, "s", 1, "", "bench/fanin/+")
+		case "fanout":
+			r.pubs = specs(o, "p", 1, "bench/fanout", "")
+			r.subs = specs(o, "s", n(100), "", "bench/fanout")
+		case "p2p":
+			c := n(100)
+			r.pubs = specs(o, "p", c, "bench/p2p/%i", "")
+			r.subs = specs(o, "s", c, "", "bench/p2p/%i")
+		case "shared":
+			g := o.Share
+			if g == "" {
+				g = "bench"
+			}
+			r.pubs = specs(o, "p", n(100), "bench/shared/%i", "")
+			r.subs = specs(o, "s", subsN(10), "", "$share/"+g+"/bench/shared/+")
+		case "conns":
+			r.idle = specs(o, "c", n(1000), "", "")
+			r.lossKnown = false
+		case "latency":
+			c := n(10)
+			r.pubs = specs(o, "p", c, "bench/lat/%i", "")
+			r.subs = specs(o, "s", c, "", "bench/lat/%i")
+			if !set["r"] && !set["I"] && !set["R"] {
+				o.TotalRate = 5000
+			}
+		default:
+			return nil, fmt.Errorf("unknown scenario %q (fanin, fanout, p2p, shared, conns, latency)", name)
+		}
+	default:
+		return nil, fmt.Errorf("unknown command %q (conn, pub, sub, pubsub, scenario)", cmd)
+	}
+	switch {
+	case o.Rate > 0:
+		r.rate = o.Rate
+	case o.Interval > 0:
+		r.rate = float64(time.Second) / float64(o.Interval)
+	case o.TotalRate > 0 && len(r.pubs) > 0:
+		r.rate = o.TotalRate / float64(len(r.pubs))
+	}
+	return r, nil
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.QoS < 0 || o.QoS > 2:
+		return fmt.Errorf("-q %d: QoS is 0, 1 or 2", o.QoS)
+	case o.Version != 4 && o.Version != 5:
+		return fmt.Errorf("-V %d: version is 4 (MQTT 3.1.1) or 5", o.Version)
+	case o.Size < 0:
+		return errors.New("-s: payload size must not be negative")
+	case o.Clients < 0 || o.Subs < 0:
+		return errors.New("-c and -subs must not be negative")
+	case o.Window < 1:
+		return errors.New("-window must be positive")
+	case o.Inflight < 1 || o.Inflight > 65535:
+		return errors.New("-inflight is 1..65535")
+	case o.Rate < 0 || o.TotalRate < 0 || o.Interval < 0 || o.ConnRate < 0:
+		return errors.New("rates and intervals must not be negative")
+	}
+	return nil
+}
+
+// specs builds count clients of one role; topic and filter may hold %i.
+func specs(o *Options, role string, count int, topic, filter string) []*clientSpec {
+	out := make([]*clientSpec, count)
+	for i := range out {
+		out[i] = &clientSpec{
+			index: i, id: fmt.Sprintf("%s%s%d", o.ClientPrefix, role, i),
+			topic: expandTopic(topic, i), filter: expandTopic(filter, i),
+		}
+	}
+	return out
+}

@@ -1,0 +1,341 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqgate/mqgate/adapters/mqtt/packet"
+)
+
+const (
+	writeTimeout   = 10 * time.Second
+	readBufInitial = 4 << 10
+	readBufBatch   = 64 << 10 // a busy connection's buffer grows to this to read in batches
+	maxPendingOut  = 256 << 10
+)
+
+// clientSpec is what one simulated client does.
+type clientSpec struct {
+	index  int
+	id     string
+	topic  string // publishes here when not empty
+	filter string // subscribes to this when not empty
+	fan    int64  // deliveries each publish should cause, 0 when unknown
+}
+
+// client is one MQTT connection. Its reader goroutine owns rbuf and rpkt;
+// mu guards out, the batch of bytes the writer goroutine sends next, and
+// apkt, used to encode acknowledgements.
+type client struct {
+	r    *run
+	spec *clientSpec
+	rw   io.ReadWriteCloser
+	v    packet.Version
+
+	mu    sync.Mutex
+	out   []byte
+	spare []byte
+	apkt  packet.Packet
+	wake  chan struct{}
+	acked chan struct{} // the inflight window has room again
+	ready chan error    // CONNACK and SUBACK outcomes, during setup
+	done  chan struct{}
+
+	window   int32 // QoS 1/2 publishes allowed unacknowledged
+	inflight atomic.Int32
+	closing  atomic.Bool
+	readerWG sync.WaitGroup
+	writerWG sync.WaitGroup
+}
+
+// connect dials, sends CONNECT and, for a subscriber, SUBSCRIBE, and returns
+// once the broker has accepted both.
+func connect(ctx context.Context, r *run, spec *clientSpec) (*client, error) {
+	o := r.o
+	rw, err := dial(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{
+		r: r, spec: spec, rw: rw, v: packet.Version(o.Version),
+		wake: make(chan struct{}, 1), acked: make(chan struct{}, 1), ready: make(chan error, 1), done: make(chan struct{}),
+		window: int32(o.Inflight),
+	}
+	c.readerWG.Add(1)
+	c.writerWG.Add(1)
+	go c.readLoop()
+	go c.writeLoop()
+	keepAlive := max(60, min(int(o.Duration/time.Second)*2+60, 65535))
+	cp := packet.Packet{
+		Type: packet.CONNECT, CleanStart: true, KeepAlive: uint16(keepAlive), ClientID: spec.id,
+		Username: o.Username, HasUsername: o.Username != "",
+		Password: []byte(o.Password), HasPassword: o.Password != "",
+	}
+	if err := c.send(&cp); err != nil {
+		c.close()
+		return nil, err
+	}
+	if err := c.await(ctx, "CONNACK"); err != nil {
+		c.close()
+		return nil, err
+	}
+	if spec.filter != "" {
+		sp := packet.Packet{Type: packet.SUBSCRIBE, PacketID: 1,
+			Subscriptions: []packet.Subscription{{Filter: spec.filter, QoS: byte(o.QoS)}}}
+		if err := c.send(&sp); err != nil {
+			c.close()
+			return nil, err
+		}
+		if err := c.await(ctx, "SUBACK"); err != nil {
+			c.close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *client) await(ctx context.Context, what string) error {
+	t := time.NewTimer(c.r.o.ConnectTimeout)
+	defer t.Stop()
+	select {
+	case err := <-c.ready:
+		return err
+	case <-t.C:
+		return fmt.Errorf("no %s within %v", what, c.r.o.ConnectTimeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// send encodes one packet into the outgoing batch and wakes the writer.
+func (c *client) send(p *packet.Packet) error {
+	c.mu.Lock()
+	out, err := packet.Append(c.out, p, c.v)
+	if err == nil {
+		c.out = out
+	}
+	c.mu.Unlock()
+	c.kick()
+	return err
+}
+
+// ack queues an acknowledgement from the reader goroutine.
+func (c *client) ack(t packet.Type, id uint16) {
+	c.mu.Lock()
+	c.apkt.Type, c.apkt.PacketID, c.apkt.ReasonCode = t, id, packet.Success
+	c.out, _ = packet.Append(c.out, &c.apkt, c.v)
+	c.mu.Unlock()
+	c.kick()
+}
+
+// acknowledged frees an inflight slot and wakes the publisher once half the
+// window is free, so it sends in batches rather than one by one.
+func (c *client) acknowledged() {
+	if c.inflight.Add(-1) <= c.window/2 {
+		select {
+		case c.acked <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (c *client) kick() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop sends whatever accumulated since its last write in one call, so
+// a burst of publishes or acks costs one system call.
+func (c *client) writeLoop() {
+	defer c.writerWG.Done()
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		c.mu.Lock()
+		buf := c.out
+		c.out, c.spare = c.spare[:0], nil
+		c.mu.Unlock()
+		if len(buf) == 0 {
+			c.mu.Lock()
+			c.spare = buf
+			c.mu.Unlock()
+			continue
+		}
+		if nc, ok := c.rw.(net.Conn); ok {
+			nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		}
+		if _, err := c.rw.Write(buf); err != nil {
+			c.fail(err)
+			return
+		}
+		if cap(buf) > 4*maxPendingOut {
+			buf = nil // let a one-off burst's buffer go
+		}
+		c.mu.Lock()
+		c.spare = buf[:0]
+		c.mu.Unlock()
+	}
+}
+
+// readLoop parses packets out of a reused buffer, carrying a partial packet
+// over to the next read. The buffer starts small, so an idle connection costs
+// little, and grows for a packet that does not fit or for a busy stream.
+func (c *client) readLoop() {
+	defer c.readerWG.Done()
+	buf := make([]byte, readBufInitial)
+	n := 0
+	var p packet.Packet
+	for {
+		m, err := c.rw.Read(buf[n:])
+		n += m
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		off, need := 0, 0
+		for {
+			h, err := packet.ReadHeader(buf[off:n], 0)
+			if errors.Is(err, packet.ErrIncomplete) {
+				break
+			}
+			if err != nil {
+				c.fail(err)
+				return
+			}
+			total := h.Len + h.Remaining
+			if n-off < total {
+				need = total
+				break
+			}
+			if err := c.handle(&p, h, buf[off+h.Len:off+total]); err != nil {
+				c.fail(err)
+				return
+			}
+			off += total
+		}
+		full := n == len(buf)
+		if off > 0 {
+			n = copy(buf, buf[off:n])
+		}
+		if need > len(buf) || (full && off > 0 && len(buf) < readBufBatch) {
+			nb := make([]byte, max(need, 2*len(buf)))
+			n = copy(nb, buf[:n])
+			buf = nb
+		}
+	}
+}
+
+func (c *client) handle(p *packet.Packet, h packet.Header, body []byte) error {
+	if err := packet.Decode(p, h, body, c.v); err != nil {
+		return err
+	}
+	st := &c.r.st
+	switch p.Type {
+	case packet.PUBLISH:
+		st.received.Add(1)
+		if len(p.Payload) >= 8 {
+			d := now() - int64(binary.BigEndian.Uint64(p.Payload))
+			if d >= 0 && d < int64(time.Hour) {
+				st.latency.Record(time.Duration(d))
+			}
+		}
+		switch p.QoS {
+		case 1:
+			c.ack(packet.PUBACK, p.PacketID)
+		case 2:
+			c.ack(packet.PUBREC, p.PacketID)
+		}
+	case packet.PUBACK, packet.PUBCOMP:
+		c.acknowledged()
+		st.acked.Add(1)
+		if p.ReasonCode >= 0x80 {
+			st.errors.Add(1)
+		}
+	case packet.PUBREC:
+		if p.ReasonCode >= 0x80 {
+			c.acknowledged()
+			st.errors.Add(1)
+			return nil
+		}
+		c.ack(packet.PUBREL, p.PacketID)
+	case packet.PUBREL:
+		c.ack(packet.PUBCOMP, p.PacketID)
+	case packet.CONNACK:
+		var err error
+		if p.ReasonCode != 0 {
+			err = fmt.Errorf("connection refused: CONNACK code 0x%02x", p.ReasonCode)
+		} else if p.Properties.HasReceiveMaximum && int32(p.Properties.ReceiveMaximum) < c.window {
+			c.window = int32(p.Properties.ReceiveMaximum)
+		}
+		c.signal(err)
+	case packet.SUBACK:
+		var err error
+		if len(p.ReasonCodes) == 0 || p.ReasonCodes[0] >= 0x80 {
+			err = fmt.Errorf("subscription to %q refused: SUBACK %x", c.spec.filter, p.ReasonCodes)
+		}
+		c.signal(err)
+	case packet.DISCONNECT:
+		return fmt.Errorf("broker sent DISCONNECT 0x%02x %s", p.ReasonCode, p.Properties.ReasonString)
+	case packet.PINGRESP:
+	default:
+		return fmt.Errorf("unexpected %v from broker", p.Type)
+	}
+	return nil
+}
+
+// fail records a connection error unless the bench is closing the
+// connection itself, and stops both goroutines.
+func (c *client) fail(err error) {
+	if c.closing.Swap(true) {
+		return
+	}
+	c.r.st.errors.Add(1)
+	c.r.noteError(c.spec.id, err)
+	c.signal(err)
+	close(c.done)
+	c.rw.Close()
+}
+
+func (c *client) signal(err error) {
+	select {
+	case c.ready <- err:
+	default:
+	}
+}
+
+// close stops the writer, sends DISCONNECT after what it had pending and
+// closes the connection.
+func (c *client) close() {
+	if c.closing.Swap(true) {
+		c.writerWG.Wait()
+		c.readerWG.Wait()
+		return
+	}
+	close(c.done)
+	c.writerWG.Wait()
+	c.mu.Lock()
+	out := c.out
+	c.out = nil
+	c.mu.Unlock()
+	if nc, ok := c.rw.(net.Conn); ok {
+		nc.SetWriteDeadline(time.Now().Add(time.Second))
+	}
+	d := packet.Packet{Type: packet.DISCONNECT}
+	if out, err := packet.Append(out, &d, c.v); err == nil {
+		c.rw.Write(out)
+	}
+	c.rw.Close()
+	c.readerWG.Wait()
+}

@@ -1,0 +1,13 @@
+// Package bench is mqgate's MQTT load generator (`mqgate bench`): it opens
+// many client connections with the project's own codec, publishes and
+// subscribes at a chosen rate, and reports throughput, end-to-end latency,
+// losses and, given the broker's PID, its CPU and memory cost.
+//
+// A publisher writes a nanosecond timestamp (wall clock at process start plus
+// monotonic time since) in the first 8 bytes of each payload; a subscriber in
+// the same or another bench process on the same host subtracts it from its own
+// clock to get the delay. The generator is built to stay cheap: one reading
+// goroutine per connection over a reused buffer, writes batched per
+// connection, counters shared through atomics, and a fixed log-bucket
+// histogram that records a sample without allocating.
+package bench
