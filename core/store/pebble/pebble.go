@@ -64,14 +64,14 @@ type Options struct {
 
 // Store is the durable store. Open one with Open.
 type Store struct {
-	db     *engine.DB
-	dir    string
-	log    *slog.Logger
-	wsync  *engine.WriteOptions // for sync-flagged writes
-	batch  bool
-	dirty  atomic.Bool // SyncBatch: sync-flagged writes await the flusher
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	db    *engine.DB
+	dir   string
+	log   *slog.Logger
+	wsync *engine.WriteOptions // for sync-flagged writes
+	batch bool
+	dirty atomic.Bool // SyncBatch: sync-flagged writes await the flusher
+	stop  chan struct{}
+	wg    sync.WaitGroup
 
 	seqMu     sync.Mutex
 	nextSeq   uint64
