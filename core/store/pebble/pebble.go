@@ -85,8 +85,9 @@ var _ store.Store = (*Store)(nil)
 
 const formatVersion = 1
 
-// seqBlock is how many sequence numbers one synced meta write reserves.
-const seqBlock = 1 << 16
+// seqBlock is how many sequence numbers one synced meta write reserves; a
+// variable so the crash tests can make reservations frequent.
+var seqBlock uint64 = 1 << 16
 
 // Open opens or creates the store in dir. A directory that cannot be read
 // as a store is never modified: the error names it and says how to get

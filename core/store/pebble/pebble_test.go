@@ -10,7 +10,7 @@ import (
 	"github.com/mqgate/mqgate/core/store/storetest"
 )
 
-func openTest(t *testing.T, dir string, opts Options) *Store {
+func openTest(t testing.TB, dir string, opts Options) *Store {
 	t.Helper()
 	s, err := Open(dir, opts)
 	if err != nil {
