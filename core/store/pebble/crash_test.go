@@ -179,3 +179,36 @@ func checkCrashClone(t *testing.T, clone int, snap *crashSnapshot) {
 	}
 	t.Logf("clone %d: %d synced appends acknowledged, %d recovered", clone, acked, recovered)
 }
+
+// TestBatchSyncFlushesInBackground: in SyncBatch mode a sync-flagged write
+// returns before it is durable, and the background flush makes it durable
+// within about one interval without any further write.
+func TestBatchSyncFlushesInBackground(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	s := openTest(t, "/data", Options{FS: fs, Sync: SyncBatch, SyncInterval: 5 * time.Millisecond})
+	defer s.Close()
+	k := store.Key{ClientID: "c"}
+	if _, err := s.Queues().Append(k, &store.QueueEntry{Message: &store.Message{Topic: "t"}}, true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		clone := fs.CrashClone(vfs.CrashCloneCfg{})
+		c, err := Open("/data", Options{FS: clone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		if err := c.Queues().Range(k, func(*store.QueueEntry) bool { n++; return true }); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batched write never became durable")
+		}
+		runtime.Gosched()
+	}
+}
