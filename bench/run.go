@@ -14,6 +14,7 @@ const (
 	drainQuiet     = time.Second            // after publishing, wait this long without progress at most
 	drainMax       = 5 * time.Second
 	connectWorkers = 64
+	gateMaxWindows = 40 // the flow-control gate holds at most this many -window
 )
 
 // stats are the run's counters, shared by every connection.
@@ -96,7 +97,9 @@ func (r *run) execute(ctx context.Context) (*Summary, error) {
 	}
 	r.setFan(clients)
 	if r.lossKnown && r.rate == 0 && len(r.subs) > 0 {
-		r.gateCap = int64(o.Window * len(r.subs))
+		// Per subscriber, but bounded overall: with hundreds of subscribers
+		// the product would only measure how deep the broker's queues go.
+		r.gateCap = int64(min(o.Window*len(r.subs), gateMaxWindows*o.Window))
 	}
 
 	var cpu0 time.Duration

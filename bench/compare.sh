@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# compare.sh runs every `mqgate bench` scenario against mosquitto and against
+# mqgate on loopback and prints one comparison table.
+#
+# Each broker is started fresh for each scenario, pinned to CPU 0; the bench
+# runs pinned to CPU 1. Both brokers get queues large enough that the numbers
+# compare routing cost, not drop policies.
+#
+#   bench/compare.sh                 # 10 s per scenario, about 5 minutes
+#   DURATION=3 bench/compare.sh      # quick check
+#
+# Environment: DURATION (seconds, default 10), BROKER_CPU (0), BENCH_CPU (1),
+# CONNS (idle connections in the conns scenario, default 10000),
+# SCENARIOS (space-separated labels to run, default all), KEEP=1 keeps the
+# work directory with logs and JSON output.
+set -euo pipefail
+
+DURATION=${DURATION:-10}
+BROKER_CPU=${BROKER_CPU:-0}
+BENCH_CPU=${BENCH_CPU:-1}
+CONNS=${CONNS:-10000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mqgate-compare.XXXXXX")
+BROKER_PID=""
+
+cleanup() {
+	if [[ -n "$BROKER_PID" ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
+		kill "$BROKER_PID" 2>/dev/null || true
+		wait "$BROKER_PID" 2>/dev/null || true
+	fi
+	if [[ "${KEEP:-}" == 1 ]]; then
+		echo "work directory kept: $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "compare: $*" >&2; }
+
+# Enough descriptors for the conns scenario in the broker and in the bench.
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+nofile=$(ulimit -n)
+if [[ "$nofile" != unlimited ]] && ((CONNS + 1000 > nofile)); then
+	CONNS=$((nofile - 1000))
+	log "ulimit -n is $nofile: conns scenario reduced to $CONNS connections"
+fi
+
+PIN_BROKER=() PIN_BENCH=()
+if command -v taskset >/dev/null && (($(nproc) > 1)); then
+	PIN_BROKER=(taskset -c "$BROKER_CPU")
+	PIN_BENCH=(taskset -c "$BENCH_CPU")
+else
+	log "taskset or a second CPU missing: processes are not pinned"
+fi
+
+HAVE_MOSQUITTO=1
+if ! command -v mosquitto >/dev/null && [[ ! -x /usr/sbin/mosquitto ]]; then
+	log "installing mosquitto"
+	SUDO=()
+	((EUID == 0)) || SUDO=(sudo)
+	if ! { "${SUDO[@]}" apt-get install -y -q mosquitto >"$WORK/apt.log" 2>&1 ||
+		{ "${SUDO[@]}" apt-get update -q >>"$WORK/apt.log" 2>&1 &&
+			"${SUDO[@]}" apt-get install -y -q mosquitto >>"$WORK/apt.log" 2>&1; }; }; then
+		log "mosquitto could not be installed (see below); comparing mqgate alone"
+		tail -5 "$WORK/apt.log" >&2
+		HAVE_MOSQUITTO=0
+	fi
+fi
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+
+log "building mqgate"
+(cd "$ROOT" && go build -o "$WORK/mqgate" ./cmd/mqgate)
+
+# free_port finds a loopback port nobody listens on.
+free_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((10000 + RANDOM % 20000)) # below the usual ephemeral range
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+	log "no free port found"
+	exit 1
+}
+
+wait_port() {
+	for _ in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_broker NAME PORT starts one broker pinned to BROKER_CPU and sets
+# BROKER_PID.
+start_broker() {
+	local name=$1 port=$2
+	case $name in
+	mosquitto)
+		cat >"$WORK/mosquitto.conf" <<-CONF
+			listener $port 127.0.0.1
+			allow_anonymous true
+			max_queued_messages 1000000
+			max_inflight_messages 32
+			set_tcp_nodelay true
+			persistence false
+			log_dest stderr
+			log_type error
+		CONF
+		"${PIN_BROKER[@]}" "$MOSQUITTO" -c "$WORK/mosquitto.conf" >>"$WORK/mosquitto.log" 2>&1 &
+		;;
+	mqgate)
+		cat >"$WORK/mqgate.yaml" <<-CONF
+			log:
+			  level: error
+			mqtt:
+			  listeners:
+			    - name: tcp
+			      type: tcp
+			      address: 127.0.0.1:$port
+			      max_connections: 1000000
+			sessions:
+			  max_inflight: 32
+			  max_queued_messages: 1000000
+			  max_queued_bytes: 1GiB
+			sys:
+			  interval: 0s
+		CONF
+		"${PIN_BROKER[@]}" "$WORK/mqgate" run -c "$WORK/mqgate.yaml" >>"$WORK/mqgate.log" 2>&1 &
+		;;
+	esac
+	BROKER_PID=$!
+	if ! wait_port "$port"; then
+		log "$name did not start; its log:"
+		tail -20 "$WORK/$name.log" >&2
+		exit 1
+	fi
+}
+
+stop_broker() {
+	kill "$BROKER_PID" 2>/dev/null || true
+	wait "$BROKER_PID" 2>/dev/null || true
+	BROKER_PID=""
+}
+
+# label|bench arguments
+RUNS=(
+	"fanin-100-q0|scenario fanin -c 100 -q 0 -s 64"
+	"fanin-100-q1|scenario fanin -c 100 -q 1 -s 64"
+	"fanout-100|scenario fanout -c 100 -s 64"
+	"fanout-1000|scenario fanout -c 1000 -s 64"
+	"p2p-500-q0|scenario p2p -c 500 -q 0 -s 64"
+	"p2p-500-q1|scenario p2p -c 500 -q 1 -s 64"
+	"shared-100x10-q1|scenario shared -c 100 -subs 10 -q 1 -s 64"
+	"conns-$CONNS|scenario conns -c $CONNS"
+	"latency-5k-q0|scenario latency -R 5000 -q 0 -s 64"
+	"latency-5k-q1|scenario latency -R 5000 -q 1 -s 64"
+)
+
+# field JSON KEY prints a numeric field of a flat JSON line, or "-".
+field() {
+	local v
+	v=$(sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" <<<"$1")
+	echo "${v:--}"
+}
+
+BROKERS=(mqgate)
+((HAVE_MOSQUITTO)) && BROKERS=(mosquitto mqgate)
+declare -A RESULT
+for run in "${RUNS[@]}"; do
+	label=${run%%|*}
+	args=${run#*|}
+	if [[ -n "${SCENARIOS:-}" && " $SCENARIOS " != *" $label "* ]]; then
+		continue
+	fi
+	for broker in "${BROKERS[@]}"; do
+		port=$(free_port)
+		start_broker "$broker" "$port"
+		log "$label against $broker (${DURATION}s)"
+		# shellcheck disable=SC2086 # args is a word list
+		if ! "${PIN_BENCH[@]}" "$WORK/mqgate" bench $args -h "127.0.0.1:$port" -d "${DURATION}s" \
+			-pid "$BROKER_PID" -json -quiet -prefix "cmp-" >"$WORK/$label.$broker.json" 2>>"$WORK/bench.log"; then
+			log "bench failed; see below"
+			tail -5 "$WORK/bench.log" >&2
+		fi
+		RESULT[$label.$broker]=$(grep '"type":"summary"' "$WORK/$label.$broker.json" || true)
+		stop_broker
+	done
+done
+
+# One table. Rate is delivered msg/s, or connections/s for conns.
+printf '\n%-18s %12s %12s %7s %10s %10s %10s %10s %10s %10s %12s\n' \
+	scenario "mosq rate" "mqgate rate" ratio "mosq s/M" "mqgate s/M" "mosq rss/c" "mqg rss/c" "mosq p99" "mqg p99" "lost m/q"
+for run in "${RUNS[@]}"; do
+	label=${run%%|*}
+	[[ -n "${RESULT[$label.mqgate]+x}" ]] || continue
+	m=${RESULT[$label.mosquitto]:-}
+	q=${RESULT[$label.mqgate]}
+	key=recv_rate
+	[[ $label == conns-* ]] && key=conn_rate
+	awk -v l="$label" \
+		-v mr="$(field "$m" $key)" -v qr="$(field "$q" $key)" \
+		-v mc="$(field "$m" broker_cpu_s_per_million)" -v qc="$(field "$q" broker_cpu_s_per_million)" \
+		-v mm="$(field "$m" rss_per_conn_bytes)" -v qm="$(field "$q" rss_per_conn_bytes)" \
+		-v mp="$(field "$m" p99_us)" -v qp="$(field "$q" p99_us)" \
+		-v ml="$(field "$m" lost)" -v ql="$(field "$q" lost)" -v conns="$([[ $label == conns-* ]] && echo 1 || echo 0)" '
+		function rate(v) { if (v == "-") return "-"; if (v >= 1e6) return sprintf("%.2fM", v/1e6); if (v >= 1e4) return sprintf("%.1fk", v/1e3); return sprintf("%.0f", v) }
+		function cpu(v) { return (v == "-" || conns) ? "-" : sprintf("%.2f", v) }
+		function rss(v) { if (v == "-" || !conns) return "-"; return (v >= 1024) ? sprintf("%.1fKiB", v/1024) : sprintf("%.0fB", v) }
+		function lat(v) { if (v == "-" || v == 0) return "-"; return (v >= 1000) ? sprintf("%.2fms", v/1000) : sprintf("%.0fus", v) }
+		BEGIN {
+			ratio = (mr != "-" && qr != "-" && mr > 0) ? sprintf("%.2f", qr/mr) : "-"
+			printf "%-18s %12s %12s %7s %10s %10s %10s %10s %10s %10s %12s\n", l, rate(mr), rate(qr), ratio,
+				cpu(mc), cpu(qc), rss(mm), rss(qm), lat(mp), lat(qp), ml "/" ql
+		}'
+done
+echo
+echo "rate: delivered msg/s (conns: connections/s); ratio: mqgate/mosquitto; s/M: broker CPU seconds per million delivered;"
+echo "rss/c: broker RSS growth per idle connection; p99: end-to-end latency; lost: expected minus delivered."
+echo "${DURATION}s per run, brokers on CPU $BROKER_CPU, bench on CPU $BENCH_CPU."
