@@ -68,7 +68,15 @@ type broker struct {
 	TCPPort int
 	WSPort  int
 	log     *syncBuffer
+
+	stop     func() error
+	stopOnce sync.Once
+	stopErr  error
 }
+
+// Stop sends SIGTERM and waits for mqgate to exit; it reports an error
+// unless the exit status is 0. Later calls return the first call's result.
+func (b *broker) Stop() error { return b.stop() }
 
 // TCPAddr is host:port of the MQTT/TCP listener.
 func (b *broker) TCPAddr() string { return fmt.Sprintf("127.0.0.1:%d", b.TCPPort) }
@@ -130,25 +138,29 @@ func startBroker(t *testing.T) *broker {
 		exited <- cmd.Wait()
 	}()
 
-	stopped := false
-	t.Cleanup(func() {
-		if stopped {
-			return
-		}
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Errorf("SIGTERM mqgate: %v", err)
-		}
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("mqgate did not exit 0 after SIGTERM: %v\nbroker log:\n%s", err, b.log)
+	b.stop = func() error {
+		b.stopOnce.Do(func() {
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				b.stopErr = fmt.Errorf("SIGTERM mqgate: %w", err)
+				return
 			}
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-			t.Errorf("mqgate still running 20s after SIGTERM; killed\nbroker log:\n%s", b.log)
-		}
-		if t.Failed() && testing.Verbose() {
+			select {
+			case err := <-exited:
+				if err != nil {
+					b.stopErr = fmt.Errorf("mqgate did not exit 0 after SIGTERM: %w", err)
+				}
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+				b.stopErr = errors.New("mqgate still running 20s after SIGTERM; killed")
+			}
+		})
+		return b.stopErr
+	}
+	t.Cleanup(func() {
+		if err := b.Stop(); err != nil {
+			t.Errorf("%v\nbroker log:\n%s", err, b.log)
+		} else if t.Failed() && testing.Verbose() {
 			t.Logf("broker log:\n%s", b.log)
 		}
 	})
@@ -166,7 +178,7 @@ func startBroker(t *testing.T) *broker {
 				b.WSPort = port
 			}
 		case err := <-exited:
-			stopped = true
+			b.stopOnce.Do(func() {}) // nothing left to stop
 			t.Fatalf("mqgate exited before listening: %v\nbroker log:\n%s", err, b.log)
 		case <-deadline:
 			t.Fatalf("mqgate did not log both listeners within 20s\nbroker log:\n%s", b.log)
@@ -214,13 +226,48 @@ func (s *syncBuffer) String() string {
 	return s.buf.String()
 }
 
-// TestBrokerExitsZeroOnSIGTERM proves that a clean shutdown exits 0; the
-// assertion itself lives in startBroker's cleanup, which every test runs.
+// TestBrokerExitsZeroOnSIGTERM proves that mqgate shuts down cleanly, with
+// exit status 0, while clients are connected over both transports, and that
+// it tells or disconnects them. Every other test asserts the exit status too,
+// in startBroker's cleanup.
 func TestBrokerExitsZeroOnSIGTERM(t *testing.T) {
 	b := startBroker(t)
-	c, err := net.Dial("tcp", b.TCPAddr())
+	v5 := newMosquitto(t, b, "5").subscribe(t, "-q", "1", "-t", "interop/shutdown")
+
+	// A bare MQTT 3.1.1 session: CONNECT with an empty client ID, clean session.
+	v311, err := net.Dial("tcp", b.TCPAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Close()
+	defer v311.Close()
+	v311.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := v311.Write([]byte{0x10, 12, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	connack := make([]byte, 4)
+	if _, err := io.ReadFull(v311, connack); err != nil || !bytes.Equal(connack, []byte{0x20, 2, 0, 0}) {
+		t.Fatalf("CONNACK = % x, %v; want 20 02 00 00", connack, err)
+	}
+	// An idle connection to the WebSocket listener that never upgrades.
+	idle, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", b.WSPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	idle.SetDeadline(time.Now().Add(20 * time.Second))
+
+	if err := b.Stop(); err != nil {
+		t.Fatalf("%v\nbroker log:\n%s", err, b.log)
+	}
+	// [MQTT-3.14.2] 0x8B: Server shutting down.
+	v5.waitLine(t, 10*time.Second, "DISCONNECT (139)", func(l string) bool { return strings.Contains(l, "DISCONNECT (139)") })
+	for name, c := range map[string]net.Conn{"MQTT 3.1.1 over TCP": v311, "idle WebSocket listener connection": idle} {
+		if n, err := c.Read(make([]byte, 64)); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("%s: read after shutdown = %d, %v; want EOF", name, n, err)
+		}
+	}
+	if c, err := net.Dial("tcp", b.TCPAddr()); err == nil {
+		c.Close()
+		t.Fatal("TCP listener still accepting after shutdown")
+	}
 }

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -80,15 +81,30 @@ func (m *mosquitto) subscribe(t *testing.T, args ...string) *mosqSub {
 	all := append([]string{"-oL", m.sub}, m.conn()...)
 	all = append(all, "-d", "-F", msgFormat, "-W", "25")
 	p := startProc(t, m.stdbuf, append(all, args...)...)
-	p.waitLine(t, 10*time.Second, "SUBACK", func(l string) bool { return strings.HasSuffix(l, "received SUBACK") })
-	return &mosqSub{p}
+	s := &mosqSub{proc: p}
+	// A resumed session's queued messages may come before SUBACK.
+	p.waitLine(t, 10*time.Second, "SUBACK", func(l string) bool {
+		if strings.HasPrefix(l, "MSG|") {
+			s.early = append(s.early, l)
+		}
+		return strings.HasSuffix(l, "received SUBACK")
+	})
+	return s
 }
 
-type mosqSub struct{ *proc }
+type mosqSub struct {
+	*proc
+	early []string // message lines printed before SUBACK
+}
 
 // next returns the next message the subscriber prints.
 func (s *mosqSub) next(t *testing.T) message {
 	t.Helper()
+	if len(s.early) > 0 {
+		line := s.early[0]
+		s.early = s.early[1:]
+		return parseMessage(t, line)
+	}
 	line := s.waitLine(t, 10*time.Second, "message", func(l string) bool { return strings.HasPrefix(l, "MSG|") })
 	return parseMessage(t, line)
 }
@@ -346,4 +362,60 @@ func TestMosquittoV5MessageExpiry(t *testing.T) {
 			t.Errorf("queued message expiry interval = %q, want 290..298 after ~2s offline", got.Expiry)
 		}
 	})
+}
+
+func TestMosquittoPersistentSession(t *testing.T) {
+	b := startBroker(t)
+	for _, v := range versions {
+		t.Run("v"+v, func(t *testing.T) {
+			m := newMosquitto(t, b, v)
+			topic := "interop/session/v" + v
+			id := "interop-session-v" + v
+			session := []string{"-c", "-i", id, "-q", "1", "-t", topic}
+			if v == "5" {
+				session = append(session, "-x", "300")
+			}
+			// Subscribe, then leave with the session kept.
+			runTool(t, m.sub, append(m.conn(), append(session, "-E")...)...)
+			for _, payload := range []string{"while away 1", "while away 2"} {
+				m.publish(t, "-q", "1", "-t", topic, "-m", payload)
+			}
+			m.publish(t, "-q", "0", "-t", topic, "-m", "qos0 while away")
+			// Resuming the session delivers the queued QoS 1 messages in
+			// order; QoS 0 is not queued by default.
+			s := m.subscribe(t, append(session, "-C", "3")...)
+			s.expect(t, topic, 1, false, "while away 1")
+			s.expect(t, topic, 1, false, "while away 2")
+			m.publish(t, "-q", "1", "-t", topic, "-m", "back")
+			s.expect(t, topic, 1, false, "back")
+			if err := s.wait(t, 10*time.Second); err != nil {
+				t.Fatalf("mosquitto_sub exit: %v", err)
+			}
+		})
+	}
+}
+
+func TestMosquittoLargePayload(t *testing.T) {
+	b := startBroker(t)
+	payload := make([]byte, 512<<10)
+	for i := range payload {
+		payload[i] = byte(i*7 + i>>9)
+	}
+	file := filepath.Join(t.TempDir(), "payload")
+	if err := os.WriteFile(file, payload, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range versions {
+		t.Run("v"+v, func(t *testing.T) {
+			m := newMosquitto(t, b, v)
+			topic := "interop/large/v" + v
+			s := m.subscribe(t, "-q", "2", "-t", topic, "-C", "1")
+			m.publish(t, "-q", "2", "-t", topic, "-f", file)
+			got := s.next(t)
+			if got.Topic != topic || got.QoS != 2 || !bytes.Equal(got.Payload, payload) {
+				t.Fatalf("got topic=%q qos=%d %d bytes (equal=%v); want %q qos=2 %d bytes",
+					got.Topic, got.QoS, len(got.Payload), bytes.Equal(got.Payload, payload), topic, len(payload))
+			}
+		})
+	}
 }

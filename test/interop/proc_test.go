@@ -87,6 +87,7 @@ func startProc(t *testing.T, name string, args ...string) *proc {
 	p := &proc{name: name, cmd: cmd, lines: make(chan string, 256), done: make(chan struct{}), trace: &syncBuffer{}}
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 8<<20) // hex payloads of large messages
 		for sc.Scan() {
 			p.trace.WriteLine(sc.Text())
 			p.lines <- sc.Text()
