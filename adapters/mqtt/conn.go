@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
@@ -42,46 +43,56 @@ type conn struct {
 	wmu     sync.Mutex
 	pending []byte // encoded control packets awaiting the writer
 
-	wake     chan struct{} // cap 1
-	kicked   chan struct{} // closed by Kick
+	// The writer runs on demand: Notify starts a goroutine that drains
+	// pending and the session, then exits, so an idle connection has no
+	// writer goroutine and no write buffer.
+	wakeup   atomic.Bool // work for the writer
+	running  atomic.Bool // a writer goroutine is active
+	ready    atomic.Bool // CONNACK is written: deliveries may follow
+	broken   atomic.Bool // a write failed; nothing more is written
+	kicked   atomic.Bool
 	kickOnce sync.Once
 	kickCode atomic.Uint32
-	done     chan struct{} // closed when the writer exits
+	exited   chan struct{} // closed when the writer handled the kick
 	closeNC  sync.Once
 
-	rbuf []byte
+	raw  syscall.RawConn // plain TCP: reads wait for data without a buffer
+	rbuf []byte          // nil while no partial packet is held
 	rpkt packet.Packet
 }
 
 var _ core.Conn = (*conn)(nil)
 
 func newConn(s *Server, l *listener, nc net.Conn, remote string) *conn {
-	return &conn{
-		srv:    s,
-		l:      l,
-		nc:     nc,
-		remote: remote,
-		wake:   make(chan struct{}, 1),
-		kicked: make(chan struct{}),
-		done:   make(chan struct{}),
+	c := &conn{srv: s, l: l, nc: nc, remote: remote, exited: make(chan struct{})}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			c.raw = rc
+		}
 	}
+	return c
 }
 
 // Notify implements core.Conn.
 func (c *conn) Notify() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	c.wakeup.Store(true)
+	if c.ready.Load() && c.running.CompareAndSwap(false, true) {
+		go c.writeLoop()
 	}
 }
 
 // Kick implements core.Conn: the writer sends DISCONNECT with code (v5)
-// and closes the connection.
+// and closes the connection. Before CONNACK there is no writer: the socket
+// is closed at once, which ends the handshake.
 func (c *conn) Kick(code core.Code) {
 	c.kickOnce.Do(func() {
 		c.kickCode.Store(uint32(code))
-		close(c.kicked)
+		c.kicked.Store(true)
 	})
+	if !c.ready.Load() {
+		c.close()
+	}
+	c.Notify()
 }
 
 func (c *conn) close() {
@@ -105,14 +116,15 @@ func protocolErr(code byte, format string, args ...any) error {
 func (c *conn) run() {
 	defer c.srv.connDone(c)
 	defer c.close()
-	log := c.srv.log.With("remote", c.remote, "listener", c.l.cfg.Name)
 
 	if err := c.handshake(); err != nil {
-		log.Debug("connect failed", "err", err)
+		c.srv.log.Debug("connect failed", "remote", c.remote, "listener", c.l.cfg.Name, "err", err)
 		return
 	}
-	log = log.With("client", c.client.Info.ClientID)
-	go c.writeLoop()
+	c.ready.Store(true)
+	// Deliveries of a resumed session, or a kick that came during the
+	// handshake, follow the CONNACK.
+	c.Notify()
 
 	err := c.readLoop()
 	kind := core.DisconnectWithWill
@@ -122,13 +134,14 @@ func (c *conn) run() {
 		kind = core.DisconnectNormal
 	case errors.Is(err, errDisconnectWithWill):
 	case errors.As(err, &ce):
-		log.Info("closing connection", "reason", ce.msg, "code", fmt.Sprintf("0x%02X", ce.code))
+		c.srv.log.Info("closing connection", "remote", c.remote, "client", c.client.Info.ClientID,
+			"reason", ce.msg, "code", fmt.Sprintf("0x%02X", ce.code))
 		c.Kick(core.Code(ce.code))
 	default:
-		log.Debug("connection lost", "err", err)
+		c.srv.log.Debug("connection lost", "remote", c.remote, "client", c.client.Info.ClientID, "err", err)
 	}
 	c.Kick(0)
-	<-c.done
+	<-c.exited
 	c.client.Disconnect(kind)
 }
 
@@ -157,6 +170,7 @@ func (c *conn) readPacket(maxSize int, deadline time.Duration) (packet.Header, [
 				if cap(c.rbuf) < total {
 					nb := make([]byte, len(c.rbuf), total)
 					copy(nb, c.rbuf)
+					putReadBuf(c.rbuf)
 					c.rbuf = nb
 				}
 			} else if !errors.Is(err, packet.ErrIncomplete) {
@@ -169,20 +183,82 @@ func (c *conn) readPacket(maxSize int, deadline time.Duration) (packet.Header, [
 	}
 }
 
-const readChunk = 2048
+// readChunk is the size of the pooled read buffers. A connection holds one
+// only while it has unparsed bytes; larger packets get a buffer of their
+// own that is dropped once handled.
+const readChunk = 4096
 
-// fill reads more bytes into rbuf, growing it when full.
-func (c *conn) fill() error {
-	if cap(c.rbuf)-len(c.rbuf) < 512 {
-		n := 2 * cap(c.rbuf)
-		if n < readChunk {
-			n = readChunk
-		}
-		nb := make([]byte, len(c.rbuf), n)
-		copy(nb, c.rbuf)
-		c.rbuf = nb
+var readBufs = sync.Pool{New: func() any { return new([readChunk]byte) }}
+
+func getReadBuf() []byte { return readBufs.Get().(*[readChunk]byte)[:0] }
+
+func putReadBuf(b []byte) {
+	if cap(b) == readChunk {
+		readBufs.Put((*[readChunk]byte)(b[:readChunk]))
 	}
+}
+
+// grow makes room for at least 512 more bytes in rbuf.
+func (c *conn) grow() {
+	if c.rbuf == nil {
+		c.rbuf = getReadBuf()
+		return
+	}
+	if cap(c.rbuf)-len(c.rbuf) >= 512 {
+		return
+	}
+	nb := make([]byte, len(c.rbuf), 2*cap(c.rbuf))
+	copy(nb, c.rbuf)
+	putReadBuf(c.rbuf)
+	c.rbuf = nb
+}
+
+// fill reads more bytes into rbuf.
+func (c *conn) fill() error {
+	if c.raw != nil {
+		return c.fillRaw()
+	}
+	c.grow()
 	n, err := c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
+	return c.filled(n, err)
+}
+
+// fillRaw waits for the socket to be readable without holding a buffer and
+// reads only then, so thousands of idle connections hold no read memory.
+// Read deadlines apply as for net.Conn.Read.
+func (c *conn) fillRaw() error {
+	var n int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		c.grow()
+		for {
+			n, rerr = syscall.Read(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		if rerr == syscall.EAGAIN {
+			if len(c.rbuf) == 0 {
+				putReadBuf(c.rbuf)
+				c.rbuf = nil
+			}
+			return false // wait for readability
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		n = 0
+	}
+	if rerr == nil && n == 0 {
+		rerr = io.EOF
+	}
+	return c.filled(n, rerr)
+}
+
+func (c *conn) filled(n int, err error) error {
 	c.rbuf = c.rbuf[:len(c.rbuf)+n]
 	c.srv.broker.Stats().BytesReceived.Add(int64(n))
 	if n > 0 {
@@ -194,16 +270,13 @@ func (c *conn) fill() error {
 	return err
 }
 
-// consume drops a handled packet from rbuf, and lets a large buffer go when
-// it is empty, so an idle connection holds little memory.
+// consume drops a handled packet from rbuf; a drained buffer goes back to
+// the pool.
 func (c *conn) consume(n int) {
 	rest := len(c.rbuf) - n
 	if rest == 0 {
-		if cap(c.rbuf) > 64*1024 {
-			c.rbuf = nil
-		} else {
-			c.rbuf = c.rbuf[:0]
-		}
+		putReadBuf(c.rbuf)
+		c.rbuf = nil
 		return
 	}
 	copy(c.rbuf, c.rbuf[n:])
@@ -455,71 +528,96 @@ func (c *conn) handleUnsubscribe(p *packet.Packet) {
 	c.send(&out)
 }
 
+// writer is the state of one writer run, pooled so an idle connection
+// holds none of it.
+type writer struct {
+	buf []byte
+	ds  []core.Delivery
+	out packet.Packet
+}
+
+var writers = sync.Pool{New: func() any { return new(writer) }}
+
 // writeLoop writes pending control packets and pulls deliveries from the
-// session until the connection ends. A write that blocks longer than
-// WriteTimeout ends the connection: a subscriber that stops reading is cut
-// off instead of slowing anyone else (its queue is bounded by the core).
+// session until there is nothing left, then exits; Notify starts it again.
+// A write that blocks longer than WriteTimeout ends the connection: a
+// subscriber that stops reading is cut off instead of slowing anyone else
+// (its queue is bounded by the core).
 func (c *conn) writeLoop() {
-	defer close(c.done)
-	defer c.close()
-	var (
-		buf []byte
-		ds  []core.Delivery
-		out packet.Packet
-	)
-	timeout := c.srv.cfg.WriteTimeout
-	stats := c.srv.broker.Stats()
+	w := writers.Get().(*writer)
+	defer func() {
+		if cap(w.buf) > 64*1024 {
+			w.buf = nil
+		}
+		writers.Put(w)
+	}()
 	for {
-		select {
-		case <-c.wake:
-		case <-c.kicked:
-			c.writeKick()
+		if c.kicked.Load() {
+			// The writer that handles the kick keeps running set: no
+			// other writer starts after it.
+			c.writeKick(w)
 			return
 		}
-		for {
-			c.wmu.Lock()
-			buf = append(buf, c.pending...)
-			c.pending = c.pending[:0]
-			c.wmu.Unlock()
-			ds = c.client.Pull(ds[:0], 64)
-			for i := range ds {
-				buf = c.appendDelivery(buf, &ds[i], &out)
-				ds[i] = core.Delivery{}
-			}
-			if len(buf) == 0 {
-				break
-			}
-			c.nc.SetWriteDeadline(time.Now().Add(timeout))
-			n, err := c.nc.Write(buf)
-			stats.BytesSent.Add(int64(n))
-			if err != nil {
-				return
-			}
-			buf = buf[:0]
+		c.wakeup.Store(false)
+		c.flush(w)
+		if c.wakeup.Load() || c.kicked.Load() {
+			continue
 		}
-		// An idle connection keeps no burst-sized buffers.
-		if cap(buf) > 4096 {
-			buf = nil
+		c.running.Store(false)
+		// A Notify between the checks above and the store would find
+		// running still set and start nobody: look again.
+		if (c.wakeup.Load() || c.kicked.Load()) && c.running.CompareAndSwap(false, true) {
+			continue
 		}
+		return
+	}
+}
+
+// flush writes until nothing is pending and the session has nothing to
+// pull.
+func (c *conn) flush(w *writer) {
+	timeout := c.srv.cfg.WriteTimeout
+	stats := c.srv.broker.Stats()
+	for !c.broken.Load() {
 		c.wmu.Lock()
+		w.buf = append(w.buf[:0], c.pending...)
+		c.pending = c.pending[:0]
 		if cap(c.pending) > 4096 {
 			c.pending = nil
 		}
 		c.wmu.Unlock()
+		w.ds = c.client.Pull(w.ds[:0], 64)
+		for i := range w.ds {
+			w.buf = c.appendDelivery(w.buf, &w.ds[i], &w.out)
+			w.ds[i] = core.Delivery{}
+		}
+		if len(w.buf) == 0 {
+			return
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(timeout))
+		n, err := c.nc.Write(w.buf)
+		stats.BytesSent.Add(int64(n))
+		if err != nil {
+			c.broken.Store(true)
+			c.close()
+			return
+		}
 	}
 }
 
 // writeKick sends the DISCONNECT a Kick asked for (v5 only
-// [MQTT-3.14.0-1]) and closes the socket.
-func (c *conn) writeKick() {
+// [MQTT-3.14.0-1]), closes the socket and releases run.
+func (c *conn) writeKick(w *writer) {
+	defer close(c.exited)
 	code := byte(c.kickCode.Load())
-	if c.version == packet.V5 && code != 0 {
+	if c.version == packet.V5 && code != 0 && !c.broken.Load() {
 		c.wmu.Lock()
-		buf := append([]byte(nil), c.pending...)
+		buf := append(w.buf[:0], c.pending...)
 		c.wmu.Unlock()
 		buf, _ = packet.Append(buf, &packet.Packet{Type: packet.DISCONNECT, ReasonCode: code}, c.version)
 		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		c.nc.Write(buf)
+		w.buf = buf
 	}
 	c.close()
 }
