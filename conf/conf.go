@@ -19,6 +19,7 @@ type Config struct {
 	Retained RetainedConfig `yaml:"retained"`
 	Auth     AuthConfig     `yaml:"auth"`
 	Sys      SysConfig      `yaml:"sys"`
+	Debug    DebugConfig    `yaml:"debug"`
 }
 
 // LogConfig sets up log/slog.
@@ -100,6 +101,13 @@ type HTTPConfig struct {
 // SysConfig controls the $SYS topics.
 type SysConfig struct {
 	Interval Duration `yaml:"interval"` // 0 disables $SYS
+}
+
+// DebugConfig holds diagnostics that are off by default.
+type DebugConfig struct {
+	// PprofAddress serves net/http/pprof on this address ("" disables);
+	// bind it to loopback: profiles reveal internals.
+	PprofAddress string `yaml:"pprof_address"`
 }
 
 // Default returns the configuration `mqgate run` uses without a file.

@@ -171,6 +171,11 @@ func (c *Config) Validate() error {
 	if c.Sys.Interval < 0 {
 		bad("sys.interval", "must be 0 (disabled) or positive")
 	}
+	if c.Debug.PprofAddress != "" {
+		if _, _, err := splitHostPort(c.Debug.PprofAddress); err != nil {
+			bad("debug.pprof_address", "%v", err)
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/mqtt"
@@ -40,6 +42,7 @@ type Gateway struct {
 	httpAuth *auth.HTTP
 	passwd   *auth.PasswordFile
 	acl      *auth.ACL
+	pprof    *http.Server
 }
 
 // New builds a gateway from a validated configuration.
@@ -177,6 +180,10 @@ func (denyAll) Authorize(context.Context, *core.ClientInfo, core.Action, string)
 // started are stopped.
 func (g *Gateway) Start(ctx context.Context) error {
 	g.Broker.Start()
+	if err := g.startPprof(ctx); err != nil {
+		g.Broker.Close()
+		return err
+	}
 	for i, a := range g.adapters {
 		if err := a.Start(ctx); err != nil {
 			for j := i - 1; j >= 0; j-- {
@@ -199,6 +206,9 @@ func (g *Gateway) Stop(ctx context.Context) error {
 		}
 	}
 	g.Broker.Close()
+	if g.pprof != nil {
+		g.pprof.Close()
+	}
 	if g.httpAuth != nil {
 		g.httpAuth.Close()
 	}
@@ -230,3 +240,26 @@ func (g *Gateway) MQTTAddr(name string) net.Addr { return g.MQTT.Addrs()[name] }
 
 // StopTimeout is how long a graceful shutdown may take.
 const StopTimeout = 10 * time.Second
+
+// startPprof serves net/http/pprof when debug.pprof_address asks for it.
+func (g *Gateway) startPprof(ctx context.Context) error {
+	addr := g.cfg.Debug.PprofAddress
+	if addr == "" {
+		return nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug.pprof_address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	g.pprof = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go g.pprof.Serve(ln)
+	g.log.Warn("pprof profiling endpoint enabled", "addr", ln.Addr().String())
+	return nil
+}
