@@ -56,10 +56,14 @@ type conn struct {
 	exited   chan struct{} // closed when the writer handled the kick
 	closeNC  sync.Once
 
-	raw  syscall.RawConn // plain TCP: reads wait for data without a buffer
-	rbuf []byte          // nil while no partial packet is held
-	rpkt packet.Packet
+	raw     syscall.RawConn // plain TCP: reads wait for data without a buffer
+	handoff bool            // serve runs in its own goroutine
+	rbuf    []byte          // nil while no partial packet is held
 }
+
+// packets holds decoded packets between reads: a Packet is large, and an
+// idle connection should not keep one.
+var packets = sync.Pool{New: func() any { return new(packet.Packet) }}
 
 var _ core.Conn = (*conn)(nil)
 
@@ -112,10 +116,15 @@ func protocolErr(code byte, format string, args ...any) error {
 	return &errClose{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// run is the connection's reader and owner.
+// run is the connection's owner: it runs the handshake and then serves
+// the connection, itself or, for plain TCP, from a fresh goroutine.
 func (c *conn) run() {
-	defer c.srv.connDone(c)
-	defer c.close()
+	defer func() {
+		if !c.handoff {
+			c.close()
+			c.srv.connDone(c)
+		}
+	}()
 
 	if err := c.handshake(); err != nil {
 		c.srv.log.Debug("connect failed", "remote", c.remote, "listener", c.l.cfg.Name, "err", err)
@@ -125,7 +134,23 @@ func (c *conn) run() {
 	// Deliveries of a resumed session, or a kick that came during the
 	// handshake, follow the CONNACK.
 	c.Notify()
+	if c.raw != nil {
+		// The handshake grew this goroutine's stack; a fresh goroutine
+		// with a small stack waits on the idle connection instead.
+		c.handoff = true
+		go c.serve()
+		return
+	}
+	c.serve()
+}
 
+// serve reads packets until the connection ends, then detaches the
+// session.
+func (c *conn) serve() {
+	if c.handoff {
+		defer c.srv.connDone(c)
+		defer c.close()
+	}
 	err := c.readLoop()
 	kind := core.DisconnectWithWill
 	var ce *errClose
@@ -150,7 +175,7 @@ var (
 	errDisconnectWithWill = errors.New("client disconnected with will")
 )
 
-// readPacket reads the next whole packet into c.rpkt. The header is checked
+// readPacket reads the next whole packet. The header is checked
 // against maxSize before the body is read or any buffer grown (checklist
 // A2). Packets split across reads and several packets in one read are both
 // handled: leftover bytes stay in rbuf.
@@ -301,14 +326,17 @@ func (c *conn) readLoop() error {
 			}
 			return err
 		}
-		if err := packet.Decode(&c.rpkt, h, body, c.version); err != nil {
+		p := packets.Get().(*packet.Packet)
+		if err := packet.Decode(p, h, body, c.version); err != nil {
+			packets.Put(p)
 			var pe *packet.Error
 			if errors.As(err, &pe) {
 				return protocolErr(pe.Code, "decode %v: %v", h.Type, pe)
 			}
 			return protocolErr(packet.MalformedPacket, "decode: %v", err)
 		}
-		err = c.handle(&c.rpkt)
+		err = c.handle(p)
+		packets.Put(p)
 		c.consume(h.Len + h.Remaining)
 		if err != nil {
 			return err

@@ -46,7 +46,8 @@ func (c *conn) handshake() error {
 		// be sent since no protocol version is known (checklist B8).
 		return fmt.Errorf("first packet is %v, not CONNECT", h.Type)
 	}
-	p := &c.rpkt
+	p := packets.Get().(*packet.Packet)
+	defer packets.Put(p)
 	err = packet.Decode(p, h, body, 0)
 	c.version = p.Version
 	if c.version != packet.V5 && c.version != packet.V311 && c.version != packet.V31 {
