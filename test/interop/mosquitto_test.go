@@ -82,14 +82,30 @@ func (m *mosquitto) subscribe(t *testing.T, args ...string) *mosqSub {
 	all = append(all, "-d", "-F", msgFormat, "-W", "25")
 	p := startProc(t, m.stdbuf, append(all, args...)...)
 	s := &mosqSub{proc: p}
-	// A resumed session's queued messages may come before SUBACK.
-	p.waitLine(t, 10*time.Second, "SUBACK", func(l string) bool {
-		if strings.HasPrefix(l, "MSG|") {
-			s.early = append(s.early, l)
+	// Matching messages may come before SUBACK [MQTT-3.8.4]: a resumed
+	// session's queue, or retained messages, after which a client run with
+	// -C may even have exited before SUBACK was printed.
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				<-p.done
+				if len(s.early) == 0 {
+					t.Fatalf("mosquitto_sub ended (%v) before SUBACK; output:\n%s", p.err, p.trace)
+				}
+				return s
+			}
+			if strings.HasPrefix(l, "MSG|") {
+				s.early = append(s.early, l)
+			}
+			if strings.HasSuffix(l, "received SUBACK") {
+				return s
+			}
+		case <-deadline:
+			t.Fatalf("mosquitto_sub: no SUBACK within 10s; output:\n%s", p.trace)
 		}
-		return strings.HasSuffix(l, "received SUBACK")
-	})
-	return s
+	}
 }
 
 type mosqSub struct {
