@@ -57,9 +57,29 @@ type conn struct {
 	closeNC  sync.Once
 
 	raw     syscall.RawConn // plain TCP: reads wait for data without a buffer
-	handoff bool            // serve runs in its own goroutine
+	handoff bool            // run's goroutine no longer owns the connection
+
+	// Plain TCP on Linux: between bursts of input the connection is
+	// watched by the server's poller and has no goroutine at all.
+	state      atomic.Int32 // stateBusy while a goroutine owns the reads
+	fd         int
+	registered bool        // fd is in the poller (owner only)
+	kaTimer    *time.Timer // keepalive deadline while polled
 	rbuf    []byte          // nil while no partial packet is held
 }
+
+// Poll states of a connection.
+const (
+	stateBusy  int32 = iota // a goroutine reads and handles input
+	stateArmed              // the poller or the keepalive timer will start one
+)
+
+var (
+	errPollerClosed = errors.New("poller closed")
+	errWouldBlock   = errors.New("no input")
+	errKicked       = errors.New("connection closed by the server")
+	errKeepAlive    = errors.New("keepalive timeout")
+)
 
 // packets holds decoded packets between reads: a Packet is large, and an
 // idle connection should not keep one.
@@ -97,10 +117,19 @@ func (c *conn) Kick(code core.Code) {
 		c.close()
 	}
 	c.Notify()
+	if c.state.CompareAndSwap(stateArmed, stateBusy) {
+		// Polled and idle: nobody would notice the close.
+		go c.finish(errKicked)
+	}
 }
 
+// close closes the socket. A polled idle connection would never notice
+// (closing removes it from the poller), so close finishes it.
 func (c *conn) close() {
 	c.closeNC.Do(func() { c.nc.Close() })
+	if c.state.CompareAndSwap(stateArmed, stateBusy) {
+		go c.finish(errKicked)
+	}
 }
 
 // errClose ends a connection; code is the v5 DISCONNECT reason to send
@@ -117,7 +146,8 @@ func protocolErr(code byte, format string, args ...any) error {
 }
 
 // run is the connection's owner: it runs the handshake and then serves
-// the connection, itself or, for plain TCP, from a fresh goroutine.
+// the connection: polled between bursts of input for plain TCP on Linux,
+// otherwise by this goroutine blocked in Read.
 func (c *conn) run() {
 	defer func() {
 		if !c.handoff {
@@ -134,24 +164,112 @@ func (c *conn) run() {
 	// Deliveries of a resumed session, or a kick that came during the
 	// handshake, follow the CONNACK.
 	c.Notify()
-	if c.raw != nil {
-		// The handshake grew this goroutine's stack; a fresh goroutine
-		// with a small stack waits on the idle connection instead.
-		c.handoff = true
-		go c.serve()
+	c.handoff = true
+	if c.raw != nil && c.srv.poller != nil {
+		c.raw.Control(func(fd uintptr) { c.fd = int(fd) })
+		c.burst()
 		return
 	}
-	c.serve()
+	c.finish(c.readLoop())
 }
 
-// serve reads packets until the connection ends, then detaches the
-// session.
-func (c *conn) serve() {
-	if c.handoff {
-		defer c.srv.connDone(c)
-		defer c.close()
+// burst handles the input that is there without waiting for more, then
+// hands the idle connection to the poller. One burst runs at a time: the
+// poller and the keepalive timer start one only from stateArmed.
+func (c *conn) burst() {
+	for {
+		if err := c.drain(); err != nil {
+			c.finish(err)
+			return
+		}
+		if err := c.readNow(); err == errWouldBlock {
+			break
+		} else if err != nil {
+			c.finish(err)
+			return
+		}
 	}
-	err := c.readLoop()
+	first := !c.registered
+	c.registered = true
+	if c.keepAlive > 0 {
+		// [MQTT-3.1.2-24] 1.5 times the keep alive.
+		d := c.keepAlive * 3 / 2
+		if c.kaTimer == nil {
+			c.kaTimer = time.AfterFunc(d, c.keepAliveExpired)
+		} else {
+			c.kaTimer.Reset(d)
+		}
+	}
+	c.state.Store(stateArmed)
+	if err := c.srv.poller.arm(c, c.fd, first); err != nil && c.state.CompareAndSwap(stateArmed, stateBusy) {
+		c.finish(err)
+	}
+}
+
+func (c *conn) keepAliveExpired() {
+	if c.state.CompareAndSwap(stateArmed, stateBusy) {
+		c.finish(errKeepAlive)
+	}
+}
+
+// drain handles every whole packet in rbuf.
+func (c *conn) drain() error {
+	for {
+		h, body, ok, err := c.nextPacket(c.srv.cfg.MaxPacketSize)
+		if err != nil || !ok {
+			return err
+		}
+		if err := c.handleRaw(h, body); err != nil {
+			return err
+		}
+	}
+}
+
+// readNow reads what the socket holds without waiting.
+func (c *conn) readNow() error {
+	c.grow()
+	var n int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
+			if rerr != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if rerr == syscall.EAGAIN {
+		if len(c.rbuf) == 0 {
+			putReadBuf(c.rbuf)
+			c.rbuf = nil
+		}
+		return errWouldBlock
+	}
+	if n < 0 {
+		n = 0
+	}
+	if rerr == nil && n == 0 {
+		rerr = io.EOF
+	}
+	return c.filled(n, rerr)
+}
+
+// finish ends the connection after its input ended with err: the writer
+// sends the DISCONNECT a protocol error calls for, the session is
+// detached with or without its will, and the server forgets the
+// connection.
+func (c *conn) finish(err error) {
+	defer c.srv.connDone(c)
+	defer c.close()
+	if c.kaTimer != nil {
+		c.kaTimer.Stop()
+	}
+	if c.registered {
+		c.srv.poller.remove(c.fd)
+	}
 	kind := core.DisconnectWithWill
 	var ce *errClose
 	switch {
@@ -184,28 +302,44 @@ func (c *conn) readPacket(maxSize int, deadline time.Duration) (packet.Header, [
 		c.nc.SetReadDeadline(time.Now().Add(deadline))
 	}
 	for {
-		if len(c.rbuf) > 0 {
-			h, err := packet.ReadHeader(c.rbuf, maxSize)
-			if err == nil {
-				total := h.Len + h.Remaining
-				if len(c.rbuf) >= total {
-					body := c.rbuf[h.Len:total]
-					return h, body, nil
-				}
-				if cap(c.rbuf) < total {
-					nb := make([]byte, len(c.rbuf), total)
-					copy(nb, c.rbuf)
-					putReadBuf(c.rbuf)
-					c.rbuf = nb
-				}
-			} else if !errors.Is(err, packet.ErrIncomplete) {
-				return h, nil, err
-			}
+		h, body, ok, err := c.nextPacket(maxSize)
+		if err != nil || ok {
+			return h, body, err
 		}
 		if err := c.fill(); err != nil {
 			return packet.Header{}, nil, err
 		}
 	}
+}
+
+// nextPacket returns the first whole packet in rbuf, or ok=false when more
+// bytes are needed, after making room for a packet whose header is in.
+func (c *conn) nextPacket(maxSize int) (h packet.Header, body []byte, ok bool, err error) {
+	if len(c.rbuf) == 0 {
+		return h, nil, false, nil
+	}
+	h, err = packet.ReadHeader(c.rbuf, maxSize)
+	if errors.Is(err, packet.ErrIncomplete) {
+		return h, nil, false, nil
+	}
+	if err != nil {
+		var pe *packet.Error
+		if errors.As(err, &pe) {
+			err = protocolErr(pe.Code, "%v", pe)
+		}
+		return h, nil, false, err
+	}
+	total := h.Len + h.Remaining
+	if len(c.rbuf) >= total {
+		return h, c.rbuf[h.Len:total], true, nil
+	}
+	if cap(c.rbuf) < total {
+		nb := make([]byte, len(c.rbuf), total)
+		copy(nb, c.rbuf)
+		putReadBuf(c.rbuf)
+		c.rbuf = nb
+	}
+	return h, nil, false, nil
 }
 
 // readChunk is the size of the pooled read buffers. A connection holds one
@@ -320,28 +454,29 @@ func (c *conn) readLoop() error {
 		}
 		h, body, err := c.readPacket(maxSize, deadline)
 		if err != nil {
-			var pe *packet.Error
-			if errors.As(err, &pe) {
-				return protocolErr(pe.Code, "%v", pe)
-			}
 			return err
 		}
-		p := packets.Get().(*packet.Packet)
-		if err := packet.Decode(p, h, body, c.version); err != nil {
-			packets.Put(p)
-			var pe *packet.Error
-			if errors.As(err, &pe) {
-				return protocolErr(pe.Code, "decode %v: %v", h.Type, pe)
-			}
-			return protocolErr(packet.MalformedPacket, "decode: %v", err)
-		}
-		err = c.handle(p)
-		packets.Put(p)
-		c.consume(h.Len + h.Remaining)
-		if err != nil {
+		if err := c.handleRaw(h, body); err != nil {
 			return err
 		}
 	}
+}
+
+// handleRaw decodes and handles one packet and drops it from rbuf.
+func (c *conn) handleRaw(h packet.Header, body []byte) error {
+	p := packets.Get().(*packet.Packet)
+	if err := packet.Decode(p, h, body, c.version); err != nil {
+		packets.Put(p)
+		var pe *packet.Error
+		if errors.As(err, &pe) {
+			return protocolErr(pe.Code, "decode %v: %v", h.Type, pe)
+		}
+		return protocolErr(packet.MalformedPacket, "decode: %v", err)
+	}
+	err := c.handle(p)
+	packets.Put(p)
+	c.consume(h.Len + h.Remaining)
+	return err
 }
 
 func (c *conn) handle(p *packet.Packet) error {
@@ -607,14 +742,16 @@ func (c *conn) flush(w *writer) {
 	timeout := c.srv.cfg.WriteTimeout
 	stats := c.srv.broker.Stats()
 	for !c.broken.Load() {
+		// Pulling under wmu keeps a SUBACK ahead of the retained messages
+		// its subscription queued after it [MQTT-3.8.4-4].
 		c.wmu.Lock()
 		w.buf = append(w.buf[:0], c.pending...)
 		c.pending = c.pending[:0]
 		if cap(c.pending) > 4096 {
 			c.pending = nil
 		}
-		c.wmu.Unlock()
 		w.ds = c.client.Pull(w.ds[:0], 64)
+		c.wmu.Unlock()
 		for i := range w.ds {
 			w.buf = c.appendDelivery(w.buf, &w.ds[i], &w.out)
 			w.ds[i] = core.Delivery{}

@@ -61,6 +61,8 @@ type Server struct {
 	broker *core.Broker
 	log    *slog.Logger
 
+	poller *poller // nil: every connection has a reading goroutine
+
 	mu        sync.Mutex
 	listeners []*listener
 	conns     map[*conn]struct{}
@@ -114,10 +116,18 @@ func (s *Server) Addrs() map[string]net.Addr {
 // Start opens every listener and serves them until Stop. A listener that
 // cannot open fails Start and closes the ones already open.
 func (s *Server) Start(ctx context.Context) error {
+	if pl, err := newPoller(); err == nil {
+		s.poller = pl
+	} else {
+		s.log.Debug("idle connections are not polled", "err", err)
+	}
 	for _, lc := range s.cfg.Listeners {
 		l, err := s.open(ctx, lc)
 		if err != nil {
 			s.closeListeners()
+			if s.poller != nil {
+				s.poller.close()
+			}
 			return fmt.Errorf("mqtt listener %s (%s %s): %w", lc.Name, lc.Type, lc.Address, err)
 		}
 		s.mu.Lock()
@@ -335,6 +345,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		if s.poller != nil {
+			s.poller.close()
+		}
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("mqtt adapter stop: %w", ctx.Err())
