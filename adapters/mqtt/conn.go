@@ -65,7 +65,7 @@ type conn struct {
 	fd         int
 	registered bool        // fd is in the poller (owner only)
 	kaTimer    *time.Timer // keepalive deadline while polled
-	rbuf    []byte          // nil while no partial packet is held
+	rbuf       []byte      // nil while no partial packet is held
 }
 
 // Poll states of a connection.
