@@ -1,0 +1,100 @@
+package mqttsn
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is the MQTT-SN gateway's configuration; the gateway package fills
+// it from the YAML file.
+type Config struct {
+	Listeners []Listener
+	// GatewayID is sent in ADVERTISE and GWINFO.
+	GatewayID byte
+	// AdvertiseAddress and AdvertiseInterval broadcast ADVERTISE over UDP;
+	// an interval of 0 turns advertising off.
+	AdvertiseAddress  string
+	AdvertiseInterval time.Duration
+	// Namespace is the client id namespace of MQTT-SN sessions; Mountpoint
+	// prefixes every topic.
+	Namespace  string
+	Mountpoint string
+	// SessionExpiry is how long the session of a clean-session-0 client
+	// outlives its connection; 0 keeps it (capped by the broker's
+	// maximum).
+	SessionExpiry time.Duration
+	// PredefinedTopics maps predefined topic ids to topic names; ids go up
+	// to MaxPredefinedID and normal ids are assigned above it.
+	PredefinedTopics map[uint16]string
+	MaxPredefinedID  uint16
+	// QoSMinusOne accepts PUBLISH QoS -1 without a connection, published as
+	// QoSMinusOneClientID / QoSMinusOneUsername for authorization.
+	QoSMinusOne         bool
+	QoSMinusOneClientID string
+	QoSMinusOneUsername string
+	// RetryInterval (Tretry) and MaxRetries (Nretry) govern retransmission
+	// of unacknowledged PUBLISH, PUBREL and REGISTER messages.
+	RetryInterval time.Duration
+	MaxRetries    int
+	// Limits.
+	MaxClients          int // connected and sleeping clients (default 10000)
+	MaxMessageSize      int // largest datagram accepted or sent (default 4096)
+	MaxRegisteredTopics int // topic ids per client (default 1000)
+	MaxInflight         int // QoS 1/2 deliveries unacknowledged per client, as its Receive Maximum (default 8)
+	MaxSleepQueue       int // messages kept for a sleeping client (default 100)
+	Logger              *slog.Logger
+}
+
+// Listener is one UDP or DTLS socket.
+type Listener struct {
+	Name    string
+	Type    string // udp, dtls
+	Address string
+	// Username and Password are given to authentication for every client
+	// of this listener: MQTT-SN carries no credentials.
+	Username string
+	Password string
+	DTLS     *DTLS
+}
+
+// DTLS is a dtls listener's setup: a certificate, pre-shared keys, or both.
+type DTLS struct {
+	CertFile, KeyFile string
+	CAFile            string
+	ClientAuth        string            // none, request, require
+	PSK               map[string][]byte // identity -> key
+	PSKIdentityHint   string
+}
+
+func (c *Config) setDefaults() {
+	if c.RetryInterval <= 0 {
+		c.RetryInterval = 10 * time.Second
+	}
+	if c.MaxRetries <= 0 {
+		c.MaxRetries = 3
+	}
+	if c.MaxClients <= 0 {
+		c.MaxClients = 10000
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = 4096
+	}
+	if c.MaxRegisteredTopics <= 0 {
+		c.MaxRegisteredTopics = 1000
+	}
+	if c.MaxInflight <= 0 {
+		c.MaxInflight = 8
+	}
+	if c.MaxSleepQueue <= 0 {
+		c.MaxSleepQueue = 100
+	}
+	if c.MaxPredefinedID == 0 {
+		c.MaxPredefinedID = 1024
+	}
+	if c.QoSMinusOneClientID == "" {
+		c.QoSMinusOneClientID = "mqttsn-qos-1"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}

@@ -1,0 +1,28 @@
+// Package mqttsn is mqgate's MQTT-SN 1.2 gateway: it serves MQTT-SN
+// clients over UDP and DTLS and makes each of them a client of the core,
+// with its own topic id registry, will exchange, QoS -1, sleeping state and
+// retransmission timers.
+//
+// # Goroutines
+//
+// Each UDP listener has one reader goroutine; each DTLS association has one
+// (pion/dtls hands out one net.Conn per peer). One service goroutine per
+// Gateway pulls deliveries for the clients the core notified, retransmits
+// unacknowledged PUBLISH and REGISTER messages, and runs the keep alive,
+// sleep and will-exchange timers on a single ticker. No goroutine exists
+// per client. Stop closes the sockets and waits for all of them.
+//
+// # Locks
+//
+// client.mu is taken before Gateway.mu (the address and client id maps).
+// core.Conn.Notify and Kick touch only atomics and Gateway.dirtyMu, a leaf
+// lock, because the core may call them with its own locks held.
+//
+// # Identity and addresses
+//
+// A datagram is matched to a client by its source (listener, address,
+// forwarder node id). CONNECT and PINGREQ carry the client id, so a device
+// whose NAT port changed is found again by id and its address is rebound;
+// whoever held that address before is disconnected as lost, so a reused
+// address never acts on someone else's session.
+package mqttsn

@@ -1,0 +1,496 @@
+package mqttsn
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/dtls/v3"
+
+	"github.com/mqgate/mqgate/adapters/mqttsn/packet"
+	"github.com/mqgate/mqgate/core"
+)
+
+// Stats are the gateway's own counters.
+type Stats struct {
+	Malformed   atomic.Int64 // datagrams dropped as malformed or oversized
+	Unknown     atomic.Int64 // datagrams from an address with no client that need one
+	Denied      atomic.Int64 // publishes and subscribes refused by authorization (return code 3)
+	Refused     atomic.Int64 // CONNECTs refused (authentication, limits)
+	Retransmits atomic.Int64
+	Lost        atomic.Int64 // clients ended by keep alive, sleep timer or Nretry
+}
+
+// Gateway is the MQTT-SN adapter.
+type Gateway struct {
+	cfg    Config
+	broker *core.Broker
+	log    *slog.Logger
+	stats  Stats
+	// predefined topic names by id, and ids by name
+	preName map[uint16]string
+	preID   map[string]uint16
+
+	mu        sync.Mutex
+	listeners []*listener
+	byAddr    map[string]*client
+	byID      map[string]*client
+	sessions  map[string]*sessionState
+	stopping  bool
+	dtlsConns map[net.Conn]struct{}
+
+	dirtyMu sync.Mutex
+	dirty   []*client
+	wake    chan struct{}
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// sessionState is what the adapter keeps of a session beyond a
+// connection: its topic registry.
+type sessionState struct {
+	reg     *Registry
+	expires time.Time // zero while connected or when it never expires
+}
+
+type listener struct {
+	cfg  Listener
+	udp  *net.UDPConn
+	dtls net.Listener
+}
+
+var errStopped = errors.New("mqttsn gateway stopped")
+
+// New builds the gateway; Start opens its listeners.
+func New(cfg Config, b *core.Broker) *Gateway {
+	cfg.setDefaults()
+	g := &Gateway{
+		cfg: cfg, broker: b, log: cfg.Logger,
+		preName:   map[uint16]string{},
+		preID:     map[string]uint16{},
+		byAddr:    map[string]*client{},
+		byID:      map[string]*client{},
+		sessions:  map[string]*sessionState{},
+		dtlsConns: map[net.Conn]struct{}{},
+		wake:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+	}
+	for id, name := range cfg.PredefinedTopics {
+		g.preName[id] = name
+		g.preID[name] = id
+	}
+	return g
+}
+
+// Stats returns the gateway's counters.
+func (g *Gateway) Stats() *Stats { return &g.stats }
+
+// Addrs returns the bound address of each listener by name.
+func (g *Gateway) Addrs() map[string]net.Addr {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	m := map[string]net.Addr{}
+	for _, l := range g.listeners {
+		if l.udp != nil {
+			m[l.cfg.Name] = l.udp.LocalAddr()
+		} else {
+			m[l.cfg.Name] = l.dtls.Addr()
+		}
+	}
+	return m
+}
+
+// Start opens every listener and starts the service goroutine.
+func (g *Gateway) Start(ctx context.Context) error {
+	for _, lc := range g.cfg.Listeners {
+		l, err := g.open(ctx, lc)
+		if err != nil {
+			g.closeListeners()
+			return fmt.Errorf("mqttsn listener %s (%s %s): %w", lc.Name, lc.Type, lc.Address, err)
+		}
+		g.mu.Lock()
+		g.listeners = append(g.listeners, l)
+		g.mu.Unlock()
+	}
+	for _, l := range g.listeners {
+		g.wg.Add(1)
+		if l.udp != nil {
+			g.log.Info("mqtt-sn listening", "listener", l.cfg.Name, "type", "udp", "addr", l.udp.LocalAddr().String())
+			go g.readUDP(l)
+		} else {
+			g.log.Info("mqtt-sn listening", "listener", l.cfg.Name, "type", "dtls", "addr", l.dtls.Addr().String())
+			go g.acceptDTLS(l)
+		}
+	}
+	g.wg.Add(1)
+	go g.service()
+	if g.cfg.AdvertiseInterval > 0 {
+		if err := g.startAdvertise(); err != nil {
+			g.Stop(ctx)
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
+	l := &listener{cfg: lc}
+	switch lc.Type {
+	case "udp", "":
+		var lcfg net.ListenConfig
+		pc, err := lcfg.ListenPacket(ctx, "udp", lc.Address)
+		if err != nil {
+			return nil, err
+		}
+		l.udp = pc.(*net.UDPConn)
+	case "dtls":
+		dc, err := dtlsConfig(lc.DTLS)
+		if err != nil {
+			return nil, err
+		}
+		addr, err := net.ResolveUDPAddr("udp", lc.Address)
+		if err != nil {
+			return nil, err
+		}
+		ln, err := dtls.Listen("udp", addr, dc)
+		if err != nil {
+			return nil, err
+		}
+		l.dtls = ln
+	default:
+		return nil, fmt.Errorf("unknown listener type %q", lc.Type)
+	}
+	return l, nil
+}
+
+func dtlsConfig(d *DTLS) (*dtls.Config, error) {
+	if d == nil {
+		return nil, errors.New("dtls: a certificate or pre-shared keys are required")
+	}
+	c := &dtls.Config{ExtendedMasterSecret: dtls.RequireExtendedMasterSecret}
+	if d.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(d.CertFile, d.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	if d.CAFile != "" {
+		pem, err := os.ReadFile(d.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificates", d.CAFile)
+		}
+		c.ClientCAs = pool
+	}
+	switch d.ClientAuth {
+	case "request":
+		c.ClientAuth = dtls.VerifyClientCertIfGiven
+	case "require":
+		c.ClientAuth = dtls.RequireAndVerifyClientCert
+	}
+	if len(d.PSK) > 0 {
+		keys := d.PSK
+		c.PSK = func(identity []byte) ([]byte, error) {
+			k, ok := keys[string(identity)]
+			if !ok {
+				return nil, fmt.Errorf("unknown PSK identity %q", identity)
+			}
+			return k, nil
+		}
+		c.PSKIdentityHint = []byte(d.PSKIdentityHint)
+		c.CipherSuites = []dtls.CipherSuiteID{dtls.TLS_PSK_WITH_AES_128_GCM_SHA256, dtls.TLS_PSK_WITH_AES_128_CCM_8}
+		if len(c.Certificates) > 0 {
+			c.CipherSuites = append(c.CipherSuites, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+		}
+	}
+	if len(c.Certificates) == 0 && c.PSK == nil {
+		return nil, errors.New("dtls: a certificate or pre-shared keys are required")
+	}
+	return c, nil
+}
+
+// readBufSize leaves room above the message limit for a forwarder
+// encapsulation header and for detecting an oversized datagram.
+func (g *Gateway) readBufSize() int { return g.cfg.MaxMessageSize + 256 + 1 }
+
+func (g *Gateway) readUDP(l *listener) {
+	defer g.wg.Done()
+	buf := make([]byte, g.readBufSize())
+	for {
+		n, addr, err := l.udp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+		g.datagram(l, peer{l: l, addr: addr}, buf[:n])
+	}
+}
+
+func (g *Gateway) acceptDTLS(l *listener) {
+	defer g.wg.Done()
+	for {
+		nc, err := l.dtls.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-g.stop:
+				return
+			default:
+			}
+			g.log.Debug("dtls accept failed", "listener", l.cfg.Name, "err", err)
+			continue
+		}
+		g.mu.Lock()
+		if g.stopping {
+			g.mu.Unlock()
+			nc.Close()
+			return
+		}
+		g.dtlsConns[nc] = struct{}{}
+		g.wg.Add(1)
+		g.mu.Unlock()
+		go g.readDTLS(l, nc)
+	}
+}
+
+func (g *Gateway) readDTLS(l *listener, nc net.Conn) {
+	defer g.wg.Done()
+	defer func() {
+		nc.Close()
+		g.mu.Lock()
+		delete(g.dtlsConns, nc)
+		g.mu.Unlock()
+	}()
+	dc := nc.(*dtls.Conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err := dc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		g.log.Debug("dtls handshake failed", "listener", l.cfg.Name, "remote", nc.RemoteAddr().String(), "err", err)
+		return
+	}
+	p := peer{l: l, conn: nc, cn: dtlsIdentity(dc)}
+	if ua, ok := nc.RemoteAddr().(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		p.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	buf := make([]byte, g.readBufSize())
+	for {
+		n, err := nc.Read(buf)
+		if err != nil {
+			return
+		}
+		g.datagram(l, p, buf[:n])
+	}
+}
+
+// dtlsIdentity is the verified client certificate's common name, or the
+// PSK identity.
+func dtlsIdentity(dc *dtls.Conn) string {
+	st, ok := dc.ConnectionState()
+	if !ok {
+		return ""
+	}
+	if len(st.PeerCertificates) > 0 {
+		if cert, err := x509.ParseCertificate(st.PeerCertificates[0]); err == nil {
+			return cert.Subject.CommonName
+		}
+	}
+	return string(st.IdentityHint)
+}
+
+func (g *Gateway) closeListeners() {
+	g.mu.Lock()
+	ls := g.listeners
+	conns := make([]net.Conn, 0, len(g.dtlsConns))
+	for c := range g.dtlsConns {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+	for _, l := range ls {
+		if l.udp != nil {
+			l.udp.Close()
+		} else {
+			l.dtls.Close()
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// Stop tells connected clients the gateway is going (DISCONNECT), detaches
+// them from their sessions as a server-side close, closes the sockets and
+// waits for every goroutine or ctx.
+func (g *Gateway) Stop(ctx context.Context) error {
+	g.mu.Lock()
+	if g.stopping {
+		g.mu.Unlock()
+		return nil
+	}
+	g.stopping = true
+	clients := make([]*client, 0, len(g.byAddr))
+	for _, c := range g.byAddr {
+		clients = append(clients, c)
+	}
+	g.mu.Unlock()
+	close(g.stop)
+	for _, c := range clients {
+		c.mu.Lock()
+		if c.state != stateGone {
+			if c.state == stateActive || c.state == stateAwake {
+				c.sendPacket(&packet.Packet{Type: packet.DISCONNECT})
+			}
+			g.endLocked(c, core.DisconnectWithWill, "gateway stopping")
+		}
+		c.mu.Unlock()
+	}
+	g.closeListeners()
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("mqttsn adapter stop: %w", ctx.Err())
+	}
+}
+
+// markDirty queues c for the service goroutine. It takes only the leaf
+// dirtyMu, so the core may call it with its locks held.
+func (g *Gateway) markDirty(c *client) {
+	if c.queued.Swap(true) {
+		return
+	}
+	g.dirtyMu.Lock()
+	g.dirty = append(g.dirty, c)
+	g.dirtyMu.Unlock()
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// tick is the service goroutine's timer resolution: fine enough for the
+// retry interval, never busier than 100 times a second.
+func (g *Gateway) tick() time.Duration {
+	t := g.cfg.RetryInterval / 4
+	if t < 10*time.Millisecond {
+		t = 10 * time.Millisecond
+	}
+	if t > time.Second {
+		t = time.Second
+	}
+	return t
+}
+
+// service pulls deliveries for notified clients and runs every timer.
+func (g *Gateway) service() {
+	defer g.wg.Done()
+	ticker := time.NewTicker(g.tick())
+	defer ticker.Stop()
+	var batch []*client
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-g.wake:
+			g.dirtyMu.Lock()
+			batch, g.dirty = g.dirty, batch[:0]
+			g.dirtyMu.Unlock()
+			for i, c := range batch {
+				c.queued.Store(false)
+				c.mu.Lock()
+				c.service(time.Now())
+				c.mu.Unlock()
+				batch[i] = nil
+			}
+		case now := <-ticker.C:
+			g.timers(now)
+		}
+	}
+}
+
+// timers runs keep alive, sleep, will exchange and retransmission timers
+// for every client, and forgets expired session registries.
+func (g *Gateway) timers(now time.Time) {
+	g.mu.Lock()
+	clients := make([]*client, 0, len(g.byAddr))
+	for _, c := range g.byAddr {
+		clients = append(clients, c)
+	}
+	for id, s := range g.sessions {
+		if !s.expires.IsZero() && now.After(s.expires) {
+			delete(g.sessions, id)
+		}
+	}
+	g.mu.Unlock()
+	for _, c := range clients {
+		c.mu.Lock()
+		c.timers(now)
+		c.mu.Unlock()
+	}
+}
+
+func (g *Gateway) startAdvertise() error {
+	addr, err := net.ResolveUDPAddr("udp", g.cfg.AdvertiseAddress)
+	if err != nil {
+		return fmt.Errorf("mqttsn advertise address: %w", err)
+	}
+	var sock *net.UDPConn
+	g.mu.Lock()
+	for _, l := range g.listeners {
+		if l.udp != nil {
+			sock = l.udp
+			break
+		}
+	}
+	g.mu.Unlock()
+	if sock == nil {
+		return errors.New("mqttsn advertise needs a udp listener")
+	}
+	if err := setBroadcast(sock); err != nil {
+		g.log.Warn("mqtt-sn: cannot enable broadcast", "err", err)
+	}
+	secs := g.cfg.AdvertiseInterval / time.Second
+	if secs > 0xFFFF {
+		secs = 0xFFFF
+	}
+	msg, _ := packet.Append(nil, &packet.Packet{Type: packet.ADVERTISE, GatewayID: g.cfg.GatewayID, Duration: uint16(secs)})
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		t := time.NewTicker(g.cfg.AdvertiseInterval)
+		defer t.Stop()
+		for {
+			// [MQTT-SN 6.1] the first ADVERTISE goes out at start.
+			if _, err := sock.WriteToUDP(msg, addr); err != nil {
+				g.log.Debug("mqtt-sn advertise failed", "err", err)
+			}
+			select {
+			case <-g.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
