@@ -44,4 +44,3 @@ func TestBisquittSleepingClientGetsQueuedMessages(t *testing.T) {
 		}
 	}
 }
-
