@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mqgate/mqgate/core/store"
 	"github.com/mqgate/mqgate/core/topic"
 )
 
@@ -63,6 +64,14 @@ type Config struct {
 	Authorizer     Authorizer    // nil: everything allowed
 	Version        string
 	Logger         *slog.Logger
+	// Store keeps persistent sessions, their queues and retained messages
+	// across restarts; nil keeps everything in memory only. The broker
+	// does not close it: the owner closes it after Broker.Close. See
+	// persist.go for what is written when.
+	Store store.Store
+	// StoreExpireInterval is how often expired records are removed from
+	// the store in the background (default 1 minute).
+	StoreExpireInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -99,6 +108,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.StoreExpireInterval <= 0 {
+		c.StoreExpireInterval = time.Minute
+	}
 }
 
 // Stats are the broker's counters; they feed $SYS and metrics.
@@ -122,6 +134,10 @@ type Broker struct {
 	log      *slog.Logger
 	router   *topic.Router[*session]
 	retained *topic.Retained[*Message]
+	store    store.Store // nil: memory only
+	// retainMu keeps the retained index and the store in the same order
+	// when two publishers set one topic at once; taken only with a store.
+	retainMu sync.Mutex
 	stats    Stats
 	started  time.Time
 
@@ -149,6 +165,7 @@ func NewBroker(cfg Config) *Broker {
 		log:      cfg.Logger,
 		router:   topic.NewRouter[*session](cfg.SharedStrategy),
 		retained: topic.NewRetained[*Message](),
+		store:    cfg.Store,
 		sessions: make(map[sessionKey]*session),
 		stop:     make(chan struct{}),
 		started:  time.Now(),
@@ -183,12 +200,18 @@ func (b *Broker) Start() {
 		b.wg.Add(1)
 		go b.sysLoop()
 	}
+	if b.store != nil {
+		b.wg.Add(1)
+		go b.expireLoop()
+	}
 }
 
 // Close ends every session: connected clients are kicked with
 // ServerShuttingDown, pending wills whose session ends now are published
-// [MQTT-3.1.2-8], and background work stops. It waits for nothing the
-// adapters own; the gateway stops adapters first.
+// [MQTT-3.1.2-8], and background work stops. With a store, persistent
+// sessions do not end: they are recorded as disconnected now and their
+// delayed wills wait in the store for the next start; the store is synced.
+// It waits for nothing the adapters own; the gateway stops adapters first.
 func (b *Broker) Close() {
 	b.regMu.Lock()
 	if b.closed {
@@ -202,11 +225,25 @@ func (b *Broker) Close() {
 	}
 	b.regMu.Unlock()
 	close(b.stop)
+	now := time.Now()
 	for _, s := range all {
 		s.mu.Lock()
 		conn := s.conn
 		s.detachLocked()
-		will := s.takeWillLocked()
+		var will *Will
+		if s.persist {
+			if conn != nil {
+				s.storeErr("set expiry", b.store.Sessions().SetExpiry(s.key.store(), s.expiry, now))
+				if s.will != nil && s.will.Delay <= 0 {
+					// The connection is closed by the server: a will
+					// without delay goes now; delayed ones survive.
+					will = s.takeWillLocked()
+				}
+			}
+			s.persistWillLocked()
+		} else {
+			will = s.takeWillLocked()
+		}
 		s.stopTimersLocked()
 		info := s.info
 		s.mu.Unlock()
@@ -218,6 +255,11 @@ func (b *Broker) Close() {
 		}
 	}
 	b.wg.Wait()
+	if b.store != nil {
+		if err := b.store.Sync(); err != nil {
+			b.log.Error("store sync at close failed", "err", err)
+		}
+	}
 }
 
 // Authenticate runs the authentication chain for a connecting client.
@@ -357,6 +399,7 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 		}
 		if req.CleanStart {
 			old.ended = true
+			old.deleteLocked()
 			discard = old
 		}
 		old.mu.Unlock()
@@ -377,6 +420,18 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 	s.conn = req.Conn
 	s.online.Store(true)
 	s.resend = len(s.inflight) > 0
+	if b.store != nil {
+		if expiry > 0 {
+			// A new persistent session, or a resumed one whose queue is
+			// already in the store: the record is rewritten whole.
+			s.persist = true
+			s.putLocked()
+		} else {
+			// Resumed with expiry 0: the session now ends with this
+			// connection and must not come back after a restart.
+			s.deleteLocked()
+		}
+	}
 	c = &Client{b: b, s: s, gen: s.gen, Info: req.Info}
 	s.mu.Unlock()
 	b.regMu.Unlock()
@@ -444,6 +499,7 @@ func (b *Broker) expire(s *session, gen uint64) {
 	}
 	s.ended = true
 	will := s.takeWillLocked()
+	s.deleteLocked()
 	s.stopTimersLocked()
 	info := s.info
 	s.mu.Unlock()
@@ -486,20 +542,33 @@ func (b *Broker) publishWill(info ClientInfo, w *Will) {
 		return
 	}
 	b.stats.WillsPublished.Add(1)
-	b.publish(&m, nil)
+	var d durable
+	b.publish(&m, nil, &d)
+	if err := b.settle(&d); err != nil {
+		b.log.Error("will not stored", "client", info.ClientID, "err", err)
+	}
 }
 
 // Publish injects a message that did not come from a connected client (a
-// bridge, the HTTP API, $SYS). It is not authorized here.
+// bridge, the HTTP API, $SYS). It is not authorized here. When it returns
+// the message is durable in the store for every persistent session it was
+// queued for.
 func (b *Broker) Publish(m *Message) int {
-	return b.publish(m, nil)
+	var d durable
+	n := b.publish(m, nil, &d)
+	if err := b.settle(&d); err != nil {
+		b.log.Error("published message not stored", "topic", m.Topic, "err", err)
+	}
+	return n
 }
 
 // publish stores or clears a retained message and routes m to every
 // matching session. It returns the number of sessions it was queued for.
-func (b *Broker) publish(m *Message, from *session) int {
+// Store writes are unsynced and recorded in d; the caller settles d before
+// acknowledging the message.
+func (b *Broker) publish(m *Message, from *session, d *durable) int {
 	if m.Retain && !b.cfg.RetainDisabled {
-		b.retain(m)
+		b.retain(m, d)
 	}
 	mt := b.matches.Get().(*topic.Matches[*session])
 	pubID := ""
@@ -514,7 +583,7 @@ func (b *Broker) publish(m *Message, from *session) int {
 		if t.QoS < qos {
 			qos = t.QoS
 		}
-		if t.Sub.enqueue(m, qos, m.Retain && t.RetainAsPublished, t.SubIDs) {
+		if t.Sub.enqueue(m, qos, m.Retain && t.RetainAsPublished, t.SubIDs, d) {
 			n++
 		}
 	}
@@ -523,14 +592,24 @@ func (b *Broker) publish(m *Message, from *session) int {
 }
 
 // retain sets, replaces or (empty payload) deletes the retained message of
-// m's topic [MQTT-3.3.1-5, MQTT-3.3.1-6].
-func (b *Broker) retain(m *Message) {
-	if len(m.Payload) == 0 {
-		b.retained.Delete(m.Topic)
+// m's topic [MQTT-3.3.1-5, MQTT-3.3.1-6]. With a store the change is
+// written too, and made durable before a QoS 1/2 publisher's ack.
+func (b *Broker) retain(m *Message, d *durable) {
+	if len(m.Payload) > 0 && len(m.Payload) > b.cfg.RetainedMaxPayload {
+		b.stats.MessagesDropped.Add(1)
 		return
 	}
-	if len(m.Payload) > b.cfg.RetainedMaxPayload {
-		b.stats.MessagesDropped.Add(1)
+	// $SYS values are republished every interval and mean nothing after a
+	// restart: they are not written.
+	persist := b.store != nil && !strings.HasPrefix(m.Topic, "$SYS/")
+	if persist {
+		b.retainMu.Lock()
+		defer b.retainMu.Unlock()
+	}
+	if len(m.Payload) == 0 {
+		if b.retained.Delete(m.Topic) && persist {
+			b.storeRetained(m.Topic, nil, m.QoS, d)
+		}
 		return
 	}
 	if _, ok := b.retained.Get(m.Topic); !ok && b.retained.Len() >= b.cfg.RetainedMax {
@@ -538,6 +617,28 @@ func (b *Broker) retain(m *Message) {
 		return
 	}
 	b.retained.Set(m.Topic, m)
+	if persist {
+		b.storeRetained(m.Topic, m, m.QoS, d)
+	}
+}
+
+// storeRetained writes (m) or deletes (nil) the retained message of t; a
+// change made by a QoS 1/2 publish is synced before its ack.
+func (b *Broker) storeRetained(t string, m *Message, qos byte, d *durable) {
+	var err error
+	if m == nil {
+		err = b.store.Retained().Delete(t)
+	} else {
+		err = b.store.Retained().Set(d.message(m), false)
+	}
+	if err != nil {
+		b.log.Error("store write failed", "op", "retained", "topic", t, "err", err)
+		d.fail(err)
+		return
+	}
+	if qos > 0 {
+		d.dirty = true
+	}
 }
 
 // isReservedTopic reports topics clients may not publish to: $SYS belongs

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mqgate/mqgate/core/store"
 	"github.com/mqgate/mqgate/core/topic"
 )
 
@@ -52,8 +53,19 @@ func (c *Client) ValidateTopic(name string) error {
 
 // Publish authorizes and routes a message from this client. m.Topic is
 // the topic as the client sent it; the mountpoint is added here. QoS 2
-// publishes go through PublishQoS2 instead so duplicates are caught.
+// publishes go through PublishQoS2 instead so duplicates are caught. When
+// it returns, a QoS 1/2 message is durable in the store for every
+// persistent session it was queued for, so the adapter may acknowledge it.
 func (c *Client) Publish(ctx context.Context, m *Message) Code {
+	var d durable
+	code := c.publish(ctx, m, &d)
+	if err := c.b.settle(&d); err != nil && !code.Failed() {
+		return UnspecifiedError
+	}
+	return code
+}
+
+func (c *Client) publish(ctx context.Context, m *Message, d *durable) Code {
 	if !c.lock() {
 		// Taken over or disconnected: the connection is going away and
 		// its session is no longer its own to publish from.
@@ -79,7 +91,7 @@ func (c *Client) Publish(ctx context.Context, m *Message) Code {
 	}
 	m.Origin = Origin{Protocol: c.Info.Protocol, Namespace: c.Info.Namespace, ClientID: c.Info.ClientID}
 	c.b.stats.MessagesReceived.Add(1)
-	if c.b.publish(m, c.s) == 0 {
+	if c.b.publish(m, c.s, d) == 0 {
 		return NoMatchingSubscribers
 	}
 	return Success
@@ -102,10 +114,32 @@ func (c *Client) PublishQoS2(ctx context.Context, id uint16, m *Message) (code C
 		c.s.mu.Unlock()
 		return ReceiveMaximumExceeded, false
 	}
+	var d durable
+	persist := c.s.persist
+	if persist {
+		// The id is written before the message is routed, and synced with
+		// it before PUBREC, so a PUBLISH retransmitted after a restart is
+		// not delivered twice.
+		if err := c.b.store.Inbound().Add(c.s.key.store(), id, false); err != nil {
+			c.s.storeErr("inbound add", err)
+			c.s.mu.Unlock()
+			return UnspecifiedError, false
+		}
+		d.dirty = true
+	}
 	c.s.mu.Unlock()
-	code = c.Publish(ctx, m)
+	code = c.publish(ctx, m, &d)
+	if err := c.b.settle(&d); err != nil && !code.Failed() {
+		code = UnspecifiedError
+	}
 	if code.Failed() {
 		// A refused QoS 2 publish ends its exchange with the PUBREC.
+		if persist && c.lock() {
+			if c.s.persist {
+				c.s.storeErr("inbound remove", c.b.store.Inbound().Remove(c.s.key.store(), id))
+			}
+			c.s.mu.Unlock()
+		}
 		return code, false
 	}
 	if c.lock() {
@@ -128,6 +162,9 @@ func (c *Client) Release(id uint16) bool {
 	delete(c.s.inbound, id)
 	if len(c.s.inbound) == 0 {
 		c.s.inbound = nil
+	}
+	if ok && c.s.persist {
+		c.s.storeErr("inbound remove", c.b.store.Inbound().Remove(c.s.key.store(), id))
 	}
 	c.s.mu.Unlock()
 	return ok
@@ -178,6 +215,9 @@ func (c *Client) Received(id uint16, failed bool) bool {
 	}
 	om.state = outReleased
 	om.msg = nil // the message itself is no longer needed
+	if s.persist && om.seq != 0 {
+		s.storeErr("queue state", s.b.store.Queues().SetState(s.key.store(), om.seq, store.Released))
+	}
 	s.mu.Unlock()
 	return true
 }
@@ -195,6 +235,7 @@ func (s *session) freeAndUnlock(om *outMsg) {
 }
 
 func (s *session) freeLocked(om *outMsg) {
+	s.removeLocked(om.seq)
 	delete(s.inflight, om.id)
 	if len(s.inflight) == 0 {
 		s.inflight = nil
@@ -241,6 +282,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 			if q.msg.Expired(now) {
 				// [MQTT-3.3.2-5] an expired message is not delivered.
 				s.queuedBytes -= q.msg.size()
+				s.removeLocked(q.seq)
 				s.queue.pop()
 				s.b.stats.MessagesDropped.Add(1)
 				continue
@@ -260,6 +302,9 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 			s.inflight[om.id] = om
 			s.order = append(s.order, om)
 			d.PacketID = om.id
+			if s.persist && om.seq != 0 {
+				s.storeErr("queue inflight", s.b.store.Queues().MarkInflight(s.key.store(), om.seq, om.id))
+			}
 		} else {
 			sent++
 		}
@@ -315,37 +360,52 @@ type SubscribeResult struct {
 // Subscribe validates, authorizes and adds subscriptions, filling results
 // (one per request). The adapter acknowledges them and then calls
 // SendRetained, so retained messages follow the acknowledgement.
+// For a persistent session the subscriptions are durable in the store when
+// it returns.
 func (c *Client) Subscribe(ctx context.Context, reqs []SubscribeRequest, results []SubscribeResult) []SubscribeResult {
+	stored := false
 	for i := range reqs {
-		results = append(results, c.subscribe(ctx, &reqs[i]))
+		r, w := c.subscribe(ctx, &reqs[i])
+		results = append(results, r)
+		stored = stored || w
+	}
+	if stored {
+		if err := c.b.store.Sync(); err != nil {
+			c.b.log.Error("store sync failed", "err", err)
+			for i := range results {
+				if !results[i].Code.Failed() {
+					results[i].Code = UnspecifiedError
+				}
+			}
+		}
 	}
 	return results
 }
 
-func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) SubscribeResult {
+func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) (res SubscribeResult, stored bool) {
 	b := c.b
 	if err := topic.ValidateFilter(r.Filter, b.cfg.MaxTopicLevels); err != nil {
-		return SubscribeResult{Code: TopicFilterInvalid}
+		return SubscribeResult{Code: TopicFilterInvalid}, false
 	}
 	filter := c.mount(r.Filter)
 	group, _, shared := topic.ParseShared(filter)
 	if shared && r.Options.NoLocal {
 		// [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
-		return SubscribeResult{Code: ProtocolError}
+		return SubscribeResult{Code: ProtocolError}, false
 	}
 	_ = group
 	if !b.Authorize(ctx, &c.Info, ActionSubscribe, filter) {
 		b.stats.SubscribeDenied.Add(1)
-		return SubscribeResult{Code: NotAuthorized}
+		return SubscribeResult{Code: NotAuthorized}, false
 	}
 	if !c.lock() {
-		return SubscribeResult{Code: UnspecifiedError}
+		return SubscribeResult{Code: UnspecifiedError}, false
 	}
 	s := c.s
 	_, existed := s.subs[filter]
 	if !existed && b.cfg.MaxSubscriptions > 0 && len(s.subs) >= b.cfg.MaxSubscriptions {
 		s.mu.Unlock()
-		return SubscribeResult{Code: QuotaExceeded}
+		return SubscribeResult{Code: QuotaExceeded}, false
 	}
 	if s.subs == nil {
 		s.subs = make(map[string]topic.Options)
@@ -354,8 +414,16 @@ func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) SubscribeRe
 	// The router is updated under the session lock so a concurrent
 	// takeover cannot leave a subscription the session no longer lists.
 	b.router.Subscribe(s, s.key.clientID, filter, r.Options)
+	if s.persist {
+		if err := b.store.Sessions().SetSubscription(s.key.store(), toStoreSubscription(filter, r.Options)); err != nil {
+			s.storeErr("set subscription", err)
+			s.mu.Unlock()
+			return SubscribeResult{Code: UnspecifiedError}, false
+		}
+		stored = true
+	}
 	s.mu.Unlock()
-	return SubscribeResult{Code: Code(r.Options.QoS), existed: existed}
+	return SubscribeResult{Code: Code(r.Options.QoS), existed: existed}, stored
 }
 
 func (c *Client) mount(filter string) string {
@@ -414,7 +482,10 @@ func (s *session) enqueueIfCurrent(gen uint64, m *Message, qos byte, ids []uint3
 	cur := s.gen == gen
 	s.mu.Unlock()
 	if cur {
-		s.enqueue(m, qos, true, ids)
+		// Nothing is acknowledged on these copies: their store writes
+		// need no sync.
+		var d durable
+		s.enqueue(m, qos, true, ids, &d)
 	}
 }
 
@@ -435,6 +506,9 @@ func (c *Client) Unsubscribe(filters []string, results []Code) []Code {
 		if ok {
 			delete(c.s.subs, filter)
 			c.b.router.Unsubscribe(c.s, filter)
+			if c.s.persist {
+				c.s.storeErr("delete subscription", c.b.store.Sessions().DeleteSubscription(c.s.key.store(), filter))
+			}
 		}
 		c.s.mu.Unlock()
 		if ok {
@@ -506,8 +580,15 @@ func (c *Client) Disconnect(kind DisconnectKind) {
 	}
 	if end {
 		s.ended = true
-	} else if s.expiry != NeverExpire {
-		s.expiryTimer = time.AfterFunc(s.expiry, func() { b.expire(s, gen) })
+		s.deleteLocked()
+	} else {
+		if s.expiry != NeverExpire {
+			s.expiryTimer = time.AfterFunc(s.expiry, func() { b.expire(s, gen) })
+		}
+		if s.persist {
+			s.persistWillLocked()
+			s.storeErr("set expiry", b.store.Sessions().SetExpiry(s.key.store(), s.expiry, time.Now()))
+		}
 	}
 	info := s.info
 	s.mu.Unlock()

@@ -12,4 +12,9 @@
 // only while a delivery is queued. session.mu is never held while calling
 // into the router or into an adapter's Conn, except Conn.Notify and
 // Conn.Kick, which must not block.
+//
+// With Config.Store set, persistent sessions are written to the store
+// (persist.go) under their session.mu, unsynced; the one device flush a
+// QoS 1/2 publish needs before its acknowledgement (Store.Sync) is made
+// after every lock is released, so concurrent publishers share it.
 package core

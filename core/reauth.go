@@ -34,6 +34,9 @@ func (b *Broker) Reauthorize(ctx context.Context) int {
 			if _, ok := s.subs[f]; ok && !s.ended {
 				delete(s.subs, f)
 				b.router.Unsubscribe(s, f)
+				if s.persist {
+					s.storeErr("delete subscription", b.store.Sessions().DeleteSubscription(s.key.store(), f))
+				}
 				removed++
 			}
 			s.mu.Unlock()

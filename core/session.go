@@ -34,6 +34,10 @@ type session struct {
 	inbound     map[uint16]struct{} // QoS 2 ids awaiting PUBREL
 	expiryTimer *time.Timer
 	willTimer   *time.Timer
+	// persist: the session outlives its connection and the broker has a
+	// store, so its transitions are written there (persist.go).
+	persist    bool
+	storedWill *Will // the will as last written to the store
 }
 
 // queued is one message waiting for the inflight window.
@@ -42,6 +46,7 @@ type queued struct {
 	qos    byte
 	retain bool
 	subIDs []uint32
+	seq    uint64 // store sequence number; 0: not in the store
 }
 
 // outMsg is one QoS 1/2 message in flight to the client.
@@ -81,9 +86,12 @@ func (s *session) detachLocked() {
 	s.online.Store(false)
 }
 
+// takeWillLocked removes the will (to publish it) and forgets it in the
+// store.
 func (s *session) takeWillLocked() *Will {
 	w := s.will
 	s.will = nil
+	s.persistWillLocked()
 	return w
 }
 
@@ -108,8 +116,10 @@ func (s *session) notify() {
 }
 
 // enqueue queues m for the session with the given delivery QoS and retain
-// flag. It reports whether the message was kept.
-func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32) bool {
+// flag, writing it to the store for a persistent session (d collects the
+// writes for the publisher's sync). It reports whether the message was
+// kept.
+func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, d *durable) bool {
 	s.mu.Lock()
 	if s.ended || s.conn == nil && qos == 0 && !s.b.cfg.QueueQoS0 {
 		s.mu.Unlock()
@@ -131,13 +141,16 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32) bo
 		}
 		old := s.queue.pop()
 		s.queuedBytes -= old.msg.size()
+		s.removeLocked(old.seq)
 		s.b.stats.MessagesDropped.Add(1)
 	}
 	var ids []uint32
 	if len(subIDs) > 0 {
 		ids = append([]uint32(nil), subIDs...)
 	}
-	s.queue.push(queued{msg: m, qos: qos, retain: retain, subIDs: ids})
+	q := queued{msg: m, qos: qos, retain: retain, subIDs: ids}
+	q.seq = s.appendLocked(&q, d)
+	s.queue.push(q)
 	s.queuedBytes += size
 	c := s.conn
 	s.mu.Unlock()

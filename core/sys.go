@@ -46,7 +46,7 @@ func (b *Broker) publishSys() {
 	}
 	for _, v := range vals {
 		b.publish(&Message{Topic: "$SYS/broker/" + v.topic, Payload: []byte(v.value), Retain: true,
-			Origin: Origin{Protocol: "sys"}}, nil)
+			Origin: Origin{Protocol: "sys"}}, nil, &durable{})
 	}
 }
 
@@ -74,7 +74,7 @@ func (b *Broker) clientEvent(info *ClientInfo, event string) {
 	b.publish(&Message{
 		Topic:   "$SYS/brokers/" + b.cfg.NodeName + "/clients/" + escapeLevel(info.ClientID) + "/" + event,
 		Payload: payload, Origin: Origin{Protocol: "sys"},
-	}, nil)
+	}, nil, &durable{})
 }
 
 func peerHost(info *ClientInfo) string {

@@ -9,6 +9,7 @@ func (c *Client) SetWill(w *Will) bool {
 		return false
 	}
 	c.s.will = w
+	c.s.persistWillLocked()
 	c.s.mu.Unlock()
 	return true
 }

@@ -81,6 +81,10 @@ type Session struct {
 	// session expires at DisconnectedAt + Expiry.
 	DisconnectedAt time.Time
 	Will           *Will // nil: none
+	// Client is who last connected to the session: the core needs it to
+	// publish the will and to check subscriptions against the ACL while
+	// the session is offline, after a restart.
+	Client Client
 	// Subscriptions in ascending order of Filter when returned by a store.
 	Subscriptions []Subscription
 }
@@ -92,6 +96,16 @@ func (s *Session) ExpiresAt() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return s.DisconnectedAt.Add(s.Expiry), true
+}
+
+// Client identifies the connection a session last belonged to.
+type Client struct {
+	Protocol   string
+	Listener   string
+	Username   string
+	CertCN     string
+	Mountpoint string
+	Version    byte
 }
 
 // DeliveryState is where an outbound QoS 1/2 message stands.

@@ -208,13 +208,19 @@ func decodeInflight(v []byte) (uint16, store.DeliveryState, bool) {
 	return binary.BigEndian.Uint16(v[1:]), store.DeliveryState(v[3]), true
 }
 
-// Session record: version, expiry, disconnected at, will (flag, delay,
-// expiry, message). The key holds the session key; subscriptions are
-// records of their own.
+// Session record: version, expiry, disconnected at, client (protocol,
+// listener, username, certificate CN, mountpoint, version), will (flag,
+// delay, expiry, message). The key holds the session key; subscriptions
+// are records of their own.
 func appendSession(b []byte, s *store.Session) []byte {
 	b = append(b, valueVersion)
 	b = binary.AppendVarint(b, int64(s.Expiry))
 	b = appendTime(b, s.DisconnectedAt)
+	c := &s.Client
+	for _, f := range [...]string{c.Protocol, c.Listener, c.Username, c.CertCN, c.Mountpoint} {
+		b = appendString(b, f)
+	}
+	b = append(b, c.Version)
 	if s.Will == nil {
 		return append(b, 0)
 	}
@@ -229,6 +235,9 @@ func decodeSession(v []byte, s *store.Session) bool {
 	d.version()
 	s.Expiry = time.Duration(d.varint())
 	s.DisconnectedAt = d.time()
+	c := &s.Client
+	c.Protocol, c.Listener, c.Username, c.CertCN, c.Mountpoint = d.string(), d.string(), d.string(), d.string(), d.string()
+	c.Version = d.byte()
 	if d.byte() == 1 {
 		s.Will = new(store.Will)
 		s.Will.Delay = time.Duration(d.varint())

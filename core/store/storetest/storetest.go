@@ -75,6 +75,7 @@ func fullSession(k store.Key) *store.Session {
 		Key:            k,
 		Expiry:         time.Hour,
 		DisconnectedAt: t0,
+		Client:         store.Client{Protocol: "mqtt", Listener: "tcp", Username: "u", CertCN: "cn", Mountpoint: "m/", Version: 5},
 		Will: &store.Will{
 			Message: *FullMessage("will/"+k.ClientID, "gone"),
 			Delay:   5 * time.Second,
@@ -652,6 +653,9 @@ func checkSession(t testing.TB, got, want *store.Session) {
 	if got.Key != want.Key || got.Expiry != want.Expiry || !got.DisconnectedAt.Equal(want.DisconnectedAt) {
 		t.Errorf("session %v: key %v expiry %v disconnected %v; want %v %v %v",
 			want.Key, got.Key, got.Expiry, got.DisconnectedAt, want.Key, want.Expiry, want.DisconnectedAt)
+	}
+	if got.Client != want.Client {
+		t.Errorf("session %v: client %+v, want %+v", want.Key, got.Client, want.Client)
 	}
 	switch {
 	case (got.Will == nil) != (want.Will == nil):

@@ -1,0 +1,397 @@
+package core
+
+import (
+	"time"
+
+	"github.com/mqgate/mqgate/core/store"
+	"github.com/mqgate/mqgate/core/topic"
+)
+
+// This file is the core's side of the durable store (core/store): the
+// conversions between core and store types and the writes each session
+// transition makes. Only sessions that outlive their connection
+// (session.persist: a store is configured and the expiry is above zero)
+// touch the store; clean sessions and QoS 0 never do.
+//
+// Every write for one session happens under its mu, which serializes the
+// writes to one store.Key as the store's contract asks. Writes are
+// unsynced, except that a publish whose acknowledgement depends on them
+// ends with one Store.Sync, made outside every lock so that concurrent
+// publishers share the device flush (see durable and Broker.settle).
+
+// durable collects what one publish wrote to the store.
+type durable struct {
+	sm    *store.Message // m converted once, shared by every queue entry
+	dirty bool           // unsynced writes the acknowledgement depends on
+	err   error
+}
+
+func (d *durable) message(m *Message) *store.Message {
+	if d.sm == nil {
+		d.sm = toStoreMessage(m)
+	}
+	return d.sm
+}
+
+func (d *durable) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+// settle makes the writes of one publish durable before the caller
+// acknowledges it [issue 3: synced before PUBACK/PUBREC].
+func (b *Broker) settle(d *durable) error {
+	if d.err != nil {
+		return d.err
+	}
+	if !d.dirty {
+		return nil
+	}
+	if err := b.store.Sync(); err != nil {
+		b.log.Error("store sync failed", "err", err)
+		return err
+	}
+	return nil
+}
+
+// storeErr logs a failed unsynced write. Losing one costs at most a
+// redelivery or a stale record that expiry removes.
+func (s *session) storeErr(op string, err error) {
+	if err != nil {
+		s.b.log.Error("store write failed", "op", op, "client", s.key.clientID, "err", err)
+	}
+}
+
+func (k sessionKey) store() store.Key {
+	return store.Key{Namespace: k.namespace, ClientID: k.clientID}
+}
+
+// appendLocked writes a QoS 1/2 message queued for a persistent session
+// and returns its sequence number (0 when nothing was written).
+func (s *session) appendLocked(q *queued, d *durable) uint64 {
+	if !s.persist || q.qos == 0 {
+		return 0
+	}
+	e := store.QueueEntry{Message: d.message(q.msg), QoS: q.qos, Retain: q.retain, SubscriptionIDs: q.subIDs}
+	seq, err := s.b.store.Queues().Append(s.key.store(), &e, false)
+	if err != nil {
+		s.storeErr("queue append", err)
+		d.fail(err)
+		return 0
+	}
+	d.dirty = true
+	return seq
+}
+
+// removeLocked deletes a queue entry that left the session.
+func (s *session) removeLocked(seq uint64) {
+	if s.persist && seq != 0 {
+		s.storeErr("queue remove", s.b.store.Queues().Remove(s.key.store(), seq))
+	}
+}
+
+// putLocked writes the whole session record (on connect).
+func (s *session) putLocked() {
+	rec := &store.Session{
+		Key:    s.key.store(),
+		Expiry: s.expiry,
+		Client: toStoreClient(&s.info),
+		Will:   toStoreWill(s.will),
+	}
+	if len(s.subs) > 0 {
+		rec.Subscriptions = make([]store.Subscription, 0, len(s.subs))
+		for f, o := range s.subs {
+			rec.Subscriptions = append(rec.Subscriptions, toStoreSubscription(f, o))
+		}
+	}
+	s.storeErr("session put", s.b.store.Sessions().Put(rec))
+	s.storedWill = s.will
+}
+
+// deleteLocked removes the session and everything it owns from the store;
+// the session writes nothing afterwards.
+func (s *session) deleteLocked() {
+	if !s.persist {
+		return
+	}
+	s.storeErr("session delete", s.b.store.Sessions().Delete(s.key.store()))
+	s.persist = false
+	s.storedWill = nil
+}
+
+// persistWillLocked writes the will if it changed since last written.
+func (s *session) persistWillLocked() {
+	if !s.persist || s.storedWill == s.will {
+		return
+	}
+	s.storeErr("set will", s.b.store.Sessions().SetWill(s.key.store(), toStoreWill(s.will)))
+	s.storedWill = s.will
+}
+
+func toStoreMessage(m *Message) *store.Message {
+	sm := &store.Message{
+		Topic:           m.Topic,
+		Payload:         m.Payload,
+		QoS:             m.QoS,
+		Retain:          m.Retain,
+		PayloadFormat:   m.PayloadFormat,
+		ContentType:     m.ContentType,
+		ResponseTopic:   m.ResponseTopic,
+		CorrelationData: m.CorrelationData,
+		Expiry:          m.Expiry,
+		Origin:          store.Origin(m.Origin),
+	}
+	if len(m.UserProperties) > 0 {
+		sm.UserProperties = make([]store.UserProperty, len(m.UserProperties))
+		for i, u := range m.UserProperties {
+			sm.UserProperties[i] = store.UserProperty(u)
+		}
+	}
+	return sm
+}
+
+func fromStoreMessage(sm *store.Message) *Message {
+	m := &Message{
+		Topic:           sm.Topic,
+		Payload:         sm.Payload,
+		QoS:             sm.QoS,
+		Retain:          sm.Retain,
+		PayloadFormat:   sm.PayloadFormat,
+		ContentType:     sm.ContentType,
+		ResponseTopic:   sm.ResponseTopic,
+		CorrelationData: sm.CorrelationData,
+		Expiry:          sm.Expiry,
+		Origin:          Origin(sm.Origin),
+	}
+	if len(sm.UserProperties) > 0 {
+		m.UserProperties = make([]UserProperty, len(sm.UserProperties))
+		for i, u := range sm.UserProperties {
+			m.UserProperties[i] = UserProperty(u)
+		}
+	}
+	return m
+}
+
+func toStoreWill(w *Will) *store.Will {
+	if w == nil {
+		return nil
+	}
+	return &store.Will{Message: *toStoreMessage(w.Message), Delay: w.Delay, Expiry: w.Expiry}
+}
+
+func fromStoreWill(w *store.Will) *Will {
+	if w == nil {
+		return nil
+	}
+	return &Will{Message: fromStoreMessage(&w.Message), Delay: w.Delay, Expiry: w.Expiry}
+}
+
+func toStoreSubscription(filter string, o topic.Options) store.Subscription {
+	return store.Subscription{
+		Filter: filter, QoS: o.QoS, NoLocal: o.NoLocal, RetainAsPublished: o.RetainAsPublished,
+		RetainHandling: o.RetainHandling, SubscriptionID: o.SubscriptionID,
+	}
+}
+
+func fromStoreSubscription(sub *store.Subscription) topic.Options {
+	return topic.Options{
+		QoS: sub.QoS, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished,
+		RetainHandling: sub.RetainHandling, SubscriptionID: sub.SubscriptionID,
+	}
+}
+
+func toStoreClient(i *ClientInfo) store.Client {
+	return store.Client{Protocol: i.Protocol, Listener: i.Listener, Username: i.Username, CertCN: i.CertCN, Mountpoint: i.Mountpoint, Version: i.Version}
+}
+
+func fromStoreClient(k store.Key, c *store.Client) ClientInfo {
+	return ClientInfo{
+		Protocol: c.Protocol, Listener: c.Listener, Namespace: k.Namespace, ClientID: k.ClientID,
+		Username: c.Username, CertCN: c.CertCN, Mountpoint: c.Mountpoint, Version: c.Version,
+	}
+}
+
+// sessionRecord is what Restore reads for one session before building it:
+// Range callbacks may not call the store, so queues are read afterwards.
+type sessionRecord struct {
+	rec     *store.Session
+	entries []*store.QueueEntry
+	inbound []uint16
+}
+
+// Restore loads the store's sessions (offline, with their subscriptions,
+// queues, inflight windows and inbound QoS 2 ids), and retained messages,
+// re-arms session expiry and will delay timers counted from when each
+// session disconnected, and publishes wills whose delay or session passed
+// while mqgate was down. Sessions that were connected when the process
+// stopped count as disconnected now. Call it once, after NewBroker and
+// before Start and the first Connect; without a store it does nothing.
+func (b *Broker) Restore() error {
+	if b.store == nil {
+		return nil
+	}
+	st := b.store
+	var recs []*sessionRecord
+	if err := st.Sessions().Range(func(s *store.Session) bool {
+		recs = append(recs, &sessionRecord{rec: s})
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, r := range recs {
+		k := r.rec.Key
+		if err := st.Queues().Range(k, func(e *store.QueueEntry) bool {
+			r.entries = append(r.entries, e)
+			return true
+		}); err != nil {
+			return err
+		}
+		ids, err := st.Inbound().List(k)
+		if err != nil {
+			return err
+		}
+		r.inbound = ids
+	}
+	if err := st.Retained().Range(func(m *store.Message) bool {
+		b.retained.Set(m.Topic, fromStoreMessage(m))
+		return true
+	}); err != nil {
+		return err
+	}
+
+	now := time.Now()
+	type due struct {
+		info ClientInfo
+		will *Will
+	}
+	var wills []due
+	b.regMu.Lock()
+	for _, r := range recs {
+		s, w, err := b.restoreSession(r, now)
+		if err != nil {
+			b.regMu.Unlock()
+			return err
+		}
+		if w != nil {
+			wills = append(wills, due{s.info, w})
+		}
+	}
+	b.regMu.Unlock()
+	for _, w := range wills {
+		b.publishWill(w.info, w.will)
+	}
+	b.log.Info("store restored", "sessions", len(recs), "retained", b.retained.Len())
+	return nil
+}
+
+// restoreSession builds one offline session from its record. It returns
+// a will to publish now: its delay, or its session, elapsed while mqgate
+// was down. A session past its expiry is deleted.
+func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Will, error) {
+	rec := r.rec
+	key := sessionKey{rec.Key.Namespace, rec.Key.ClientID}
+	s := newSession(b, key)
+	s.info = fromStoreClient(rec.Key, &rec.Client)
+	s.expiry = rec.Expiry
+	s.will = fromStoreWill(rec.Will)
+	s.storedWill = s.will
+	s.persist = true
+	s.window = b.cfg.MaxInflight
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	disc := rec.DisconnectedAt
+	if disc.IsZero() {
+		// The process stopped while the client was connected: its
+		// connection ended now.
+		disc = now
+		s.storeErr("set expiry", b.store.Sessions().SetExpiry(rec.Key, rec.Expiry, disc))
+	}
+	if at, ok := (&store.Session{Expiry: rec.Expiry, DisconnectedAt: disc}).ExpiresAt(); ok && !now.Before(at) {
+		// The session ended while mqgate was down [MQTT-3.1.2-8]: its will
+		// is published now.
+		will := s.takeWillLocked()
+		s.deleteLocked()
+		return s, will, nil
+	}
+	for i := range rec.Subscriptions {
+		sub := &rec.Subscriptions[i]
+		o := fromStoreSubscription(sub)
+		if s.subs == nil {
+			s.subs = make(map[string]topic.Options, len(rec.Subscriptions))
+		}
+		s.subs[sub.Filter] = o
+		b.router.Subscribe(s, key.clientID, sub.Filter, o)
+	}
+	for _, e := range r.entries {
+		q := queued{msg: fromStoreMessage(e.Message), qos: e.QoS, retain: e.Retain, subIDs: e.SubscriptionIDs, seq: e.Seq}
+		if e.State == store.Queued {
+			s.queue.push(q)
+			s.queuedBytes += q.msg.size()
+			continue
+		}
+		if _, dup := s.inflight[e.PacketID]; dup || e.PacketID == 0 {
+			// Two entries cannot share a packet id; send the later one
+			// again as new.
+			s.queue.push(q)
+			s.queuedBytes += q.msg.size()
+			continue
+		}
+		om := &outMsg{queued: q, id: e.PacketID, state: outPublished}
+		if e.State == store.Released {
+			om.state = outReleased
+		}
+		if s.inflight == nil {
+			s.inflight = make(map[uint16]*outMsg)
+		}
+		s.inflight[om.id] = om
+		s.order = append(s.order, om)
+		s.nextID = om.id
+	}
+	for _, id := range r.inbound {
+		if s.inbound == nil {
+			s.inbound = make(map[uint16]struct{}, len(r.inbound))
+		}
+		s.inbound[id] = struct{}{}
+	}
+	var will *Will
+	gen := s.gen
+	if s.will != nil && s.will.Delay < s.expiry {
+		if left := disc.Add(s.will.Delay).Sub(now); left > 0 {
+			s.willTimer = time.AfterFunc(left, func() { b.delayedWill(s, gen) })
+		} else {
+			will = s.takeWillLocked()
+			s.persistWillLocked()
+		}
+	}
+	if s.expiry != NeverExpire {
+		left := disc.Add(s.expiry).Sub(now)
+		s.expiryTimer = time.AfterFunc(left, func() { b.expire(s, gen) })
+	}
+	b.sessions[key] = s
+	return s, will, nil
+}
+
+// expireLoop removes what expired from the store in the background. The
+// session timers delete expired sessions on time; this is the backstop
+// for records they never saw, and removes expired retained messages.
+func (b *Broker) expireLoop() {
+	defer b.wg.Done()
+	t := time.NewTicker(b.cfg.StoreExpireInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			// One interval of grace leaves sessions whose timers are about
+			// to fire, or that are resuming right now, to the core.
+			st, err := b.store.Expire(time.Now().Add(-b.cfg.StoreExpireInterval))
+			if err != nil {
+				b.log.Error("store expiry failed", "err", err)
+			} else if st.Sessions+st.Retained > 0 {
+				b.log.Debug("store expired", "sessions", st.Sessions, "retained", st.Retained)
+			}
+		}
+	}
+}
