@@ -20,6 +20,7 @@ type Config struct {
 	Auth     AuthConfig     `yaml:"auth"`
 	Sys      SysConfig      `yaml:"sys"`
 	Debug    DebugConfig    `yaml:"debug"`
+	MQTTSN   MQTTSNConfig   `yaml:"mqttsn"`
 }
 
 // LogConfig sets up log/slog.
@@ -139,6 +140,7 @@ func Default() *Config {
 		Retained: RetainedConfig{Enabled: true, MaxMessages: 100000, MaxPayload: 1 << 20},
 		Auth:     AuthConfig{AllowAnonymous: true, ACLDefault: "allow", HTTP: HTTPConfig{Timeout: Duration(5 * time.Second), CacheTTL: Duration(time.Minute)}},
 		Sys:      SysConfig{Interval: Duration(10 * time.Second)},
+		MQTTSN:   defaultMQTTSN(),
 	}
 }
 

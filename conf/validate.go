@@ -176,6 +176,7 @@ func (c *Config) Validate() error {
 			bad("debug.pprof_address", "%v", err)
 		}
 	}
+	c.validateMQTTSN(bad)
 	return errors.Join(errs...)
 }
 

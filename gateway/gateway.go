@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/mqtt"
+	"github.com/mqgate/mqgate/adapters/mqttsn"
 	"github.com/mqgate/mqgate/conf"
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/core/auth"
@@ -38,6 +39,7 @@ type Gateway struct {
 	log      *slog.Logger
 	Broker   *core.Broker
 	MQTT     *mqtt.Server
+	MQTTSN   *mqttsn.Gateway // nil unless mqttsn.enabled
 	adapters []Adapter
 	httpAuth *auth.HTTP
 	passwd   *auth.PasswordFile
@@ -109,6 +111,10 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	g.MQTT = mqtt.New(mc, g.Broker)
 	g.adapters = append(g.adapters, g.MQTT)
+	if cfg.MQTTSN.Enabled {
+		g.MQTTSN = g.buildMQTTSN(&cfg.MQTTSN)
+		g.adapters = append(g.adapters, g.MQTTSN)
+	}
 	return g, nil
 }
 

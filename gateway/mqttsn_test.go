@@ -1,0 +1,42 @@
+package gateway
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mqgate/mqgate/conf"
+)
+
+func TestMQTTSNOffByDefaultAndStartsWhenEnabled(t *testing.T) {
+	cfg := conf.Default()
+	cfg.MQTT.Listeners = []conf.Listener{{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0"}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.MQTTSN != nil {
+		t.Fatal("mqttsn built although not enabled")
+	}
+	cfg.MQTTSN.Enabled = true
+	cfg.MQTTSN.Listeners = []conf.MQTTSNListener{{Name: "udp", Type: "udp", Address: "127.0.0.1:0"}}
+	cfg.MQTTSN.PredefinedTopics = map[string]string{"5": "pre/five"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	g, err = New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a := g.MQTTSN.Addrs()["udp"]; a == nil {
+		t.Fatal("no udp listener")
+	}
+	if err := g.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
