@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -46,10 +47,11 @@ type conn struct {
 	// The writer runs on demand: Notify starts a goroutine that drains
 	// pending and the session, then exits, so an idle connection has no
 	// writer goroutine and no write buffer.
-	wakeup   atomic.Bool // work for the writer
-	running  atomic.Bool // a writer goroutine is active
-	ready    atomic.Bool // CONNACK is written: deliveries may follow
-	broken   atomic.Bool // a write failed; nothing more is written
+	wakeup   atomic.Bool   // work for the writer
+	wakeCh   chan struct{} // wakes a lingering writer (cap 1)
+	running  atomic.Bool   // a writer goroutine is active
+	ready    atomic.Bool   // CONNACK is written: deliveries may follow
+	broken   atomic.Bool   // a write failed; nothing more is written
 	kicked   atomic.Bool
 	kickOnce sync.Once
 	kickCode atomic.Uint32
@@ -65,6 +67,8 @@ type conn struct {
 	fd         int
 	registered bool        // fd is in the poller (owner only)
 	kaTimer    *time.Timer // keepalive deadline while polled
+	lastIn     time.Time   // when input last arrived (owner only)
+	drained    bool        // the last read left the socket empty (owner only)
 	rbuf       []byte      // nil while no partial packet is held
 }
 
@@ -88,7 +92,7 @@ var packets = sync.Pool{New: func() any { return new(packet.Packet) }}
 var _ core.Conn = (*conn)(nil)
 
 func newConn(s *Server, l *listener, nc net.Conn, remote string) *conn {
-	c := &conn{srv: s, l: l, nc: nc, remote: remote, exited: make(chan struct{})}
+	c := &conn{srv: s, l: l, nc: nc, remote: remote, exited: make(chan struct{}), wakeCh: make(chan struct{}, 1)}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		if rc, err := tc.SyscallConn(); err == nil {
 			c.raw = rc
@@ -100,6 +104,10 @@ func newConn(s *Server, l *listener, nc net.Conn, remote string) *conn {
 // Notify implements core.Conn.
 func (c *conn) Notify() {
 	c.wakeup.Store(true)
+	select {
+	case c.wakeCh <- struct{}{}:
+	default:
+	}
 	if c.ready.Load() && c.running.CompareAndSwap(false, true) {
 		go c.writeLoop()
 	}
@@ -182,7 +190,13 @@ func (c *conn) burst() {
 			c.finish(err)
 			return
 		}
-		if err := c.readNow(); err == errWouldBlock {
+		var err error
+		if c.drained {
+			err = c.readLinger()
+		} else if err = c.readNow(); err == errWouldBlock {
+			err = c.readLinger()
+		}
+		if err == errWouldBlock {
 			break
 		} else if err != nil {
 			c.finish(err)
@@ -192,8 +206,12 @@ func (c *conn) burst() {
 	first := !c.registered
 	c.registered = true
 	if c.keepAlive > 0 {
-		// [MQTT-3.1.2-24] 1.5 times the keep alive.
-		d := c.keepAlive * 3 / 2
+		// [MQTT-3.1.2-24] 1.5 times the keep alive since the last input.
+		d := time.Until(c.lastIn.Add(c.keepAlive * 3 / 2))
+		if d <= 0 {
+			c.finish(errKeepAlive)
+			return
+		}
 		if c.kaTimer == nil {
 			c.kaTimer = time.AfterFunc(d, c.keepAliveExpired)
 		} else {
@@ -204,6 +222,30 @@ func (c *conn) burst() {
 	if err := c.srv.poller.arm(c, c.fd, first); err != nil && c.state.CompareAndSwap(stateArmed, stateBusy) {
 		c.finish(err)
 	}
+}
+
+// linger is how long a connection that just had input keeps its reading
+// goroutine, waiting in the runtime's poller, before it goes back to the
+// idle poller: a busy connection then costs no goroutine start, stack
+// growth or epoll re-arm per packet, and an idle one still costs nothing.
+const linger = time.Second
+
+// readLinger waits up to linger (or the keepalive deadline) for input.
+func (c *conn) readLinger() error {
+	deadline := time.Now().Add(linger)
+	if c.keepAlive > 0 {
+		if kd := c.lastIn.Add(c.keepAlive * 3 / 2); kd.Before(deadline) {
+			deadline = kd
+		}
+	}
+	c.nc.SetReadDeadline(deadline)
+	err := c.fillRaw()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// Raw reads fail while a passed deadline is set.
+		c.nc.SetReadDeadline(time.Time{})
+		return errWouldBlock
+	}
+	return err
 }
 
 func (c *conn) keepAliveExpired() {
@@ -231,9 +273,11 @@ func (c *conn) readNow() error {
 	var n int
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
+		space := cap(c.rbuf) - len(c.rbuf)
 		for {
 			n, rerr = syscall.Read(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
 			if rerr != syscall.EINTR {
+				c.drained = rerr == nil && n < space
 				return true
 			}
 		}
@@ -389,7 +433,14 @@ func (c *conn) fillRaw() error {
 	var n int
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
+		if c.drained {
+			// The last read emptied the socket: wait for new input
+			// rather than make a read that would fail.
+			c.drained = false
+			return false
+		}
 		c.grow()
+		space := cap(c.rbuf) - len(c.rbuf)
 		for {
 			n, rerr = syscall.Read(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
 			if rerr != syscall.EINTR {
@@ -403,6 +454,7 @@ func (c *conn) fillRaw() error {
 			}
 			return false // wait for readability
 		}
+		c.drained = n < space
 		return true
 	})
 	if err != nil {
@@ -421,6 +473,7 @@ func (c *conn) filled(n int, err error) error {
 	c.rbuf = c.rbuf[:len(c.rbuf)+n]
 	c.srv.broker.Stats().BytesReceived.Add(int64(n))
 	if n > 0 {
+		c.lastIn = time.Now()
 		return nil
 	}
 	if err == nil {
@@ -694,9 +747,10 @@ func (c *conn) handleUnsubscribe(p *packet.Packet) {
 // writer is the state of one writer run, pooled so an idle connection
 // holds none of it.
 type writer struct {
-	buf []byte
-	ds  []core.Delivery
-	out packet.Packet
+	deadlineSet time.Time
+	buf         []byte
+	ds          []core.Delivery
+	out         packet.Packet
 }
 
 var writers = sync.Pool{New: func() any { return new(writer) }}
@@ -708,11 +762,18 @@ var writers = sync.Pool{New: func() any { return new(writer) }}
 // (its queue is bounded by the core).
 func (c *conn) writeLoop() {
 	w := writers.Get().(*writer)
+	w.deadlineSet = time.Time{}
 	defer func() {
 		if cap(w.buf) > 64*1024 {
 			w.buf = nil
 		}
 		writers.Put(w)
+	}()
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
 	}()
 	for {
 		if c.kicked.Load() {
@@ -725,6 +786,18 @@ func (c *conn) writeLoop() {
 		c.flush(w)
 		if c.wakeup.Load() || c.kicked.Load() {
 			continue
+		}
+		// Linger, like the reader: a subscriber that gets a message now
+		// is likely to get another soon.
+		if t == nil {
+			t = time.NewTimer(linger)
+		} else {
+			t.Reset(linger)
+		}
+		select {
+		case <-c.wakeCh:
+			continue
+		case <-t.C:
 		}
 		c.running.Store(false)
 		// A Notify between the checks above and the store would find
@@ -759,7 +832,12 @@ func (c *conn) flush(w *writer) {
 		if len(w.buf) == 0 {
 			return
 		}
-		c.nc.SetWriteDeadline(time.Now().Add(timeout))
+		// Moving the deadline costs a timer update: refresh it only after
+		// a quarter of the timeout, so a write gets at least 3/4 of it.
+		if now := time.Now(); now.After(w.deadlineSet.Add(timeout / 4)) {
+			c.nc.SetWriteDeadline(now.Add(timeout))
+			w.deadlineSet = now
+		}
 		n, err := c.nc.Write(w.buf)
 		stats.BytesSent.Add(int64(n))
 		if err != nil {
