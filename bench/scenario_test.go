@@ -21,6 +21,7 @@ func startBroker(t *testing.T) (tcp, ws string) {
 		{Name: "ws", Type: "ws", Address: "127.0.0.1:0", Path: "/mqtt", MaxConnections: 10000},
 	}
 	cfg.Sys.Interval = 0
+	cfg.Storage.Type = "memory" // never the repository's ./data
 	g, err := gateway.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

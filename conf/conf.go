@@ -20,6 +20,7 @@ type Config struct {
 	Auth     AuthConfig     `yaml:"auth"`
 	Sys      SysConfig      `yaml:"sys"`
 	Debug    DebugConfig    `yaml:"debug"`
+	Storage  StorageConfig  `yaml:"storage"`
 	MQTTSN   MQTTSNConfig   `yaml:"mqttsn"`
 }
 
@@ -140,6 +141,7 @@ func Default() *Config {
 		Retained: RetainedConfig{Enabled: true, MaxMessages: 100000, MaxPayload: 1 << 20},
 		Auth:     AuthConfig{AllowAnonymous: true, ACLDefault: "allow", HTTP: HTTPConfig{Timeout: Duration(5 * time.Second), CacheTTL: Duration(time.Minute)}},
 		Sys:      SysConfig{Interval: Duration(10 * time.Second)},
+		Storage:  defaultStorage(),
 		MQTTSN:   defaultMQTTSN(),
 	}
 }

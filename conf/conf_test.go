@@ -153,7 +153,7 @@ func TestUnknownKeyNamesFullPathAndAllowedKeys(t *testing.T) {
 		want      string // the whole first line of the error
 	}{
 		{"top level", "node: a\nlisteners: []\n",
-			"listeners: unknown key; allowed keys here are: node, log, mqtt, sessions, retained, auth, sys, debug, mqttsn (line 2)"},
+			"listeners: unknown key; allowed keys here are: node, log, mqtt, sessions, retained, auth, sys, debug, storage, mqttsn (line 2)"},
 		{"nested", "mqtt:\n  max_packet: 1MiB\n",
 			"mqtt.max_packet: unknown key; allowed keys here are: listeners, max_packet_size, connect_timeout, max_keepalive, max_client_id_length, max_topic_levels, max_topic_alias, receive_maximum, write_timeout, shared_subscription_strategy, max_subscriptions (line 2)"},
 		{"inside a listener list element", "mqtt:\n  listeners:\n    - type: tcp\n      address: ':1'\n    - type: tcp\n      adress: ':2'\n",

@@ -177,6 +177,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateMQTTSN(bad)
+	c.validateStorage(bad)
 	return errors.Join(errs...)
 }
 

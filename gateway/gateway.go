@@ -45,6 +45,7 @@ type Gateway struct {
 	passwd   *auth.PasswordFile
 	acl      *auth.ACL
 	pprof    *http.Server
+	storage  *storage
 }
 
 // New builds a gateway from a validated configuration.
@@ -64,6 +65,9 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 	drop := core.DropNewest
 	if cfg.Sessions.DropPolicy == "drop_oldest" {
 		drop = core.DropOldest
+	}
+	if g.storage, err = openStorage(&cfg.Storage, log); err != nil {
+		return nil, err
 	}
 	g.Broker = core.NewBroker(core.Config{
 		MaxInflight:        cfg.Sessions.MaxInflight,
@@ -86,7 +90,12 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 		Authorizer:         authz,
 		Version:            Version,
 		Logger:             log,
+		Store:              g.storage.backend(),
 	})
+	if err := g.Broker.Restore(); err != nil {
+		g.storage.close()
+		return nil, fmt.Errorf("storage: restoring %s: %w", cfg.Storage.Dir, err)
+	}
 	mc := mqtt.Config{
 		MaxPacketSize:  int(cfg.MQTT.MaxPacketSize),
 		ConnectTimeout: cfg.MQTT.ConnectTimeout.D(),
@@ -188,6 +197,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.Broker.Start()
 	if err := g.startPprof(ctx); err != nil {
 		g.Broker.Close()
+		g.storage.close()
 		return err
 	}
 	for i, a := range g.adapters {
@@ -196,6 +206,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 				g.adapters[j].Stop(ctx)
 			}
 			g.Broker.Close()
+			g.storage.close()
 			return err
 		}
 	}
@@ -212,6 +223,9 @@ func (g *Gateway) Stop(ctx context.Context) error {
 		}
 	}
 	g.Broker.Close()
+	if err := g.storage.close(); err != nil {
+		errs = append(errs, err)
+	}
 	if g.pprof != nil {
 		g.pprof.Close()
 	}

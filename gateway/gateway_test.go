@@ -31,6 +31,9 @@ func start(t *testing.T, yaml string) *gateway.Gateway {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	if cfg.Storage.Dir == "./data" {
+		cfg.Storage.Dir = t.TempDir() // never the repository's ./data
+	}
 	g, err := gateway.New(cfg, nil)
 	if err != nil {
 		t.Fatalf("new: %v", err)
@@ -139,7 +142,7 @@ auth:
 func TestGatewayStartFailsOnBusyPort(t *testing.T) {
 	g := start(t, `mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}`)
 	busy := g.MQTTAddr("tcp").String()
-	cfg, err := conf.Parse([]byte(fmt.Sprintf(`mqtt: {listeners: [{name: a, type: ws, address: "127.0.0.1:0"}, {name: b, type: tcp, address: %q}]}`, busy)))
+	cfg, err := conf.Parse([]byte(fmt.Sprintf(`{storage: {type: memory}, mqtt: {listeners: [{name: a, type: ws, address: "127.0.0.1:0"}, {name: b, type: tcp, address: %q}]}}`, busy)))
 	if err != nil {
 		t.Fatal(err)
 	}

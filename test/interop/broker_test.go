@@ -105,7 +105,8 @@ func startBroker(t *testing.T) *broker {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "mqgate.yaml")
-	if err := os.WriteFile(cfg, []byte(brokerConfig), 0o600); err != nil {
+	data := fmt.Sprintf("storage: {dir: %q}\n", filepath.Join(dir, "data"))
+	if err := os.WriteFile(cfg, []byte(brokerConfig+data), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(mqgateBin, "run", "-c", cfg)
