@@ -312,7 +312,7 @@ func (c *conn) finish(err error) {
 		c.kaTimer.Stop()
 	}
 	if c.registered {
-		c.srv.poller.remove(c.fd)
+		c.srv.poller.remove(c, c.fd)
 	}
 	kind := core.DisconnectWithWill
 	var ce *errClose

@@ -50,29 +50,38 @@ func newPoller() (*poller, error) {
 // descriptor, later calls re-arm it.
 func (pl *poller) arm(c *conn, fd int, first bool) error {
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
-	op := syscall.EPOLL_CTL_MOD
-	if first {
-		pl.mu.Lock()
-		if pl.closed {
-			pl.mu.Unlock()
-			return errPollerClosed
+	if !first {
+		if err := syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
+			return fmt.Errorf("epoll_ctl: %w", err)
 		}
-		pl.conns[int32(fd)] = c
-		pl.mu.Unlock()
-		op = syscall.EPOLL_CTL_ADD
+		return nil
 	}
-	if err := syscall.EpollCtl(pl.epfd, op, fd, &ev); err != nil {
+	// Adding and removing happen under mu, so a closed connection's
+	// removal cannot undo the registration of a newer one that got the
+	// same descriptor number.
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.closed {
+		return errPollerClosed
+	}
+	pl.conns[int32(fd)] = c
+	if err := syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		delete(pl.conns, int32(fd))
 		return fmt.Errorf("epoll_ctl: %w", err)
 	}
 	return nil
 }
 
-// remove forgets fd; call it before the descriptor is closed.
-func (pl *poller) remove(fd int) {
+// remove forgets c's descriptor. The descriptor may already be closed and
+// its number reused by a newer connection, whose registration stays.
+func (pl *poller) remove(c *conn, fd int) {
 	pl.mu.Lock()
-	delete(pl.conns, int32(fd))
-	pl.mu.Unlock()
-	syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	defer pl.mu.Unlock()
+	if pl.conns[int32(fd)] == c {
+		delete(pl.conns, int32(fd))
+		// ENOENT when the descriptor is already closed: harmless.
+		syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	}
 }
 
 func (pl *poller) wait() {
