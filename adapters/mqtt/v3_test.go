@@ -19,6 +19,7 @@ import (
 	"github.com/mqgate/mqgate/adapters/mqtt"
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/core/auth"
+	"github.com/mqgate/mqgate/internal/testcert"
 )
 
 type msg3 struct {
@@ -307,7 +308,8 @@ func TestV3PasswordFileAndACL(t *testing.T) {
 }
 
 func TestV3TLSWithClientCertificateAsUsername(t *testing.T) {
-	ca, cert, key, ccert, ckey := writeCert(t, t.TempDir())
+	tf := testcert.Write(t, t.TempDir(), "device-7")
+	ca, cert, key, ccert, ckey := tf.CA, tf.Cert, tf.Key, tf.ClientCert, tf.ClientKey
 	users := make(chan string, 4)
 	ts := startServer(t, func(bc *core.Config, mc *mqtt.Config) {
 		bc.Authorizer = authzFunc(func(c *core.ClientInfo) { users <- c.Username + "/" + c.CertCN })
