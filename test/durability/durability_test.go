@@ -1,0 +1,426 @@
+// Package durability proves mqgate's storage promise at the process level:
+// every message acknowledged to a publisher is delivered after the gateway
+// is killed with SIGKILL and restarted on the same data directory.
+package durability
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// mqgateBin is the binary TestMain builds once.
+var mqgateBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "mqgate-durability-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "durability:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin, err := buildMqgate(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "durability:", err)
+		return 1
+	}
+	mqgateBin = bin
+	return m.Run()
+}
+
+// buildMqgate compiles ./cmd/mqgate of the module this package belongs to.
+func buildMqgate(dir string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside a Go module")
+	}
+	bin := filepath.Join(dir, "mqgate")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mqgate")
+	build.Dir = filepath.Dir(gomod)
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/mqgate: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+var listeningRE = regexp.MustCompile(`msg="mqtt listening".* listener=tcp .*addr=127\.0\.0\.1:(\d+)`)
+
+// gateway is one mqgate process.
+type gateway struct {
+	cmd    *exec.Cmd
+	addr   string
+	log    *logBuffer
+	exited chan error
+}
+
+// startGateway runs mqgate with the config in dir and waits for its TCP
+// listener. The cleanup kills it if the test left it running.
+func startGateway(t *testing.T, cfgPath string) *gateway {
+	t.Helper()
+	cmd := exec.Command(mqgateBin, "run", "-c", cfgPath)
+	cmd.Stdout = io.Discard
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mqgate: %v", err)
+	}
+	g := &gateway{cmd: cmd, log: &logBuffer{}, exited: make(chan error, 1)}
+	port := make(chan string, 1)
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			g.log.add(line)
+			if m := listeningRE.FindStringSubmatch(line); m != nil {
+				select {
+				case port <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	go func() {
+		<-scanned // Wait must not run before the pipe has been read to EOF.
+		g.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-g.exited
+		}
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", g.log)
+		}
+	})
+	select {
+	case p := <-port:
+		g.addr = "tcp://127.0.0.1:" + p
+	case err := <-g.exited:
+		g.exited <- err
+		t.Fatalf("mqgate exited before listening: %v\n%s", err, g.log)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("mqgate did not listen within 20s\n%s", g.log)
+	}
+	return g
+}
+
+// kill sends SIGKILL: no shutdown code runs.
+func (g *gateway) kill() {
+	g.cmd.Process.Kill()
+}
+
+// stop sends SIGTERM and waits for exit status 0.
+func (g *gateway) stop(t *testing.T) {
+	t.Helper()
+	g.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-g.exited:
+		if err != nil {
+			t.Errorf("mqgate exit: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("mqgate still running 20s after SIGINT")
+	}
+}
+
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logBuffer) add(s string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, s)
+	l.mu.Unlock()
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func clientOptions(addr, id string, clean bool) *paho.ClientOptions {
+	return paho.NewClientOptions().AddBroker(addr).SetClientID(id).SetCleanSession(clean).
+		SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(5 * time.Second).
+		SetWriteTimeout(5 * time.Second).SetOrderMatters(true)
+}
+
+func must(t *testing.T, what string, tok paho.Token) {
+	t.Helper()
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("%s: %v", what, tok.Error())
+	}
+}
+
+// stream is one publisher's numbered messages.
+type stream struct {
+	name  string
+	qos   byte
+	acked []int // numbers acknowledged (PUBACK or PUBCOMP) before the kill
+}
+
+const (
+	perPublisher = 400
+	killAfter    = 300 // acknowledgements over both publishers
+)
+
+// TestKill9LosesNothingAcknowledged is the durability promise end to end:
+// a persistent offline subscriber, two publishers sending numbered QoS 1
+// and QoS 2 messages, SIGKILL in the middle, restart on the same data
+// directory; the subscriber receives every acknowledged message, in order
+// per publisher, QoS 2 exactly once, and its subscription and the retained
+// message are back.
+func TestKill9LosesNothingAcknowledged(t *testing.T) {
+	for _, sync := range []string{"always", "batch"} {
+		t.Run("sync "+sync, func(t *testing.T) { testKill9(t, sync) })
+	}
+}
+
+func testKill9(t *testing.T, syncMode string) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "mqgate.yaml")
+	cfg := fmt.Sprintf(`node: durability
+log: {level: info, format: text}
+sys: {interval: 0s}
+sessions: {max_queued_messages: 10000}
+storage: {type: disk, dir: %q, sync: %s}
+mqtt:
+  listeners:
+    - {name: tcp, type: tcp, address: "127.0.0.1:0"}
+`, filepath.Join(dir, "data"), syncMode)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, cfgPath)
+
+	sub := paho.NewClient(clientOptions(g.addr, "durable-sub", false))
+	must(t, "subscriber connect", sub.Connect())
+	must(t, "subscribe", sub.Subscribe("dur/#", 2, nil))
+	sub.Disconnect(250)
+
+	ret := paho.NewClient(clientOptions(g.addr, "retainer", true))
+	must(t, "retainer connect", ret.Connect())
+	must(t, "retained publish", ret.Publish("ret/state", 1, true, "on"))
+	ret.Disconnect(250)
+
+	streams := []*stream{{name: "q1", qos: 1}, {name: "q2", qos: 2}}
+	var acks atomic.Int64
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		for acks.Load() < killAfter {
+			// Poll the counter, not a wait for an event.
+			time.Sleep(time.Millisecond)
+		}
+		g.kill()
+	}()
+	var wg sync.WaitGroup
+	for _, s := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := paho.NewClient(clientOptions(g.addr, "pub-"+s.name, true))
+			if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Errorf("publisher %s connect: %v", s.name, tok.Error())
+				return
+			}
+			defer c.Disconnect(0)
+			for n := 1; n <= perPublisher; n++ {
+				tok := c.Publish("dur/"+s.name, s.qos, false, s.name+"-"+strconv.Itoa(n))
+				if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+					return // the gateway is gone
+				}
+				s.acked = append(s.acked, n)
+				acks.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-killed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("publishers finished without reaching the kill point")
+	}
+	if err := <-g.exited; err == nil {
+		t.Fatal("mqgate exited cleanly; it was to be killed")
+	}
+	g.exited <- nil
+	for _, s := range streams {
+		if len(s.acked) == 0 || len(s.acked) == perPublisher {
+			t.Fatalf("publisher %s had %d acks at the kill; the kill must land mid-stream", s.name, len(s.acked))
+		}
+		t.Logf("publisher %s: %d acknowledged before SIGKILL", s.name, len(s.acked))
+	}
+
+	g = startGateway(t, cfgPath)
+	defer g.stop(t)
+
+	var mu sync.Mutex
+	got := map[string][]int{}
+	arrived := make(chan struct{}, 1)
+	o := clientOptions(g.addr, "durable-sub", false).SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
+		name, num, ok := strings.Cut(string(m.Payload()), "-")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return
+		}
+		mu.Lock()
+		got[name] = append(got[name], n)
+		mu.Unlock()
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+	})
+	sub = paho.NewClient(o)
+	must(t, "subscriber reconnect", sub.Connect())
+	defer sub.Disconnect(250)
+
+	// Wait until every acknowledged message arrived, then for a quiet
+	// spell so that duplicates would show.
+	complete := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range streams {
+			seen := map[int]bool{}
+			for _, n := range got[s.name] {
+				seen[n] = true
+			}
+			for _, n := range s.acked {
+				if !seen[n] {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	deadline := time.After(30 * time.Second)
+	for !complete() {
+		select {
+		case <-arrived:
+		case <-deadline:
+			mu.Lock()
+			defer mu.Unlock()
+			for _, s := range streams {
+				t.Errorf("publisher %s: acknowledged %d, received %d: %v", s.name, len(s.acked), len(got[s.name]), missing(s.acked, got[s.name]))
+			}
+			t.FailNow()
+		}
+	}
+	for quiet := false; !quiet; {
+		select {
+		case <-arrived:
+		case <-time.After(time.Second):
+			quiet = true
+		}
+	}
+
+	mu.Lock()
+	for _, s := range streams {
+		seq := got[s.name]
+		last := 0
+		seen := map[int]bool{}
+		for _, n := range seq {
+			if seen[n] {
+				if s.qos == 2 {
+					t.Errorf("publisher %s: message %d delivered twice at QoS 2", s.name, n)
+				}
+				continue
+			}
+			seen[n] = true
+			if n < last {
+				t.Errorf("publisher %s: message %d after %d", s.name, n, last)
+			}
+			last = n
+		}
+		t.Logf("publisher %s: %d deliveries after restart (%d acknowledged)", s.name, len(seq), len(s.acked))
+	}
+	mu.Unlock()
+
+	// The subscription itself is back: a new message reaches the session.
+	pub := paho.NewClient(clientOptions(g.addr, "pub-after", true))
+	must(t, "publisher connect after restart", pub.Connect())
+	defer pub.Disconnect(250)
+	must(t, "publish after restart", pub.Publish("dur/after", 1, false, "after-1"))
+	waitUntil(t, "delivery through the restored subscription", arrived, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got["after"]) == 1
+	})
+
+	// The retained message is back.
+	retained := make(chan string, 1)
+	obs := paho.NewClient(clientOptions(g.addr, "observer", true))
+	must(t, "observer connect", obs.Connect())
+	defer obs.Disconnect(250)
+	must(t, "observer subscribe", obs.Subscribe("ret/#", 1, func(_ paho.Client, m paho.Message) {
+		select {
+		case retained <- string(m.Payload()):
+		default:
+		}
+	}))
+	select {
+	case p := <-retained:
+		if p != "on" {
+			t.Fatalf("retained payload %q, want on", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("retained message not restored")
+	}
+}
+
+func waitUntil(t *testing.T, what string, tick <-chan struct{}, cond func() bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case <-tick:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func missing(acked, got []int) []int {
+	seen := map[int]bool{}
+	for _, n := range got {
+		seen[n] = true
+	}
+	var m []int
+	for _, n := range acked {
+		if !seen[n] {
+			m = append(m, n)
+		}
+	}
+	return m
+}
