@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,7 +42,21 @@ type Options struct {
 	Password       string        // -P
 	ClientPrefix   string        // -prefix for client identifiers
 	ConnectTimeout time.Duration // -timeout
+
+	Proto        string        // -proto: every client's protocol, mqtt or mqttsn
+	PubProto     string        // -pub-proto: publishers' protocol (default -proto)
+	SubProto     string        // -sub-proto: subscribers' protocol (default -proto)
+	SNAddr       string        // -sn-host: the MQTT-SN gateway's UDP address
+	SNKeepAlive  time.Duration // -sn-keepalive: MQTT-SN CONNECT duration
+	SNRetry      time.Duration // -sn-retry: MQTT-SN retransmission interval
+	SNPredefined int           // -sn-topic-id: first predefined topic id of MQTT-SN publishers
 }
+
+// Client protocols.
+const (
+	protoMQTT   = "mqtt"
+	protoMQTTSN = "mqttsn"
+)
 
 const usageText = `usage: mqgate bench COMMAND [flags]
 
@@ -59,6 +75,16 @@ commands:
 
 Without -r, -I or -R publishers go as fast as flow control allows: the QoS 1/2
 inflight window, and with subscribers in the run a cap on outstanding deliveries.
+
+Protocols: -proto mqttsn makes every client an MQTT-SN 1.2 client over UDP to
+-sn-host; -pub-proto and -sub-proto choose per role, so that for example
+  mqgate bench scenario fanin -pub-proto mqttsn -sub-proto mqtt
+has MQTT-SN sensors publish to an MQTT subscriber through the gateway. An
+MQTT-SN publisher REGISTERs its topic, or uses a short topic id when the topic
+has two characters, or predefined ids from -sn-topic-id; -q -1 needs one of
+the latter two and mqttsn.qos_minus_one on the gateway. An MQTT-SN client
+retransmits unacknowledged messages every -sn-retry and sends PINGREQ when it
+has been silent for -sn-keepalive.
 
 flags:
 `
@@ -136,6 +162,13 @@ func newFlags(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.Password, "P", "", "password")
 	fs.StringVar(&o.ClientPrefix, "prefix", "", "client identifier prefix (default mqgb-PID-)")
 	fs.DurationVar(&o.ConnectTimeout, "timeout", 10*time.Second, "connect and subscribe timeout")
+	fs.StringVar(&o.Proto, "proto", protoMQTT, "client protocol: mqtt or mqttsn")
+	fs.StringVar(&o.PubProto, "pub-proto", "", "publishers' protocol, mqtt or mqttsn (default -proto)")
+	fs.StringVar(&o.SubProto, "sub-proto", "", "subscribers' protocol, mqtt or mqttsn (default -proto)")
+	fs.StringVar(&o.SNAddr, "sn-host", "", "MQTT-SN gateway UDP `host:port` (default the host of -h, port 1884)")
+	fs.DurationVar(&o.SNKeepAlive, "sn-keepalive", time.Minute, "MQTT-SN keep alive: PINGREQ after this long without sending")
+	fs.DurationVar(&o.SNRetry, "sn-retry", time.Second, "MQTT-SN retransmission interval for unacknowledged messages")
+	fs.IntVar(&o.SNPredefined, "sn-topic-id", 0, "MQTT-SN publishers use predefined topic `ID` (plus the client index when the topic has %i)")
 	return fs
 }
 
@@ -214,6 +247,9 @@ func plan(cmd, name string, o *Options, set map[string]bool) (*run, error) {
 	default:
 		return nil, fmt.Errorf("unknown command %q (conn, pub, sub, pubsub, scenario)", cmd)
 	}
+	if err := r.setProtocols(); err != nil {
+		return nil, err
+	}
 	switch {
 	case o.Rate > 0:
 		r.rate = o.Rate
@@ -226,9 +262,20 @@ func plan(cmd, name string, o *Options, set map[string]bool) (*run, error) {
 }
 
 func (o *Options) validate() error {
+	for _, p := range []string{o.Proto, o.PubProto, o.SubProto} {
+		if p != "" && p != protoMQTT && p != protoMQTTSN {
+			return fmt.Errorf("protocol %q: want mqtt or mqttsn", p)
+		}
+	}
 	switch {
-	case o.QoS < 0 || o.QoS > 2:
-		return fmt.Errorf("-q %d: QoS is 0, 1 or 2", o.QoS)
+	case o.QoS < -1 || o.QoS > 2:
+		return fmt.Errorf("-q %d: QoS is 0, 1 or 2 (-1 for MQTT-SN publishers)", o.QoS)
+	case o.SNKeepAlive < time.Second || o.SNKeepAlive > 65535*time.Second:
+		return errors.New("-sn-keepalive is 1s..65535s")
+	case o.SNRetry <= 0:
+		return errors.New("-sn-retry must be positive")
+	case o.SNPredefined < 0 || o.SNPredefined > 65535:
+		return errors.New("-sn-topic-id is 1..65535")
 	case o.Version != 4 && o.Version != 5:
 		return fmt.Errorf("-V %d: version is 4 (MQTT 3.1.1) or 5", o.Version)
 	case o.Size < 0:
@@ -245,6 +292,49 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// setProtocols gives each client its protocol and checks what MQTT-SN
+// allows: QoS -1 only for MQTT-SN publishers naming their topic by a
+// short or predefined id.
+func (r *run) setProtocols() error {
+	o := r.o
+	pubProto, subProto := cmp.Or(o.PubProto, o.Proto), cmp.Or(o.SubProto, o.Proto)
+	for _, s := range r.idle {
+		s.proto = o.Proto
+	}
+	for _, s := range r.subs {
+		s.proto = subProto
+	}
+	for _, s := range r.pubs {
+		s.proto = pubProto
+		if pubProto != protoMQTTSN {
+			continue
+		}
+		if o.SNPredefined > 0 {
+			id := o.SNPredefined
+			if s.indexed {
+				id += s.index
+			}
+			if id > 65535 {
+				return fmt.Errorf("-sn-topic-id %d plus client index %d exceeds 65535", o.SNPredefined, s.index)
+			}
+			s.snTopicID = uint16(id)
+		} else if o.QoS == -1 && len(s.topic) != 2 {
+			return fmt.Errorf("-q -1: topic %q needs -sn-topic-id or a two-character name (short topic id)", s.topic)
+		}
+	}
+	if o.QoS == -1 && (len(r.pubs) == 0 || pubProto != protoMQTTSN) {
+		return errors.New("-q -1 is for MQTT-SN publishers only (-pub-proto mqttsn)")
+	}
+	if o.SNAddr == "" {
+		host, _, err := net.SplitHostPort(o.Addr)
+		if err != nil {
+			return fmt.Errorf("-h %q: %w", o.Addr, err)
+		}
+		o.SNAddr = net.JoinHostPort(host, "1884")
+	}
+	return nil
+}
+
 // specs builds count clients of one role; topic and filter may hold %i.
 func specs(o *Options, role string, count int, topic, filter string) []*clientSpec {
 	out := make([]*clientSpec, count)
@@ -252,6 +342,7 @@ func specs(o *Options, role string, count int, topic, filter string) []*clientSp
 		out[i] = &clientSpec{
 			index: i, id: fmt.Sprintf("%s%s%d", o.ClientPrefix, role, i),
 			topic: expandTopic(topic, i), filter: expandTopic(filter, i),
+			indexed: strings.Contains(topic, "%i"),
 		}
 	}
 	return out

@@ -28,6 +28,21 @@ type clientSpec struct {
 	topic  string // publishes here when not empty
 	filter string // subscribes to this when not empty
 	fan    int64  // deliveries each publish should cause, 0 when unknown
+	proto  string // protoMQTT or protoMQTTSN
+	// indexed: the topic template held %i, so each publisher has its own.
+	indexed bool
+	// snTopicID is the predefined MQTT-SN topic id to publish on, 0 to use
+	// a short name or REGISTER.
+	snTopicID uint16
+}
+
+func (c *client) role() *clientSpec { return c.spec }
+
+func (c *client) unacked() int32 {
+	if c.closing.Load() {
+		return 0
+	}
+	return c.inflight.Load()
 }
 
 // client is one MQTT connection. Its reader goroutine owns rbuf and rpkt;
@@ -88,7 +103,7 @@ func connect(ctx context.Context, r *run, spec *clientSpec) (*client, error) {
 	}
 	if spec.filter != "" {
 		sp := packet.Packet{Type: packet.SUBSCRIBE, PacketID: 1,
-			Subscriptions: []packet.Subscription{{Filter: spec.filter, QoS: byte(o.QoS)}}}
+			Subscriptions: []packet.Subscription{{Filter: spec.filter, QoS: byte(max(o.QoS, 0))}}}
 		if err := c.send(&sp); err != nil {
 			c.close()
 			return nil, err

@@ -31,8 +31,7 @@ func (c *client) publishLoop(stop <-chan struct{}, rate float64) {
 	pkt := packet.Packet{Type: packet.PUBLISH, QoS: byte(o.QoS), Topic: []byte(c.spec.topic),
 		Payload: make([]byte, o.Size)}
 	var id uint16
-	var mine int64
-	start := time.Now()
+	pace := newPacer(rate)
 	for {
 		select {
 		case <-stop:
@@ -41,15 +40,9 @@ func (c *client) publishLoop(stop <-chan struct{}, rate float64) {
 			return
 		default:
 		}
-		want := int64(publishBatch)
-		if rate > 0 {
-			due := int64(time.Since(start).Seconds()*rate) + 1 - mine
-			if due <= 0 {
-				next := start.Add(time.Duration(float64(mine) / rate * float64(time.Second)))
-				sleepUntil(next, stop)
-				continue
-			}
-			want = min(due, 4*publishBatch)
+		want := pace.due(stop)
+		if want == 0 {
+			continue
 		}
 		var sent int64
 		blocked := blockedNot
@@ -92,18 +85,48 @@ func (c *client) publishLoop(stop <-chan struct{}, rate float64) {
 		}
 		c.mu.Unlock()
 		if sent > 0 {
-			mine += sent
+			pace.sent += sent
 			r.st.sent.Add(sent)
 			c.kick()
 		}
-		switch blocked {
-		case blockedWindow:
-			waitFor(c.acked, stop, 100*time.Millisecond)
-		case blockedGate:
-			waitFor(r.gateOpen(), stop, 100*time.Millisecond)
-		case blockedWriter:
-			sleepUntil(time.Now().Add(time.Millisecond), stop)
-		}
+		r.wait(blocked, c.acked, stop)
+	}
+}
+
+// pacer spaces a publisher's messages at rate per second, or lets it send
+// in batches when rate is 0.
+type pacer struct {
+	rate  float64
+	start time.Time
+	sent  int64
+}
+
+func newPacer(rate float64) *pacer { return &pacer{rate: rate, start: time.Now()} }
+
+// due returns how many messages to send now. When none is due it sleeps
+// until one is (or stop closes) and returns 0.
+func (p *pacer) due(stop <-chan struct{}) int64 {
+	if p.rate <= 0 {
+		return publishBatch
+	}
+	due := int64(time.Since(p.start).Seconds()*p.rate) + 1 - p.sent
+	if due <= 0 {
+		sleepUntil(p.start.Add(time.Duration(float64(p.sent)/p.rate*float64(time.Second))), stop)
+		return 0
+	}
+	return min(due, 4*publishBatch)
+}
+
+// wait holds a publisher that stopped short of its batch for the reason
+// it stopped: room in its window, the gate, or its writer.
+func (r *run) wait(blocked int, acked <-chan struct{}, stop <-chan struct{}) {
+	switch blocked {
+	case blockedWindow:
+		waitFor(acked, stop, 100*time.Millisecond)
+	case blockedGate:
+		waitFor(r.gateOpen(), stop, 100*time.Millisecond)
+	case blockedWriter:
+		sleepUntil(time.Now().Add(time.Millisecond), stop)
 	}
 }
 

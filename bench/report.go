@@ -15,6 +15,9 @@ import (
 type Summary struct {
 	Type          string   `json:"type"`
 	Scenario      string   `json:"scenario"`
+	PubProto      string   `json:"pub_proto,omitempty"` // mqtt or mqttsn
+	SubProto      string   `json:"sub_proto,omitempty"`
+	IdleProto     string   `json:"idle_proto,omitempty"`
 	Pubs          int      `json:"pubs"`
 	Subs          int      `json:"subs"`
 	Idle          int      `json:"idle"`
@@ -38,6 +41,7 @@ type Summary struct {
 	P999          float64  `json:"p999_us"`
 	Max           float64  `json:"max_us"`
 	Errors        int64    `json:"errors"`
+	Retransmits   int64    `json:"retransmits,omitempty"`
 	BrokerCPU     float64  `json:"broker_cpu_s,omitempty"`
 	CPUPerMillion *float64 `json:"broker_cpu_s_per_million,omitempty"`
 	BrokerRSS     int64    `json:"broker_rss_bytes,omitempty"`
@@ -149,8 +153,8 @@ func (p *reporter) summary(s *Summary) {
 	tw := tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "  %s\t%s\n", k, v) }
 	fmt.Fprintf(tw, "summary: %s\n", s.Scenario)
-	row("clients", fmt.Sprintf("%d publishers, %d subscribers, %d idle; MQTT v%d QoS %d, %d B payload",
-		s.Pubs, s.Subs, s.Idle, s.Version, s.QoS, s.Size))
+	row("clients", fmt.Sprintf("%d publishers%s, %d subscribers%s, %d idle%s; QoS %d, %d B payload",
+		s.Pubs, s.protoName(s.PubProto), s.Subs, s.protoName(s.SubProto), s.Idle, s.protoName(s.IdleProto), s.QoS, s.Size))
 	row("connected", fmt.Sprintf("%d (%d failed) at %s conn/s", s.Connected, s.ConnFailed, num(s.ConnRate)))
 	row("sent", fmt.Sprintf("%d in %.1fs, %s msg/s (%d acknowledged)", s.Sent, s.Seconds, num(s.SendRate), s.Acked))
 	row("delivered", fmt.Sprintf("%d, %s msg/s", s.Received, num(s.RecvRate)))
@@ -162,6 +166,9 @@ func (p *reporter) summary(s *Summary) {
 			usStr(s.P50), usStr(s.P99), usStr(s.P999), usStr(s.Max), s.Samples))
 	}
 	row("errors", fmt.Sprint(s.Errors))
+	if s.Retransmits > 0 {
+		row("retransmits", fmt.Sprint(s.Retransmits))
+	}
 	if s.CPUPerMillion != nil {
 		row("broker cpu", fmt.Sprintf("%.2fs, %.2f s per million delivered", s.BrokerCPU, *s.CPUPerMillion))
 	} else if s.BrokerCPU > 0 {
@@ -172,6 +179,17 @@ func (p *reporter) summary(s *Summary) {
 	}
 	row("bench cpu", fmt.Sprintf("%.0f%% of one core", s.BenchCPU))
 	tw.Flush()
+}
+
+// protoName labels a role's protocol in the summary table.
+func (s *Summary) protoName(p string) string {
+	switch p {
+	case "":
+		return ""
+	case protoMQTTSN:
+		return " (MQTT-SN)"
+	}
+	return fmt.Sprintf(" (MQTT v%d)", s.Version)
 }
 
 // num formats a count or rate compactly: 950, 12.3k, 1.25M.

@@ -21,6 +21,7 @@ const (
 type stats struct {
 	sent, acked, received, expected atomic.Int64
 	errors, connected, connFailed   atomic.Int64
+	retransmits                     atomic.Int64 // MQTT-SN messages resent
 	latency                         Histogram
 }
 
@@ -111,7 +112,7 @@ func (r *run) execute(ctx context.Context) (*Summary, error) {
 	stopPub := make(chan struct{})
 	var pubWG sync.WaitGroup
 	for _, c := range clients {
-		if c != nil && c.spec.topic != "" {
+		if c != nil && c.role().topic != "" {
 			pubWG.Add(1)
 			go func() {
 				defer pubWG.Done()
@@ -151,7 +152,16 @@ func (r *run) execute(ctx context.Context) (*Summary, error) {
 		Seconds:   pubTime.Seconds(),
 		Connected: r.st.connected.Load(), ConnFailed: r.st.connFailed.Load(),
 		Sent: r.st.sent.Load(), Acked: r.st.acked.Load(), Received: r.st.received.Load(),
-		Errors: r.st.errors.Load(),
+		Errors: r.st.errors.Load(), Retransmits: r.st.retransmits.Load(),
+	}
+	if len(r.pubs) > 0 {
+		s.PubProto = r.pubs[0].proto
+	}
+	if len(r.subs) > 0 {
+		s.SubProto = r.subs[0].proto
+	}
+	if len(r.idle) > 0 {
+		s.IdleProto = r.idle[0].proto
 	}
 	if connTime > 0 {
 		s.ConnRate = float64(s.Connected) / connTime.Seconds()
@@ -184,16 +194,49 @@ func (r *run) execute(ctx context.Context) (*Summary, error) {
 	return s, nil
 }
 
+// benchClient is one simulated client, whatever protocol it speaks.
+type benchClient interface {
+	role() *clientSpec
+	// publishLoop publishes on role().topic until stop is closed.
+	publishLoop(stop <-chan struct{}, rate float64)
+	// unacked is the number of publishes awaiting acknowledgement, 0 once
+	// the client is closing.
+	unacked() int32
+	close()
+}
+
+var (
+	_ benchClient = (*client)(nil)
+	_ benchClient = (*snClient)(nil)
+)
+
+// open connects spec's client over its protocol. A failed connection
+// returns a nil interface, never a typed nil.
+func (r *run) open(ctx context.Context, spec *clientSpec) (benchClient, error) {
+	if spec.proto == protoMQTTSN {
+		c, err := connectSN(ctx, r, spec)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	c, err := connect(ctx, r, spec)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // connectAll opens the connections at the configured rate with a bounded
 // number in progress; a failed one leaves a nil entry.
-func (r *run) connectAll(ctx context.Context, specs []*clientSpec) []*client {
-	clients := make([]*client, len(specs))
+func (r *run) connectAll(ctx context.Context, specs []*clientSpec) []benchClient {
+	clients := make([]benchClient, len(specs))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(connectWorkers, len(specs)) {
 		wg.Go(func() {
 			for i := range next {
-				c, err := connect(ctx, r, specs[i])
+				c, err := r.open(ctx, specs[i])
 				if err != nil {
 					r.st.connFailed.Add(1)
 					r.st.errors.Add(1)
@@ -225,12 +268,12 @@ func (r *run) connectAll(ctx context.Context, specs []*clientSpec) []*client {
 // setFan works out, for each publisher, how many deliveries one publish
 // should cause among the subscribers that did connect: one per matching
 // ordinary subscription and one per matching shared group.
-func (r *run) setFan(clients []*client) {
+func (r *run) setFan(clients []benchClient) {
 	type sub struct{ group, filter string }
 	var subs []sub
 	for _, c := range clients {
-		if c != nil && c.spec.filter != "" {
-			g, f, _ := splitShare(c.spec.filter)
+		if c != nil && c.role().filter != "" {
+			g, f, _ := splitShare(c.role().filter)
 			subs = append(subs, sub{g, f})
 		}
 	}
@@ -255,7 +298,7 @@ func (r *run) setFan(clients []*client) {
 // acknowledgement arrived, or nothing has happened for drainQuiet. It returns
 // when the last delivery or acknowledgement was seen, so that rates are not
 // diluted by the quiet wait.
-func (r *run) drain(ctx context.Context, clients []*client) (lastChange time.Time) {
+func (r *run) drain(ctx context.Context, clients []benchClient) (lastChange time.Time) {
 	st := &r.st
 	deadline := time.Now().Add(drainMax)
 	last := int64(-1)
@@ -263,8 +306,8 @@ func (r *run) drain(ctx context.Context, clients []*client) (lastChange time.Tim
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		inflight := int64(0)
 		for _, c := range clients {
-			if c != nil && !c.closing.Load() {
-				inflight += int64(c.inflight.Load())
+			if c != nil {
+				inflight += int64(c.unacked())
 			}
 		}
 		rc := st.received.Load()
@@ -281,7 +324,7 @@ func (r *run) drain(ctx context.Context, clients []*client) (lastChange time.Tim
 	return lastChange
 }
 
-func closeAll(clients []*client) {
+func closeAll(clients []benchClient) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, connectWorkers)
 	for _, c := range clients {

@@ -15,6 +15,13 @@ import (
 // and WebSocket addresses.
 func startBroker(t *testing.T) (tcp, ws string) {
 	t.Helper()
+	g := startGateway(t, testConfig())
+	a := g.MQTT.Addrs()
+	return a["tcp"].String(), a["ws"].String()
+}
+
+// testConfig is mqgate on loopback ports with the in-memory store.
+func testConfig() *conf.Config {
 	cfg := conf.Default()
 	cfg.MQTT.Listeners = []conf.Listener{
 		{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0", MaxConnections: 10000},
@@ -22,6 +29,12 @@ func startBroker(t *testing.T) (tcp, ws string) {
 	}
 	cfg.Sys.Interval = 0
 	cfg.Storage.Type = "memory" // never the repository's ./data
+	return cfg
+}
+
+// startGateway starts mqgate on cfg and stops it when the test ends.
+func startGateway(t *testing.T, cfg *conf.Config) *gateway.Gateway {
+	t.Helper()
 	g, err := gateway.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -34,8 +47,7 @@ func startBroker(t *testing.T) (tcp, ws string) {
 		defer cancel()
 		g.Stop(ctx)
 	})
-	a := g.MQTT.Addrs()
-	return a["tcp"].String(), a["ws"].String()
+	return g
 }
 
 func TestScenariosDeliverEverything(t *testing.T) {
