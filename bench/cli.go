@@ -156,7 +156,7 @@ func newFlags(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.PID, "pid", 0, "broker PID: report its CPU per million messages and RSS per connection")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON lines instead of tables")
 	fs.BoolVar(&o.Quiet, "quiet", false, "print the summary only")
-	fs.IntVar(&o.Inflight, "inflight", 32, "unacknowledged QoS 1/2 publishes per client")
+	fs.IntVar(&o.Inflight, "inflight", 32, "unacknowledged QoS 1/2 publishes per client (MQTT-SN: default 1)")
 	fs.IntVar(&o.Window, "window", 500, "unthrottled runs: deliveries outstanding per subscriber before publishers wait")
 	fs.StringVar(&o.Username, "u", "", "username")
 	fs.StringVar(&o.Password, "P", "", "password")
@@ -249,6 +249,14 @@ func plan(cmd, name string, o *Options, set map[string]bool) (*run, error) {
 	}
 	if err := r.setProtocols(); err != nil {
 		return nil, err
+	}
+	// An MQTT-SN client waits for each acknowledgement unless told
+	// otherwise: 100 publishers with 32 datagrams each in flight overflow
+	// a gateway socket's default receive buffer and turn into
+	// retransmissions.
+	r.snWindow = 1
+	if set["inflight"] {
+		r.snWindow = int32(o.Inflight)
 	}
 	switch {
 	case o.Rate > 0:

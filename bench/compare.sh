@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # compare.sh runs every `mqgate bench` scenario against mosquitto and against
-# mqgate on loopback and prints one comparison table.
+# mqgate on loopback and prints one comparison table. Rows labelled sn-* have
+# MQTT-SN clients and run against mqgate alone (mosquitto has no MQTT-SN
+# gateway): mqgate then also serves MQTT-SN over UDP on the MQTT port number.
 #
 # Each broker is started fresh for each scenario, pinned to CPU 0; the bench
 # runs pinned to CPU 1. Both brokers get queues large enough that the numbers
@@ -73,11 +75,15 @@ MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 log "building mqgate"
 (cd "$ROOT" && go build -o "$WORK/mqgate" ./cmd/mqgate)
 
-# free_port finds a loopback port nobody listens on.
+# free_port finds a loopback port nobody listens on, over TCP and, where ss
+# can tell, over UDP too (the MQTT-SN listener takes the same number).
 free_port() {
 	local p
 	for _ in $(seq 100); do
 		p=$((10000 + RANDOM % 20000)) # below the usual ephemeral range
+		if command -v ss >/dev/null && [[ -n "$(ss -Hlun "sport = :$p" 2>/dev/null)" ]]; then
+			continue
+		fi
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
@@ -97,10 +103,10 @@ wait_port() {
 	return 1
 }
 
-# start_broker NAME PORT starts one broker pinned to BROKER_CPU and sets
-# BROKER_PID.
+# start_broker NAME PORT [mqttsn] starts one broker pinned to BROKER_CPU and
+# sets BROKER_PID; with mqttsn, mqgate also listens for MQTT-SN on UDP PORT.
 start_broker() {
-	local name=$1 port=$2
+	local name=$1 port=$2 sn=${3:-}
 	case $name in
 	mosquitto)
 		cat >"$WORK/mosquitto.conf" <<-CONF
@@ -132,6 +138,17 @@ start_broker() {
 			sys:
 			  interval: 0s
 		CONF
+		if [[ $sn == mqttsn ]]; then
+			cat >>"$WORK/mqgate.yaml" <<-CONF
+				mqttsn:
+				  enabled: true
+				  advertise_interval: 0s
+				  listeners:
+				    - name: udp
+				      type: udp
+				      address: 127.0.0.1:$port
+			CONF
+		fi
 		"${PIN_BROKER[@]}" "$WORK/mqgate" run -c "$WORK/mqgate.yaml" >>"$WORK/mqgate.log" 2>&1 &
 		;;
 	esac
@@ -161,6 +178,7 @@ RUNS=(
 	"conns-$CONNS|scenario conns -c $CONNS"
 	"latency-5k-q0|scenario latency -R 5000 -q 0 -s 64"
 	"latency-5k-q1|scenario latency -R 5000 -q 1 -s 64"
+	"sn-fanin-100-q0|scenario fanin -c 100 -q 0 -s 64 -pub-proto mqttsn -sub-proto mqtt"
 )
 
 # field JSON KEY prints a numeric field of a flat JSON line, or "-".
@@ -180,11 +198,16 @@ for run in "${RUNS[@]}"; do
 		continue
 	fi
 	for broker in "${BROKERS[@]}"; do
+		sn=""
+		if [[ $label == sn-* ]]; then
+			[[ $broker == mqgate ]] || continue
+			sn=mqttsn
+		fi
 		port=$(free_port)
-		start_broker "$broker" "$port"
+		start_broker "$broker" "$port" $sn
 		log "$label against $broker (${DURATION}s)"
 		# shellcheck disable=SC2086 # args is a word list
-		if ! "${PIN_BENCH[@]}" "$WORK/mqgate" bench $args -h "127.0.0.1:$port" -d "${DURATION}s" \
+		if ! "${PIN_BENCH[@]}" "$WORK/mqgate" bench $args -h "127.0.0.1:$port" -sn-host "127.0.0.1:$port" -d "${DURATION}s" \
 			-pid "$BROKER_PID" -json -quiet -prefix "cmp-" >"$WORK/$label.$broker.json" 2>>"$WORK/bench.log"; then
 			log "bench failed; see below"
 			tail -5 "$WORK/bench.log" >&2
@@ -223,4 +246,5 @@ done
 echo
 echo "rate: delivered msg/s (conns: connections/s); ratio: mqgate/mosquitto; s/M: broker CPU seconds per million delivered;"
 echo "rss/c: broker RSS growth per idle connection; p99: end-to-end latency; lost: expected minus delivered."
+echo "sn-*: MQTT-SN publishers over UDP to MQTT subscribers, mqgate only (mosquitto has no MQTT-SN gateway)."
 echo "${DURATION}s per run, brokers on CPU $BROKER_CPU, bench on CPU $BENCH_CPU."

@@ -10,4 +10,11 @@
 // goroutine per connection over a reused buffer, writes batched per
 // connection, counters shared through atomics, and a fixed log-bucket
 // histogram that records a sample without allocating.
+//
+// With -proto, -pub-proto or -sub-proto mqttsn, clients speak MQTT-SN 1.2
+// over UDP to the gateway's MQTT-SN adapter, each on its own socket with one
+// goroutine that reads, acknowledges, retransmits and pings; publishers and
+// subscribers may use different protocols, so a run measures the gateway
+// translating between them. UDP gives no flow control: what the gateway's
+// socket drops shows as losses at QoS 0 and as retransmissions above.
 package bench

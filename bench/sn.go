@@ -34,7 +34,9 @@ type snClient struct {
 	conn      *net.UDPConn
 	topicType byte
 	topicID   uint16
-	connected bool // CONNACK accepted: close sends DISCONNECT
+	connected bool        // CONNACK accepted: close sends DISCONNECT
+	setUp     atomic.Bool // setup is over: failures are counted by fail, not by connectAll
+	failErr   error       // why fail closed done; read after done is closed
 
 	lastWrite atomic.Int64 // now() of the last datagram sent
 	window    int32
@@ -93,7 +95,7 @@ func connectSN(ctx context.Context, r *run, spec *clientSpec) (*snClient, error)
 	}
 	conn.SetReadBuffer(snSocketBuffer)
 	c := &snClient{
-		r: r, spec: spec, conn: conn, window: int32(o.Inflight),
+		r: r, spec: spec, conn: conn, window: r.snWindow,
 		acked: make(chan struct{}, 1), replies: make(chan snReply, 1),
 		gone: make(chan struct{}), done: make(chan struct{}),
 		pending: map[uint16]*snOut{},
@@ -101,7 +103,9 @@ func connectSN(ctx context.Context, r *run, spec *clientSpec) (*snClient, error)
 	c.lastWrite.Store(now())
 	c.readerWG.Add(1)
 	go c.readLoop(max(snMinReadBuf, o.Size+64))
-	if err := c.setup(ctx); err != nil {
+	err = c.setup(ctx)
+	c.setUp.Store(true)
+	if err != nil {
 		c.close()
 		return nil, err
 	}
@@ -181,7 +185,7 @@ func (c *snClient) request(ctx context.Context, p *packet.Packet, want packet.Ty
 		case <-deadline.C:
 			return snReply{}, fmt.Errorf("no %v within %v", want, o.ConnectTimeout)
 		case <-c.done:
-			return snReply{}, fmt.Errorf("no %v: connection failed", want)
+			return snReply{}, fmt.Errorf("no %v: %w", want, c.failErr)
 		case <-ctx.Done():
 			return snReply{}, ctx.Err()
 		}
@@ -463,8 +467,11 @@ func (c *snClient) fail(err error) {
 	if c.closing.Swap(true) {
 		return
 	}
-	c.r.st.errors.Add(1)
-	c.r.noteError(c.spec.id, err)
+	c.failErr = err
+	if c.setUp.Load() {
+		c.r.st.errors.Add(1)
+		c.r.noteError(c.spec.id, err)
+	}
 	close(c.done)
 	c.conn.Close()
 }
