@@ -89,7 +89,7 @@ func (r *run) execute(ctx context.Context) (*Summary, error) {
 	connStart := time.Now()
 	clients := r.connectAll(ctx, all)
 	connTime := time.Since(connStart)
-	defer closeAll(clients)
+	defer closeAll(clients) // again after the summary: a no-op unless it returned early
 	if r.st.connected.Load() == 0 {
 		return nil, errors.New("no client could connect")
 	}
@@ -192,6 +192,10 @@ func (r *run) execute(ctx context.Context) (*Summary, error) {
 		}
 	}
 	s.BenchCPU = 100 * (selfCPU() - self0).Seconds() / elapsed.Seconds()
+	// Errors on the way out count too: an MQTT-SN gateway that dropped a
+	// session has no DISCONNECT to answer with.
+	closeAll(clients)
+	s.Errors = r.st.errors.Load()
 	return s, nil
 }
 

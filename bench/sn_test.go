@@ -67,10 +67,11 @@ func TestMQTTSNDeliversEverything(t *testing.T) {
 // A run longer than the keep alive stays connected only if the idle
 // clients ping: the gateway drops a client silent for 1.5 keep alives, and
 // then has no DISCONNECT to answer ours with, which counts as an error.
+// Its timers tick once a second, so 3s is long enough to be sure.
 func TestMQTTSNKeepAlivePings(t *testing.T) {
 	t.Parallel()
 	mqtt, sn := startSNGateway(t)
-	s := runBench(t, []string{"conn", "-proto", "mqttsn", "-c", "3", "-sn-keepalive", "1s", "-d", "2s",
+	s := runBench(t, []string{"conn", "-proto", "mqttsn", "-c", "3", "-sn-keepalive", "1s", "-d", "3s",
 		"-h", mqtt, "-sn-host", sn, "-prefix", "t-ka-"})
 	if s.Errors != 0 || s.Connected != 3 {
 		t.Fatalf("errors %d, connected %d of 3", s.Errors, s.Connected)
