@@ -40,6 +40,7 @@ func TestMQTTSNDeliversEverything(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // every case has topics of its own
 			prefix := "t-" + strings.ReplaceAll(tt.name, " ", "-") + "-"
 			s := runBench(t, append(tt.args, "-h", mqtt, "-sn-host", sn, "-d", "300ms", "-prefix", prefix))
 			if s.Errors != 0 || s.ConnFailed != 0 {
