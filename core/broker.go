@@ -194,6 +194,16 @@ func (b *Broker) SessionCount() int {
 	return len(b.sessions)
 }
 
+// HasSession reports whether a session, connected or not, is registered
+// under namespace and clientID. Adapters use it to forget what they keep
+// beside a session once the session has ended.
+func (b *Broker) HasSession(namespace, clientID string) bool {
+	b.regMu.Lock()
+	defer b.regMu.Unlock()
+	_, ok := b.sessions[sessionKey{namespace, clientID}]
+	return ok
+}
+
 // Start runs the broker's background work ($SYS updates) until Close.
 func (b *Broker) Start() {
 	if b.cfg.SysInterval > 0 {

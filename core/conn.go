@@ -534,6 +534,20 @@ const (
 	DisconnectWithWill
 )
 
+// SetQueueLimit bounds the session's queue to messages while this
+// connection is attached, below Config.MaxQueued; 0 restores the broker's
+// limit. Messages beyond it are dropped by Config.DropPolicy and counted,
+// as at MaxQueued. Adapters use it for clients that are connected but not
+// reading, such as sleeping MQTT-SN clients; the limit ends when the
+// connection detaches.
+func (c *Client) SetQueueLimit(messages int) {
+	if !c.lock() {
+		return
+	}
+	c.s.queueLimit = max(messages, 0)
+	c.s.mu.Unlock()
+}
+
 // SetSessionExpiry changes the session expiry at disconnect time (MQTT 5
 // DISCONNECT carries one).
 func (c *Client) SetSessionExpiry(d time.Duration) {

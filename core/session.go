@@ -26,6 +26,7 @@ type session struct {
 	subs        map[string]topic.Options // raw filter -> options
 	queue       ring
 	queuedBytes int
+	queueLimit  int // messages, below Config.MaxQueued; 0: none (Client.SetQueueLimit)
 	inflight    map[uint16]*outMsg
 	order       []*outMsg // inflight in send order; acked entries are pruned lazily
 	nextID      uint16
@@ -82,6 +83,7 @@ func (s *session) setWindowLocked(clientMax int) {
 // Client handle.
 func (s *session) detachLocked() {
 	s.conn = nil
+	s.queueLimit = 0 // set by the connection, ends with it
 	s.gen++
 	s.online.Store(false)
 }
@@ -133,7 +135,11 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, d 
 		s.b.stats.MessagesDropped.Add(1)
 		return false
 	}
-	for s.queue.len() >= cfg.MaxQueued || s.queuedBytes+size > cfg.MaxQueuedBytes {
+	maxQueued := cfg.MaxQueued
+	if s.queueLimit > 0 && s.queueLimit < maxQueued {
+		maxQueued = s.queueLimit
+	}
+	for s.queue.len() >= maxQueued || s.queuedBytes+size > cfg.MaxQueuedBytes {
 		if cfg.DropPolicy == DropNewest || s.queue.len() == 0 {
 			s.mu.Unlock()
 			s.b.stats.MessagesDropped.Add(1)

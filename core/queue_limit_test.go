@@ -1,0 +1,66 @@
+package core
+
+import (
+	"testing"
+	"time"
+
+	"github.com/mqgate/mqgate/core/topic"
+)
+
+func TestClientQueueLimit(t *testing.T) {
+	tests := []struct {
+		name        string
+		policy      DropPolicy
+		limit       int
+		want        string
+		wantDropped int64
+	}{
+		{"DropNewest keeps the first", DropNewest, 3, "0,1,2", 2},
+		{"DropOldest keeps the last", DropOldest, 3, "2,3,4", 2},
+		{"zero is the broker's limit", DropNewest, 0, "0,1,2,3", 1},
+		{"above MaxQueued MaxQueued applies", DropNewest, 100, "0,1,2,3", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBroker(t, Config{MaxQueued: 4, DropPolicy: tt.policy})
+			c := connectID(t, b, "s")
+			c.sub(t, "q", topic.Options{QoS: 1})
+			c.SetQueueLimit(tt.limit)
+			publishN(b, "q", 1, 5)
+			if n := b.Stats().MessagesDropped.Load(); n != tt.wantDropped {
+				t.Fatalf("MessagesDropped = %d, want %d", n, tt.wantDropped)
+			}
+			if got := payloads(c.pull()); got != tt.want {
+				t.Fatalf("pulled %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestClientQueueLimitEndsWithTheConnection(t *testing.T) {
+	b := newBroker(t, Config{})
+	c := connectID(t, b, "s")
+	c.sub(t, "q", topic.Options{QoS: 1})
+	c.SetQueueLimit(1)
+	c.Disconnect(DisconnectNormal)
+	publishN(b, "q", 1, 3)
+	if got := payloads(resume(t, b, "s", 0).pull()); got != "0,1,2" {
+		t.Fatalf("pulled %q after a reconnect, want 0,1,2", got)
+	}
+}
+
+func TestHasSession(t *testing.T) {
+	b := newBroker(t, Config{})
+	if b.HasSession("", "s") {
+		t.Fatal("session before connect")
+	}
+	c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "s"}, SessionExpiry: 50 * time.Millisecond})
+	if !b.HasSession("", "s") || b.HasSession("other", "s") {
+		t.Fatal("HasSession wrong while connected")
+	}
+	c.Disconnect(DisconnectNormal)
+	if !b.HasSession("", "s") {
+		t.Fatal("offline session not found")
+	}
+	waitFor(t, "session expiry", func() bool { return !b.HasSession("", "s") })
+}
