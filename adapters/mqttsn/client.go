@@ -371,6 +371,7 @@ func (g *Gateway) pingWithID(p peer, pk *packet.Packet) {
 	case stateAsleep, stateAwake:
 		c.state = stateAwake
 		c.wakePing = true
+		c.core.SetQueueLimit(0)
 		g.markDirty(c)
 	case stateActive:
 		c.sendPacket(&packet.Packet{Type: packet.PINGRESP})
@@ -767,6 +768,7 @@ func (c *client) handleDisconnect(pk *packet.Packet) {
 	// again counts as a lost link.
 	c.state = stateAsleep
 	c.wakePing = false
+	c.core.SetQueueLimit(c.g.cfg.MaxSleepQueue)
 	c.sleepFor = time.Duration(pk.Duration) * time.Second
 	c.sleepUntil = time.Now().Add(c.sleepFor * 3 / 2)
 }

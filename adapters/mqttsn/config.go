@@ -41,7 +41,7 @@ type Config struct {
 	MaxMessageSize      int // largest datagram accepted or sent (default 4096)
 	MaxRegisteredTopics int // topic ids per client (default 1000)
 	MaxInflight         int // QoS 1/2 deliveries unacknowledged per client, as its Receive Maximum (default 8)
-	MaxSleepQueue       int // messages kept for a sleeping client (default 100)
+	MaxSleepQueue       int // messages queued for a sleeping client, within the broker's queue limits (default 100)
 	Logger              *slog.Logger
 }
 

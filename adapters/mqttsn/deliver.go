@@ -56,6 +56,7 @@ func (c *client) deliver(now time.Time) {
 		c.sendPacket(&packet.Packet{Type: packet.PINGRESP})
 		c.state = stateAsleep
 		c.wakePing = false
+		c.core.SetQueueLimit(c.g.cfg.MaxSleepQueue)
 		c.sleepUntil = now.Add(c.sleepFor * 3 / 2)
 	}
 }
