@@ -11,18 +11,25 @@ type Config struct {
 	Listeners []Listener
 	// GatewayID is sent in ADVERTISE and GWINFO.
 	GatewayID byte
-	// AdvertiseAddress and AdvertiseInterval broadcast ADVERTISE over UDP;
-	// an interval of 0 turns advertising off.
-	AdvertiseAddress  string
-	AdvertiseInterval time.Duration
+	// AdvertiseInterval is how often ADVERTISE goes out through the first
+	// udp listener; 0 turns advertising off. It goes to AdvertiseAddress,
+	// or, when AdvertiseInterface names a network interface, to the IPv4
+	// broadcast address of each of its networks on AdvertiseAddress's
+	// port.
+	AdvertiseAddress   string
+	AdvertiseInterface string
+	AdvertiseInterval  time.Duration
 	// Namespace is the client id namespace of MQTT-SN sessions; Mountpoint
 	// prefixes every topic.
 	Namespace  string
 	Mountpoint string
 	// SessionExpiry is how long the session of a clean-session-0 client
 	// outlives its connection; 0 keeps it (capped by the broker's
-	// maximum).
+	// maximum). The adapter keeps the session's topic registry as long
+	// and drops it once the core session is gone (checked every
+	// registrySweep).
 	SessionExpiry time.Duration
+	registrySweep time.Duration
 	// PredefinedTopics maps predefined topic ids to topic names; ids go up
 	// to MaxPredefinedID and normal ids are assigned above it.
 	PredefinedTopics map[uint16]string
@@ -55,6 +62,9 @@ type Listener struct {
 	Username string
 	Password string
 	DTLS     *DTLS
+	// SocketBuffer is the socket's receive and send buffer in bytes
+	// (default 4 MiB); the kernel may grant less, which is logged.
+	SocketBuffer int
 }
 
 // DTLS is a dtls listener's setup: a certificate, pre-shared keys, or both.
@@ -87,6 +97,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxSleepQueue <= 0 {
 		c.MaxSleepQueue = 100
+	}
+	if c.AdvertiseAddress == "" {
+		c.AdvertiseAddress = "255.255.255.255:1884"
+	}
+	if c.registrySweep <= 0 {
+		c.registrySweep = time.Minute
 	}
 	if c.MaxPredefinedID == 0 {
 		c.MaxPredefinedID = 1024

@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
+	dtlsnet "github.com/pion/dtls/v3/pkg/net"
+	"github.com/pion/dtls/v3/pkg/protocol"
+	"github.com/pion/dtls/v3/pkg/protocol/recordlayer"
+	"github.com/pion/transport/v4/udp"
 
 	"github.com/mqgate/mqgate/adapters/mqttsn/packet"
 	"github.com/mqgate/mqgate/core"
@@ -45,6 +49,7 @@ type Gateway struct {
 	byAddr    map[string]*client
 	byID      map[string]*client
 	sessions  map[string]*sessionState
+	lastSweep time.Time // of sessions against the core's
 	stopping  bool
 	dtlsConns map[net.Conn]struct{}
 
@@ -152,6 +157,7 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 			return nil, err
 		}
 		l.udp = pc.(*net.UDPConn)
+		g.setSocketBuffers(&lc, l.udp)
 	case "dtls":
 		dc, err := dtlsConfig(lc.DTLS)
 		if err != nil {
@@ -161,10 +167,18 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		ln, err := dtls.Listen("udp", addr, dc)
+		size := lc.socketBuffer()
+		ulc := udp.ListenConfig{AcceptFilter: isDTLSHandshake, ReadBufferSize: size, WriteBufferSize: size}
+		parent, err := ulc.Listen("udp", addr)
 		if err != nil {
 			return nil, err
 		}
+		ln, err := dtls.NewListener(dtlsnet.PacketListenerFromListener(parent), dc)
+		if err != nil {
+			parent.Close()
+			return nil, err
+		}
+		g.probeSocketBuffers(&lc)
 		l.dtls = ln
 	default:
 		return nil, fmt.Errorf("unknown listener type %q", lc.Type)
@@ -220,6 +234,20 @@ func dtlsConfig(d *DTLS) (*dtls.Config, error) {
 		return nil, errors.New("dtls: a certificate or pre-shared keys are required")
 	}
 	return c, nil
+}
+
+// isDTLSHandshake accepts a new association only from a datagram that
+// starts with a handshake record, as dtls.Listen does.
+func isDTLSHandshake(b []byte) bool {
+	pkts, err := recordlayer.UnpackDatagram(b)
+	if err != nil || len(pkts) < 1 {
+		return false
+	}
+	var h recordlayer.Header
+	if err := h.Unmarshal(pkts[0]); err != nil {
+		return false
+	}
+	return h.ContentType == protocol.ContentTypeHandshake
 }
 
 // readBufSize leaves room above the message limit for a forwarder
@@ -442,55 +470,49 @@ func (g *Gateway) timers(now time.Time) {
 			delete(g.sessions, id)
 		}
 	}
+	sweep := now.Sub(g.lastSweep) >= g.cfg.registrySweep
+	if sweep {
+		g.lastSweep = now
+	}
 	g.mu.Unlock()
 	for _, c := range clients {
 		c.mu.Lock()
 		c.timers(now)
 		c.mu.Unlock()
 	}
+	if sweep {
+		g.sweepRegistries()
+	}
 }
 
-func (g *Gateway) startAdvertise() error {
-	addr, err := net.ResolveUDPAddr("udp", g.cfg.AdvertiseAddress)
-	if err != nil {
-		return fmt.Errorf("mqttsn advertise address: %w", err)
+// sweepRegistries forgets the topic registry of every disconnected client
+// whose core session is gone. The session of a clean-session-0 client that
+// never expires here may still end in the core: capped by the broker's
+// maximum session expiry, taken over, or lost in a restart.
+func (g *Gateway) sweepRegistries() {
+	type idle struct {
+		id string
+		s  *sessionState
 	}
-	var sock *net.UDPConn
+	var cands []idle
 	g.mu.Lock()
-	for _, l := range g.listeners {
-		if l.udp != nil {
-			sock = l.udp
-			break
+	for id, s := range g.sessions {
+		if g.byID[id] == nil {
+			cands = append(cands, idle{id, s})
 		}
 	}
 	g.mu.Unlock()
-	if sock == nil {
-		return errors.New("mqttsn advertise needs a udp listener")
-	}
-	if err := setBroadcast(sock); err != nil {
-		g.log.Warn("mqtt-sn: cannot enable broadcast", "err", err)
-	}
-	secs := g.cfg.AdvertiseInterval / time.Second
-	if secs > 0xFFFF {
-		secs = 0xFFFF
-	}
-	msg, _ := packet.Append(nil, &packet.Packet{Type: packet.ADVERTISE, GatewayID: g.cfg.GatewayID, Duration: uint16(secs)})
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		t := time.NewTicker(g.cfg.AdvertiseInterval)
-		defer t.Stop()
-		for {
-			// [MQTT-SN 6.1] the first ADVERTISE goes out at start.
-			if _, err := sock.WriteToUDP(msg, addr); err != nil {
-				g.log.Debug("mqtt-sn advertise failed", "err", err)
-			}
-			select {
-			case <-g.stop:
-				return
-			case <-t.C:
-			}
+	for _, c := range cands {
+		// Asked without g.mu: the core's registry lock is not nested in
+		// the gateway's.
+		if g.broker.HasSession(g.cfg.Namespace, c.id) {
+			continue
 		}
-	}()
-	return nil
+		g.mu.Lock()
+		// A client that connected meanwhile has its own registry.
+		if g.sessions[c.id] == c.s && g.byID[c.id] == nil {
+			delete(g.sessions, c.id)
+		}
+		g.mu.Unlock()
+	}
 }
