@@ -13,7 +13,8 @@ type MQTTSNConfig struct {
 	Listeners           []MQTTSNListener  `yaml:"listeners"`
 	GatewayID           int               `yaml:"gateway_id"`
 	AdvertiseAddress    string            `yaml:"advertise_address"`
-	AdvertiseInterval   Duration          `yaml:"advertise_interval"` // 0: off
+	AdvertiseInterface  string            `yaml:"advertise_interface"` // "": advertise_address only
+	AdvertiseInterval   Duration          `yaml:"advertise_interval"`  // 0: off
 	Namespace           string            `yaml:"namespace"`
 	Mountpoint          string            `yaml:"mountpoint"`
 	SessionExpiry       Duration          `yaml:"session_expiry"`
@@ -39,6 +40,8 @@ type MQTTSNListener struct {
 	Username string      `yaml:"username"`
 	Password string      `yaml:"password"`
 	DTLS     *DTLSConfig `yaml:"dtls"`
+	// SocketBuffer is the socket's receive and send buffer.
+	SocketBuffer Size `yaml:"socket_buffer"`
 }
 
 // DTLSConfig is a dtls listener's certificate and pre-shared keys.
@@ -51,9 +54,14 @@ type DTLSConfig struct {
 	PSKIdentityHint string            `yaml:"psk_identity_hint"`
 }
 
+// DefaultMQTTSNSocketBuffer is an MQTT-SN listener's socket buffer unless
+// socket_buffer says otherwise: large enough for a burst of datagrams from
+// many devices, where the OS default drops them.
+const DefaultMQTTSNSocketBuffer = 4 << 20
+
 func defaultMQTTSN() MQTTSNConfig {
 	return MQTTSNConfig{
-		Listeners:           []MQTTSNListener{{Name: "udp", Type: "udp", Address: ":1884"}},
+		Listeners:           []MQTTSNListener{{Name: "udp", Type: "udp", Address: ":1884", SocketBuffer: DefaultMQTTSNSocketBuffer}},
 		GatewayID:           1,
 		AdvertiseAddress:    "255.255.255.255:1884",
 		Namespace:           "mqttsn",
@@ -92,6 +100,12 @@ func (c *Config) validateMQTTSN(bad func(key, format string, args ...any)) {
 		if _, _, err := splitHostPort(l.Address); err != nil {
 			bad(key+".address", "%v", err)
 		}
+		if l.SocketBuffer == 0 {
+			l.SocketBuffer = DefaultMQTTSNSocketBuffer
+		}
+		if l.SocketBuffer < 8<<10 || l.SocketBuffer > 1<<30 {
+			bad(key+".socket_buffer", "must be between 8KiB and 1GiB")
+		}
 		if l.Type == "dtls" {
 			if l.DTLS == nil || (l.DTLS.CertFile == "" && len(l.DTLS.PSK) == 0) {
 				bad(key+".dtls", "is required for a dtls listener: cert_file and key_file, or psk")
@@ -125,9 +139,14 @@ func (c *Config) validateMQTTSN(bad func(key, format string, args ...any)) {
 		bad("mqttsn.advertise_interval", "must be 0 (off) or positive")
 	}
 	if s.AdvertiseInterval > 0 {
-		if _, _, err := splitHostPort(s.AdvertiseAddress); err != nil {
+		if host, _, err := splitHostPort(s.AdvertiseAddress); err != nil {
 			bad("mqttsn.advertise_address", "%v", err)
+		} else if host == "" && s.AdvertiseInterface == "" {
+			bad("mqttsn.advertise_address", "needs a host unless advertise_interface is set")
 		}
+	}
+	if strings.ContainsAny(s.AdvertiseInterface, " \t/:") {
+		bad("mqttsn.advertise_interface", "%q is not a network interface name", s.AdvertiseInterface)
 	}
 	if strings.ContainsAny(s.Mountpoint, "+#") {
 		bad("mqttsn.mountpoint", "must not contain '+' or '#'")

@@ -15,6 +15,7 @@ func (g *Gateway) buildMQTTSN(c *conf.MQTTSNConfig) *mqttsn.Gateway {
 	sc := mqttsn.Config{
 		GatewayID:           byte(c.GatewayID),
 		AdvertiseAddress:    c.AdvertiseAddress,
+		AdvertiseInterface:  c.AdvertiseInterface,
 		AdvertiseInterval:   c.AdvertiseInterval.D(),
 		Namespace:           c.Namespace,
 		Mountpoint:          c.Mountpoint,
@@ -38,7 +39,7 @@ func (g *Gateway) buildMQTTSN(c *conf.MQTTSNConfig) *mqttsn.Gateway {
 		sc.PredefinedTopics[uint16(n)] = t
 	}
 	for _, l := range c.Listeners {
-		sl := mqttsn.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Username: l.Username, Password: l.Password}
+		sl := mqttsn.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Username: l.Username, Password: l.Password, SocketBuffer: int(l.SocketBuffer)}
 		if d := l.DTLS; d != nil {
 			sl.DTLS = &mqttsn.DTLS{CertFile: d.CertFile, KeyFile: d.KeyFile, CAFile: d.CAFile, ClientAuth: d.ClientAuth, PSKIdentityHint: d.PSKIdentityHint}
 			for id, k := range d.PSK {
