@@ -2,7 +2,7 @@
 # (Debian's mosquitto-clients, npm's mqtt) when they are missing.
 GO ?= go
 
-.PHONY: all build test test-deps vet fuzz bench
+.PHONY: all build test test-deps test-qemu vet fuzz bench
 
 all: build
 
@@ -17,6 +17,12 @@ vet:
 
 test: test-deps vet
 	$(GO) test -race -count=1 ./...
+
+# The store and restore tests as 32-bit ARM and arm64 binaries under
+# qemu-user (installed when missing); separate from test because the
+# cross builds take minutes on a cold cache.
+test-qemu:
+	@GO=$(GO) ./scripts/qemu-test.sh
 
 # Short fuzzing pass over every decoder.
 fuzz:

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the store's conformance, power-loss and durability tests, and the
+# core's restore tests, as 32-bit ARM (GOARM=7, Raspberry Pi 2/3/4 on a
+# 32-bit OS) and arm64 binaries under Debian's qemu-user. Installs
+# qemu-user with apt-get when qemu-arm or qemu-aarch64 is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+
+if ! command -v qemu-arm >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
+	echo "qemu-test: installing qemu-user" >&2
+	SUDO=""
+	[ "$(id -u)" -ne 0 ] && SUDO=sudo
+	$SUDO apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q qemu-user
+fi
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+pkgs=(./core/store/memory ./core/store/pebble ./core)
+fail=0
+for target in "arm:7:qemu-arm" "arm64::qemu-aarch64"; do
+	IFS=: read -r arch arm qemu <<<"$target"
+	for pkg in "${pkgs[@]}"; do
+		bin="$out/$(basename "$pkg")-$arch.test"
+		GOOS=linux GOARCH=$arch GOARM=$arm CGO_ENABLED=0 $GO test -c -o "$bin" "$pkg"
+		args=(-test.count=1)
+		# In core only the store-backed tests matter here; the rest is
+		# architecture-independent and slow under emulation.
+		[ "$pkg" = ./core ] && args+=(-test.run='Restore|Store|SessionEnds|CleanSessions')
+		echo "qemu-test: $qemu $pkg" >&2
+		if ! (cd "$pkg" && "$qemu" "$bin" "${args[@]}"); then
+			fail=1
+		fi
+	done
+done
+exit $fail
