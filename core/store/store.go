@@ -155,7 +155,9 @@ type Store interface {
 	Retained() Retained
 	Outbox() Outbox
 
-	// Sync makes every write that returned before the call durable. Use it
+	// Sync makes every write that returned before the call durable, within
+	// the durability the store was opened with (a store that batches
+	// flushes treats it as a sync-flagged write). Use it
 	// where an acknowledgement depends on a write that was not flagged sync
 	// (a SUBACK for a persistent session, for example). Concurrent Syncs
 	// and sync-flagged writes share device flushes.

@@ -200,10 +200,11 @@ const (
 // directory; the subscriber receives every acknowledged message, in order
 // per publisher, QoS 2 exactly once, and its subscription and the retained
 // message are back.
+//
+// Only sync always makes this promise: with sync batch, what was
+// acknowledged in the last interval is still in the process when it dies.
 func TestKill9LosesNothingAcknowledged(t *testing.T) {
-	for _, sync := range []string{"always", "batch"} {
-		t.Run("sync "+sync, func(t *testing.T) { testKill9(t, sync) })
-	}
+	testKill9(t, "always")
 }
 
 func testKill9(t *testing.T, syncMode string) {

@@ -180,16 +180,28 @@ func checkCrashClone(t *testing.T, clone int, snap *crashSnapshot) {
 	t.Logf("clone %d: %d synced appends acknowledged, %d recovered", clone, acked, recovered)
 }
 
-// TestBatchSyncFlushesInBackground: in SyncBatch mode a sync-flagged write
-// returns before it is durable, and the background flush makes it durable
-// within about one interval without any further write.
+// TestBatchSyncFlushesInBackground: in SyncBatch mode a sync-flagged write,
+// or an unsynced one followed by Store.Sync (what the core does), returns
+// before it is durable, and the background flush makes it durable within
+// about one interval without any further write.
 func TestBatchSyncFlushesInBackground(t *testing.T) {
+	for _, viaSync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("store sync %v", viaSync), func(t *testing.T) { testBatchSync(t, viaSync) })
+	}
+}
+
+func testBatchSync(t *testing.T, viaSync bool) {
 	fs := vfs.NewCrashableMem()
 	s := openTest(t, "/data", Options{FS: fs, Sync: SyncBatch, SyncInterval: 5 * time.Millisecond})
 	defer s.Close()
 	k := store.Key{ClientID: "c"}
-	if _, err := s.Queues().Append(k, &store.QueueEntry{Message: &store.Message{Topic: "t"}}, true); err != nil {
+	if _, err := s.Queues().Append(k, &store.QueueEntry{Message: &store.Message{Topic: "t"}}, !viaSync); err != nil {
 		t.Fatal(err)
+	}
+	if viaSync {
+		if err := s.Sync(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {

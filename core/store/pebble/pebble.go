@@ -43,8 +43,9 @@ const (
 	SyncAlways SyncMode = iota
 	// SyncBatch: sync-flagged writes return at once and are synced by a
 	// background flush at most SyncInterval later. Messages acknowledged
-	// within the last interval may be lost on power loss (not on a process
-	// crash). For SD cards that cannot take a flush per message burst.
+	// within the last interval may be lost on power loss and on a process
+	// crash: Pebble buffers unsynced log writes in the process. For SD
+	// cards that cannot take a flush per message burst.
 	SyncBatch
 )
 
@@ -235,7 +236,7 @@ func (s *Store) flushLoop(every time.Duration) {
 			return
 		case <-t.C:
 			if s.dirty.Swap(false) {
-				if err := s.Sync(); err != nil {
+				if err := s.flush(); err != nil {
 					s.log.Error("store: periodic sync failed", "dir", s.dir, "err", err)
 				}
 			}
@@ -345,8 +346,19 @@ func (s *Store) Retained() store.Retained { return retained{s} }
 func (s *Store) Outbox() store.Outbox     { return outbox{s} }
 
 // Sync implements store.Store: it syncs the write-ahead log, which holds
-// every write that returned before.
+// every write that returned before. In SyncBatch mode it is a sync-flagged
+// write like the others: it returns at once and the background flush
+// syncs within the interval.
 func (s *Store) Sync() error {
+	if s.batch {
+		s.dirty.Store(true)
+		return nil
+	}
+	return s.flush()
+}
+
+// flush syncs the write-ahead log.
+func (s *Store) flush() error {
 	return s.err(s.db.LogData(nil, engine.Sync))
 }
 
@@ -355,7 +367,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
-		err := s.Sync()
+		err := s.flush()
 		if cerr := s.db.Close(); err == nil {
 			err = s.err(cerr)
 		}
