@@ -499,3 +499,22 @@ func TestWillIntoSysNotPublished(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyPublisherOutlivesTheLingerDeadline floods the broker for longer
+// than a connection lingers between bursts: reads that keep finding data
+// must not be cut off by the deadline of an earlier wait.
+func TestBusyPublisherOutlivesTheLingerDeadline(t *testing.T) {
+	ts := startServer(t)
+	c := dialRaw(t, ts.tcp(), packet.V311)
+	c.connect("flood", true)
+	// Many small packets per write keep every read of the broker full.
+	var batch []byte
+	for len(batch) < 256*1024 {
+		batch, _ = packet.Append(batch, &packet.Packet{Type: packet.PUBLISH, Topic: []byte("flood"), Payload: make([]byte, 100)}, packet.V311)
+	}
+	for end := time.Now().Add(1600 * time.Millisecond); time.Now().Before(end); {
+		c.writeRaw(batch)
+	}
+	c.send(&packet.Packet{Type: packet.PINGREQ})
+	c.expect(packet.PINGRESP)
+}

@@ -69,6 +69,7 @@ type conn struct {
 	kaTimer    *time.Timer // keepalive deadline while polled
 	lastIn     time.Time   // when input last arrived (owner only)
 	drained    bool        // the last read left the socket empty (owner only)
+	rdeadline  time.Time   // read deadline in force, zero for none (owner only)
 	rbuf       []byte      // nil while no partial packet is held
 }
 
@@ -190,11 +191,18 @@ func (c *conn) burst() {
 			c.finish(err)
 			return
 		}
+		// The first burst after CONNACK does not linger: a storm of
+		// connections that then go quiet must not hold a goroutine each.
 		var err error
-		if c.drained {
+		switch {
+		case c.drained && !c.registered:
+			err = errWouldBlock
+		case c.drained:
 			err = c.readLinger()
-		} else if err = c.readNow(); err == errWouldBlock {
-			err = c.readLinger()
+		default:
+			if err = c.readNow(); err == errWouldBlock && c.registered {
+				err = c.readLinger()
+			}
 		}
 		if err == errWouldBlock {
 			break
@@ -239,10 +247,12 @@ func (c *conn) readLinger() error {
 		}
 	}
 	c.nc.SetReadDeadline(deadline)
+	c.rdeadline = deadline
 	err := c.fillRaw()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// Raw reads fail while a passed deadline is set.
 		c.nc.SetReadDeadline(time.Time{})
+		c.rdeadline = time.Time{}
 		return errWouldBlock
 	}
 	return err
@@ -269,6 +279,13 @@ func (c *conn) drain() error {
 
 // readNow reads what the socket holds without waiting.
 func (c *conn) readNow() error {
+	if !c.rdeadline.IsZero() && !time.Now().Before(c.rdeadline) {
+		// A raw read fails at once while a passed deadline is set: the
+		// linger deadline of an earlier wait must not cut off a
+		// connection that is still busy.
+		c.nc.SetReadDeadline(time.Time{})
+		c.rdeadline = time.Time{}
+	}
 	c.grow()
 	var n int
 	var rerr error
@@ -433,12 +450,9 @@ func (c *conn) fillRaw() error {
 	var n int
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
-		if c.drained {
-			// The last read emptied the socket: wait for new input
-			// rather than make a read that would fail.
-			c.drained = false
-			return false
-		}
+		// Always read before waiting: RawRead clears the poller's
+		// readiness before calling us, so input that arrived earlier
+		// would not wake a wait.
 		c.grow()
 		space := cap(c.rbuf) - len(c.rbuf)
 		for {

@@ -64,8 +64,11 @@ func (c *conn) handshake() error {
 		}
 		return fmt.Errorf("decode CONNECT: %w", err)
 	}
+	// The decoded CONNECT aliases the read buffer (will payload, password):
+	// release the buffer only once connect has copied what it keeps.
+	err = c.connect(p)
 	c.consume(h.Len + h.Remaining)
-	return c.connect(p)
+	return err
 }
 
 // refuse writes a failing CONNACK: code for v5, v3code for 3.1/3.1.1
