@@ -217,19 +217,28 @@ type ring struct {
 	head, size int
 }
 
+// ringBase is the capacity a ring starts with. Buffers of that size are
+// shared through a pool: a session whose queue empties gives its buffer
+// back, so an idle session holds no queue memory and a busy one does not
+// allocate a buffer each time its queue refills.
+const ringBase = 32
+
+var ringBufs = sync.Pool{New: func() any { return new([ringBase]queued) }}
+
 func (r *ring) len() int { return r.size }
 
 func (r *ring) push(q queued) {
 	if r.size == len(r.buf) {
-		n := 2 * len(r.buf)
-		if n == 0 {
-			n = 4
+		if r.buf == nil {
+			r.buf, r.head = ringBufs.Get().(*[ringBase]queued)[:], 0
+		} else {
+			nb := make([]queued, 2*len(r.buf))
+			for i := 0; i < r.size; i++ {
+				nb[i] = r.buf[(r.head+i)%len(r.buf)]
+			}
+			r.release()
+			r.buf, r.head = nb, 0
 		}
-		nb := make([]queued, n)
-		for i := 0; i < r.size; i++ {
-			nb[i] = r.buf[(r.head+i)%len(r.buf)]
-		}
-		r.buf, r.head = nb, 0
 	}
 	r.buf[(r.head+r.size)%len(r.buf)] = q
 	r.size++
@@ -243,10 +252,22 @@ func (r *ring) pop() queued {
 	r.head = (r.head + 1) % len(r.buf)
 	r.size--
 	if r.size == 0 {
-		// An idle session holds no queue memory.
-		r.buf, r.head = nil, 0
+		r.release()
 	}
 	return q
 }
 
-func (r *ring) clear() { *r = ring{} }
+// release gives the buffer back (to the pool when it has the base size)
+// after clearing what it still references.
+func (r *ring) release() {
+	if len(r.buf) == ringBase {
+		clear(r.buf)
+		ringBufs.Put((*[ringBase]queued)(r.buf))
+	}
+	r.buf, r.head = nil, 0
+}
+
+func (r *ring) clear() {
+	r.release()
+	r.size = 0
+}
