@@ -295,7 +295,8 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		s.queuedBytes -= e.msg.size()
 		d := Delivery{Msg: e.msg, Topic: strings.TrimPrefix(e.msg.Topic, mp), QoS: e.qos, Retain: e.retain, SubIDs: e.subIDs}
 		if e.qos > 0 {
-			om := &outMsg{queued: e, id: s.allocIDLocked()}
+			om := outMsgs.Get().(*outMsg)
+			*om = outMsg{queued: e, id: s.allocIDLocked()}
 			if s.inflight == nil {
 				s.inflight = make(map[uint16]*outMsg)
 			}

@@ -181,18 +181,31 @@ func (s *session) allocIDLocked() uint16 {
 	}
 }
 
+// outMsgs recycles inflight entries: a QoS 1/2 delivery then allocates
+// nothing once the window has turned over.
+var outMsgs = sync.Pool{New: func() any { return new(outMsg) }}
+
+// pruneOrderLocked drops the acknowledged entries at the front of the send
+// order, recycling them, and compacts the slice in place so a turning
+// window does not reallocate it.
 func (s *session) pruneOrderLocked() {
 	i := 0
 	for i < len(s.order) && s.order[i].done {
-		s.order[i] = nil
+		*s.order[i] = outMsg{}
+		outMsgs.Put(s.order[i])
 		i++
 	}
-	if i > 0 {
-		s.order = s.order[i:]
+	if i == 0 {
+		return
 	}
-	if len(s.order) == 0 {
+	if i == len(s.order) {
+		// An idle session keeps no inflight memory.
 		s.order = nil
+		return
 	}
+	n := copy(s.order, s.order[i:])
+	clear(s.order[n:])
+	s.order = s.order[:n]
 }
 
 // dropQoS0Locked removes QoS 0 messages from the queue of a session that
@@ -221,7 +234,7 @@ type ring struct {
 // shared through a pool: a session whose queue empties gives its buffer
 // back, so an idle session holds no queue memory and a busy one does not
 // allocate a buffer each time its queue refills.
-const ringBase = 32
+const ringBase = 64
 
 var ringBufs = sync.Pool{New: func() any { return new([ringBase]queued) }}
 
