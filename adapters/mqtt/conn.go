@@ -70,6 +70,7 @@ type conn struct {
 	lastIn     time.Time   // when input last arrived (owner only)
 	drained    bool        // the last read left the socket empty (owner only)
 	rdeadline  time.Time   // read deadline in force, zero for none (owner only)
+	lastWriter time.Time   // when the last writer run ended (writer only)
 	rbuf       []byte      // nil while no partial packet is held
 }
 
@@ -171,8 +172,10 @@ func (c *conn) run() {
 	}
 	c.ready.Store(true)
 	// Deliveries of a resumed session, or a kick that came during the
-	// handshake, follow the CONNACK.
-	c.Notify()
+	// handshake, follow the CONNACK; otherwise no writer is started.
+	if c.wakeup.Load() || c.kicked.Load() {
+		c.Notify()
+	}
 	c.handoff = true
 	if c.raw != nil && c.srv.poller != nil {
 		c.raw.Control(func(fd uintptr) { c.fd = int(fd) })
@@ -801,18 +804,22 @@ func (c *conn) writeLoop() {
 		if c.wakeup.Load() || c.kicked.Load() {
 			continue
 		}
-		// Linger, like the reader: a subscriber that gets a message now
-		// is likely to get another soon.
-		if t == nil {
-			t = time.NewTimer(linger)
-		} else {
-			t.Reset(linger)
+		// Linger, like the reader, when the previous run ended less than
+		// a linger ago: a subscriber that keeps getting messages keeps its
+		// writer, one that got a single SUBACK does not hold a goroutine.
+		if time.Since(c.lastWriter) < linger {
+			if t == nil {
+				t = time.NewTimer(linger)
+			} else {
+				t.Reset(linger)
+			}
+			select {
+			case <-c.wakeCh:
+				continue
+			case <-t.C:
+			}
 		}
-		select {
-		case <-c.wakeCh:
-			continue
-		case <-t.C:
-		}
+		c.lastWriter = time.Now()
 		c.running.Store(false)
 		// A Notify between the checks above and the store would find
 		// running still set and start nobody: look again.
