@@ -4,15 +4,9 @@
 package durability
 
 import (
-	"bufio"
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,153 +15,11 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/mqgate/mqgate/internal/testbroker"
 )
 
-// mqgateBin is the binary TestMain builds once.
-var mqgateBin string
-
-func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "mqgate-durability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "durability:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin, err := buildMqgate(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "durability:", err)
-		return 1
-	}
-	mqgateBin = bin
-	return m.Run()
-}
-
-// buildMqgate compiles ./cmd/mqgate of the module this package belongs to.
-func buildMqgate(dir string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside a Go module")
-	}
-	bin := filepath.Join(dir, "mqgate")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mqgate")
-	build.Dir = filepath.Dir(gomod)
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/mqgate: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
-var listeningRE = regexp.MustCompile(`msg="mqtt listening".* listener=tcp .*addr=127\.0\.0\.1:(\d+)`)
-
-// gateway is one mqgate process.
-type gateway struct {
-	cmd    *exec.Cmd
-	addr   string
-	log    *logBuffer
-	exited chan error
-}
-
-// startGateway runs mqgate with the config in dir and waits for its TCP
-// listener. The cleanup kills it if the test left it running.
-func startGateway(t *testing.T, cfgPath string) *gateway {
-	t.Helper()
-	cmd := exec.Command(mqgateBin, "run", "-c", cfgPath)
-	cmd.Stdout = io.Discard
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mqgate: %v", err)
-	}
-	g := &gateway{cmd: cmd, log: &logBuffer{}, exited: make(chan error, 1)}
-	port := make(chan string, 1)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			g.log.add(line)
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				select {
-				case port <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	go func() {
-		<-scanned // Wait must not run before the pipe has been read to EOF.
-		g.exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-g.exited
-		}
-		if t.Failed() {
-			t.Logf("gateway log:\n%s", g.log)
-		}
-	})
-	select {
-	case p := <-port:
-		g.addr = "tcp://127.0.0.1:" + p
-	case err := <-g.exited:
-		g.exited <- err
-		t.Fatalf("mqgate exited before listening: %v\n%s", err, g.log)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("mqgate did not listen within 20s\n%s", g.log)
-	}
-	return g
-}
-
-// kill sends SIGKILL: no shutdown code runs.
-func (g *gateway) kill() {
-	g.cmd.Process.Kill()
-}
-
-// stop sends SIGTERM and waits for exit status 0.
-func (g *gateway) stop(t *testing.T) {
-	t.Helper()
-	g.cmd.Process.Signal(os.Interrupt)
-	select {
-	case err := <-g.exited:
-		if err != nil {
-			t.Errorf("mqgate exit: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Errorf("mqgate still running 20s after SIGINT")
-	}
-}
-
-type logBuffer struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logBuffer) add(s string) {
-	l.mu.Lock()
-	l.lines = append(l.lines, s)
-	l.mu.Unlock()
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
+func TestMain(m *testing.M) { os.Exit(testbroker.Main(m)) }
 
 func clientOptions(addr, id string, clean bool) *paho.ClientOptions {
 	return paho.NewClientOptions().AddBroker(addr).SetClientID(id).SetCleanSession(clean).
@@ -222,14 +74,15 @@ mqtt:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g := startGateway(t, cfgPath)
+	g := testbroker.Start(t, cfgPath, "tcp")
+	addr := "tcp://" + g.Addr("tcp")
 
-	sub := paho.NewClient(clientOptions(g.addr, "durable-sub", false))
+	sub := paho.NewClient(clientOptions(addr, "durable-sub", false))
 	must(t, "subscriber connect", sub.Connect())
 	must(t, "subscribe", sub.Subscribe("dur/#", 2, nil))
 	sub.Disconnect(250)
 
-	ret := paho.NewClient(clientOptions(g.addr, "retainer", true))
+	ret := paho.NewClient(clientOptions(addr, "retainer", true))
 	must(t, "retainer connect", ret.Connect())
 	must(t, "retained publish", ret.Publish("ret/state", 1, true, "on"))
 	ret.Disconnect(250)
@@ -243,14 +96,14 @@ mqtt:
 			// Poll the counter, not a wait for an event.
 			time.Sleep(time.Millisecond)
 		}
-		g.kill()
+		g.Kill()
 	}()
 	var wg sync.WaitGroup
 	for _, s := range streams {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := paho.NewClient(clientOptions(g.addr, "pub-"+s.name, true))
+			c := paho.NewClient(clientOptions(addr, "pub-"+s.name, true))
 			if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 				t.Errorf("publisher %s connect: %v", s.name, tok.Error())
 				return
@@ -272,10 +125,9 @@ mqtt:
 	case <-time.After(30 * time.Second):
 		t.Fatal("publishers finished without reaching the kill point")
 	}
-	if err := <-g.exited; err == nil {
+	if err := g.Wait(); err == nil {
 		t.Fatal("mqgate exited cleanly; it was to be killed")
 	}
-	g.exited <- nil
 	for _, s := range streams {
 		if len(s.acked) == 0 || len(s.acked) == perPublisher {
 			t.Fatalf("publisher %s had %d acks at the kill; the kill must land mid-stream", s.name, len(s.acked))
@@ -283,13 +135,13 @@ mqtt:
 		t.Logf("publisher %s: %d acknowledged before SIGKILL", s.name, len(s.acked))
 	}
 
-	g = startGateway(t, cfgPath)
-	defer g.stop(t)
+	g = testbroker.Start(t, cfgPath, "tcp")
+	addr = "tcp://" + g.Addr("tcp")
 
 	var mu sync.Mutex
 	got := map[string][]int{}
 	arrived := make(chan struct{}, 1)
-	o := clientOptions(g.addr, "durable-sub", false).SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
+	o := clientOptions(addr, "durable-sub", false).SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
 		name, num, ok := strings.Cut(string(m.Payload()), "-")
 		n, err := strconv.Atoi(num)
 		if !ok || err != nil {
@@ -369,7 +221,7 @@ mqtt:
 	mu.Unlock()
 
 	// The subscription itself is back: a new message reaches the session.
-	pub := paho.NewClient(clientOptions(g.addr, "pub-after", true))
+	pub := paho.NewClient(clientOptions(addr, "pub-after", true))
 	must(t, "publisher connect after restart", pub.Connect())
 	defer pub.Disconnect(250)
 	must(t, "publish after restart", pub.Publish("dur/after", 1, false, "after-1"))
@@ -381,7 +233,7 @@ mqtt:
 
 	// The retained message is back.
 	retained := make(chan string, 1)
-	obs := paho.NewClient(clientOptions(g.addr, "observer", true))
+	obs := paho.NewClient(clientOptions(addr, "observer", true))
 	must(t, "observer connect", obs.Connect())
 	defer obs.Disconnect(250)
 	must(t, "observer subscribe", obs.Subscribe("ret/#", 1, func(_ paho.Client, m paho.Message) {

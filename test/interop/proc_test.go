@@ -2,11 +2,13 @@ package interop
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -148,4 +150,23 @@ func (p *proc) kill(t *testing.T) {
 		t.Fatalf("kill %s: %v", p.name, err)
 	}
 	<-p.done
+}
+
+// syncBuffer collects lines written by one goroutine and read by others.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) WriteLine(line string) {
+	s.mu.Lock()
+	s.buf.WriteString(line)
+	s.buf.WriteByte('\n')
+	s.mu.Unlock()
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }
