@@ -4,15 +4,12 @@
 package packettest
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mqgate/mqgate/internal/hexfixture"
 )
 
 // Fixture is one raw packet with the outcome the codec must produce.
@@ -41,63 +38,33 @@ func (f *Fixture) Code() (byte, bool) {
 }
 
 // Load reads every *.hex fixture in dir, sorted by name.
-func Load(dir string) ([]Fixture, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*.hex"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	out := make([]Fixture, 0, len(names))
-	for _, name := range names {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		f, err := Parse(strings.TrimSuffix(filepath.Base(name), ".hex"), b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
+func Load(dir string) ([]Fixture, error) { return hexfixture.Load(dir, Parse) }
 
 // Parse parses one fixture file.
 func Parse(name string, b []byte) (Fixture, error) {
 	f := Fixture{Name: name}
-	var hexText strings.Builder
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, "#"); ok {
-			key, val, found := strings.Cut(strings.TrimSpace(rest), ":")
-			val = strings.TrimSpace(val)
-			switch {
-			case found && key == "version":
-				n, err := strconv.Atoi(val)
-				if err != nil {
-					return f, fmt.Errorf("bad version %q", val)
-				}
-				f.Version = byte(n)
-			case found && key == "maxsize":
-				n, err := strconv.Atoi(val)
-				if err != nil {
-					return f, fmt.Errorf("bad maxsize %q", val)
-				}
-				f.MaxSize = n
-			case found && key == "expect":
-				f.Expect = val
-			case f.Description == "":
-				f.Description = strings.TrimSpace(rest)
+	desc, raw, err := hexfixture.Parse(b, func(key, val string) (bool, error) {
+		switch key {
+		case "version":
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return true, fmt.Errorf("bad version %q", val)
 			}
-			continue
+			f.Version = byte(n)
+		case "maxsize":
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return true, fmt.Errorf("bad maxsize %q", val)
+			}
+			f.MaxSize = n
+		case "expect":
+			f.Expect = val
+		default:
+			return false, nil
 		}
-		hexText.WriteString(strings.Join(strings.Fields(line), ""))
-	}
-	if err := sc.Err(); err != nil {
-		return f, err
-	}
-	raw, err := hex.DecodeString(hexText.String())
+		return true, nil
+	})
+	f.Description = desc
 	if err != nil {
 		return f, err
 	}
@@ -116,15 +83,6 @@ func Format(f Fixture) []byte {
 		fmt.Fprintf(&b, "# maxsize: %d\n", f.MaxSize)
 	}
 	fmt.Fprintf(&b, "# expect: %s\n", f.Expect)
-	for i := 0; i < len(f.Bytes); i += 16 {
-		line := f.Bytes[i:min(i+16, len(f.Bytes))]
-		for j, c := range line {
-			if j > 0 {
-				b.WriteByte(' ')
-			}
-			fmt.Fprintf(&b, "%02x", c)
-		}
-		b.WriteByte('\n')
-	}
+	hexfixture.WriteHex(&b, f.Bytes)
 	return b.Bytes()
 }

@@ -4,14 +4,10 @@
 package packettest
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
+
+	"github.com/mqgate/mqgate/internal/hexfixture"
 )
 
 // Fixture is one raw datagram with the outcome the codec must produce.
@@ -23,46 +19,19 @@ type Fixture struct {
 }
 
 // Load reads every *.hex fixture in dir, sorted by name.
-func Load(dir string) ([]Fixture, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*.hex"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	out := make([]Fixture, 0, len(names))
-	for _, name := range names {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		f, err := Parse(strings.TrimSuffix(filepath.Base(name), ".hex"), b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
+func Load(dir string) ([]Fixture, error) { return hexfixture.Load(dir, Parse) }
 
 // Parse reads one fixture file.
 func Parse(name string, data []byte) (Fixture, error) {
 	f := Fixture{Name: name}
-	var hx strings.Builder
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if c, ok := strings.CutPrefix(line, "#"); ok {
-			c = strings.TrimSpace(c)
-			if v, ok := strings.CutPrefix(c, "expect:"); ok {
-				f.Expect = strings.TrimSpace(v)
-			} else if f.Description == "" {
-				f.Description = c
-			}
-			continue
+	desc, b, err := hexfixture.Parse(data, func(key, val string) (bool, error) {
+		if key != "expect" {
+			return false, nil
 		}
-		hx.WriteString(strings.Join(strings.Fields(line), ""))
-	}
-	b, err := hex.DecodeString(hx.String())
+		f.Expect = val
+		return true, nil
+	})
+	f.Description = desc
 	if err != nil {
 		return f, err
 	}
@@ -73,20 +42,14 @@ func Parse(name string, data []byte) (Fixture, error) {
 	return f, nil
 }
 
-// Format writes a fixture in the file format Parse reads.
+// Format writes a fixture in the file format Parse reads, 16 bytes per
+// line.
 func Format(f Fixture) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n# expect: %s\n", f.Description, f.Expect)
-	for i, c := range f.Bytes {
-		if i > 0 {
-			if i%16 == 0 {
-				b.WriteByte('\n')
-			} else {
-				b.WriteByte(' ')
-			}
-		}
-		fmt.Fprintf(&b, "%02x", c)
+	hexfixture.WriteHex(&b, f.Bytes)
+	if len(f.Bytes) == 0 {
+		b.WriteByte('\n') // an empty datagram still has its (blank) body line
 	}
-	b.WriteByte('\n')
 	return b.Bytes()
 }
