@@ -3,18 +3,17 @@ package mqtt
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/mqgate/mqgate/adapters/internal/tlsfiles"
 	"github.com/mqgate/mqgate/core"
 )
 
@@ -180,22 +179,18 @@ func tlsConfig(t *TLS) (*tls.Config, error) {
 	if t == nil {
 		return nil, errors.New("tls: cert_file and key_file are required")
 	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	cert, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("load certificate: %w", err)
+		return nil, err
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if t.MinVersion != 0 {
 		tc.MinVersion = t.MinVersion
 	}
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pool, err := tlsfiles.LoadCAPool(t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("read ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificates", t.CAFile)
+			return nil, err
 		}
 		tc.ClientCAs = pool
 	}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/pion/dtls/v3/pkg/protocol/recordlayer"
 	"github.com/pion/transport/v4/udp"
 
+	"github.com/mqgate/mqgate/adapters/internal/tlsfiles"
 	"github.com/mqgate/mqgate/adapters/mqttsn/packet"
 	"github.com/mqgate/mqgate/core"
 )
@@ -192,20 +192,16 @@ func dtlsConfig(d *DTLS) (*dtls.Config, error) {
 	}
 	c := &dtls.Config{ExtendedMasterSecret: dtls.RequireExtendedMasterSecret}
 	if d.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(d.CertFile, d.KeyFile)
+		cert, err := tlsfiles.LoadKeyPair(d.CertFile, d.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("load certificate: %w", err)
+			return nil, err
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}
 	if d.CAFile != "" {
-		pem, err := os.ReadFile(d.CAFile)
+		pool, err := tlsfiles.LoadCAPool(d.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("read ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificates", d.CAFile)
+			return nil, err
 		}
 		c.ClientCAs = pool
 	}
