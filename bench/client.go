@@ -2,13 +2,11 @@ package bench
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
@@ -36,36 +34,23 @@ type clientSpec struct {
 	snTopicID uint16
 }
 
-func (c *client) role() *clientSpec { return c.spec }
-
-func (c *client) unacked() int32 {
-	if c.closing.Load() {
-		return 0
-	}
-	return c.inflight.Load()
-}
-
 // client is one MQTT connection. Its reader goroutine owns rbuf and rpkt;
 // mu guards out, the batch of bytes the writer goroutine sends next, and
 // apkt, used to encode acknowledgements.
 type client struct {
-	r    *run
-	spec *clientSpec
-	rw   io.ReadWriteCloser
-	v    packet.Version
+	clientBase
+	r  *run
+	rw io.ReadWriteCloser
+	v  packet.Version
 
 	mu    sync.Mutex
 	out   []byte
 	spare []byte
 	apkt  packet.Packet
 	wake  chan struct{}
-	acked chan struct{} // the inflight window has room again
-	ready chan error    // CONNACK and SUBACK outcomes, during setup
+	ready chan error // CONNACK and SUBACK outcomes, during setup
 	done  chan struct{}
 
-	window   int32 // QoS 1/2 publishes allowed unacknowledged
-	inflight atomic.Int32
-	closing  atomic.Bool
 	readerWG sync.WaitGroup
 	writerWG sync.WaitGroup
 }
@@ -79,9 +64,9 @@ func connect(ctx context.Context, r *run, spec *clientSpec) (*client, error) {
 		return nil, err
 	}
 	c := &client{
-		r: r, spec: spec, rw: rw, v: packet.Version(o.Version),
-		wake: make(chan struct{}, 1), acked: make(chan struct{}, 1), ready: make(chan error, 1), done: make(chan struct{}),
-		window: int32(o.Inflight),
+		r: r, rw: rw, v: packet.Version(o.Version),
+		wake: make(chan struct{}, 1), ready: make(chan error, 1), done: make(chan struct{}),
+		clientBase: clientBase{spec: spec, window: int32(o.Inflight), acked: make(chan struct{}, 1)},
 	}
 	c.readerWG.Add(1)
 	c.writerWG.Add(1)
@@ -148,17 +133,6 @@ func (c *client) ack(t packet.Type, id uint16) {
 	c.out, _ = packet.Append(c.out, &c.apkt, c.v)
 	c.mu.Unlock()
 	c.kick()
-}
-
-// acknowledged frees an inflight slot and wakes the publisher once half the
-// window is free, so it sends in batches rather than one by one.
-func (c *client) acknowledged() {
-	if c.inflight.Add(-1) <= c.window/2 {
-		select {
-		case c.acked <- struct{}{}:
-		default:
-		}
-	}
 }
 
 func (c *client) kick() {
@@ -259,13 +233,7 @@ func (c *client) handle(p *packet.Packet, h packet.Header, body []byte) error {
 	st := &c.r.st
 	switch p.Type {
 	case packet.PUBLISH:
-		st.received.Add(1)
-		if len(p.Payload) >= 8 {
-			d := now() - int64(binary.BigEndian.Uint64(p.Payload))
-			if d >= 0 && d < int64(time.Hour) {
-				st.latency.Record(time.Duration(d))
-			}
-		}
+		st.delivered(p.Payload)
 		switch p.QoS {
 		case 1:
 			c.ack(packet.PUBACK, p.PacketID)

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
@@ -19,24 +20,92 @@ func now() int64 { return clockBaseNs + int64(time.Since(clockBase)) }
 
 const publishBatch = 64
 
-// publishLoop publishes until stop is closed: at rate messages per second
-// (0: as fast as flow control allows), in batches that the writer sends with
-// one system call. QoS 1 and 2 are limited by the inflight window; with
-// subscribers in this process, unthrottled publishers are also held back
-// while too many deliveries are outstanding, so the bench measures the
+// clientBase is what a bench client has whatever protocol it speaks: its
+// role and the inflight window that holds its QoS 1 and 2 publishes.
+type clientBase struct {
+	spec     *clientSpec
+	window   int32 // QoS 1/2 publishes allowed unacknowledged
+	inflight atomic.Int32
+	acked    chan struct{} // the inflight window has room again
+	closing  atomic.Bool
+}
+
+func (c *clientBase) role() *clientSpec { return c.spec }
+
+func (c *clientBase) unacked() int32 {
+	if c.closing.Load() {
+		return 0
+	}
+	return c.inflight.Load()
+}
+
+// acknowledged frees an inflight slot and wakes the publisher once half the
+// window is free, so it sends in batches rather than one by one.
+func (c *clientBase) acknowledged() {
+	if c.inflight.Add(-1) <= c.window/2 {
+		select {
+		case c.acked <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// admit decides whether the publisher may send one more message, which
+// takes an inflight slot when acknowledged (QoS 1 and 2): it returns
+// blockedWindow when the window is full and blockedGate when the
+// closed-loop gate holds an unthrottled publisher (rate 0), else
+// blockedNot. For an acknowledged message it moves *id to the next
+// non-zero message id first.
+func (c *clientBase) admit(r *run, acknowledged bool, rate float64, id *uint16) int {
+	if acknowledged {
+		if c.inflight.Load() >= c.window {
+			return blockedWindow
+		}
+		if *id++; *id == 0 {
+			*id = 1
+		}
+	}
+	if rate == 0 && !r.mayPublish() {
+		return blockedGate
+	}
+	return blockedNot
+}
+
+// stamp writes the send time into the first 8 bytes of a payload that has
+// room for it, for the subscriber's latency measurement.
+func stamp(payload []byte) {
+	if len(payload) >= 8 {
+		binary.BigEndian.PutUint64(payload, uint64(now()))
+	}
+}
+
+// delivered counts a message that reached a subscriber and records its
+// latency from the send time stamp wrote, if it carries one from this
+// hour.
+func (st *stats) delivered(payload []byte) {
+	st.received.Add(1)
+	if len(payload) >= 8 {
+		d := now() - int64(binary.BigEndian.Uint64(payload))
+		if d >= 0 && d < int64(time.Hour) {
+			st.latency.Record(time.Duration(d))
+		}
+	}
+}
+
+// publishLoop publishes until stop or done is closed: at rate messages per
+// second (0: as fast as flow control allows), in batches. batch sends up to
+// want messages, counting each one's expected deliveries; it returns how
+// many it sent, why it stopped short, and false when the client failed.
+// With subscribers in this process, unthrottled publishers are also held
+// back while too many deliveries are outstanding, so the bench measures the
 // broker rather than the depth of its queues.
-func (c *client) publishLoop(stop <-chan struct{}, rate float64) {
-	r := c.r
-	o := r.o
-	pkt := packet.Packet{Type: packet.PUBLISH, QoS: byte(o.QoS), Topic: []byte(c.spec.topic),
-		Payload: make([]byte, o.Size)}
-	var id uint16
+func (r *run) publishLoop(stop, done, acked <-chan struct{}, rate float64, batch func(want int64) (sent int64, blocked int, ok bool)) {
 	pace := newPacer(rate)
 	for {
 		select {
 		case <-stop:
 			return
-		case <-c.done:
+		case <-done:
 			return
 		default:
 		}
@@ -44,37 +113,46 @@ func (c *client) publishLoop(stop <-chan struct{}, rate float64) {
 		if want == 0 {
 			continue
 		}
-		var sent int64
-		blocked := blockedNot
+		sent, blocked, ok := batch(want)
+		if !ok {
+			return
+		}
+		if sent > 0 {
+			pace.sent += sent
+			r.st.sent.Add(sent)
+		}
+		r.wait(blocked, acked, stop)
+	}
+}
+
+// publishLoop publishes as run.publishLoop describes; the writer sends each
+// batch with one system call. QoS 1 and 2 are limited by the inflight
+// window.
+func (c *client) publishLoop(stop <-chan struct{}, rate float64) {
+	r := c.r
+	o := r.o
+	pkt := packet.Packet{Type: packet.PUBLISH, QoS: byte(o.QoS), Topic: []byte(c.spec.topic),
+		Payload: make([]byte, o.Size)}
+	var id uint16
+	r.publishLoop(stop, c.done, c.acked, rate, func(want int64) (sent int64, blocked int, ok bool) {
 		c.mu.Lock()
 		for sent < want {
 			if len(c.out) >= maxPendingOut {
 				blocked = blockedWriter
 				break
 			}
-			if pkt.QoS > 0 {
-				if c.inflight.Load() >= c.window {
-					blocked = blockedWindow
-					break
-				}
-				id++
-				if id == 0 {
-					id = 1
-				}
-				pkt.PacketID = id
-			}
-			if rate == 0 && !r.mayPublish() {
-				blocked = blockedGate
+			if blocked = c.admit(r, pkt.QoS > 0, rate, &id); blocked != blockedNot {
 				break
 			}
-			if len(pkt.Payload) >= 8 {
-				binary.BigEndian.PutUint64(pkt.Payload, uint64(now()))
+			if pkt.QoS > 0 {
+				pkt.PacketID = id
 			}
+			stamp(pkt.Payload)
 			out, err := packet.Append(c.out, &pkt, c.v)
 			if err != nil {
 				c.mu.Unlock()
 				c.fail(err)
-				return
+				return sent, blocked, false
 			}
 			c.out = out
 			if pkt.QoS > 0 {
@@ -85,12 +163,10 @@ func (c *client) publishLoop(stop <-chan struct{}, rate float64) {
 		}
 		c.mu.Unlock()
 		if sent > 0 {
-			pace.sent += sent
-			r.st.sent.Add(sent)
 			c.kick()
 		}
-		r.wait(blocked, c.acked, stop)
-	}
+		return sent, blocked, true
+	})
 }
 
 // pacer spaces a publisher's messages at rate per second, or lets it send

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -29,8 +28,8 @@ const (
 // itself; mu guards the messages awaiting acknowledgement, which both
 // touch. Every other field below mu belongs to the reader.
 type snClient struct {
+	clientBase
 	r         *run
-	spec      *clientSpec
 	conn      *net.UDPConn
 	topicType byte
 	topicID   uint16
@@ -38,14 +37,10 @@ type snClient struct {
 	setUp     atomic.Bool // setup is over: failures are counted by fail, not by connectAll
 	failErr   error       // why fail closed done; read after done is closed
 
-	lastWrite atomic.Int64 // now() of the last datagram sent
-	window    int32
-	inflight  atomic.Int32
-	acked     chan struct{} // the window has room again
+	lastWrite atomic.Int64  // now() of the last datagram sent
 	replies   chan snReply  // CONNACK, REGACK and SUBACK, during setup
 	gone      chan struct{} // the gateway answered DISCONNECT
 	done      chan struct{} // closed once, by fail or close
-	closing   atomic.Bool
 	readerWG  sync.WaitGroup
 
 	mu      sync.Mutex
@@ -72,15 +67,6 @@ type snReply struct {
 	msgID   uint16
 }
 
-func (c *snClient) role() *clientSpec { return c.spec }
-
-func (c *snClient) unacked() int32 {
-	if c.closing.Load() {
-		return 0
-	}
-	return c.inflight.Load()
-}
-
 // connectSN opens a UDP socket to the gateway, CONNECTs, and names the
 // publisher's topic (REGISTER unless short or predefined) or subscribes.
 func connectSN(ctx context.Context, r *run, spec *clientSpec) (*snClient, error) {
@@ -95,10 +81,10 @@ func connectSN(ctx context.Context, r *run, spec *clientSpec) (*snClient, error)
 	}
 	conn.SetReadBuffer(snSocketBuffer)
 	c := &snClient{
-		r: r, spec: spec, conn: conn, window: r.snWindow,
-		acked: make(chan struct{}, 1), replies: make(chan snReply, 1),
+		r: r, conn: conn, replies: make(chan snReply, 1),
 		gone: make(chan struct{}), done: make(chan struct{}),
-		pending: map[uint16]*snOut{},
+		pending:    map[uint16]*snOut{},
+		clientBase: clientBase{spec: spec, window: r.snWindow, acked: make(chan struct{}, 1)},
 	}
 	c.lastWrite.Store(now())
 	c.readerWG.Add(1)
@@ -246,13 +232,7 @@ func (c *snClient) handle(p *packet.Packet) error {
 	st := &c.r.st
 	switch p.Type {
 	case packet.PUBLISH:
-		st.received.Add(1)
-		if len(p.Data) >= 8 {
-			d := now() - int64(binary.BigEndian.Uint64(p.Data))
-			if d >= 0 && d < int64(time.Hour) {
-				st.latency.Record(time.Duration(d))
-			}
-		}
+		st.delivered(p.Data)
 		switch p.QoS {
 		case 1:
 			return c.reply(&packet.Packet{Type: packet.PUBACK, TopicID: p.TopicID, MsgID: p.MsgID, ReturnCode: packet.Accepted})
@@ -332,12 +312,7 @@ func (c *snClient) settle(id uint16, rel, ok bool) {
 	if ok {
 		c.r.st.acked.Add(1)
 	}
-	if c.inflight.Add(-1) <= c.window/2 {
-		select {
-		case c.acked <- struct{}{}:
-		default:
-		}
-	}
+	c.acknowledged()
 }
 
 // timers resends what went unacknowledged for -sn-retry, with DUP set on a
@@ -395,8 +370,8 @@ func (c *snClient) track(id uint16, msg []byte) {
 	c.mu.Unlock()
 }
 
-// publishLoop publishes as the MQTT client's does: paced or in batches,
-// held by the inflight window and the gate, one datagram per message.
+// publishLoop publishes as run.publishLoop describes, held by the
+// inflight window and the gate, one datagram per message.
 func (c *snClient) publishLoop(stop <-chan struct{}, rate float64) {
 	r := c.r
 	o := r.o
@@ -404,43 +379,19 @@ func (c *snClient) publishLoop(stop <-chan struct{}, rate float64) {
 		Data: make([]byte, o.Size)}
 	var buf []byte
 	var id uint16
-	pace := newPacer(rate)
-	for {
-		select {
-		case <-stop:
-			return
-		case <-c.done:
-			return
-		default:
-		}
-		want := pace.due(stop)
-		if want == 0 {
-			continue
-		}
-		var sent int64
-		blocked := blockedNot
+	r.publishLoop(stop, c.done, c.acked, rate, func(want int64) (sent int64, blocked int, ok bool) {
 		for sent < want {
-			if p.QoS > 0 {
-				if c.inflight.Load() >= c.window {
-					blocked = blockedWindow
-					break
-				}
-				if id++; id == 0 {
-					id = 1
-				}
-				p.MsgID = id
-			}
-			if rate == 0 && !r.mayPublish() {
-				blocked = blockedGate
+			if blocked = c.admit(r, p.QoS > 0, rate, &id); blocked != blockedNot {
 				break
 			}
-			if len(p.Data) >= 8 {
-				binary.BigEndian.PutUint64(p.Data, uint64(now()))
+			if p.QoS > 0 {
+				p.MsgID = id
 			}
+			stamp(p.Data)
 			var err error
 			if buf, err = packet.Append(buf[:0], &p); err != nil {
 				c.fail(err)
-				return
+				return sent, blocked, false
 			}
 			if p.QoS > 0 {
 				c.track(id, buf)
@@ -448,17 +399,13 @@ func (c *snClient) publishLoop(stop <-chan struct{}, rate float64) {
 			}
 			if err := c.write(buf); err != nil {
 				c.fail(err)
-				return
+				return sent, blocked, false
 			}
 			sent++
 			r.st.expected.Add(c.spec.fan)
 		}
-		if sent > 0 {
-			pace.sent += sent
-			r.st.sent.Add(sent)
-		}
-		r.wait(blocked, c.acked, stop)
-	}
+		return sent, blocked, true
+	})
 }
 
 // fail records an error unless the bench is closing the client itself,
