@@ -34,4 +34,14 @@ for target in "arm:7:qemu-arm" "arm64::qemu-aarch64"; do
 		fi
 	done
 done
+# The process-level kill -9 test with the gateway itself built for each
+# architecture and run under qemu-user; the test and its clients stay native.
+for target in "arm:7:qemu-arm" "arm64::qemu-aarch64"; do
+	IFS=: read -r arch arm qemu <<<"$target"
+	echo "qemu-test: $qemu mqgate, test/durability" >&2
+	if ! MQGATE_TEST_GOARCH=$arch MQGATE_TEST_GOARM=$arm MQGATE_TEST_EXEC=$qemu \
+		$GO test -count=1 ./test/durability/; then
+		fail=1
+	fi
+done
 exit $fail

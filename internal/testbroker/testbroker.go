@@ -22,7 +22,9 @@ import (
 var binary string
 
 // Main builds ./cmd/mqgate of the module the calling test belongs to, runs
-// the tests and removes the binary. Call it from TestMain:
+// the tests and removes the binary. With MQGATE_TEST_GOARCH (and
+// MQGATE_TEST_GOARM) set it builds for that architecture, and Start runs the
+// binary through MQGATE_TEST_EXEC, e.g. qemu-arm. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { os.Exit(testbroker.Main(m)) }
 func Main(m *testing.M) int {
@@ -56,6 +58,11 @@ func build(dir string) (string, error) {
 	bin := filepath.Join(dir, "mqgate")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mqgate")
 	build.Dir = filepath.Dir(gomod)
+	if arch := os.Getenv("MQGATE_TEST_GOARCH"); arch != "" {
+		// A broker for another architecture, run under MQGATE_TEST_EXEC
+		// (qemu-user): the tests themselves stay native.
+		build.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "GOARM="+os.Getenv("MQGATE_TEST_GOARM"), "CGO_ENABLED=0")
+	}
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/mqgate: %w\n%s", err, out)
 	}
@@ -91,6 +98,9 @@ func Start(t *testing.T, cfgPath string, listeners ...string) *Process {
 		t.Fatal("testbroker: TestMain must call testbroker.Main")
 	}
 	cmd := exec.Command(binary, "run", "-c", cfgPath)
+	if wrapper := os.Getenv("MQGATE_TEST_EXEC"); wrapper != "" {
+		cmd = exec.Command(wrapper, binary, "run", "-c", cfgPath)
+	}
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
