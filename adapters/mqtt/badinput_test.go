@@ -518,3 +518,19 @@ func TestBusyPublisherOutlivesTheLingerDeadline(t *testing.T) {
 	c.send(&packet.Packet{Type: packet.PINGREQ})
 	c.expect(packet.PINGRESP)
 }
+
+// TestLargeConnectThenIdle: a CONNECT larger than one read buffer, then
+// silence past the connect timeout: the handshake's read deadline must
+// not cut off the connection's later reads.
+func TestLargeConnectThenIdle(t *testing.T) {
+	ts := startServer(t, func(_ *core.Config, mc *mqtt.Config) { mc.ConnectTimeout = 300 * time.Millisecond })
+	c := dialRaw(t, ts.tcp(), packet.V311)
+	c.connect("big", true, func(p *packet.Packet) {
+		p.Username, p.HasUsername = "u", true
+		p.Password, p.HasPassword = make([]byte, 6000), true
+	})
+	// Let the connect timeout pass: time itself is what is tested.
+	time.Sleep(700 * time.Millisecond)
+	c.send(&packet.Packet{Type: packet.PINGREQ})
+	c.expect(packet.PINGRESP)
+}

@@ -178,7 +178,12 @@ func (c *conn) run() {
 	}
 	c.handoff = true
 	if c.raw != nil && c.srv.poller != nil {
-		c.raw.Control(func(fd uintptr) { c.fd = int(fd) })
+		// The handshake's deadline must not cut off later raw reads.
+		c.nc.SetReadDeadline(time.Time{})
+		if err := c.raw.Control(func(fd uintptr) { c.fd = int(fd) }); err != nil {
+			c.finish(err)
+			return
+		}
 		c.burst()
 		return
 	}
@@ -292,7 +297,7 @@ func (c *conn) readNow() error {
 	c.grow()
 	var n int
 	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
+	read := func(fd uintptr) bool {
 		space := cap(c.rbuf) - len(c.rbuf)
 		for {
 			n, rerr = syscall.Read(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
@@ -301,7 +306,15 @@ func (c *conn) readNow() error {
 				return true
 			}
 		}
-	})
+	}
+	err := c.raw.Read(read)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The linger deadline passed between the check above and the
+		// runtime's: this read does not wait, so drop it and read again.
+		c.nc.SetReadDeadline(time.Time{})
+		c.rdeadline = time.Time{}
+		err = c.raw.Read(read)
+	}
 	if err != nil {
 		return err
 	}
@@ -874,13 +887,19 @@ func (c *conn) flush(w *writer) {
 func (c *conn) writeKick(w *writer) {
 	defer close(c.exited)
 	code := byte(c.kickCode.Load())
-	if c.version == packet.V5 && code != 0 && !c.broken.Load() {
+	if !c.broken.Load() {
+		// Acks still pending go out first, in every version.
 		c.wmu.Lock()
 		buf := append(w.buf[:0], c.pending...)
+		c.pending = c.pending[:0]
 		c.wmu.Unlock()
-		buf, _ = packet.Append(buf, &packet.Packet{Type: packet.DISCONNECT, ReasonCode: code}, c.version)
-		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-		c.nc.Write(buf)
+		if c.version == packet.V5 && code != 0 {
+			buf, _ = packet.Append(buf, &packet.Packet{Type: packet.DISCONNECT, ReasonCode: code}, c.version)
+		}
+		if len(buf) > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+			c.nc.Write(buf)
+		}
 		w.buf = buf
 	}
 	c.close()

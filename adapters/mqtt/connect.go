@@ -234,8 +234,8 @@ func (c *conn) connect(p *packet.Packet) error {
 		return fmt.Errorf("write CONNACK: %w", err)
 	}
 	b.Stats().BytesSent.Add(int64(len(buf)))
-	// Deliveries of a resumed session follow the CONNACK.
-	c.Notify()
+	// Deliveries of a resumed session follow the CONNACK: the core has
+	// already notified, and run starts the writer once ready.
 	return nil
 }
 

@@ -50,26 +50,35 @@ func newPoller() (*poller, error) {
 // descriptor, later calls re-arm it.
 func (pl *poller) arm(c *conn, fd int, first bool) error {
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
-	if !first {
-		if err := syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
-			return fmt.Errorf("epoll_ctl: %w", err)
+	// Registration happens under mu and only while c is still armed: a
+	// connection another goroutine took over (kick, keepalive, close) and
+	// is finishing is never registered after its removal. Inside Control
+	// the descriptor cannot be closed and its number reused meanwhile.
+	var ctlErr error
+	err := c.raw.Control(func(uintptr) {
+		pl.mu.Lock()
+		defer pl.mu.Unlock()
+		switch {
+		case pl.closed:
+			ctlErr = errPollerClosed
+		case c.state.Load() != stateArmed:
+			// Its new owner finishes it.
+		case first:
+			pl.conns[int32(fd)] = c
+			if err := syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+				delete(pl.conns, int32(fd))
+				ctlErr = fmt.Errorf("epoll_ctl: %w", err)
+			}
+		default:
+			if err := syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
+				ctlErr = fmt.Errorf("epoll_ctl: %w", err)
+			}
 		}
-		return nil
+	})
+	if err != nil {
+		return err
 	}
-	// Adding and removing happen under mu, so a closed connection's
-	// removal cannot undo the registration of a newer one that got the
-	// same descriptor number.
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	if pl.closed {
-		return errPollerClosed
-	}
-	pl.conns[int32(fd)] = c
-	if err := syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		delete(pl.conns, int32(fd))
-		return fmt.Errorf("epoll_ctl: %w", err)
-	}
-	return nil
+	return ctlErr
 }
 
 // remove forgets c's descriptor. The descriptor may already be closed and
