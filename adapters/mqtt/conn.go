@@ -51,6 +51,7 @@ type conn struct {
 	wakeCh   chan struct{} // wakes a lingering writer (cap 1)
 	running  atomic.Bool   // a writer goroutine is active
 	ready    atomic.Bool   // CONNACK is written: deliveries may follow
+	attached atomic.Bool   // the core returned a session: a kick waits for CONNACK
 	broken   atomic.Bool   // a write failed; nothing more is written
 	kicked   atomic.Bool
 	kickOnce sync.Once
@@ -116,14 +117,18 @@ func (c *conn) Notify() {
 }
 
 // Kick implements core.Conn: the writer sends DISCONNECT with code (v5)
-// and closes the connection. Before CONNACK there is no writer: the socket
-// is closed at once, which ends the handshake.
+// and closes the connection. A connection still reading CONNECT has no
+// writer: its socket is closed at once, which ends the handshake.
 func (c *conn) Kick(code core.Code) {
 	c.kickOnce.Do(func() {
 		c.kickCode.Store(uint32(code))
 		c.kicked.Store(true)
 	})
-	if !c.ready.Load() {
+	if !c.attached.Load() {
+		// Still reading CONNECT: closing the socket ends the handshake.
+		// A connection already attached to its session (a takeover
+		// while its CONNACK is being written) gets its DISCONNECT from
+		// the writer once run marks it ready.
 		c.close()
 	}
 	c.Notify()

@@ -194,6 +194,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	c.client = client
+	c.attached.Store(true)
 
 	ack := packet.Packet{Type: packet.CONNACK, SessionPresent: present}
 	if v5 {
