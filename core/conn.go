@@ -307,6 +307,9 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 				s.storeErr("queue inflight", s.b.store.Queues().MarkInflight(s.key.store(), om.seq, om.id))
 			}
 		} else {
+			// A QoS 0 message kept for an offline session leaves the
+			// store once it is written out.
+			s.removeLocked(e.seq)
 			sent++
 		}
 		out = append(out, d)

@@ -70,7 +70,10 @@ func (k sessionKey) store() store.Key {
 // appendLocked writes a QoS 1/2 message queued for a persistent session
 // and returns its sequence number (0 when nothing was written).
 func (s *session) appendLocked(q *queued, d *durable) uint64 {
-	if !s.persist || q.qos == 0 {
+	// QoS 0 is stored only when it is queued for an offline session
+	// (sessions.queue_qos0), and never synced: nothing acknowledges it.
+	qos0 := q.qos == 0
+	if !s.persist || qos0 && (s.conn != nil || !s.b.cfg.QueueQoS0) {
 		return 0
 	}
 	e := store.QueueEntry{Message: d.message(q.msg), QoS: q.qos, Retain: q.retain, SubscriptionIDs: q.subIDs}
@@ -80,7 +83,9 @@ func (s *session) appendLocked(q *queued, d *durable) uint64 {
 		d.fail(err)
 		return 0
 	}
-	d.dirty = true
+	if !qos0 {
+		d.dirty = true
+	}
 	return seq
 }
 

@@ -352,3 +352,41 @@ func ackAll(c *tclient, ds []Delivery) {
 		}
 	}
 }
+
+// TestQueuedQoS0SurvivesRestartWhenConfigured: with QueueQoS0, QoS 0
+// messages kept for an offline persistent session are stored too, and
+// leave the store once written out; without it nothing QoS 0 is stored.
+func TestQueuedQoS0SurvivesRestartWhenConfigured(t *testing.T) {
+	for _, queue := range []bool{true, false} {
+		t.Run(strconv.FormatBool(queue), func(t *testing.T) {
+			forEachStore(t, func(t *testing.T, open func() store.Store) {
+				cfg := Config{QueueQoS0: queue}
+				b := storedBroker(t, open(), cfg)
+				offline(t, b, "s", "q", 1)
+				publishN(b, "q", 0, 2)
+				publishN(b, "q", 1, 1)
+				b.Close()
+
+				b = storedBroker(t, open(), cfg)
+				c := resume(t, b, "s", 0)
+				ds := c.pull()
+				want := "0"
+				if queue {
+					want = "0,1,0"
+				}
+				if payloads(ds) != want {
+					t.Fatalf("after restart pulled %q, want %q", payloads(ds), want)
+				}
+				ackAll(c, ds)
+				c.Disconnect(DisconnectNormal)
+				b.Close()
+
+				b = storedBroker(t, open(), cfg)
+				c = resume(t, b, "s", 0)
+				if ds := c.pull(); len(ds) != 0 {
+					t.Fatalf("delivered again after a second restart: %q", payloads(ds))
+				}
+			})
+		})
+	}
+}
