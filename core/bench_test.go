@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -21,7 +22,7 @@ func benchSubscribers(b *testing.B, br *Broker, n int, filter func(i int) string
 		if err != nil {
 			b.Fatal(err)
 		}
-		res := c.Subscribe(nil, []SubscribeRequest{{Filter: filter(i), Options: topic.Options{QoS: qos}}}, nil)
+		res := c.Subscribe(context.Background(), []SubscribeRequest{{Filter: filter(i), Options: topic.Options{QoS: qos}}}, nil)
 		if res[0].Code.Failed() {
 			b.Fatalf("subscribe: %#x", res[0].Code)
 		}

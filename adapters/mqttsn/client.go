@@ -342,9 +342,8 @@ func (c *client) lost(reason string) {
 // pingWithID handles PINGREQ carrying a client id: a sleeping client
 // waking up [MQTT-SN 6.14], or any client telling where it is now.
 func (g *Gateway) pingWithID(p peer, pk *packet.Packet) {
-	id := string(pk.ClientID)
 	g.mu.Lock()
-	c := g.byID[id]
+	c := g.byID[string(pk.ClientID)]
 	g.mu.Unlock()
 	if c == nil {
 		g.stats.Unknown.Add(1)

@@ -73,8 +73,6 @@ type listener struct {
 	dtls net.Listener
 }
 
-var errStopped = errors.New("mqttsn gateway stopped")
-
 // New builds the gateway; Start opens its listeners.
 func New(cfg Config, b *core.Broker) *Gateway {
 	cfg.setDefaults()
