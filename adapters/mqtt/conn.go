@@ -301,16 +301,12 @@ func (c *conn) readNow() error {
 	}
 	c.grow()
 	var n int
-	var rerr error
+	var rerr syscall.Errno
 	read := func(fd uintptr) bool {
 		space := cap(c.rbuf) - len(c.rbuf)
-		for {
-			n, rerr = syscall.Read(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
-			if rerr != syscall.EINTR {
-				c.drained = rerr == nil && n < space
-				return true
-			}
-		}
+		n, rerr = sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
+		c.drained = rerr == 0 && n < space
+		return true
 	}
 	err := c.raw.Read(read)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -330,13 +326,7 @@ func (c *conn) readNow() error {
 		}
 		return errWouldBlock
 	}
-	if n < 0 {
-		n = 0
-	}
-	if rerr == nil && n == 0 {
-		rerr = io.EOF
-	}
-	return c.filled(n, rerr)
+	return c.filledRaw(n, rerr)
 }
 
 // finish ends the connection after its input ended with err: the writer
@@ -469,19 +459,14 @@ func (c *conn) fill() error {
 // Read deadlines apply as for net.Conn.Read.
 func (c *conn) fillRaw() error {
 	var n int
-	var rerr error
+	var rerr syscall.Errno
 	err := c.raw.Read(func(fd uintptr) bool {
 		// Always read before waiting: RawRead clears the poller's
 		// readiness before calling us, so input that arrived earlier
 		// would not wake a wait.
 		c.grow()
 		space := cap(c.rbuf) - len(c.rbuf)
-		for {
-			n, rerr = syscall.Read(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
+		n, rerr = sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
 		if rerr == syscall.EAGAIN {
 			if len(c.rbuf) == 0 {
 				putReadBuf(c.rbuf)
@@ -495,13 +480,18 @@ func (c *conn) fillRaw() error {
 	if err != nil {
 		return err
 	}
-	if n < 0 {
-		n = 0
+	return c.filledRaw(n, rerr)
+}
+
+// filledRaw is filled for a read(2) that returned n and errno e.
+func (c *conn) filledRaw(n int, e syscall.Errno) error {
+	switch {
+	case e != 0:
+		return c.filled(0, e)
+	case n == 0:
+		return c.filled(0, io.EOF)
 	}
-	if rerr == nil && n == 0 {
-		rerr = io.EOF
-	}
-	return c.filled(n, rerr)
+	return c.filled(n, nil)
 }
 
 func (c *conn) filled(n int, err error) error {
@@ -877,7 +867,7 @@ func (c *conn) flush(w *writer) {
 			c.nc.SetWriteDeadline(now.Add(timeout))
 			w.deadlineSet = now
 		}
-		n, err := c.nc.Write(w.buf)
+		n, err := c.write(w.buf)
 		stats.BytesSent.Add(int64(n))
 		if err != nil {
 			c.broken.Store(true)
@@ -885,6 +875,35 @@ func (c *conn) flush(w *writer) {
 			return
 		}
 	}
+}
+
+// write writes all of b as net.Conn.Write does, within the write deadline.
+// A plain TCP connection writes with sysWrite and waits for room in the
+// runtime's poller.
+func (c *conn) write(b []byte) (int, error) {
+	if c.raw == nil {
+		return c.nc.Write(b)
+	}
+	var n int
+	var e syscall.Errno
+	err := c.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, werr := sysWrite(int(fd), b[n:])
+			switch {
+			case werr == syscall.EAGAIN:
+				return false // wait for room
+			case werr != 0:
+				e = werr
+				return true
+			}
+			n += m
+		}
+		return true
+	})
+	if err == nil && e != 0 {
+		err = fmt.Errorf("write: %w", e)
+	}
+	return n, err
 }
 
 // writeKick sends the DISCONNECT a Kick asked for (v5 only
