@@ -57,7 +57,7 @@ func (c *Client) ValidateTopic(name string) error {
 // it returns, a QoS 1/2 message is durable in the store for every
 // persistent session it was queued for, so the adapter may acknowledge it.
 func (c *Client) Publish(ctx context.Context, m *Message) Code {
-	var d durable
+	d := durable{wake: wakeupsFrom(ctx)}
 	code := c.publish(ctx, m, &d)
 	if err := c.b.settle(&d); err != nil && !code.Failed() {
 		return UnspecifiedError
@@ -114,7 +114,7 @@ func (c *Client) PublishQoS2(ctx context.Context, id uint16, m *Message) (code C
 		c.s.mu.Unlock()
 		return ReceiveMaximumExceeded, false
 	}
-	var d durable
+	d := durable{wake: wakeupsFrom(ctx)}
 	persist := c.s.persist
 	if persist {
 		// The id is written before the message is routed, and synced with

@@ -24,6 +24,7 @@ type durable struct {
 	sm    *store.Message // m converted once, shared by every queue entry
 	dirty bool           // unsynced writes the acknowledgement depends on
 	err   error
+	wake  *Wakeups // defers the publish's Notify calls (WithWakeups)
 }
 
 func (d *durable) message(m *Message) *store.Message {

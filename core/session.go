@@ -161,7 +161,7 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, d 
 	c := s.conn
 	s.mu.Unlock()
 	if c != nil {
-		c.Notify()
+		d.notify(c)
 	}
 	return true
 }

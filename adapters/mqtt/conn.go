@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -49,7 +50,7 @@ type conn struct {
 	// writer goroutine and no write buffer.
 	wakeup   atomic.Bool   // work for the writer
 	wakeCh   chan struct{} // wakes a lingering writer (cap 1)
-	running  atomic.Bool   // a writer goroutine is active
+	running  atomic.Bool   // a writer is active: a goroutine, or writeInline
 	ready    atomic.Bool   // CONNACK is written: deliveries may follow
 	attached atomic.Bool   // the core returned a session: a kick waits for CONNACK
 	broken   atomic.Bool   // a write failed; nothing more is written
@@ -73,6 +74,13 @@ type conn struct {
 	rdeadline  time.Time   // read deadline in force, zero for none (owner only)
 	lastWriter time.Time   // when the last writer run ended (writer only)
 	rbuf       []byte      // nil while no partial packet is held
+
+	// While a burst handles a batch of input, the wake-ups it causes are
+	// deferred to the end of the batch (owner only): see wakeDeferred.
+	pubCtx    context.Context // carries wakes to the core's publishes
+	wakes     core.Wakeups
+	deferring bool // a batch is being handled
+	selfWake  bool // the batch queued control packets for this connection
 }
 
 // Poll states of a connection.
@@ -112,7 +120,7 @@ func (c *conn) Notify() {
 	default:
 	}
 	if c.ready.Load() && c.running.CompareAndSwap(false, true) {
-		go c.writeLoop()
+		go c.writeLoop(nil)
 	}
 }
 
@@ -189,6 +197,7 @@ func (c *conn) run() {
 			c.finish(err)
 			return
 		}
+		c.pubCtx = core.WithWakeups(context.Background(), &c.wakes)
 		c.burst()
 		return
 	}
@@ -251,16 +260,22 @@ func (c *conn) burst() {
 // growth or epoll re-arm per packet, and an idle one still costs nothing.
 const linger = time.Second
 
-// readLinger waits up to linger (or the keepalive deadline) for input.
+// readLinger waits up to about linger (or the keepalive deadline) for
+// input. Moving a deadline costs a timer update, so a deadline still more
+// than half a linger away is kept: a busy connection sets one about twice
+// a second, not once per packet.
 func (c *conn) readLinger() error {
-	deadline := time.Now().Add(linger)
-	if c.keepAlive > 0 {
-		if kd := c.lastIn.Add(c.keepAlive * 3 / 2); kd.Before(deadline) {
-			deadline = kd
+	now := time.Now()
+	if c.rdeadline.IsZero() || c.rdeadline.Sub(now) < linger/2 {
+		deadline := now.Add(linger)
+		if c.keepAlive > 0 {
+			if kd := c.lastIn.Add(c.keepAlive * 3 / 2); kd.Before(deadline) {
+				deadline = kd
+			}
 		}
+		c.nc.SetReadDeadline(deadline)
+		c.rdeadline = deadline
 	}
-	c.nc.SetReadDeadline(deadline)
-	c.rdeadline = deadline
 	err := c.fillRaw()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// Raw reads fail while a passed deadline is set.
@@ -277,8 +292,20 @@ func (c *conn) keepAliveExpired() {
 	}
 }
 
-// drain handles every whole packet in rbuf.
+// drain handles every whole packet in rbuf, then wakes the connections
+// the batch queued anything for.
 func (c *conn) drain() error {
+	c.deferring = true
+	err := c.drainBatch()
+	c.deferring = false
+	if len(c.wakes.Conns()) > 0 || c.selfWake {
+		runtime.Gosched()
+	}
+	c.wakeDeferred()
+	return err
+}
+
+func (c *conn) drainBatch() error {
 	for {
 		h, body, ok, err := c.nextPacket(c.srv.cfg.MaxPacketSize)
 		if err != nil || !ok {
@@ -641,6 +668,10 @@ func (c *conn) send(p *packet.Packet) {
 		c.srv.log.Error("encode failed", "type", p.Type, "err", err)
 		return
 	}
+	if c.deferring {
+		c.selfWake = true
+		return
+	}
 	c.Notify()
 }
 
@@ -685,6 +716,9 @@ func (c *conn) handlePublish(p *packet.Packet) error {
 	}
 	m := toMessage(p, topicName)
 	ctx := context.Background()
+	if c.deferring {
+		ctx = c.pubCtx
+	}
 	switch p.QoS {
 	case 0:
 		cl.Publish(ctx, m)
@@ -770,12 +804,21 @@ func (c *conn) handleUnsubscribe(p *packet.Packet) {
 }
 
 // writer is the state of one writer run, pooled so an idle connection
-// holds none of it.
+// holds none of it. Between writes buf is empty, or holds bytes an inline
+// write could not send at once (writeInline hands them to writeLoop).
 type writer struct {
 	deadlineSet time.Time
 	buf         []byte
 	ds          []core.Delivery
 	out         packet.Packet
+}
+
+func putWriter(w *writer) {
+	w.buf = w.buf[:0]
+	if cap(w.buf) > 64*1024 {
+		w.buf = nil
+	}
+	writers.Put(w)
 }
 
 var writers = sync.Pool{New: func() any { return new(writer) }}
@@ -785,16 +828,14 @@ var writers = sync.Pool{New: func() any { return new(writer) }}
 // A write that blocks longer than WriteTimeout ends the connection: a
 // subscriber that stops reading is cut off instead of slowing anyone else
 // (its queue is bounded by the core).
-func (c *conn) writeLoop() {
-	w := writers.Get().(*writer)
+func (c *conn) writeLoop(w *writer) {
+	if w == nil {
+		w = writers.Get().(*writer)
+	}
 	w.deadlineSet = time.Time{}
-	defer func() {
-		if cap(w.buf) > 64*1024 {
-			w.buf = nil
-		}
-		writers.Put(w)
-	}()
+	defer putWriter(w)
 	var t *time.Timer
+	woken := false
 	defer func() {
 		if t != nil {
 			t.Stop()
@@ -815,16 +856,24 @@ func (c *conn) writeLoop() {
 		// Linger, like the reader, when the previous run ended less than
 		// a linger ago: a subscriber that keeps getting messages keeps its
 		// writer, one that got a single SUBACK does not hold a goroutine.
-		if time.Since(c.lastWriter) < linger {
+		// Moving a timer costs an update, so the timer is not moved per
+		// wake-up: when it fires after some, it is set again, and the
+		// writer leaves one to two lingers after its last work.
+		if t != nil || time.Since(c.lastWriter) < linger {
 			if t == nil {
 				t = time.NewTimer(linger)
-			} else {
-				t.Reset(linger)
 			}
 			select {
 			case <-c.wakeCh:
+				woken = true
 				continue
 			case <-t.C:
+				if woken {
+					woken = false
+					t.Reset(linger)
+					continue
+				}
+				t = nil // fired: a writer that goes on needs a new one
 			}
 		}
 		c.lastWriter = time.Now()
@@ -844,21 +893,7 @@ func (c *conn) flush(w *writer) {
 	timeout := c.srv.cfg.WriteTimeout
 	stats := c.srv.broker.Stats()
 	for !c.broken.Load() {
-		// Pulling under wmu keeps a SUBACK ahead of the retained messages
-		// its subscription queued after it [MQTT-3.8.4-4].
-		c.wmu.Lock()
-		w.buf = append(w.buf[:0], c.pending...)
-		c.pending = c.pending[:0]
-		if cap(c.pending) > 4096 {
-			c.pending = nil
-		}
-		w.ds = c.client.Pull(w.ds[:0], 64)
-		c.wmu.Unlock()
-		for i := range w.ds {
-			w.buf = c.appendDelivery(w.buf, &w.ds[i], &w.out)
-			w.ds[i] = core.Delivery{}
-		}
-		if len(w.buf) == 0 {
+		if len(w.buf) == 0 && !c.fillWriter(w) {
 			return
 		}
 		// Moving the deadline costs a timer update: refresh it only after
@@ -869,12 +904,104 @@ func (c *conn) flush(w *writer) {
 		}
 		n, err := c.write(w.buf)
 		stats.BytesSent.Add(int64(n))
+		w.buf = w.buf[:0]
 		if err != nil {
 			c.broken.Store(true)
 			c.close()
 			return
 		}
 	}
+}
+
+// fillWriter encodes into w.buf the pending control packets and up to 64
+// deliveries pulled from the session; false means there was nothing.
+func (c *conn) fillWriter(w *writer) bool {
+	// Pulling under wmu keeps a SUBACK ahead of the retained messages its
+	// subscription queued after it [MQTT-3.8.4-4].
+	c.wmu.Lock()
+	w.buf = append(w.buf[:0], c.pending...)
+	c.pending = c.pending[:0]
+	if cap(c.pending) > 4096 {
+		c.pending = nil
+	}
+	w.ds = c.client.Pull(w.ds[:0], 64)
+	c.wmu.Unlock()
+	for i := range w.ds {
+		w.buf = c.appendDelivery(w.buf, &w.ds[i], &w.out)
+		w.ds[i] = core.Delivery{}
+	}
+	return len(w.buf) > 0
+}
+
+// wakeDeferred wakes the connections a batch of input queued something
+// for. A plain TCP connection with no writer running is written to from
+// here (writeInline): at moderate rates that saves two goroutine switches
+// per message.
+func (c *conn) wakeDeferred() {
+	for _, x := range c.wakes.Conns() {
+		if oc, ok := x.(*conn); ok {
+			oc.writeInline()
+		} else {
+			x.Notify()
+		}
+	}
+	c.wakes.Reset()
+	if c.selfWake {
+		c.selfWake = false
+		c.writeInline()
+	}
+}
+
+// writeInline makes one non-blocking write of what is waiting for c, from
+// the calling goroutine, when no writer runs; what cannot go out at once,
+// and any error, is left to a writer goroutine. Otherwise it notifies.
+func (c *conn) writeInline() {
+	if c.raw == nil || !c.ready.Load() || c.kicked.Load() || c.broken.Load() ||
+		!c.running.CompareAndSwap(false, true) {
+		c.Notify()
+		return
+	}
+	c.wakeup.Store(false)
+	w := writers.Get().(*writer)
+	if c.fillWriter(w) {
+		full := len(w.ds) >= 64
+		n := c.tryWrite(w.buf)
+		c.srv.broker.Stats().BytesSent.Add(int64(n))
+		if rest := copy(w.buf, w.buf[n:]); rest > 0 || full {
+			w.buf = w.buf[:rest]
+			go c.writeLoop(w)
+			return
+		}
+		w.buf = w.buf[:0]
+	}
+	putWriter(w)
+	c.running.Store(false)
+	// A Notify while running was set started nobody: look again.
+	if (c.wakeup.Load() || c.kicked.Load()) && c.running.CompareAndSwap(false, true) {
+		go c.writeLoop(nil)
+	}
+}
+
+// tryWrite writes what it can of b without waiting and returns how much.
+func (c *conn) tryWrite(b []byte) int {
+	var n int
+	f := func(fd uintptr) bool {
+		for n < len(b) {
+			m, e := sysWrite(int(fd), b[n:])
+			if e != 0 {
+				break
+			}
+			n += m
+		}
+		return true
+	}
+	if err := c.raw.Write(f); errors.Is(err, os.ErrDeadlineExceeded) {
+		// A deadline a past writer run set: this write does not wait, and
+		// the next writer run sets its own.
+		c.nc.SetWriteDeadline(time.Time{})
+		c.raw.Write(f)
+	}
+	return n
 }
 
 // write writes all of b as net.Conn.Write does, within the write deadline.
@@ -914,7 +1041,7 @@ func (c *conn) writeKick(w *writer) {
 	if !c.broken.Load() {
 		// Acks still pending go out first, in every version.
 		c.wmu.Lock()
-		buf := append(w.buf[:0], c.pending...)
+		buf := append(w.buf, c.pending...) // after what an inline write left
 		c.pending = c.pending[:0]
 		c.wmu.Unlock()
 		if c.version == packet.V5 && code != 0 {
