@@ -220,10 +220,10 @@ func (c *conn) burst() {
 		case c.drained && !c.registered:
 			err = errWouldBlock
 		case c.drained:
-			err = c.readLinger()
+			err = c.serveLinger()
 		default:
 			if err = c.readNow(); err == errWouldBlock && c.registered {
-				err = c.readLinger()
+				err = c.serveLinger()
 			}
 		}
 		if err == errWouldBlock {
@@ -260,23 +260,43 @@ func (c *conn) burst() {
 // growth or epoll re-arm per packet, and an idle one still costs nothing.
 const linger = time.Second
 
-// readLinger waits up to about linger (or the keepalive deadline) for
-// input. Moving a deadline costs a timer update, so a deadline still more
-// than half a linger away is kept: a busy connection sets one about twice
-// a second, not once per packet.
-func (c *conn) readLinger() error {
-	now := time.Now()
-	if c.rdeadline.IsZero() || c.rdeadline.Sub(now) < linger/2 {
-		deadline := now.Add(linger)
-		if c.keepAlive > 0 {
-			if kd := c.lastIn.Add(c.keepAlive * 3 / 2); kd.Before(deadline) {
-				deadline = kd
+// serveLinger reads and handles input until none came for about a linger
+// (or the keepalive deadline passed), then returns errWouldBlock. It all
+// happens inside one RawRead: the runtime poller's readiness is then not
+// reset between reads, so once a read has drained the socket the wait
+// starts at once, without a read that would only return EAGAIN. Handlers
+// run inside the callback; none closes this connection's socket (a close
+// would wait for this read to end): finish does, after this returns.
+func (c *conn) serveLinger() error {
+	var herr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		for {
+			c.moveReadDeadline()
+			c.grow()
+			space := cap(c.rbuf) - len(c.rbuf)
+			n, e := sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
+			if e == syscall.EAGAIN {
+				if len(c.rbuf) == 0 {
+					putReadBuf(c.rbuf)
+					c.rbuf = nil
+				}
+				return false // wait for readability
+			}
+			if herr = c.filledRaw(n, e); herr != nil {
+				return true
+			}
+			c.drained = n < space
+			if herr = c.drain(); herr != nil {
+				return true
+			}
+			if c.drained {
+				return false // input arriving from now on wakes the wait
 			}
 		}
-		c.nc.SetReadDeadline(deadline)
-		c.rdeadline = deadline
+	})
+	if herr != nil {
+		return herr
 	}
-	err := c.fillRaw()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// Raw reads fail while a passed deadline is set.
 		c.nc.SetReadDeadline(time.Time{})
@@ -284,6 +304,25 @@ func (c *conn) readLinger() error {
 		return errWouldBlock
 	}
 	return err
+}
+
+// moveReadDeadline sets the linger deadline (or the keepalive one, if
+// sooner). Moving a deadline costs a timer update, so one still more than
+// half a linger away is kept: a busy connection moves it about twice a
+// second, not once per packet.
+func (c *conn) moveReadDeadline() {
+	now := time.Now()
+	if !c.rdeadline.IsZero() && c.rdeadline.Sub(now) >= linger/2 {
+		return
+	}
+	deadline := now.Add(linger)
+	if c.keepAlive > 0 {
+		if kd := c.lastIn.Add(c.keepAlive * 3 / 2); kd.Before(deadline) {
+			deadline = kd
+		}
+	}
+	c.nc.SetReadDeadline(deadline)
+	c.rdeadline = deadline
 }
 
 func (c *conn) keepAliveExpired() {
