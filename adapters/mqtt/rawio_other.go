@@ -9,25 +9,13 @@ import (
 
 // sysRead and sysWrite are read(2) and write(2) on a non-blocking socket;
 // both retry EINTR.
-func sysRead(fd int, b []byte) (int, syscall.Errno) {
-	for {
-		n, err := syscall.Read(fd, b)
-		if err == nil {
-			return n, 0
-		}
-		var e syscall.Errno
-		if !errors.As(err, &e) {
-			return -1, syscall.EIO
-		}
-		if e != syscall.EINTR {
-			return -1, e
-		}
-	}
-}
+func sysRead(fd int, b []byte) (int, syscall.Errno) { return retryIO(syscall.Read, fd, b) }
 
-func sysWrite(fd int, b []byte) (int, syscall.Errno) {
+func sysWrite(fd int, b []byte) (int, syscall.Errno) { return retryIO(syscall.Write, fd, b) }
+
+func retryIO(op func(int, []byte) (int, error), fd int, b []byte) (int, syscall.Errno) {
 	for {
-		n, err := syscall.Write(fd, b)
+		n, err := op(fd, b)
 		if err == nil {
 			return n, 0
 		}
