@@ -217,14 +217,12 @@ func (c *conn) burst() {
 		// connections that then go quiet must not hold a goroutine each.
 		var err error
 		switch {
-		case c.drained && !c.registered:
-			err = errWouldBlock
+		case c.registered:
+			err = c.serveLinger() // reads before it waits
 		case c.drained:
-			err = c.serveLinger()
+			err = errWouldBlock
 		default:
-			if err = c.readNow(); err == errWouldBlock && c.registered {
-				err = c.serveLinger()
-			}
+			err = c.readNow()
 		}
 		if err == errWouldBlock {
 			break
@@ -269,6 +267,9 @@ const linger = time.Second
 // would wait for this read to end): finish does, after this returns.
 func (c *conn) serveLinger() error {
 	var herr error
+	// A deadline that passed while the connection was busy elsewhere
+	// would fail the read before the callback runs.
+	c.moveReadDeadline()
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
 			c.moveReadDeadline()
