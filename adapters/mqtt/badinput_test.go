@@ -174,6 +174,23 @@ func TestFirstPacketRules(t *testing.T) {
 			t.Fatalf("got %d", got)
 		}
 	})
+	connect, _ := packet.Append(nil, &packet.Packet{Type: packet.CONNECT, ProtocolName: "MQTT", Version: packet.V311, CleanStart: true, KeepAlive: 30, ClientID: "split"}, packet.V311)
+	t.Run("CONNECT split across writes", func(t *testing.T) {
+		c := dialRaw(t, ts.tcp(), packet.V311)
+		c.writeRaw(connect[:5])
+		time.Sleep(50 * time.Millisecond) // the first part is read on its own
+		c.writeRaw(connect[5:])
+		if ack := c.expect(packet.CONNACK); ack.ReasonCode != 0 {
+			t.Fatalf("CONNACK %d", ack.ReasonCode)
+		}
+	})
+	t.Run("part of a CONNECT, then nothing until the connect timeout", func(t *testing.T) {
+		c := dialRaw(t, ts.tcp(), packet.V311)
+		c.writeRaw(connect[:5])
+		if got := c.expectClosed(); got != -1 {
+			t.Fatalf("got %d", got)
+		}
+	})
 	t.Run("PUBLISH before CONNECT", func(t *testing.T) {
 		c := dialRaw(t, ts.tcp(), packet.V311)
 		c.send(&packet.Packet{Type: packet.PUBLISH, Topic: []byte("a")})

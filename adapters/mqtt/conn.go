@@ -60,8 +60,9 @@ type conn struct {
 	exited   chan struct{} // closed when the writer handled the kick
 	closeNC  sync.Once
 
-	raw     syscall.RawConn // plain TCP: reads wait for data without a buffer
-	handoff bool            // run's goroutine no longer owns the connection
+	raw          syscall.RawConn // plain TCP: reads wait for data without a buffer
+	handoff      bool            // run's goroutine no longer owns the connection
+	connDeadline bool            // the handshake set a read deadline
 
 	// Plain TCP on Linux: between bursts of input the connection is
 	// watched by the server's poller and has no goroutine at all.
@@ -120,7 +121,7 @@ func (c *conn) Notify() {
 	default:
 	}
 	if c.ready.Load() && c.running.CompareAndSwap(false, true) {
-		go c.writeLoop(nil)
+		c.srv.workers.Go(c.writeAll)
 	}
 }
 
@@ -191,8 +192,10 @@ func (c *conn) run() {
 	}
 	c.handoff = true
 	if c.raw != nil && c.srv.poller != nil {
-		// The handshake's deadline must not cut off later raw reads.
-		c.nc.SetReadDeadline(time.Time{})
+		if c.connDeadline {
+			// The handshake's deadline must not cut off later raw reads.
+			c.nc.SetReadDeadline(time.Time{})
+		}
 		if err := c.raw.Control(func(fd uintptr) { c.fd = int(fd) }); err != nil {
 			c.finish(err)
 			return
@@ -863,6 +866,9 @@ func putWriter(w *writer) {
 
 var writers = sync.Pool{New: func() any { return new(writer) }}
 
+// writeAll is writeLoop with a writer of its own.
+func (c *conn) writeAll() { c.writeLoop(nil) }
+
 // writeLoop writes pending control packets and pulls deliveries from the
 // session until there is nothing left, then exits; Notify starts it again.
 // A write that blocks longer than WriteTimeout ends the connection: a
@@ -1009,7 +1015,7 @@ func (c *conn) writeInline() {
 		c.srv.broker.Stats().BytesSent.Add(int64(n))
 		if rest := copy(w.buf, w.buf[n:]); rest > 0 || full {
 			w.buf = w.buf[:rest]
-			go c.writeLoop(w)
+			c.srv.workers.Go(func() { c.writeLoop(w) })
 			return
 		}
 		w.buf = w.buf[:0]
@@ -1018,7 +1024,7 @@ func (c *conn) writeInline() {
 	c.running.Store(false)
 	// A Notify while running was set started nobody: look again.
 	if (c.wakeup.Load() || c.kicked.Load()) && c.running.CompareAndSwap(false, true) {
-		go c.writeLoop(nil)
+		c.srv.workers.Go(c.writeAll)
 	}
 }
 

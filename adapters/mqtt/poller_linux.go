@@ -113,7 +113,7 @@ func (pl *poller) wait() {
 			c := pl.conns[fd]
 			pl.mu.RUnlock()
 			if c != nil && c.state.CompareAndSwap(stateArmed, stateBusy) {
-				go c.burst()
+				c.srv.workers.Go(c.burst)
 			}
 		}
 	}

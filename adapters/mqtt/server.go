@@ -60,7 +60,8 @@ type Server struct {
 	broker *core.Broker
 	log    *slog.Logger
 
-	poller *poller // nil: every connection has a reading goroutine
+	poller  *poller // nil: every connection has a reading goroutine
+	workers *workers
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -97,7 +98,7 @@ func New(cfg Config, b *core.Broker) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, broker: b, log: cfg.Logger, conns: make(map[*conn]struct{})}
+	return &Server{cfg: cfg, broker: b, log: cfg.Logger, conns: make(map[*conn]struct{}), workers: newWorkers()}
 }
 
 // Addrs returns the bound address of each listener by name (useful with
@@ -151,6 +152,12 @@ func (s *Server) open(ctx context.Context, lc Listener) (*listener, error) {
 		l.tls = tc
 	}
 	var lcfg net.ListenConfig
+	if lc.Type == "tcp" || lc.Type == "tls" {
+		// MQTT keep alive watches the peer. TCP keep-alive probes cost four
+		// system calls per accepted connection, so they are turned on only
+		// for a client that asks for no MQTT keep alive (conn.connect).
+		lcfg.KeepAlive = -1
+	}
 	ln, err := lcfg.Listen(ctx, "tcp", lc.Address)
 	if err != nil {
 		return nil, err
@@ -240,7 +247,7 @@ func (s *Server) serve(l *listener) {
 		if c == nil {
 			continue
 		}
-		go c.run()
+		s.workers.Go(c.run)
 	}
 }
 
@@ -343,6 +350,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		if s.poller != nil {
 			s.poller.close()
 		}
+		s.workers.stop()
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("mqtt adapter stop: %w", ctx.Err())

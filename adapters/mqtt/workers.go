@@ -1,0 +1,96 @@
+package mqtt
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// workers runs the adapter's short-lived goroutines (handshakes, bursts of
+// input, writer runs) on goroutines that outlive one task. A new goroutine
+// starts on a small stack that a handshake or a disconnect grows two or
+// three times, each growth a copy; a worker's stack has already grown. At
+// most maxIdle workers wait for work, the rest end with their task, and the
+// runtime shrinks the stacks of the waiting ones as it collects garbage.
+type workers struct {
+	tasks   chan func() // unbuffered: a send succeeds only to a waiting worker
+	quit    chan struct{}
+	maxIdle int32
+	idle    atomic.Int32
+
+	mu      sync.Mutex
+	n       int // workers alive
+	stopped bool
+	done    chan struct{} // closed when stopped and n is 0
+}
+
+func newWorkers() *workers {
+	return &workers{
+		tasks:   make(chan func()),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		maxIdle: int32(max(128, 64*runtime.GOMAXPROCS(0))),
+	}
+}
+
+// Go runs f on a waiting worker, or on a new one if none waits. Once stop
+// has begun, f runs on a goroutine of its own.
+func (w *workers) Go(f func()) {
+	select {
+	case w.tasks <- f:
+		return
+	default:
+	}
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		go f()
+		return
+	}
+	w.n++
+	w.mu.Unlock()
+	go w.run(f)
+}
+
+func (w *workers) run(f func()) {
+	defer w.exit()
+	for {
+		f()
+		if w.idle.Add(1) > w.maxIdle {
+			w.idle.Add(-1)
+			return
+		}
+		select {
+		case f = <-w.tasks:
+			w.idle.Add(-1)
+		case <-w.quit:
+			w.idle.Add(-1)
+			return
+		}
+	}
+}
+
+func (w *workers) exit() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n--; w.n == 0 && w.stopped {
+		close(w.done)
+	}
+}
+
+// stop ends the waiting workers and waits for the busy ones.
+func (w *workers) stop() {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		<-w.done
+		return
+	}
+	w.stopped = true
+	close(w.quit)
+	if w.n == 0 {
+		close(w.done)
+	}
+	w.mu.Unlock()
+	<-w.done
+}

@@ -1,0 +1,83 @@
+package mqtt
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+func (w *workers) alive() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
+
+// waitFor polls cond for up to 5 s: the workers park asynchronously.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func TestWorkersReuseAWaitingWorker(t *testing.T) {
+	w := newWorkers()
+	defer w.stop()
+	done := make(chan struct{})
+	for range 50 {
+		w.Go(func() { done <- struct{}{} })
+		<-done
+		waitFor(t, "the worker to wait", func() bool { return w.idle.Load() == 1 })
+	}
+	if n := w.alive(); n != 1 {
+		t.Fatalf("%d workers ran 50 tasks one after another, want 1", n)
+	}
+}
+
+func TestWorkersKeepAtMostMaxIdle(t *testing.T) {
+	w := newWorkers()
+	w.maxIdle = 2
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	for range 5 {
+		started.Add(1)
+		w.Go(func() { started.Done(); <-release })
+	}
+	started.Wait()
+	if n := w.alive(); n != 5 {
+		t.Fatalf("%d workers for 5 blocked tasks", n)
+	}
+	close(release)
+	waitFor(t, "surplus workers to end", func() bool { return w.alive() == 2 })
+	w.stop()
+	if n := w.alive(); n != 0 {
+		t.Fatalf("%d workers after stop", n)
+	}
+}
+
+func TestWorkersStopWaitsForBusyTasks(t *testing.T) {
+	w := newWorkers()
+	release := make(chan struct{})
+	finished := make(chan struct{})
+	w.Go(func() { <-release; close(finished) })
+	stopped := make(chan struct{})
+	go func() { w.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("stop returned while a task ran")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	<-stopped
+	select {
+	case <-finished:
+	default:
+		t.Fatal("stop returned before the task finished")
+	}
+	// After stop a task still runs, on a goroutine of its own.
+	ran := make(chan struct{})
+	w.Go(func() { close(ran) })
+	<-ran
+}
