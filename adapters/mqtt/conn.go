@@ -129,10 +129,7 @@ func (c *conn) Notify() {
 // and closes the connection. A connection still reading CONNECT has no
 // writer: its socket is closed at once, which ends the handshake.
 func (c *conn) Kick(code core.Code) {
-	c.kickOnce.Do(func() {
-		c.kickCode.Store(uint32(code))
-		c.kicked.Store(true)
-	})
+	c.markKicked(code)
 	if !c.attached.Load() {
 		// Still reading CONNECT: closing the socket ends the handshake.
 		// A connection already attached to its session (a takeover
@@ -145,6 +142,14 @@ func (c *conn) Kick(code core.Code) {
 		// Polled and idle: nobody would notice the close.
 		go c.finish(errKicked)
 	}
+}
+
+// markKicked records the first kick and its code.
+func (c *conn) markKicked(code core.Code) {
+	c.kickOnce.Do(func() {
+		c.kickCode.Store(uint32(code))
+		c.kicked.Store(true)
+	})
 }
 
 // close closes the socket. A polled idle connection would never notice
@@ -425,7 +430,14 @@ func (c *conn) finish(err error) {
 	default:
 		c.srv.log.Debug("connection lost", "remote", c.remote, "client", c.client.Info.ClientID, "err", err)
 	}
-	c.Kick(0)
+	c.markKicked(0)
+	if c.ready.Load() && c.running.CompareAndSwap(false, true) {
+		// No writer runs: this goroutine writes what is pending and
+		// closes, instead of starting one and waiting for it.
+		c.writeLoop(nil)
+	} else {
+		c.Kick(0)
+	}
 	<-c.exited
 	c.client.Disconnect(kind)
 }
