@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // UserProperty is one key/value pair carried with a message.
 type UserProperty struct {
@@ -29,6 +32,56 @@ type Message struct {
 	UserProperties  []UserProperty
 	Expiry          time.Time // zero: never expires
 	Origin          Origin
+}
+
+// NewMessage returns a message with copies of topic and payload. For a
+// message of up to 824 bytes of topic and payload together, the message
+// and both copies are one allocation instead of three: a small message on
+// its way through costs one allocation. The copies live as long as any
+// reference to the message, its topic or its payload.
+func NewMessage(topic string, payload []byte) *Message {
+	n := len(topic) + len(payload)
+	var m *Message
+	var buf []byte
+	switch {
+	case n <= 56: // the block sizes fill the allocator's size classes
+		m, buf = newMessageBlock[[56]byte](n)
+	case n <= 120:
+		m, buf = newMessageBlock[[120]byte](n)
+	case n <= 184:
+		m, buf = newMessageBlock[[184]byte](n)
+	case n <= 312:
+		m, buf = newMessageBlock[[312]byte](n)
+	case n <= 568:
+		m, buf = newMessageBlock[[568]byte](n)
+	case n <= 824:
+		m, buf = newMessageBlock[[824]byte](n)
+	default:
+		m, buf = new(Message), make([]byte, n)
+	}
+	copy(buf, topic)
+	copy(buf[len(topic):], payload)
+	if len(topic) > 0 {
+		m.Topic = unsafe.String(&buf[0], len(topic))
+	}
+	if len(payload) > 0 {
+		m.Payload = buf[len(topic):n:n]
+	}
+	return m
+}
+
+// messageBlock is a Message followed by room for its topic and payload.
+// The room holds no pointers, so the collector does not scan it.
+type messageBlock[B any] struct {
+	m   Message
+	buf B
+}
+
+// newMessageBlock allocates a message block and returns the message and
+// the first n bytes of its room; B is a byte array of at least n bytes.
+func newMessageBlock[B any](n int) (*Message, []byte) {
+	b := new(messageBlock[B])
+	return &b.m, unsafe.Slice((*byte)(unsafe.Pointer(&b.buf)), n)
 }
 
 // Expired reports whether the message expiry deadline has passed.

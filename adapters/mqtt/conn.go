@@ -10,10 +10,12 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 	"github.com/mqgate/mqgate/core"
@@ -740,7 +742,8 @@ func (c *conn) sendAck(t packet.Type, id uint16, code byte) {
 
 func (c *conn) handlePublish(p *packet.Packet) error {
 	cl := c.client
-	topicName := string(p.Topic)
+	// A view of the read buffer until toMessage copies it.
+	topicName := unsafe.String(unsafe.SliceData(p.Topic), len(p.Topic))
 	if c.version == packet.V5 {
 		if p.Properties.HasTopicAlias {
 			a := p.Properties.TopicAlias
@@ -752,7 +755,7 @@ func (c *conn) handlePublish(p *packet.Packet) error {
 				if c.inAliases == nil {
 					c.inAliases = make(map[uint16]string)
 				}
-				c.inAliases[a] = topicName
+				c.inAliases[a] = strings.Clone(topicName)
 			} else if t, ok := c.inAliases[a]; ok {
 				topicName = t
 			} else {
@@ -794,12 +797,8 @@ func (c *conn) handlePublish(p *packet.Packet) error {
 // toMessage copies a decoded PUBLISH out of the read buffer into an
 // immutable core.Message.
 func toMessage(p *packet.Packet, topicName string) *core.Message {
-	m := &core.Message{
-		Topic:   topicName,
-		Payload: append([]byte(nil), p.Payload...),
-		QoS:     p.QoS,
-		Retain:  p.Retain,
-	}
+	m := core.NewMessage(topicName, p.Payload)
+	m.QoS, m.Retain = p.QoS, p.Retain
 	pr := &p.Properties
 	if pr.HasPayloadFormat {
 		m.PayloadFormat = pr.PayloadFormat

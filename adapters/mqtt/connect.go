@@ -301,12 +301,8 @@ func (c *conn) will(p *packet.Packet) (*core.Will, error) {
 	if wp.HasPayloadFormat && wp.PayloadFormat == 1 && !utf8.Valid(w.Payload) {
 		return nil, errors.New("will payload is not UTF-8")
 	}
-	m := &core.Message{
-		Topic:   w.Topic,
-		Payload: append([]byte(nil), w.Payload...),
-		QoS:     w.QoS,
-		Retain:  w.Retain,
-	}
+	m := core.NewMessage(w.Topic, w.Payload)
+	m.QoS, m.Retain = w.QoS, w.Retain
 	if c.version == packet.V5 {
 		if wp.HasPayloadFormat {
 			m.PayloadFormat = wp.PayloadFormat

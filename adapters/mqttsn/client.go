@@ -444,12 +444,10 @@ func (g *Gateway) publishMinusOne(p peer, pk *packet.Packet) {
 		return
 	}
 	g.broker.Stats().MessagesReceived.Add(1)
-	g.broker.Publish(&core.Message{
-		Topic:   t,
-		Payload: append([]byte(nil), pk.Data...),
-		Retain:  pk.Retain,
-		Origin:  core.Origin{Protocol: "mqtt-sn", Namespace: g.cfg.Namespace, ClientID: g.cfg.QoSMinusOneClientID},
-	})
+	m := core.NewMessage(t, pk.Data)
+	m.Retain = pk.Retain
+	m.Origin = core.Origin{Protocol: "mqtt-sn", Namespace: g.cfg.Namespace, ClientID: g.cfg.QoSMinusOneClientID}
+	g.broker.Publish(m)
 }
 
 // handle dispatches a message from a known client. c.mu is held.
@@ -650,7 +648,8 @@ func (c *client) handlePublish(pk *packet.Packet) {
 		}
 		qos = 0
 	}
-	m := &core.Message{Topic: name, Payload: append([]byte(nil), pk.Data...), QoS: byte(qos), Retain: pk.Retain}
+	m := core.NewMessage(name, pk.Data)
+	m.QoS, m.Retain = byte(qos), pk.Retain
 	ctx := context.Background()
 	switch qos {
 	case 0:
