@@ -282,7 +282,7 @@ func (c *conn) serveLinger() error {
 	c.moveReadDeadline()
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
-			c.moveReadDeadline()
+			now := c.moveReadDeadline()
 			c.grow()
 			space := cap(c.rbuf) - len(c.rbuf)
 			n, e := sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
@@ -293,7 +293,7 @@ func (c *conn) serveLinger() error {
 				}
 				return false // wait for readability
 			}
-			if herr = c.filledRaw(n, e); herr != nil {
+			if herr = c.filledRawAt(n, e, now); herr != nil {
 				return true
 			}
 			c.drained = n < space
@@ -320,11 +320,12 @@ func (c *conn) serveLinger() error {
 // moveReadDeadline sets the linger deadline (or the keepalive one, if
 // sooner). Moving a deadline costs a timer update, so one still more than
 // half a linger away is kept: a busy connection moves it about twice a
-// second, not once per packet.
-func (c *conn) moveReadDeadline() {
+// second, not once per packet. It returns the time it read, which serves
+// as the arrival time of the read that follows.
+func (c *conn) moveReadDeadline() time.Time {
 	now := time.Now()
 	if !c.rdeadline.IsZero() && c.rdeadline.Sub(now) >= linger/2 {
-		return
+		return now
 	}
 	deadline := now.Add(linger)
 	if c.keepAlive > 0 {
@@ -334,6 +335,7 @@ func (c *conn) moveReadDeadline() {
 	}
 	c.nc.SetReadDeadline(deadline)
 	c.rdeadline = deadline
+	return now
 }
 
 func (c *conn) keepAliveExpired() {
@@ -569,20 +571,33 @@ func (c *conn) fillRaw() error {
 
 // filledRaw is filled for a read(2) that returned n and errno e.
 func (c *conn) filledRaw(n int, e syscall.Errno) error {
+	return c.filledRawAt(n, e, time.Time{})
+}
+
+// filledRawAt is filledRaw for a read made at now (zero: look at the
+// clock).
+func (c *conn) filledRawAt(n int, e syscall.Errno, now time.Time) error {
 	switch {
 	case e != 0:
-		return c.filled(0, e)
+		return c.filledAt(0, e, now)
 	case n == 0:
-		return c.filled(0, io.EOF)
+		return c.filledAt(0, io.EOF, now)
 	}
-	return c.filled(n, nil)
+	return c.filledAt(n, nil, now)
 }
 
 func (c *conn) filled(n int, err error) error {
+	return c.filledAt(n, err, time.Time{})
+}
+
+func (c *conn) filledAt(n int, err error, now time.Time) error {
 	c.rbuf = c.rbuf[:len(c.rbuf)+n]
 	c.srv.broker.Stats().BytesReceived.Add(int64(n))
 	if n > 0 {
-		c.lastIn = time.Now()
+		if now.IsZero() {
+			now = time.Now()
+		}
+		c.lastIn = now
 		return nil
 	}
 	if err == nil {
