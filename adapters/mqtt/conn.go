@@ -70,13 +70,15 @@ type conn struct {
 	// watched by the server's poller and has no goroutine at all.
 	state      atomic.Int32 // stateBusy while a goroutine owns the reads
 	fd         int
-	registered bool        // fd is in the poller (owner only)
-	kaTimer    *time.Timer // keepalive deadline while polled
-	lastIn     time.Time   // when input last arrived (owner only)
-	drained    bool        // the last read left the socket empty (owner only)
-	rdeadline  time.Time   // read deadline in force, zero for none (owner only)
-	lastWriter time.Time   // when the last writer run ended (writer only)
-	rbuf       []byte      // nil while no partial packet is held
+	registered bool           // fd is in the poller (owner only)
+	kaTimer    *time.Timer    // keepalive deadline while polled
+	lastIn     time.Time      // when input last arrived (owner only)
+	drained    bool           // the last read left the socket empty (owner only)
+	keepBuf    bool           // a lingering reader keeps rbuf while empty (owner only)
+	lingerPkt  *packet.Packet // the lingering reader's decoded packet (owner only)
+	rdeadline  time.Time      // read deadline in force, zero for none (owner only)
+	lastWriter time.Time      // when the last writer run ended (writer only)
+	rbuf       []byte         // nil while no partial packet is held
 
 	// While a burst handles a batch of input, the wake-ups it causes are
 	// deferred to the end of the batch (owner only): see wakeDeferred.
@@ -280,6 +282,11 @@ func (c *conn) serveLinger() error {
 	// A deadline that passed while the connection was busy elsewhere
 	// would fail the read before the callback runs.
 	c.moveReadDeadline()
+	// The read buffer and a decoded packet stay while the reader
+	// lingers, like its goroutine.
+	c.keepBuf = true
+	c.lingerPkt = packets.Get().(*packet.Packet)
+	defer c.releaseBuf()
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
 			now := c.moveReadDeadline()
@@ -287,10 +294,6 @@ func (c *conn) serveLinger() error {
 			space := cap(c.rbuf) - len(c.rbuf)
 			n, e := sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
 			if e == syscall.EAGAIN {
-				if len(c.rbuf) == 0 {
-					putReadBuf(c.rbuf)
-					c.rbuf = nil
-				}
 				return false // wait for readability
 			}
 			if herr = c.filledRawAt(n, e, now); herr != nil {
@@ -608,9 +611,25 @@ func (c *conn) filledAt(n int, err error, now time.Time) error {
 
 // consume drops a handled packet from rbuf; a drained buffer goes back to
 // the pool.
+// releaseBuf ends a linger's hold on the read buffer and the packet: an
+// empty buffer goes back to its pool.
+func (c *conn) releaseBuf() {
+	c.keepBuf = false
+	packets.Put(c.lingerPkt)
+	c.lingerPkt = nil
+	if c.rbuf != nil && len(c.rbuf) == 0 {
+		putReadBuf(c.rbuf)
+		c.rbuf = nil
+	}
+}
+
 func (c *conn) consume(n int) {
 	rest := len(c.rbuf) - n
 	if rest == 0 {
+		if c.keepBuf {
+			c.rbuf = c.rbuf[:0]
+			return
+		}
 		putReadBuf(c.rbuf)
 		c.rbuf = nil
 		return
@@ -641,9 +660,12 @@ func (c *conn) readLoop() error {
 
 // handleRaw decodes and handles one packet and drops it from rbuf.
 func (c *conn) handleRaw(h packet.Header, body []byte) error {
-	p := packets.Get().(*packet.Packet)
+	p := c.lingerPkt
+	if p == nil {
+		p = packets.Get().(*packet.Packet)
+		defer packets.Put(p)
+	}
 	if err := packet.Decode(p, h, body, c.version); err != nil {
-		packets.Put(p)
 		var pe *packet.Error
 		if errors.As(err, &pe) {
 			return protocolErr(pe.Code, "decode %v: %v", h.Type, pe)
@@ -651,7 +673,6 @@ func (c *conn) handleRaw(h packet.Header, body []byte) error {
 		return protocolErr(packet.MalformedPacket, "decode: %v", err)
 	}
 	err := c.handle(p)
-	packets.Put(p)
 	c.consume(h.Len + h.Remaining)
 	return err
 }
