@@ -84,8 +84,10 @@ type conn struct {
 	// deferred to the end of the batch (owner only): see wakeDeferred.
 	pubCtx    context.Context // carries wakes to the core's publishes
 	wakes     core.Wakeups
-	deferring bool // a batch is being handled
-	selfWake  bool // the batch queued control packets for this connection
+	deferring bool   // a batch is being handled
+	selfWake  bool   // the batch queued control packets for this connection
+	batches   uint32 // batches that deferred a wake-up
+	yieldFor  uint8  // batches left that yield before writing (see drain)
 }
 
 // Poll states of a connection.
@@ -349,14 +351,33 @@ func (c *conn) keepAliveExpired() {
 
 // drain handles every whole packet in rbuf, then wakes the connections
 // the batch queued anything for.
+//
+// Before it writes, the reader may yield once, so the other readers the
+// runtime woke handle their input first: when they publish to the same
+// subscribers (fan-in), each subscriber then gets one write for all of
+// them. A yield costs a trip through the scheduler, so the reader yields
+// only while yielding pays: after a yield that found a subscriber's
+// messages already written, or more than one waiting, it yields for the
+// next 16 batches; otherwise it tries once every 64 batches.
 func (c *conn) drain() error {
 	c.deferring = true
 	err := c.drainBatch()
 	c.deferring = false
-	if len(c.wakes.Conns()) > 0 || c.selfWake {
+	if len(c.wakes.Conns()) == 0 && !c.selfWake {
+		return err
+	}
+	c.batches++
+	yielded := c.yieldFor > 0 || c.batches%64 == 0
+	if yielded {
 		runtime.Gosched()
 	}
-	c.wakeDeferred()
+	if batched := c.wakeDeferred(); yielded {
+		if batched {
+			c.yieldFor = 16
+		} else if c.yieldFor > 0 {
+			c.yieldFor--
+		}
+	}
 	return err
 }
 
@@ -1030,10 +1051,13 @@ func (c *conn) fillWriter(w *writer) bool {
 // for. A plain TCP connection with no writer running is written to from
 // here (writeInline): at moderate rates that saves two goroutine switches
 // per message.
-func (c *conn) wakeDeferred() {
+//
+// It reports whether a subscriber's write carried other than one delivery:
+// none because another reader wrote them, or several.
+func (c *conn) wakeDeferred() (batched bool) {
 	for _, x := range c.wakes.Conns() {
 		if oc, ok := x.(*conn); ok {
-			oc.writeInline()
+			batched = oc.writeInline() != 1 || batched
 		} else {
 			x.Notify()
 		}
@@ -1043,27 +1067,32 @@ func (c *conn) wakeDeferred() {
 		c.selfWake = false
 		c.writeInline()
 	}
+	return batched
 }
 
 // writeInline makes one non-blocking write of what is waiting for c, from
 // the calling goroutine, when no writer runs; what cannot go out at once,
-// and any error, is left to a writer goroutine. Otherwise it notifies.
-func (c *conn) writeInline() {
+// and any error, is left to a writer goroutine. Otherwise it notifies. It
+// returns the number of deliveries it took from the session, -1 if it
+// left them to a writer.
+func (c *conn) writeInline() int {
 	if c.raw == nil || !c.ready.Load() || c.kicked.Load() || c.broken.Load() ||
 		!c.running.CompareAndSwap(false, true) {
 		c.Notify()
-		return
+		return -1
 	}
 	c.wakeup.Store(false)
 	w := writers.Get().(*writer)
+	deliveries := 0
 	if c.fillWriter(w) {
-		full := len(w.ds) >= 64
+		deliveries = len(w.ds)
+		full := deliveries >= 64
 		n := c.tryWrite(w.buf)
 		c.srv.broker.Stats().BytesSent.Add(int64(n))
 		if rest := copy(w.buf, w.buf[n:]); rest > 0 || full {
 			w.buf = w.buf[:rest]
 			c.srv.workers.Go(func() { c.writeLoop(w) })
-			return
+			return deliveries
 		}
 		w.buf = w.buf[:0]
 	}
@@ -1073,6 +1102,7 @@ func (c *conn) writeInline() {
 	if (c.wakeup.Load() || c.kicked.Load()) && c.running.CompareAndSwap(false, true) {
 		c.srv.workers.Go(c.writeAll)
 	}
+	return deliveries
 }
 
 // tryWrite writes what it can of b without waiting and returns how much.
