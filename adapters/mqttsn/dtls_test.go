@@ -173,3 +173,17 @@ func TestDTLSWithPreSharedKey(t *testing.T) {
 		t.Fatalf("ClientInfo %+v", in)
 	}
 }
+
+func TestDTLSOptionsNeedACertificateOrKeys(t *testing.T) {
+	for _, d := range []*DTLS{nil, {}, {ClientAuth: "require"}} {
+		if _, err := dtlsOptions(d); err == nil {
+			t.Errorf("%+v: no error without a certificate or pre-shared keys", d)
+		}
+	}
+	if _, err := dtlsOptions(&DTLS{PSK: map[string][]byte{"id": []byte("secret")}}); err != nil {
+		t.Errorf("pre-shared keys alone: %v", err)
+	}
+	if _, err := dtlsOptions(&DTLS{CertFile: "/nonexistent.pem", KeyFile: "/nonexistent.key"}); err == nil {
+		t.Error("a missing certificate file gave no error")
+	}
+}

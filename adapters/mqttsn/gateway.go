@@ -2,7 +2,6 @@ package mqttsn
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -157,7 +156,7 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 		l.udp = pc.(*net.UDPConn)
 		g.setSocketBuffers(&lc, l.udp)
 	case "dtls":
-		dc, err := dtlsConfig(lc.DTLS)
+		opts, err := dtlsOptions(lc.DTLS)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +170,7 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		ln, err := dtls.NewListener(dtlsnet.PacketListenerFromListener(parent), dc)
+		ln, err := dtls.NewListenerWithOptions(dtlsnet.PacketListenerFromListener(parent), opts...)
 		if err != nil {
 			parent.Close()
 			return nil, err
@@ -184,50 +183,52 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 	return l, nil
 }
 
-func dtlsConfig(d *DTLS) (*dtls.Config, error) {
-	if d == nil {
+// dtlsOptions builds the server options of a DTLS listener: a
+// certificate, pre-shared keys, or both; extended master secret required.
+func dtlsOptions(d *DTLS) ([]dtls.ServerOption, error) {
+	if d == nil || d.CertFile == "" && len(d.PSK) == 0 {
 		return nil, errors.New("dtls: a certificate or pre-shared keys are required")
 	}
-	c := &dtls.Config{ExtendedMasterSecret: dtls.RequireExtendedMasterSecret}
+	opts := []dtls.ServerOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
 	if d.CertFile != "" {
 		cert, err := tlsfiles.LoadKeyPair(d.CertFile, d.KeyFile)
 		if err != nil {
 			return nil, err
 		}
-		c.Certificates = []tls.Certificate{cert}
+		opts = append(opts, dtls.WithCertificates(cert))
 	}
 	if d.CAFile != "" {
 		pool, err := tlsfiles.LoadCAPool(d.CAFile)
 		if err != nil {
 			return nil, err
 		}
-		c.ClientCAs = pool
+		opts = append(opts, dtls.WithClientCAs(pool))
 	}
 	switch d.ClientAuth {
 	case "request":
-		c.ClientAuth = dtls.VerifyClientCertIfGiven
+		opts = append(opts, dtls.WithClientAuth(dtls.VerifyClientCertIfGiven))
 	case "require":
-		c.ClientAuth = dtls.RequireAndVerifyClientCert
+		opts = append(opts, dtls.WithClientAuth(dtls.RequireAndVerifyClientCert))
 	}
 	if len(d.PSK) > 0 {
 		keys := d.PSK
-		c.PSK = func(identity []byte) ([]byte, error) {
-			k, ok := keys[string(identity)]
-			if !ok {
-				return nil, fmt.Errorf("unknown PSK identity %q", identity)
-			}
-			return k, nil
+		suites := []dtls.CipherSuiteID{dtls.TLS_PSK_WITH_AES_128_GCM_SHA256, dtls.TLS_PSK_WITH_AES_128_CCM_8}
+		if d.CertFile != "" {
+			suites = append(suites, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
 		}
-		c.PSKIdentityHint = []byte(d.PSKIdentityHint)
-		c.CipherSuites = []dtls.CipherSuiteID{dtls.TLS_PSK_WITH_AES_128_GCM_SHA256, dtls.TLS_PSK_WITH_AES_128_CCM_8}
-		if len(c.Certificates) > 0 {
-			c.CipherSuites = append(c.CipherSuites, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
-		}
+		opts = append(opts,
+			dtls.WithPSK(func(identity []byte) ([]byte, error) {
+				k, ok := keys[string(identity)]
+				if !ok {
+					return nil, fmt.Errorf("unknown PSK identity %q", identity)
+				}
+				return k, nil
+			}),
+			dtls.WithPSKIdentityHint([]byte(d.PSKIdentityHint)),
+			dtls.WithCipherSuites(suites...),
+		)
 	}
-	if len(c.Certificates) == 0 && c.PSK == nil {
-		return nil, errors.New("dtls: a certificate or pre-shared keys are required")
-	}
-	return c, nil
+	return opts, nil
 }
 
 // isDTLSHandshake accepts a new association only from a datagram that
