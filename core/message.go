@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -37,8 +38,10 @@ type Message struct {
 // NewMessage returns a message with copies of topic and payload. For a
 // message of up to 824 bytes of topic and payload together, the message
 // and both copies are one allocation instead of three: a small message on
-// its way through costs one allocation. The copies live as long as any
-// reference to the message, its topic or its payload.
+// its way through costs one allocation. The block lives as long as any
+// reference to the message, its topic or its payload, so code that keeps
+// a message's topic beyond the message (a map key, a cache) keeps a
+// strings.Clone of it. A larger message has its topic on its own.
 func NewMessage(topic string, payload []byte) *Message {
 	n := len(topic) + len(payload)
 	var m *Message
@@ -57,7 +60,13 @@ func NewMessage(topic string, payload []byte) *Message {
 	case n <= 824:
 		m, buf = newMessageBlock[[824]byte](n)
 	default:
-		m, buf = new(Message), make([]byte, n)
+		// A kept topic must not keep a large payload alive.
+		m = &Message{Topic: strings.Clone(topic)}
+		if len(payload) > 0 {
+			m.Payload = make([]byte, len(payload))
+			copy(m.Payload, payload)
+		}
+		return m
 	}
 	copy(buf, topic)
 	copy(buf[len(topic):], payload)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestNewMessageCopiesTopicAndPayload(t *testing.T) {
@@ -40,5 +41,20 @@ func TestNewMessageIsOneAllocation(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { NewMessage(topic, payload) }); n != 1 {
 			t.Errorf("%d-byte topic, 64-byte payload: %v allocations, want 1", len(topic), n)
 		}
+	}
+}
+
+// A topic kept beyond its message (an alias map, a cache) keeps its block
+// alive: a large message keeps its topic apart from its payload.
+func TestNewMessageLargeTopicApartFromPayload(t *testing.T) {
+	m := NewMessage("a/b", make([]byte, 4096))
+	topic := uintptr(unsafe.Pointer(unsafe.StringData(m.Topic)))
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(m.Payload)))
+	if topic >= start && topic < start+uintptr(cap(m.Payload)) || topic+3 == start {
+		t.Fatal("the topic of a large message shares the payload's allocation")
+	}
+	payload := make([]byte, 900)
+	if n := testing.AllocsPerRun(100, func() { NewMessage("a/b", payload) }); n != 3 {
+		t.Errorf("%v allocations for a large message, want 3 (message, topic, payload)", n)
 	}
 }

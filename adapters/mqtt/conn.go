@@ -647,7 +647,9 @@ func (c *conn) releaseBuf() {
 func (c *conn) consume(n int) {
 	rest := len(c.rbuf) - n
 	if rest == 0 {
-		if c.keepBuf {
+		if c.keepBuf && cap(c.rbuf) == readChunk {
+			// Only a pooled buffer stays: one grown for a large
+			// packet goes as soon as it is empty.
 			c.rbuf = c.rbuf[:0]
 			return
 		}
@@ -1233,7 +1235,9 @@ func (c *conn) appendDelivery(buf []byte, d *core.Delivery, p *packet.Packet) []
 		if c.outAliases == nil {
 			c.outAliases = make(map[string]uint16)
 		}
-		c.outAliases[d.Topic] = newAlias
+		// The topic is a view into its message: the map must not keep
+		// the message alive.
+		c.outAliases[strings.Clone(d.Topic)] = newAlias
 	}
 	return out
 }

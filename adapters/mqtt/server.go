@@ -353,6 +353,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.workers.stop()
 		return nil
 	case <-ctx.Done():
+		// Connections still finishing keep their workers; the waiting
+		// ones end now.
+		s.workers.release()
 		return fmt.Errorf("mqtt adapter stop: %w", ctx.Err())
 	}
 }

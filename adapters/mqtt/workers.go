@@ -80,10 +80,16 @@ func (w *workers) exit() {
 
 // stop ends the waiting workers and waits for the busy ones.
 func (w *workers) stop() {
+	w.release()
+	<-w.done
+}
+
+// release ends the waiting workers; the busy ones end with their tasks.
+// Tasks given after it run on goroutines of their own.
+func (w *workers) release() {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.stopped {
-		w.mu.Unlock()
-		<-w.done
 		return
 	}
 	w.stopped = true
@@ -91,6 +97,4 @@ func (w *workers) stop() {
 	if w.n == 0 {
 		close(w.done)
 	}
-	w.mu.Unlock()
-	<-w.done
 }

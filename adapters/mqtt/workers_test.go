@@ -81,3 +81,40 @@ func TestWorkersStopWaitsForBusyTasks(t *testing.T) {
 	w.Go(func() { close(ran) })
 	<-ran
 }
+
+func TestWorkersReleaseEndsWaitingWorkersOnly(t *testing.T) {
+	w := newWorkers()
+	release := make(chan struct{})
+	w.Go(func() {})
+	waitFor(t, "a waiting worker", func() bool { return w.idle.Load() == 1 })
+	w.Go(func() { <-release }) // the waiting worker takes it
+	w.Go(func() {})            // a second worker, which then waits
+	waitFor(t, "a waiting worker", func() bool { return w.idle.Load() == 1 })
+	w.release()
+	waitFor(t, "the waiting worker to end", func() bool { return w.alive() == 1 })
+	close(release)
+	w.stop()
+	if n := w.alive(); n != 0 {
+		t.Fatalf("%d workers after stop", n)
+	}
+}
+
+func TestLingeringReaderKeepsOnlyAPooledBuffer(t *testing.T) {
+	c := &conn{keepBuf: true}
+	c.rbuf = getReadBuf()[:10]
+	c.consume(10)
+	if c.rbuf == nil || len(c.rbuf) != 0 {
+		t.Fatalf("a lingering reader dropped its pooled buffer: %v", c.rbuf == nil)
+	}
+	c.rbuf = make([]byte, 100, 3*readChunk) // grown for a large packet
+	c.consume(100)
+	if c.rbuf != nil {
+		t.Fatalf("a lingering reader kept a grown buffer of %d bytes", cap(c.rbuf))
+	}
+	c.keepBuf = false
+	c.rbuf = getReadBuf()[:10]
+	c.consume(10)
+	if c.rbuf != nil {
+		t.Fatal("a reader that does not linger kept its buffer")
+	}
+}

@@ -1,5 +1,7 @@
 package mqttsn
 
+import "strings"
+
 // Registry is one session's normal topic ids [MQTT-SN 6.5]: assigned by
 // REGISTER from the client or by the gateway before a delivery, kept with
 // the session across reconnects of a clean-session-0 client.
@@ -47,6 +49,9 @@ func (r *Registry) Add(name string, max int) (uint16, bool) {
 			r.next++
 		}
 		if _, used := r.byID[id]; !used {
+			// A name can be a view into a message that the registry
+			// would otherwise keep alive.
+			name = strings.Clone(name)
 			r.byID[id] = name
 			r.byName[name] = id
 			return id, true

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -252,6 +253,9 @@ func (h *HTTP) store(k authzKey, v core.Verdict) {
 		h.order.MoveToBack(el)
 		return
 	}
+	// The topic can be a view into a message the cache must not keep
+	// alive.
+	k.Topic = strings.Clone(k.Topic)
 	// Entries share one TTL, so the oldest insertion expires first: evicting
 	// from the front drops expired entries before live ones.
 	for h.order.Len() >= h.cfg.CacheSize {
