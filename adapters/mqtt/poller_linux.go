@@ -4,20 +4,29 @@ package mqtt
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
+	"time"
+	"unsafe"
 )
 
 // poller watches idle plain-TCP connections with one epoll set, so an
 // idle connection costs no goroutine and no buffer: when one becomes
-// readable, a goroutine is started to read and handle what arrived
-// (conn.burst), and the connection is armed again when it has drained.
-// Registrations are one-shot: a connection is reported once per arming,
-// so at most one burst runs for it at a time.
+// readable, a worker reads and handles what arrived (conn.burst), and the
+// connection is armed again when it has drained. Registrations are
+// one-shot: a connection is reported once per arming, so at most one
+// burst runs for it at a time.
+//
+// The epoll set is itself waited on through the runtime's poller, and
+// every epoll call is a raw system call: the poller never blocks a thread
+// in a system call. A thread blocked in epoll_wait had its P taken by the
+// runtime's monitor, which then kept polling at its shortest interval and
+// handed Ps between threads on every wake-up.
 type poller struct {
 	epfd   int
-	wakeR  int // read end of a pipe that ends wait
-	wakeW  int
+	file   *os.File // owns epfd
+	raw    syscall.RawConn
 	mu     sync.RWMutex
 	conns  map[int32]*conn
 	closed bool
@@ -29,21 +38,39 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create: %w", err)
 	}
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+	if err := syscall.SetNonblock(epfd, true); err != nil {
 		syscall.Close(epfd)
-		return nil, fmt.Errorf("pipe: %w", err)
+		return nil, fmt.Errorf("epoll set non-blocking: %w", err)
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p[0])}
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev); err != nil {
-		syscall.Close(epfd)
-		syscall.Close(p[0])
-		syscall.Close(p[1])
-		return nil, fmt.Errorf("epoll_ctl: %w", err)
+	f := os.NewFile(uintptr(epfd), "epoll")
+	// Deadlines work only on a file the runtime's poller took.
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("epoll set not pollable: %w", err)
 	}
-	pl := &poller{epfd: epfd, wakeR: p[0], wakeW: p[1], conns: make(map[int32]*conn), done: make(chan struct{})}
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	pl := &poller{epfd: epfd, file: f, raw: raw, conns: make(map[int32]*conn), done: make(chan struct{})}
 	go pl.wait()
 	return pl, nil
+}
+
+// epollCtl is epoll_ctl(2) as a raw system call: it never blocks.
+func epollCtl(epfd, op, fd int, ev *syscall.EpollEvent) error {
+	_, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// epollReady is epoll_pwait(2) with a zero timeout as a raw system call.
+func epollReady(epfd int, events []syscall.EpollEvent) (int, syscall.Errno) {
+	n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	return int(n), e
 }
 
 // arm asks for one readiness report of fd for c. The first call adds the
@@ -65,12 +92,12 @@ func (pl *poller) arm(c *conn, fd int, first bool) error {
 			// Its new owner finishes it.
 		case first:
 			pl.conns[int32(fd)] = c
-			if err := syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 				delete(pl.conns, int32(fd))
 				ctlErr = fmt.Errorf("epoll_ctl: %w", err)
 			}
 		default:
-			if err := syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
+			if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
 				ctlErr = fmt.Errorf("epoll_ctl: %w", err)
 			}
 		}
@@ -88,8 +115,11 @@ func (pl *poller) remove(c *conn, fd int) {
 	defer pl.mu.Unlock()
 	if pl.conns[int32(fd)] == c {
 		delete(pl.conns, int32(fd))
-		// ENOENT when the descriptor is already closed: harmless.
-		syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+		if !pl.closed {
+			// ENOENT when the descriptor is already closed: harmless.
+			var ev syscall.EpollEvent
+			epollCtl(pl.epfd, syscall.EPOLL_CTL_DEL, fd, &ev)
+		}
 	}
 }
 
@@ -97,18 +127,23 @@ func (pl *poller) wait() {
 	defer close(pl.done)
 	events := make([]syscall.EpollEvent, 256)
 	for {
-		n, err := syscall.EpollWait(pl.epfd, events, -1)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return
+		var n int
+		var e syscall.Errno
+		// The epoll set reads as readable while it holds events; the
+		// runtime's poller reports when it becomes so (edge-triggered),
+		// so the set is read until empty before waiting.
+		err := pl.raw.Read(func(fd uintptr) bool {
+			for {
+				if n, e = epollReady(int(fd), events); e != syscall.EINTR {
+					return n > 0 || e != 0
+				}
+			}
+		})
+		if err != nil || e != 0 {
+			return // closed
 		}
 		for i := 0; i < n; i++ {
 			fd := events[i].Fd
-			if int(fd) == pl.wakeR {
-				return
-			}
 			pl.mu.RLock()
 			c := pl.conns[fd]
 			pl.mu.RUnlock()
@@ -129,9 +164,6 @@ func (pl *poller) close() {
 	}
 	pl.closed = true
 	pl.mu.Unlock()
-	syscall.Write(pl.wakeW, []byte{0})
+	pl.file.Close() // ends the wait's read
 	<-pl.done
-	syscall.Close(pl.epfd)
-	syscall.Close(pl.wakeR)
-	syscall.Close(pl.wakeW)
 }
