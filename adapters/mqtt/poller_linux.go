@@ -3,6 +3,7 @@
 package mqtt
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -29,9 +30,15 @@ type poller struct {
 	raw    syscall.RawConn
 	mu     sync.RWMutex
 	conns  map[int32]*conn
-	closed bool
+	closed bool // close was called
+	dead   bool // wait ended: nothing is served any more
 	done   chan struct{}
 }
+
+// sweep is how often the poller reads its epoll set even without a
+// readiness report: a report the kernel failed to pass up from the
+// nested set delays input by at most this much.
+const sweep = 10 * time.Second
 
 func newPoller() (*poller, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
@@ -86,7 +93,7 @@ func (pl *poller) arm(c *conn, fd int, first bool) error {
 		pl.mu.Lock()
 		defer pl.mu.Unlock()
 		switch {
-		case pl.closed:
+		case pl.closed || pl.dead:
 			ctlErr = errPollerClosed
 		case c.state.Load() != stateArmed:
 			// Its new owner finishes it.
@@ -124,8 +131,14 @@ func (pl *poller) remove(c *conn, fd int) {
 }
 
 func (pl *poller) wait() {
-	defer close(pl.done)
+	defer func() {
+		pl.mu.Lock()
+		pl.dead = true
+		pl.mu.Unlock()
+		close(pl.done)
+	}()
 	events := make([]syscall.EpollEvent, 256)
+	pl.file.SetReadDeadline(time.Now().Add(sweep))
 	for {
 		var n int
 		var e syscall.Errno
@@ -139,6 +152,10 @@ func (pl *poller) wait() {
 				}
 			}
 		})
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			pl.file.SetReadDeadline(time.Now().Add(sweep))
+			continue
+		}
 		if err != nil || e != 0 {
 			return // closed
 		}

@@ -354,7 +354,10 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		// Connections still finishing keep their workers; the waiting
-		// ones end now.
+		// ones end now, and so does the poller.
+		if s.poller != nil {
+			s.poller.close()
+		}
 		s.workers.release()
 		return fmt.Errorf("mqtt adapter stop: %w", ctx.Err())
 	}
