@@ -54,6 +54,7 @@ func (w *workers) Go(f func()) {
 
 func (w *workers) run(f func()) {
 	defer w.exit()
+	growStack()
 	for {
 		f()
 		if w.idle.Add(1) > w.maxIdle {
@@ -98,3 +99,21 @@ func (w *workers) release() {
 		close(w.done)
 	}
 }
+
+// stackRoom is about the stack a handshake or a disconnect needs.
+const stackRoom = 14 << 10
+
+// growStack makes a new goroutine's stack large enough for any task while
+// it is still nearly empty: growing it then copies almost nothing, where
+// growing it deep inside a task copies and adjusts every frame, two or
+// three times over.
+//
+//go:noinline
+func growStack() {
+	var room [stackRoom]byte
+	// An index the compiler cannot know keeps the array, and the frame.
+	room[stackProbe] = 1
+	stackSink = room[len(room)-1-stackProbe]
+}
+
+var stackProbe, stackSink = 0, byte(0)
