@@ -115,18 +115,16 @@ func (pl *poller) arm(c *conn, fd int, first bool) error {
 	return ctlErr
 }
 
-// remove forgets c's descriptor. The descriptor may already be closed and
-// its number reused by a newer connection, whose registration stays.
+// remove forgets c's descriptor; the connection closes it next. Closing
+// takes it out of the epoll set, so there is no EPOLL_CTL_DEL: a report
+// that comes in between finds no connection and is dropped. The
+// descriptor may already be closed and its number reused by a newer
+// connection, whose registration stays.
 func (pl *poller) remove(c *conn, fd int) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	if pl.conns[int32(fd)] == c {
 		delete(pl.conns, int32(fd))
-		if !pl.closed {
-			// ENOENT when the descriptor is already closed: harmless.
-			var ev syscall.EpollEvent
-			epollCtl(pl.epfd, syscall.EPOLL_CTL_DEL, fd, &ev)
-		}
 	}
 }
 
