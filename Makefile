@@ -17,6 +17,8 @@ vet:
 
 test: test-deps vet
 	$(GO) test -race -count=1 ./...
+	# Allocation counts, which the race detector skews.
+	$(GO) test -count=1 -run 'Alloc' ./...
 
 # The store and restore tests as 32-bit ARM and arm64 binaries under
 # qemu-user (installed when missing); separate from test because the

@@ -66,6 +66,17 @@ type conn struct {
 	handoff      bool            // run's goroutine no longer owns the connection
 	connDeadline bool            // the handshake set a read deadline
 
+	// Callbacks made once per connection, so that a read, a write, an
+	// arming of the poller or a task for the workers allocates nothing:
+	// a func literal passed to RawConn or to the workers escapes.
+	rd, wr     rawOp              // a raw read (owner only), a raw write (writer only)
+	readFn     func(uintptr) bool // c.readFD
+	writeFn    func(uintptr) bool // c.writeFD
+	writeAllFn func()             // c.writeAll
+	burstFn    func()             // c.burst, once polled
+	armFn      func(uintptr)      // c.armFD, once polled
+	armOp      armOp              // the arming armFn carries out (owner only)
+
 	// Plain TCP on Linux: between bursts of input the connection is
 	// watched by the server's poller and has no goroutine at all.
 	state      atomic.Int32 // stateBusy while a goroutine owns the reads
@@ -111,12 +122,61 @@ var _ core.Conn = (*conn)(nil)
 
 func newConn(s *Server, l *listener, nc net.Conn, remote string) *conn {
 	c := &conn{srv: s, l: l, nc: nc, remote: remote, exited: make(chan struct{}), wakeCh: make(chan struct{}, 1)}
-	if tc, ok := nc.(*net.TCPConn); ok {
+	if tc, ok := nc.(*net.TCPConn); ok && rawSocketIO {
 		if rc, err := tc.SyscallConn(); err == nil {
 			c.raw = rc
+			c.readFn, c.writeFn = c.readFD, c.writeFD
 		}
 	}
+	c.writeAllFn = c.writeAll
 	return c
+}
+
+// rawOp carries the buffer and the outcome of one raw read or write
+// through a callback made once per connection.
+type rawOp struct {
+	b    []byte
+	n    int
+	e    syscall.Errno
+	wait bool // on EAGAIN, wait for readiness instead of returning
+}
+
+// readFD makes one read(2) into rbuf for c.rd.
+func (c *conn) readFD(fd uintptr) bool {
+	// Always read before waiting: RawRead clears the poller's readiness
+	// before calling us, so input that arrived earlier would not wake a
+	// wait.
+	c.grow()
+	space := cap(c.rbuf) - len(c.rbuf)
+	c.rd.n, c.rd.e = sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
+	c.drained = c.rd.e == 0 && c.rd.n < space
+	if c.rd.e == syscall.EAGAIN && c.rd.wait {
+		if len(c.rbuf) == 0 {
+			putReadBuf(c.rbuf)
+			c.rbuf = nil
+		}
+		return false // wait for readability
+	}
+	return true
+}
+
+// writeFD writes c.wr.b from c.wr.n on. On EAGAIN it waits for room if
+// c.wr.wait, else it returns what went out.
+func (c *conn) writeFD(fd uintptr) bool {
+	for c.wr.n < len(c.wr.b) {
+		m, e := sysWrite(int(fd), c.wr.b[c.wr.n:])
+		switch {
+		case e == syscall.EAGAIN && c.wr.wait:
+			return false // wait for room
+		case e == syscall.EAGAIN:
+			return true
+		case e != 0:
+			c.wr.e = e
+			return true
+		}
+		c.wr.n += m
+	}
+	return true
 }
 
 // Notify implements core.Conn.
@@ -127,7 +187,7 @@ func (c *conn) Notify() {
 	default:
 	}
 	if c.ready.Load() && c.running.CompareAndSwap(false, true) {
-		c.srv.workers.Go(c.writeAll)
+		c.srv.workers.Go(c.writeAllFn)
 	}
 }
 
@@ -212,6 +272,7 @@ func (c *conn) run() {
 			return
 		}
 		c.pubCtx = core.WithWakeups(context.Background(), &c.wakes)
+		c.burstFn, c.armFn = c.burst, c.armFD
 		c.burst()
 		return
 	}
@@ -402,34 +463,26 @@ func (c *conn) readNow() error {
 		c.nc.SetReadDeadline(time.Time{})
 		c.rdeadline = time.Time{}
 	}
-	c.grow()
-	var n int
-	var rerr syscall.Errno
-	read := func(fd uintptr) bool {
-		space := cap(c.rbuf) - len(c.rbuf)
-		n, rerr = sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
-		c.drained = rerr == 0 && n < space
-		return true
-	}
-	err := c.raw.Read(read)
+	c.rd = rawOp{}
+	err := c.raw.Read(c.readFn)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// The linger deadline passed between the check above and the
 		// runtime's: this read does not wait, so drop it and read again.
 		c.nc.SetReadDeadline(time.Time{})
 		c.rdeadline = time.Time{}
-		err = c.raw.Read(read)
+		err = c.raw.Read(c.readFn)
 	}
 	if err != nil {
 		return err
 	}
-	if rerr == syscall.EAGAIN {
+	if c.rd.e == syscall.EAGAIN {
 		if len(c.rbuf) == 0 {
 			putReadBuf(c.rbuf)
 			c.rbuf = nil
 		}
 		return errWouldBlock
 	}
-	return c.filledRaw(n, rerr)
+	return c.filledRaw(c.rd.n, c.rd.e)
 }
 
 // finish ends the connection after its input ended with err: the writer
@@ -568,29 +621,11 @@ func (c *conn) fill() error {
 // reads only then, so thousands of idle connections hold no read memory.
 // Read deadlines apply as for net.Conn.Read.
 func (c *conn) fillRaw() error {
-	var n int
-	var rerr syscall.Errno
-	err := c.raw.Read(func(fd uintptr) bool {
-		// Always read before waiting: RawRead clears the poller's
-		// readiness before calling us, so input that arrived earlier
-		// would not wake a wait.
-		c.grow()
-		space := cap(c.rbuf) - len(c.rbuf)
-		n, rerr = sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
-		if rerr == syscall.EAGAIN {
-			if len(c.rbuf) == 0 {
-				putReadBuf(c.rbuf)
-				c.rbuf = nil
-			}
-			return false // wait for readability
-		}
-		c.drained = n < space
-		return true
-	})
-	if err != nil {
+	c.rd = rawOp{wait: true}
+	if err := c.raw.Read(c.readFn); err != nil {
 		return err
 	}
-	return c.filledRaw(n, rerr)
+	return c.filledRaw(c.rd.n, c.rd.e)
 }
 
 // filledRaw is filled for a read(2) that returned n and errno e.
@@ -1102,30 +1137,22 @@ func (c *conn) writeInline() int {
 	c.running.Store(false)
 	// A Notify while running was set started nobody: look again.
 	if (c.wakeup.Load() || c.kicked.Load()) && c.running.CompareAndSwap(false, true) {
-		c.srv.workers.Go(c.writeAll)
+		c.srv.workers.Go(c.writeAllFn)
 	}
 	return deliveries
 }
 
 // tryWrite writes what it can of b without waiting and returns how much.
 func (c *conn) tryWrite(b []byte) int {
-	var n int
-	f := func(fd uintptr) bool {
-		for n < len(b) {
-			m, e := sysWrite(int(fd), b[n:])
-			if e != 0 {
-				break
-			}
-			n += m
-		}
-		return true
-	}
-	if err := c.raw.Write(f); errors.Is(err, os.ErrDeadlineExceeded) {
+	c.wr = rawOp{b: b}
+	if err := c.raw.Write(c.writeFn); errors.Is(err, os.ErrDeadlineExceeded) {
 		// A deadline a past writer run set: this write does not wait, and
 		// the next writer run sets its own.
 		c.nc.SetWriteDeadline(time.Time{})
-		c.raw.Write(f)
+		c.raw.Write(c.writeFn)
 	}
+	n := c.wr.n
+	c.wr.b = nil
 	return n
 }
 
@@ -1136,22 +1163,10 @@ func (c *conn) write(b []byte) (int, error) {
 	if c.raw == nil {
 		return c.nc.Write(b)
 	}
-	var n int
-	var e syscall.Errno
-	err := c.raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, werr := sysWrite(int(fd), b[n:])
-			switch {
-			case werr == syscall.EAGAIN:
-				return false // wait for room
-			case werr != 0:
-				e = werr
-				return true
-			}
-			n += m
-		}
-		return true
-	})
+	c.wr = rawOp{b: b, wait: true}
+	err := c.raw.Write(c.writeFn)
+	n, e := c.wr.n, c.wr.e
+	c.wr.b = nil
 	if err == nil && e != 0 {
 		err = fmt.Errorf("write: %w", e)
 	}

@@ -80,39 +80,51 @@ func epollReady(epfd int, events []syscall.EpollEvent) (int, syscall.Errno) {
 	return int(n), e
 }
 
+// armOp is one arming of the poller, carried out by conn.armFD.
+type armOp struct {
+	pl    *poller
+	fd    int
+	first bool
+	err   error
+}
+
 // arm asks for one readiness report of fd for c. The first call adds the
 // descriptor, later calls re-arm it.
 func (pl *poller) arm(c *conn, fd int, first bool) error {
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
 	// Registration happens under mu and only while c is still armed: a
 	// connection another goroutine took over (kick, keepalive, close) and
 	// is finishing is never registered after its removal. Inside Control
 	// the descriptor cannot be closed and its number reused meanwhile.
-	var ctlErr error
-	err := c.raw.Control(func(uintptr) {
-		pl.mu.Lock()
-		defer pl.mu.Unlock()
-		switch {
-		case pl.closed || pl.dead:
-			ctlErr = errPollerClosed
-		case c.state.Load() != stateArmed:
-			// Its new owner finishes it.
-		case first:
-			pl.conns[int32(fd)] = c
-			if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-				delete(pl.conns, int32(fd))
-				ctlErr = fmt.Errorf("epoll_ctl: %w", err)
-			}
-		default:
-			if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
-				ctlErr = fmt.Errorf("epoll_ctl: %w", err)
-			}
-		}
-	})
-	if err != nil {
+	c.armOp = armOp{pl: pl, fd: fd, first: first}
+	if err := c.raw.Control(c.armFn); err != nil {
 		return err
 	}
-	return ctlErr
+	return c.armOp.err
+}
+
+// armFD carries out c.armOp inside RawConn.Control.
+func (c *conn) armFD(uintptr) {
+	op := &c.armOp
+	pl, fd := op.pl, op.fd
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	switch {
+	case pl.closed || pl.dead:
+		op.err = errPollerClosed
+	case c.state.Load() != stateArmed:
+		// Its new owner finishes it.
+	case op.first:
+		pl.conns[int32(fd)] = c
+		if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			delete(pl.conns, int32(fd))
+			op.err = fmt.Errorf("epoll_ctl: %w", err)
+		}
+	default:
+		if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
+			op.err = fmt.Errorf("epoll_ctl: %w", err)
+		}
+	}
 }
 
 // remove forgets c's descriptor; the connection closes it next. Closing
@@ -137,19 +149,21 @@ func (pl *poller) wait() {
 	}()
 	events := make([]syscall.EpollEvent, 256)
 	pl.file.SetReadDeadline(time.Now().Add(sweep))
-	for {
-		var n int
-		var e syscall.Errno
-		// The epoll set reads as readable while it holds events; the
-		// runtime's poller reports when it becomes so (edge-triggered),
-		// so the set is read until empty before waiting.
-		err := pl.raw.Read(func(fd uintptr) bool {
-			for {
-				if n, e = epollReady(int(fd), events); e != syscall.EINTR {
-					return n > 0 || e != 0
-				}
+	var n int
+	var e syscall.Errno
+	// The epoll set reads as readable while it holds events; the runtime's
+	// poller reports when it becomes so (edge-triggered), so the set is
+	// read until empty before waiting.
+	ready := func(fd uintptr) bool {
+		for {
+			if n, e = epollReady(int(fd), events); e != syscall.EINTR {
+				return n > 0 || e != 0
 			}
-		})
+		}
+	}
+	for {
+		n, e = 0, 0
+		err := pl.raw.Read(ready)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			pl.file.SetReadDeadline(time.Now().Add(sweep))
 			continue
@@ -163,7 +177,7 @@ func (pl *poller) wait() {
 			c := pl.conns[fd]
 			pl.mu.RUnlock()
 			if c != nil && c.state.CompareAndSwap(stateArmed, stateBusy) {
-				c.srv.workers.Go(c.burst)
+				c.srv.workers.Go(c.burstFn)
 			}
 		}
 	}

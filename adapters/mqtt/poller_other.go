@@ -13,3 +13,7 @@ func newPoller() (*poller, error) { return nil, errors.New("no epoll on this pla
 func (pl *poller) arm(*conn, int, bool) error { return errPollerClosed }
 func (pl *poller) remove(*conn, int)          {}
 func (pl *poller) close()                     {}
+
+type armOp struct{}
+
+func (c *conn) armFD(uintptr) {}

@@ -13,6 +13,10 @@ import (
 // scheduler is told of wakes its monitor thread whenever the process was
 // idle, which at a few thousand messages a second doubled the broker's
 // context switches. Both retry EINTR.
+// rawSocketIO says connections may read and write with sysRead and
+// sysWrite inside RawConn callbacks.
+const rawSocketIO = true
+
 func sysRead(fd int, b []byte) (int, syscall.Errno) { return rawIO(syscall.SYS_READ, fd, b) }
 
 func sysWrite(fd int, b []byte) (int, syscall.Errno) { return rawIO(syscall.SYS_WRITE, fd, b) }

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package mqtt
 
@@ -6,6 +6,10 @@ import (
 	"errors"
 	"syscall"
 )
+
+// rawSocketIO says connections may read and write with sysRead and
+// sysWrite inside RawConn callbacks.
+const rawSocketIO = true
 
 // sysRead and sysWrite are read(2) and write(2) on a non-blocking socket;
 // both retry EINTR.
