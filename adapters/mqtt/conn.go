@@ -359,7 +359,7 @@ func (c *conn) serveLinger() error {
 			if e == syscall.EAGAIN {
 				return false // wait for readability
 			}
-			if herr = c.filledRawAt(n, e, now); herr != nil {
+			if herr = c.filledRaw(n, e, now); herr != nil {
 				return true
 			}
 			c.drained = n < space
@@ -482,7 +482,7 @@ func (c *conn) readNow() error {
 		}
 		return errWouldBlock
 	}
-	return c.filledRaw(c.rd.n, c.rd.e)
+	return c.filledRaw(c.rd.n, c.rd.e, time.Time{})
 }
 
 // finish ends the connection after its input ended with err: the writer
@@ -614,7 +614,7 @@ func (c *conn) fill() error {
 	}
 	c.grow()
 	n, err := c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
-	return c.filled(n, err)
+	return c.filled(n, err, time.Time{})
 }
 
 // fillRaw waits for the socket to be readable without holding a buffer and
@@ -625,31 +625,23 @@ func (c *conn) fillRaw() error {
 	if err := c.raw.Read(c.readFn); err != nil {
 		return err
 	}
-	return c.filledRaw(c.rd.n, c.rd.e)
+	return c.filledRaw(c.rd.n, c.rd.e, time.Time{})
 }
 
 // filledRaw is filled for a read(2) that returned n and errno e.
-func (c *conn) filledRaw(n int, e syscall.Errno) error {
-	return c.filledRawAt(n, e, time.Time{})
-}
-
-// filledRawAt is filledRaw for a read made at now (zero: look at the
-// clock).
-func (c *conn) filledRawAt(n int, e syscall.Errno, now time.Time) error {
+func (c *conn) filledRaw(n int, e syscall.Errno, now time.Time) error {
 	switch {
 	case e != 0:
-		return c.filledAt(0, e, now)
+		return c.filled(0, e, now)
 	case n == 0:
-		return c.filledAt(0, io.EOF, now)
+		return c.filled(0, io.EOF, now)
 	}
-	return c.filledAt(n, nil, now)
+	return c.filled(n, nil, now)
 }
 
-func (c *conn) filled(n int, err error) error {
-	return c.filledAt(n, err, time.Time{})
-}
-
-func (c *conn) filledAt(n int, err error, now time.Time) error {
+// filled takes n bytes read at now (zero: look at the clock) into rbuf, or
+// returns the read's error.
+func (c *conn) filled(n int, err error, now time.Time) error {
 	c.rbuf = c.rbuf[:len(c.rbuf)+n]
 	c.srv.broker.Stats().BytesReceived.Add(int64(n))
 	if n > 0 {
