@@ -283,16 +283,24 @@ func (c *conn) run() {
 // hands the idle connection to the poller. One burst runs at a time: the
 // poller and the keepalive timer start one only from stateArmed.
 func (c *conn) burst() {
+	// Only a busy connection lingers: one that had input within the last
+	// linger. The first burst after CONNACK does not (a storm of
+	// connections that then go quiet must not hold a goroutine each), nor
+	// does a connection that was quiet for longer: a keepalive ping or a
+	// DISCONNECT is handled without a goroutine, a buffer and a read
+	// deadline held for a second after it.
+	lingers := c.registered && time.Since(c.lastIn) < linger
+	if c.registered {
+		c.drained = false // the poller reported input
+	}
 	for {
 		if err := c.drain(); err != nil {
 			c.finish(err)
 			return
 		}
-		// The first burst after CONNACK does not linger: a storm of
-		// connections that then go quiet must not hold a goroutine each.
 		var err error
 		switch {
-		case c.registered:
+		case lingers:
 			err = c.serveLinger() // reads before it waits
 		case c.drained:
 			err = errWouldBlock
@@ -390,10 +398,11 @@ func (c *conn) serveLinger() error {
 // as the arrival time of the read that follows.
 func (c *conn) moveReadDeadline() time.Time {
 	now := time.Now()
-	if !c.rdeadline.IsZero() && c.rdeadline.Sub(now) >= linger/2 {
+	wait := c.srv.cfg.readLinger
+	if !c.rdeadline.IsZero() && c.rdeadline.Sub(now) >= wait/2 {
 		return now
 	}
-	deadline := now.Add(linger)
+	deadline := now.Add(wait)
 	if c.keepAlive > 0 {
 		if kd := c.lastIn.Add(c.keepAlive * 3 / 2); kd.Before(deadline) {
 			deadline = kd

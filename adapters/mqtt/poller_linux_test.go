@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqgate/mqgate/adapters/mqtt"
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
+	"github.com/mqgate/mqgate/core"
 )
 
 // TestIdleConnectionsHoldNoGoroutine checks that quiet plain-TCP
@@ -35,5 +37,49 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	}
 	for _, c := range clients {
 		c.expect(packet.PINGRESP)
+	}
+}
+
+// TestOnlyBusyConnectionsLinger checks that a reader waits for more input
+// only on a connection that had input within the last linger (1 s). The
+// readers' wait is set to an hour here, so a reader that lingered would
+// keep its connection away from the poller for the rest of the test.
+func TestOnlyBusyConnectionsLinger(t *testing.T) {
+	ts := startServer(t, func(_ *core.Config, mc *mqtt.Config) { mqtt.SetReadLinger(mc, time.Hour) })
+	const n = 50
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = dialRaw(t, ts.tcp(), packet.V311)
+		clients[i].connect(fmt.Sprintf("quiet-%d", i), true)
+	}
+	armed := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for mqtt.ArmedConns(ts.srv) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections left to the poller, want %d", mqtt.ArmedConns(ts.srv), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	armed(n) // the first burst after CONNACK never lingers
+
+	// Quiet for longer than a linger: a keepalive ping is answered and
+	// the connection goes straight back to the poller.
+	time.Sleep(1100 * time.Millisecond)
+	for _, c := range clients {
+		c.send(&packet.Packet{Type: packet.PINGREQ})
+		c.expect(packet.PINGRESP)
+	}
+	armed(n)
+
+	// Busy: a second ping right after the first is read by a reader
+	// that then waits for more.
+	busy := clients[0]
+	busy.send(&packet.Packet{Type: packet.PINGREQ})
+	busy.expect(packet.PINGRESP)
+	time.Sleep(100 * time.Millisecond)
+	if got := mqtt.ArmedConns(ts.srv); got != n-1 {
+		t.Fatalf("%d connections left to the poller after a busy one's input, want %d", got, n-1)
 	}
 }

@@ -28,6 +28,8 @@ type Config struct {
 	MaxTopicAlias  int           // Topic Alias Maximum announced to v5 clients (0: none)
 	WriteTimeout   time.Duration // a write blocked longer ends the connection (default 10 s)
 	Logger         *slog.Logger
+
+	readLinger time.Duration // how long a busy reader waits for more input (linger; tests change it)
 }
 
 // Listener is one socket.
@@ -85,6 +87,9 @@ func New(cfg Config, b *core.Broker) *Server {
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.readLinger <= 0 {
+		cfg.readLinger = linger
 	}
 	if cfg.MaxKeepAlive <= 0 || cfg.MaxKeepAlive > 65535 {
 		cfg.MaxKeepAlive = 65535

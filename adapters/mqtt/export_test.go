@@ -1,0 +1,20 @@
+package mqtt
+
+import "time"
+
+// SetReadLinger sets how long a busy reader waits for more input.
+func SetReadLinger(cfg *Config, d time.Duration) { cfg.readLinger = d }
+
+// ArmedConns counts the connections left to the poller, with no goroutine
+// reading them.
+func ArmedConns(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.conns {
+		if c.state.Load() == stateArmed {
+			n++
+		}
+	}
+	return n
+}
