@@ -65,6 +65,7 @@ type conn struct {
 	raw          syscall.RawConn // plain TCP: reads wait for data without a buffer
 	handoff      bool            // run's goroutine no longer owns the connection
 	connDeadline bool            // the handshake set a read deadline
+	connectBy    time.Time       // the connect timeout, for a connection polled until CONNECT
 
 	// Callbacks made once per connection, so that a read, a write, an
 	// arming of the poller or a task for the workers allocates nothing:
@@ -82,6 +83,7 @@ type conn struct {
 	state      atomic.Int32 // stateBusy while a goroutine owns the reads
 	fd         int
 	registered bool           // fd is in the poller (owner only)
+	connacked  bool           // the next burst is the first after CONNACK (owner only)
 	kaTimer    *time.Timer    // keepalive deadline while polled
 	lastIn     time.Time      // when input last arrived (owner only)
 	drained    bool           // the last read left the socket empty (owner only)
@@ -108,10 +110,11 @@ const (
 )
 
 var (
-	errPollerClosed = errors.New("poller closed")
-	errWouldBlock   = errors.New("no input")
-	errKicked       = errors.New("connection closed by the server")
-	errKeepAlive    = errors.New("keepalive timeout")
+	errPollerClosed   = errors.New("poller closed")
+	errWouldBlock     = errors.New("no input")
+	errKicked         = errors.New("connection closed by the server")
+	errKeepAlive      = errors.New("keepalive timeout")
+	errConnectTimeout = errors.New("no CONNECT within the connect timeout")
 )
 
 // packets holds decoded packets between reads: a Packet is large, and an
@@ -246,10 +249,18 @@ func protocolErr(code byte, format string, args ...any) error {
 func (c *conn) run() {
 	defer func() {
 		if !c.handoff {
+			if c.registered {
+				c.srv.poller.remove(c, c.fd)
+			}
 			c.close()
 			c.srv.connDone(c)
 		}
 	}()
+	if c.kaTimer != nil {
+		// The connect timeout of a connection the poller held until
+		// CONNECT; the handshake's deadline takes over.
+		c.kaTimer.Stop()
+	}
 
 	if err := c.handshake(); err != nil {
 		c.srv.log.Debug("connect failed", "remote", c.remote, "listener", c.l.cfg.Name, "err", err)
@@ -267,12 +278,15 @@ func (c *conn) run() {
 			// The handshake's deadline must not cut off later raw reads.
 			c.nc.SetReadDeadline(time.Time{})
 		}
-		if err := c.raw.Control(func(fd uintptr) { c.fd = int(fd) }); err != nil {
-			c.finish(err)
-			return
+		if !c.registered {
+			if err := c.raw.Control(func(fd uintptr) { c.fd = int(fd) }); err != nil {
+				c.finish(err)
+				return
+			}
 		}
 		c.pubCtx = core.WithWakeups(context.Background(), &c.wakes)
 		c.burstFn, c.armFn = c.burst, c.armFD
+		c.connacked = true
 		c.burst()
 		return
 	}
@@ -289,9 +303,11 @@ func (c *conn) burst() {
 	// does a connection that was quiet for longer: a keepalive ping or a
 	// DISCONNECT is handled without a goroutine, a buffer and a read
 	// deadline held for a second after it.
-	lingers := c.registered && time.Since(c.lastIn) < linger
-	if c.registered {
-		c.drained = false // the poller reported input
+	polled := c.registered && !c.connacked // the poller reported input
+	c.connacked = false
+	lingers := polled && time.Since(c.lastIn) < linger
+	if polled {
+		c.drained = false
 	}
 	for {
 		if err := c.drain(); err != nil {
@@ -330,9 +346,7 @@ func (c *conn) burst() {
 		}
 	}
 	c.state.Store(stateArmed)
-	if err := c.srv.poller.arm(c, c.fd, first); err != nil && c.state.CompareAndSwap(stateArmed, stateBusy) {
-		c.finish(err)
-	}
+	c.srv.poller.arm(c, c.fd, first)
 }
 
 // linger is how long a connection that just had input keeps its reading
@@ -506,6 +520,14 @@ func (c *conn) finish(err error) {
 	}
 	if c.registered {
 		c.srv.poller.remove(c, c.fd)
+	}
+	if c.client == nil {
+		// Polled while awaiting CONNECT: there is no session.
+		if err == errKeepAlive {
+			err = errConnectTimeout
+		}
+		c.srv.log.Debug("connect failed", "remote", c.remote, "listener", c.l.cfg.Name, "err", err)
+		return
 	}
 	kind := core.DisconnectWithWill
 	var ce *errClose

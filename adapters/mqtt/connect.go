@@ -24,7 +24,10 @@ func stringBytes(s string) []byte {
 // connection is ready for the read and write loops.
 func (c *conn) handshake() error {
 	srv := c.srv
-	deadline := time.Now().Add(srv.cfg.ConnectTimeout)
+	deadline := c.connectBy
+	if deadline.IsZero() {
+		deadline = time.Now().Add(srv.cfg.ConnectTimeout)
+	}
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		err := tc.HandshakeContext(ctx)
@@ -74,6 +77,31 @@ func (c *conn) handshake() error {
 	err = c.connect(p)
 	c.consume(h.Len + h.Remaining)
 	return err
+}
+
+// awaitConnect leaves a new plain-TCP connection to the poller until its
+// CONNECT arrives; the poller then starts run. Most clients have not sent
+// CONNECT yet when they are accepted, and waiting in the poller takes no
+// goroutine, no read deadline and no read that only finds nothing: a
+// flood of connections that never send CONNECT holds no goroutine
+// either. The connect timeout is the timer that later watches the keep
+// alive. It returns false for a connection the poller cannot watch:
+// run serves that one from the start.
+func (c *conn) awaitConnect() bool {
+	if c.raw == nil || c.srv.poller == nil {
+		return false
+	}
+	if err := c.raw.Control(func(fd uintptr) { c.fd = int(fd) }); err != nil {
+		return false
+	}
+	timeout := c.srv.cfg.ConnectTimeout
+	c.connectBy = time.Now().Add(timeout)
+	c.burstFn, c.armFn = c.run, c.armFD
+	c.kaTimer = time.AfterFunc(timeout, c.keepAliveExpired)
+	c.registered = true
+	c.state.Store(stateArmed)
+	c.srv.poller.arm(c, c.fd, true)
+	return true
 }
 
 // connectNow returns the first packet if it has already arrived: a client

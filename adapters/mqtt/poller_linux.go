@@ -85,24 +85,32 @@ type armOp struct {
 	pl    *poller
 	fd    int
 	first bool
-	err   error
 }
 
-// arm asks for one readiness report of fd for c. The first call adds the
-// descriptor, later calls re-arm it.
-func (pl *poller) arm(c *conn, fd int, first bool) error {
+// arm asks for one readiness report of fd for c, which is in stateArmed.
+// The first call adds the descriptor, later calls re-arm it. The caller
+// gives up c: once the descriptor is armed, a report may already have
+// handed c to a worker. If arming fails, c is finished.
+func (pl *poller) arm(c *conn, fd int, first bool) {
 	// Registration happens under mu and only while c is still armed: a
 	// connection another goroutine took over (kick, keepalive, close) and
 	// is finishing is never registered after its removal. Inside Control
 	// the descriptor cannot be closed and its number reused meanwhile.
 	c.armOp = armOp{pl: pl, fd: fd, first: first}
 	if err := c.raw.Control(c.armFn); err != nil {
-		return err
+		c.armFailed(err)
 	}
-	return c.armOp.err
 }
 
-// armFD carries out c.armOp inside RawConn.Control.
+// armFailed finishes c, unless another goroutine took it over already.
+func (c *conn) armFailed(err error) {
+	if c.state.CompareAndSwap(stateArmed, stateBusy) {
+		go c.finish(err)
+	}
+}
+
+// armFD carries out c.armOp inside RawConn.Control. Nothing of c is
+// touched after the epoll_ctl that arms it.
 func (c *conn) armFD(uintptr) {
 	op := &c.armOp
 	pl, fd := op.pl, op.fd
@@ -111,18 +119,18 @@ func (c *conn) armFD(uintptr) {
 	defer pl.mu.Unlock()
 	switch {
 	case pl.closed || pl.dead:
-		op.err = errPollerClosed
+		c.armFailed(errPollerClosed)
 	case c.state.Load() != stateArmed:
 		// Its new owner finishes it.
 	case op.first:
 		pl.conns[int32(fd)] = c
 		if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			delete(pl.conns, int32(fd))
-			op.err = fmt.Errorf("epoll_ctl: %w", err)
+			c.armFailed(fmt.Errorf("epoll_ctl: %w", err))
 		}
 	default:
 		if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
-			op.err = fmt.Errorf("epoll_ctl: %w", err)
+			c.armFailed(fmt.Errorf("epoll_ctl: %w", err))
 		}
 	}
 }

@@ -40,6 +40,32 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	}
 }
 
+// TestConnectionsAwaitingConnectHoldNoGoroutine checks that accepted
+// plain-TCP connections wait for their CONNECT in the poller: a flood of
+// connections that send nothing holds no goroutine each.
+func TestConnectionsAwaitingConnectHoldNoGoroutine(t *testing.T) {
+	ts := startServer(t)
+	base := runtime.NumGoroutine()
+	const n = 400
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = dialRaw(t, ts.tcp(), packet.V311)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for mqtt.ArmedConns(ts.srv) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d silent connections left to the poller", mqtt.ArmedConns(ts.srv), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if extra := runtime.NumGoroutine() - base; extra > n/4 {
+		t.Fatalf("%d goroutines more for %d connections awaiting CONNECT", extra, n)
+	}
+	for i, c := range clients {
+		c.connect(fmt.Sprintf("late-%d", i), true)
+	}
+}
+
 // TestOnlyBusyConnectionsLinger checks that a reader waits for more input
 // only on a connection that had input within the last linger (1 s). The
 // readers' wait is set to an hour here, so a reader that lingered would

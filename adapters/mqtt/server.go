@@ -249,7 +249,7 @@ func (s *Server) serve(l *listener) {
 			nc = tls.Server(nc, l.tls)
 		}
 		c := s.newConn(l, nc, nc.RemoteAddr().String())
-		if c == nil {
+		if c == nil || c.awaitConnect() {
 			continue
 		}
 		s.workers.Go(c.run)
