@@ -85,6 +85,7 @@ type conn struct {
 	registered bool           // fd is in the poller (owner only)
 	connacked  bool           // the next burst is the first after CONNACK (owner only)
 	kaTimer    *time.Timer    // keepalive deadline while polled
+	kaDue      time.Time      // when kaTimer's firing ends the connection; zero: never (owner only)
 	lastIn     time.Time      // when input last arrived (owner only)
 	drained    bool           // the last read left the socket empty (owner only)
 	keepBuf    bool           // a lingering reader keeps rbuf while empty (owner only)
@@ -258,8 +259,10 @@ func (c *conn) run() {
 	}()
 	if c.kaTimer != nil {
 		// The connect timeout of a connection the poller held until
-		// CONNECT; the handshake's deadline takes over.
+		// CONNECT; the handshake's deadline takes over. A firing that is
+		// already under way finds kaDue cleared.
 		c.kaTimer.Stop()
+		c.kaDue = time.Time{}
 	}
 
 	if err := c.handshake(); err != nil {
@@ -334,7 +337,8 @@ func (c *conn) burst() {
 	c.registered = true
 	if c.keepAlive > 0 {
 		// [MQTT-3.1.2-24] 1.5 times the keep alive since the last input.
-		d := time.Until(c.lastIn.Add(c.keepAlive * 3 / 2))
+		c.kaDue = c.lastIn.Add(c.keepAlive * 3 / 2)
+		d := time.Until(c.kaDue)
 		if d <= 0 {
 			c.finish(errKeepAlive)
 			return
@@ -427,10 +431,20 @@ func (c *conn) moveReadDeadline() time.Time {
 	return now
 }
 
+// keepAliveExpired ends an armed connection whose keepalive (or connect)
+// deadline passed. A timer's firing can be under way while its
+// connection is busy and be late to take it once it is armed again, with
+// a later deadline or none: such a firing serves the connection as a
+// report of the poller would.
 func (c *conn) keepAliveExpired() {
-	if c.state.CompareAndSwap(stateArmed, stateBusy) {
-		c.finish(errKeepAlive)
+	if !c.state.CompareAndSwap(stateArmed, stateBusy) {
+		return
 	}
+	if c.kaDue.IsZero() || time.Now().Before(c.kaDue) {
+		c.srv.workers.Go(c.burstFn)
+		return
+	}
+	c.finish(errKeepAlive)
 }
 
 // drain handles every whole packet in rbuf, then wakes the connections

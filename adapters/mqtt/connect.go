@@ -95,12 +95,18 @@ func (c *conn) awaitConnect() bool {
 		return false
 	}
 	timeout := c.srv.cfg.ConnectTimeout
-	c.connectBy = time.Now().Add(timeout)
+	by := time.Now().Add(timeout)
+	c.connectBy, c.kaDue = by, by
 	c.burstFn, c.armFn = c.run, c.armFD
 	c.kaTimer = time.AfterFunc(timeout, c.keepAliveExpired)
 	c.registered = true
 	c.state.Store(stateArmed)
 	c.srv.poller.arm(c, c.fd, true)
+	if !time.Now().Before(by) {
+		// The timer may have fired before the connection was armed,
+		// and then found nothing to end.
+		c.keepAliveExpired()
+	}
 	return true
 }
 

@@ -18,3 +18,17 @@ func ArmedConns(s *Server) int {
 	}
 	return n
 }
+
+// FireKeepAliveTimers runs every connection's keepalive timer function,
+// as a firing that was late to take its connection would.
+func FireKeepAliveTimers(s *Server) {
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.keepAliveExpired()
+	}
+}

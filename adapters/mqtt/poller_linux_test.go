@@ -1,7 +1,9 @@
 package mqtt_test
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -107,5 +109,50 @@ func TestOnlyBusyConnectionsLinger(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if got := mqtt.ArmedConns(ts.srv); got != n-1 {
 		t.Fatalf("%d connections left to the poller after a busy one's input, want %d", got, n-1)
+	}
+}
+
+// TestLateTimerFiringKeepsConnection checks that a connect or keepalive
+// timer whose firing was under way while its connection was busy, and
+// that takes the connection once it is armed again, does not end it: the
+// deadline it fired for is gone (keep alive 0) or has moved.
+func TestLateTimerFiringKeepsConnection(t *testing.T) {
+	ts := startServer(t)
+	noKeepAlive := dialRaw(t, ts.tcp(), packet.V311)
+	noKeepAlive.connect("ka-0", true, func(p *packet.Packet) { p.KeepAlive = 0 })
+	keepAlive := dialRaw(t, ts.tcp(), packet.V311)
+	keepAlive.connect("ka-30", true)
+	deadline := time.Now().Add(5 * time.Second)
+	for mqtt.ArmedConns(ts.srv) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 connections left to the poller", mqtt.ArmedConns(ts.srv))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mqtt.FireKeepAliveTimers(ts.srv)
+	for _, c := range []*rawClient{noKeepAlive, keepAlive} {
+		c.send(&packet.Packet{Type: packet.PINGREQ})
+		c.expect(packet.PINGRESP)
+	}
+}
+
+// TestConnectTimeoutShorterThanArming checks that a connect timeout so
+// short that its timer fires before the accepted connection is even
+// armed still closes the connection.
+func TestConnectTimeoutShorterThanArming(t *testing.T) {
+	ts := startServer(t, func(_ *core.Config, mc *mqtt.Config) { mc.ConnectTimeout = time.Nanosecond })
+	const n = 300
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = dialRaw(t, ts.tcp(), packet.V311)
+	}
+	for i, c := range clients {
+		p, err := c.read()
+		switch {
+		case err == nil:
+			t.Fatalf("connection %d: got %v, want it closed", i, p.Type)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			t.Fatalf("connection %d still open after 5 s", i)
+		}
 	}
 }
