@@ -13,6 +13,33 @@ import (
 	"github.com/mqgate/mqgate/core"
 )
 
+// dialMany opens n raw connections; with a client id prefix, each one
+// connects as prefix-i.
+func dialMany(t *testing.T, ts *testServer, n int, prefix string) []*rawClient {
+	t.Helper()
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = dialRaw(t, ts.tcp(), packet.V311)
+		if prefix != "" {
+			clients[i].connect(fmt.Sprintf("%s-%d", prefix, i), true)
+		}
+	}
+	return clients
+}
+
+// waitArmed waits up to 5 s for want connections to be left to the
+// poller, with no goroutine reading them.
+func waitArmed(t *testing.T, ts *testServer, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for mqtt.ArmedConns(ts.srv) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections left to the poller, want %d", mqtt.ArmedConns(ts.srv), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestIdleConnectionsHoldNoGoroutine checks that quiet plain-TCP
 // connections are watched by the adapter's poller, not by a goroutine
 // each, and that the poller still wakes them.
@@ -20,11 +47,7 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	ts := startServer(t)
 	base := runtime.NumGoroutine()
 	const n = 600
-	clients := make([]*rawClient, n)
-	for i := range clients {
-		clients[i] = dialRaw(t, ts.tcp(), packet.V311)
-		clients[i].connect(fmt.Sprintf("idle-%d", i), true)
-	}
+	clients := dialMany(t, ts, n, "idle")
 	// Handshakes end on worker goroutines, at most 128 of which wait
 	// for more work.
 	deadline := time.Now().Add(5 * time.Second)
@@ -49,17 +72,8 @@ func TestConnectionsAwaitingConnectHoldNoGoroutine(t *testing.T) {
 	ts := startServer(t)
 	base := runtime.NumGoroutine()
 	const n = 400
-	clients := make([]*rawClient, n)
-	for i := range clients {
-		clients[i] = dialRaw(t, ts.tcp(), packet.V311)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for mqtt.ArmedConns(ts.srv) != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d silent connections left to the poller", mqtt.ArmedConns(ts.srv), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	clients := dialMany(t, ts, n, "")
+	waitArmed(t, ts, n)
 	if extra := runtime.NumGoroutine() - base; extra > n/4 {
 		t.Fatalf("%d goroutines more for %d connections awaiting CONNECT", extra, n)
 	}
@@ -75,22 +89,8 @@ func TestConnectionsAwaitingConnectHoldNoGoroutine(t *testing.T) {
 func TestOnlyBusyConnectionsLinger(t *testing.T) {
 	ts := startServer(t, func(_ *core.Config, mc *mqtt.Config) { mqtt.SetReadLinger(mc, time.Hour) })
 	const n = 50
-	clients := make([]*rawClient, n)
-	for i := range clients {
-		clients[i] = dialRaw(t, ts.tcp(), packet.V311)
-		clients[i].connect(fmt.Sprintf("quiet-%d", i), true)
-	}
-	armed := func(want int) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for mqtt.ArmedConns(ts.srv) != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d connections left to the poller, want %d", mqtt.ArmedConns(ts.srv), want)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	armed(n) // the first burst after CONNACK never lingers
+	clients := dialMany(t, ts, n, "quiet")
+	waitArmed(t, ts, n) // the first burst after CONNACK never lingers
 
 	// Quiet for longer than a linger: a keepalive ping is answered and
 	// the connection goes straight back to the poller.
@@ -99,7 +99,7 @@ func TestOnlyBusyConnectionsLinger(t *testing.T) {
 		c.send(&packet.Packet{Type: packet.PINGREQ})
 		c.expect(packet.PINGRESP)
 	}
-	armed(n)
+	waitArmed(t, ts, n)
 
 	// Busy: a second ping right after the first is read by a reader
 	// that then waits for more.
@@ -122,13 +122,7 @@ func TestLateTimerFiringKeepsConnection(t *testing.T) {
 	noKeepAlive.connect("ka-0", true, func(p *packet.Packet) { p.KeepAlive = 0 })
 	keepAlive := dialRaw(t, ts.tcp(), packet.V311)
 	keepAlive.connect("ka-30", true)
-	deadline := time.Now().Add(5 * time.Second)
-	for mqtt.ArmedConns(ts.srv) != 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 2 connections left to the poller", mqtt.ArmedConns(ts.srv))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitArmed(t, ts, 2)
 	mqtt.FireKeepAliveTimers(ts.srv)
 	for _, c := range []*rawClient{noKeepAlive, keepAlive} {
 		c.send(&packet.Packet{Type: packet.PINGREQ})
@@ -141,12 +135,7 @@ func TestLateTimerFiringKeepsConnection(t *testing.T) {
 // armed still closes the connection.
 func TestConnectTimeoutShorterThanArming(t *testing.T) {
 	ts := startServer(t, func(_ *core.Config, mc *mqtt.Config) { mc.ConnectTimeout = time.Nanosecond })
-	const n = 300
-	clients := make([]*rawClient, n)
-	for i := range clients {
-		clients[i] = dialRaw(t, ts.tcp(), packet.V311)
-	}
-	for i, c := range clients {
+	for i, c := range dialMany(t, ts, 300, "") {
 		p, err := c.read()
 		switch {
 		case err == nil:
