@@ -126,7 +126,7 @@ var _ core.Conn = (*conn)(nil)
 
 func newConn(s *Server, l *listener, nc net.Conn, remote string) *conn {
 	c := &conn{srv: s, l: l, nc: nc, remote: remote, exited: make(chan struct{}), wakeCh: make(chan struct{}, 1)}
-	if tc, ok := nc.(*net.TCPConn); ok && rawSocketIO {
+	if tc, ok := nc.(syscall.Conn); ok && rawSocketIO && isTCP(nc) {
 		if rc, err := tc.SyscallConn(); err == nil {
 			c.raw = rc
 			c.readFn, c.writeFn = c.readFD, c.writeFD
@@ -134,6 +134,15 @@ func newConn(s *Server, l *listener, nc net.Conn, remote string) *conn {
 	}
 	c.writeAllFn = c.writeAll
 	return c
+}
+
+// isTCP says nc is a plain TCP connection.
+func isTCP(nc net.Conn) bool {
+	switch nc.(type) {
+	case *net.TCPConn, *fileConn:
+		return true
+	}
+	return false
 }
 
 // rawOp carries the buffer and the outcome of one raw read or write

@@ -146,10 +146,15 @@ func (c *conn) tcpKeepAlive() {
 	if tc, ok := nc.(*tls.Conn); ok {
 		nc = tc.NetConn()
 	}
-	if tc, ok := nc.(*net.TCPConn); ok {
-		if err := tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true}); err != nil {
-			c.srv.log.Debug("tcp keep-alive", "remote", c.remote, "err", err)
-		}
+	var err error
+	switch tc := nc.(type) {
+	case *net.TCPConn:
+		err = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true})
+	case *fileConn:
+		err = tc.setKeepAlive()
+	}
+	if err != nil {
+		c.srv.log.Debug("tcp keep-alive", "remote", c.remote, "err", err)
 	}
 }
 

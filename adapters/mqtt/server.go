@@ -75,6 +75,7 @@ type Server struct {
 type listener struct {
 	cfg    Listener
 	ln     net.Listener
+	raw    *rawListener // Linux tcp and tls listeners: accepts instead of ln
 	http   *http.Server
 	tls    *tls.Config
 	active atomic.Int64
@@ -167,6 +168,13 @@ func (s *Server) open(ctx context.Context, lc Listener) (*listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	if lc.Type == "tcp" || lc.Type == "tls" {
+		if rl, err := newRawListener(ln); err == nil {
+			l.raw = rl
+		} else {
+			s.log.Debug("listener accepts through the net package", "listener", lc.Name, "err", err)
+		}
+	}
 	if l.tls != nil && lc.Type == "wss" {
 		ln = tls.NewListener(ln, l.tls)
 	}
@@ -225,7 +233,7 @@ func (s *Server) serve(l *listener) {
 	}
 	var delay time.Duration
 	for {
-		nc, err := l.ln.Accept()
+		nc, remote, err := l.accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -248,12 +256,24 @@ func (s *Server) serve(l *listener) {
 		if l.tls != nil {
 			nc = tls.Server(nc, l.tls)
 		}
-		c := s.newConn(l, nc, nc.RemoteAddr().String())
+		c := s.newConn(l, nc, remote)
 		if c == nil || c.awaitConnect() {
 			continue
 		}
 		s.workers.Go(c.run)
 	}
+}
+
+// accept returns the listener's next connection and its peer's address.
+func (l *listener) accept() (net.Conn, string, error) {
+	if l.raw != nil {
+		return l.raw.accept()
+	}
+	nc, err := l.ln.Accept()
+	if err != nil {
+		return nil, "", err
+	}
+	return nc, nc.RemoteAddr().String(), nil
 }
 
 // admit counts a new connection against the listener's limit.
@@ -325,9 +345,12 @@ func (s *Server) closeListeners() {
 	ls := s.listeners
 	s.mu.Unlock()
 	for _, l := range ls {
-		if l.http != nil {
+		switch {
+		case l.http != nil:
 			l.http.Close()
-		} else {
+		case l.raw != nil:
+			l.raw.close()
+		default:
 			l.ln.Close()
 		}
 	}

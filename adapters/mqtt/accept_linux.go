@@ -1,0 +1,177 @@
+//go:build linux
+
+package mqtt
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// rawListener accepts from a plain-TCP listening socket with accept4(2) as
+// a raw system call and hands each connection over as an *os.File.
+//
+// Accepting through the net package costs, per connection, a
+// setsockopt(TCP_NODELAY) and two address conversions that allocate, and
+// its accept4 and setsockopt are system calls the scheduler is told of:
+// the first of those after an idle spell wakes the runtime's monitor
+// thread, which then polls at its shortest interval for a while. Here
+// TCP_NODELAY is set once on the listening socket (accepted sockets
+// inherit it), and waits, deadlines and RawConn work as for a net.Conn
+// because an *os.File of a non-blocking socket is served by the runtime's
+// poller too.
+type rawListener struct {
+	file *os.File // a duplicate of the listening socket; the original is closed
+	rc   syscall.RawConn
+	addr net.Addr
+	op   acceptOp
+	fn   func(uintptr) bool // rl.accept4, made once
+}
+
+// acceptOp is the outcome of one accept4 made inside RawConn.Read.
+type acceptOp struct {
+	fd    int
+	errno syscall.Errno
+	sa    syscall.RawSockaddrAny
+}
+
+// newRawListener takes over ln's socket: ln is closed, the socket stays
+// open through the returned listener.
+func newRawListener(ln net.Listener) (*rawListener, error) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return nil, errors.New("not a TCP listener")
+	}
+	f, err := tl.File()
+	if err != nil {
+		return nil, fmt.Errorf("listening socket: %w", err)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("listening socket: %w", err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	}); err != nil || serr != nil {
+		f.Close()
+		return nil, fmt.Errorf("listening socket TCP_NODELAY: %w", errors.Join(err, serr))
+	}
+	rl := &rawListener{file: f, rc: rc, addr: ln.Addr()}
+	rl.fn = rl.accept4
+	ln.Close() // the duplicate keeps the socket listening
+	return rl, nil
+}
+
+// accept4 makes one accept4(2) for rl.op; on EAGAIN it waits for the next
+// connection.
+func (rl *rawListener) accept4(fd uintptr) bool {
+	op := &rl.op
+	for {
+		salen := uint32(unsafe.Sizeof(op.sa))
+		r, _, e := syscall.RawSyscall6(syscall.SYS_ACCEPT4, fd, uintptr(unsafe.Pointer(&op.sa)), uintptr(unsafe.Pointer(&salen)),
+			syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
+		switch e {
+		case syscall.EINTR, syscall.ECONNABORTED:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		op.fd, op.errno = int(r), e
+		return true
+	}
+}
+
+// accept returns the next connection and its peer's address. Once the
+// listener is closed it returns net.ErrClosed.
+func (rl *rawListener) accept() (net.Conn, string, error) {
+	rl.op.fd, rl.op.errno = -1, 0
+	if err := rl.rc.Read(rl.fn); err != nil {
+		return nil, "", net.ErrClosed
+	}
+	if rl.op.errno != 0 {
+		return nil, "", os.NewSyscallError("accept4", rl.op.errno)
+	}
+	remote := sockaddrAddrPort(&rl.op.sa)
+	return &fileConn{File: os.NewFile(uintptr(rl.op.fd), "tcp"), remote: remote}, remote.String(), nil
+}
+
+func (rl *rawListener) close() error { return rl.file.Close() }
+
+// sockaddrAddrPort converts the address accept4 filled in.
+func sockaddrAddrPort(sa *syscall.RawSockaddrAny) netip.AddrPort {
+	switch sa.Addr.Family {
+	case syscall.AF_INET:
+		in := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return netip.AddrPortFrom(netip.AddrFrom4(in.Addr), ntohs(in.Port))
+	case syscall.AF_INET6:
+		in := (*syscall.RawSockaddrInet6)(unsafe.Pointer(sa))
+		a := netip.AddrFrom16(in.Addr)
+		if a.Is4In6() {
+			a = a.Unmap()
+		} else if in.Scope_id != 0 {
+			a = a.WithZone(strconv.FormatUint(uint64(in.Scope_id), 10))
+		}
+		return netip.AddrPortFrom(a, ntohs(in.Port))
+	}
+	return netip.AddrPort{}
+}
+
+func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
+
+// fileConn is an accepted plain-TCP connection held as an *os.File: a
+// net.Conn whose waits and deadlines are the runtime poller's, like a
+// *net.TCPConn's.
+type fileConn struct {
+	*os.File
+	remote netip.AddrPort
+}
+
+func (c *fileConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
+
+func (c *fileConn) LocalAddr() net.Addr {
+	var sa syscall.Sockaddr
+	if rc, err := c.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { sa, _ = syscall.Getsockname(int(fd)) })
+	}
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)))
+	case *syscall.SockaddrInet6:
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port)))
+	}
+	return &net.TCPAddr{}
+}
+
+// setKeepAlive turns on TCP keep-alive probes as
+// net.KeepAliveConfig{Enable: true} does: 15 s idle, 15 s apart, 9 of them.
+func (c *fileConn) setKeepAlive() error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	idle := int((15 * time.Second).Seconds())
+	if err := rc.Control(func(fd uintptr) {
+		for _, o := range [...]struct{ level, opt, v int }{
+			{syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1},
+			{syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, idle},
+			{syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, idle},
+			{syscall.IPPROTO_TCP, syscall.TCP_KEEPCNT, 9},
+		} {
+			if serr = syscall.SetsockoptInt(int(fd), o.level, o.opt, o.v); serr != nil {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}
