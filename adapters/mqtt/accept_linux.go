@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !386
 
 package mqtt
 
@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -27,11 +28,11 @@ import (
 // because an *os.File of a non-blocking socket is served by the runtime's
 // poller too.
 type rawListener struct {
-	file *os.File // a duplicate of the listening socket; the original is closed
-	rc   syscall.RawConn
-	addr net.Addr
-	op   acceptOp
-	fn   func(uintptr) bool // rl.accept4, made once
+	file   *os.File // a duplicate of the listening socket; the original is closed
+	rc     syscall.RawConn
+	op     acceptOp
+	fn     func(uintptr) bool // rl.accept4, made once
+	closed atomic.Bool
 }
 
 // acceptOp is the outcome of one accept4 made inside RawConn.Read.
@@ -52,6 +53,11 @@ func newRawListener(ln net.Listener) (*rawListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening socket: %w", err)
 	}
+	// Waits work only on a file the runtime's poller took.
+	if err := f.SetDeadline(time.Time{}); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("listening socket not pollable: %w", err)
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
@@ -64,7 +70,7 @@ func newRawListener(ln net.Listener) (*rawListener, error) {
 		f.Close()
 		return nil, fmt.Errorf("listening socket TCP_NODELAY: %w", errors.Join(err, serr))
 	}
-	rl := &rawListener{file: f, rc: rc, addr: ln.Addr()}
+	rl := &rawListener{file: f, rc: rc}
 	rl.fn = rl.accept4
 	ln.Close() // the duplicate keeps the socket listening
 	return rl, nil
@@ -94,7 +100,10 @@ func (rl *rawListener) accept4(fd uintptr) bool {
 func (rl *rawListener) accept() (net.Conn, string, error) {
 	rl.op.fd, rl.op.errno = -1, 0
 	if err := rl.rc.Read(rl.fn); err != nil {
-		return nil, "", net.ErrClosed
+		if rl.closed.Load() {
+			return nil, "", net.ErrClosed
+		}
+		return nil, "", fmt.Errorf("accept: %w", err)
 	}
 	if rl.op.errno != 0 {
 		return nil, "", os.NewSyscallError("accept4", rl.op.errno)
@@ -103,28 +112,44 @@ func (rl *rawListener) accept() (net.Conn, string, error) {
 	return &fileConn{File: os.NewFile(uintptr(rl.op.fd), "tcp"), remote: remote}, remote.String(), nil
 }
 
-func (rl *rawListener) close() error { return rl.file.Close() }
+func (rl *rawListener) close() error {
+	rl.closed.Store(true)
+	return rl.file.Close()
+}
 
 // sockaddrAddrPort converts the address accept4 filled in.
 func sockaddrAddrPort(sa *syscall.RawSockaddrAny) netip.AddrPort {
 	switch sa.Addr.Family {
 	case syscall.AF_INET:
 		in := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
-		return netip.AddrPortFrom(netip.AddrFrom4(in.Addr), ntohs(in.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(in.Addr), port(&in.Port))
 	case syscall.AF_INET6:
 		in := (*syscall.RawSockaddrInet6)(unsafe.Pointer(sa))
 		a := netip.AddrFrom16(in.Addr)
 		if a.Is4In6() {
 			a = a.Unmap()
 		} else if in.Scope_id != 0 {
-			a = a.WithZone(strconv.FormatUint(uint64(in.Scope_id), 10))
+			a = a.WithZone(zoneName(in.Scope_id))
 		}
-		return netip.AddrPortFrom(a, ntohs(in.Port))
+		return netip.AddrPortFrom(a, port(&in.Port))
 	}
 	return netip.AddrPort{}
 }
 
-func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
+// port reads a port stored in network byte order.
+func port(p *uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+// zoneName names a link-local address's zone as the net package does: by
+// its interface's name, else by its index.
+func zoneName(index uint32) string {
+	if ifi, err := net.InterfaceByIndex(int(index)); err == nil {
+		return ifi.Name
+	}
+	return strconv.FormatUint(uint64(index), 10)
+}
 
 // fileConn is an accepted plain-TCP connection held as an *os.File: a
 // net.Conn whose waits and deadlines are the runtime poller's, like a

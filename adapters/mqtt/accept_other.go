@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux || 386
 
 package mqtt
 
@@ -7,8 +7,8 @@ import (
 	"net"
 )
 
-// rawListener is Linux-only; elsewhere listeners accept through the net
-// package.
+// rawListener needs accept4 as a system call of its own (Linux, except
+// 386); elsewhere listeners accept through the net package.
 type rawListener struct{}
 
 func newRawListener(net.Listener) (*rawListener, error) {
@@ -18,7 +18,7 @@ func newRawListener(net.Listener) (*rawListener, error) {
 func (rl *rawListener) accept() (net.Conn, string, error) { return nil, "", net.ErrClosed }
 func (rl *rawListener) close() error                      { return nil }
 
-// fileConn is Linux-only.
+// fileConn exists only with rawListener.
 type fileConn struct{ net.Conn }
 
 func (c *fileConn) setKeepAlive() error { return nil }
