@@ -53,14 +53,8 @@ func newRawListener(ln net.Listener) (*rawListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening socket: %w", err)
 	}
-	// Waits work only on a file the runtime's poller took.
-	if err := f.SetDeadline(time.Time{}); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("listening socket not pollable: %w", err)
-	}
-	rc, err := f.SyscallConn()
+	rc, err := pollable(f)
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("listening socket: %w", err)
 	}
 	var serr error
