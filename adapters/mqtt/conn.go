@@ -76,7 +76,6 @@ type conn struct {
 	writeAllFn func()             // c.writeAll
 	burstFn    func()             // c.burst, once polled
 	armFn      func(uintptr)      // c.armFD, once polled
-	armOp      armOp              // the arming armFn carries out (owner only)
 
 	// Plain TCP on Linux: between bursts of input the connection is
 	// watched by the server's poller and has no goroutine at all.
@@ -84,6 +83,7 @@ type conn struct {
 	fd         int
 	registered bool           // fd is in the poller (owner only)
 	connacked  bool           // the next burst is the first after CONNACK (owner only)
+	timerBurst bool           // the next burst comes from a late timer firing (owner only)
 	kaTimer    *time.Timer    // keepalive deadline while polled
 	kaDue      time.Time      // when kaTimer's firing ends the connection; zero: never (owner only)
 	lastIn     time.Time      // when input last arrived (owner only)
@@ -315,9 +315,9 @@ func (c *conn) burst() {
 	// does a connection that was quiet for longer: a keepalive ping or a
 	// DISCONNECT is handled without a goroutine, a buffer and a read
 	// deadline held for a second after it.
-	polled := c.registered && !c.connacked // the poller reported input
-	c.connacked = false
-	lingers := polled && time.Since(c.lastIn) < linger
+	polled := c.registered && !c.connacked // the poller (or a late timer) handed it over
+	lingers := polled && !c.timerBurst && time.Since(c.lastIn) < linger
+	c.connacked, c.timerBurst = false, false
 	if polled {
 		c.drained = false
 	}
@@ -342,7 +342,6 @@ func (c *conn) burst() {
 			return
 		}
 	}
-	first := !c.registered
 	c.registered = true
 	if c.keepAlive > 0 {
 		// [MQTT-3.1.2-24] 1.5 times the keep alive since the last input.
@@ -359,7 +358,7 @@ func (c *conn) burst() {
 		}
 	}
 	c.state.Store(stateArmed)
-	c.srv.poller.arm(c, c.fd, first)
+	c.srv.poller.arm(c)
 }
 
 // linger is how long a connection that just had input keeps its reading
@@ -450,6 +449,9 @@ func (c *conn) keepAliveExpired() {
 		return
 	}
 	if c.kaDue.IsZero() || time.Now().Before(c.kaDue) {
+		// A report of the poller may have been dropped meanwhile, so the
+		// burst reads; it does not linger, as no input is known to be there.
+		c.timerBurst = true
 		c.srv.workers.Go(c.burstFn)
 		return
 	}

@@ -101,7 +101,7 @@ func (c *conn) awaitConnect() bool {
 	c.kaTimer = time.AfterFunc(timeout, c.keepAliveExpired)
 	c.registered = true
 	c.state.Store(stateArmed)
-	c.srv.poller.arm(c, c.fd, true)
+	c.srv.poller.arm(c)
 	if !time.Now().Before(by) {
 		// The timer may have fired before the connection was armed,
 		// and then found nothing to end.

@@ -89,23 +89,15 @@ func epollReady(epfd int, events []syscall.EpollEvent) (int, syscall.Errno) {
 	return int(n), e
 }
 
-// armOp is one arming of the poller, carried out by conn.armFD.
-type armOp struct {
-	pl    *poller
-	fd    int
-	first bool
-}
-
-// arm asks for one readiness report of fd for c, which is in stateArmed.
-// The first call adds the descriptor, later calls re-arm it. The caller
-// gives up c: once the descriptor is armed, a report may already have
-// handed c to a worker. If arming fails, c is finished.
-func (pl *poller) arm(c *conn, fd int, first bool) {
+// arm asks for one readiness report of c's descriptor. The caller has
+// just put c in stateArmed and so given it up: another goroutine (a late
+// timer firing, a kick, a report once the descriptor is armed) may own it
+// by now. If arming fails, c is finished.
+func (pl *poller) arm(c *conn) {
 	// Registration happens under mu and only while c is still armed: a
-	// connection another goroutine took over (kick, keepalive, close) and
-	// is finishing is never registered after its removal. Inside Control
-	// the descriptor cannot be closed and its number reused meanwhile.
-	c.armOp = armOp{pl: pl, fd: fd, first: first}
+	// connection another goroutine took over is never registered after
+	// its removal. Inside Control the descriptor cannot be closed and its
+	// number reused meanwhile.
 	if err := c.raw.Control(c.armFn); err != nil {
 		c.armFailed(err)
 	}
@@ -118,11 +110,13 @@ func (c *conn) armFailed(err error) {
 	}
 }
 
-// armFD carries out c.armOp inside RawConn.Control. Nothing of c is
-// touched after the epoll_ctl that arms it.
+// armFD arms c's descriptor inside RawConn.Control: it adds the
+// descriptor to the set the first time, and re-arms it after that. It
+// reads only what does not change once a connection is polled (its
+// server and descriptor), since c may have a new owner already, and
+// touches nothing of c after the epoll_ctl that arms it.
 func (c *conn) armFD(uintptr) {
-	op := &c.armOp
-	pl, fd := op.pl, op.fd
+	pl, fd := c.srv.poller, c.fd
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
@@ -130,8 +124,8 @@ func (c *conn) armFD(uintptr) {
 	case pl.closed || pl.dead:
 		c.armFailed(errPollerClosed)
 	case c.state.Load() != stateArmed:
-		// Its new owner finishes it.
-	case op.first:
+		// Its new owner serves or finishes it.
+	case pl.conns[int32(fd)] != c:
 		pl.conns[int32(fd)] = c
 		if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			delete(pl.conns, int32(fd))

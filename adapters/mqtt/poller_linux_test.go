@@ -117,13 +117,16 @@ func TestOnlyBusyConnectionsLinger(t *testing.T) {
 // that takes the connection once it is armed again, does not end it: the
 // deadline it fired for is gone (keep alive 0) or has moved.
 func TestLateTimerFiringKeepsConnection(t *testing.T) {
-	ts := startServer(t)
+	// A reader that lingered after a late firing would keep its
+	// connection from the poller for the rest of the test.
+	ts := startServer(t, func(_ *core.Config, mc *mqtt.Config) { mqtt.SetReadLinger(mc, time.Hour) })
 	noKeepAlive := dialRaw(t, ts.tcp(), packet.V311)
 	noKeepAlive.connect("ka-0", true, func(p *packet.Packet) { p.KeepAlive = 0 })
 	keepAlive := dialRaw(t, ts.tcp(), packet.V311)
 	keepAlive.connect("ka-30", true)
 	waitArmed(t, ts, 2)
 	mqtt.FireKeepAliveTimers(ts.srv)
+	waitArmed(t, ts, 2)
 	for _, c := range []*rawClient{noKeepAlive, keepAlive} {
 		c.send(&packet.Packet{Type: packet.PINGREQ})
 		c.expect(packet.PINGRESP)
@@ -143,5 +146,35 @@ func TestConnectTimeoutShorterThanArming(t *testing.T) {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			t.Fatalf("connection %d still open after 5 s", i)
 		}
+	}
+}
+
+// TestLateTimerFiringsDuringConnects fires every connection's timer over
+// and over while clients connect and ping: a firing that takes a
+// connection before its first arming serves it, and the connection must
+// still be watched by the poller afterwards (its later re-arming adds it).
+func TestLateTimerFiringsDuringConnects(t *testing.T) {
+	ts := startServer(t)
+	stop := make(chan struct{})
+	fired := make(chan struct{})
+	go func() {
+		defer close(fired)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				mqtt.FireKeepAliveTimers(ts.srv)
+				runtime.Gosched() // with one P, let the clients and the server run
+			}
+		}
+	}()
+	defer func() { close(stop); <-fired }()
+	for i := range 300 {
+		c := dialRaw(t, ts.tcp(), packet.V311)
+		c.connect(fmt.Sprintf("fired-%d", i), true)
+		c.send(&packet.Packet{Type: packet.PINGREQ})
+		c.expect(packet.PINGRESP)
+		c.nc.Close()
 	}
 }

@@ -10,10 +10,8 @@ type poller struct{}
 
 func newPoller() (*poller, error) { return nil, errors.New("no epoll on this platform") }
 
-func (pl *poller) arm(*conn, int, bool) {}
-func (pl *poller) remove(*conn, int)    {}
-func (pl *poller) close()               {}
-
-type armOp struct{}
+func (pl *poller) arm(*conn)         {}
+func (pl *poller) remove(*conn, int) {}
+func (pl *poller) close()            {}
 
 func (c *conn) armFD(uintptr) {}
