@@ -297,7 +297,12 @@ func (c *conn) run() {
 			}
 		}
 		c.pubCtx = core.WithWakeups(context.Background(), &c.wakes)
-		c.burstFn, c.armFn = c.burst, c.armFD
+		c.burstFn = c.burst
+		if c.armFn == nil {
+			// Set once, before the first arming: an arming reads it after
+			// giving the connection up.
+			c.armFn = c.armFD
+		}
 		c.connacked = true
 		c.burst()
 		return
