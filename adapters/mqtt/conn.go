@@ -126,14 +126,19 @@ var _ core.Conn = (*conn)(nil)
 
 func newConn(s *Server, l *listener, nc net.Conn, remote string) *conn {
 	c := &conn{srv: s, l: l, nc: nc, remote: remote, exited: make(chan struct{}), wakeCh: make(chan struct{}, 1)}
-	if tc, ok := nc.(syscall.Conn); ok && rawSocketIO && isTCP(nc) {
-		if rc, err := tc.SyscallConn(); err == nil {
+	if rawSocketIO && isTCP(nc) {
+		if rc, err := nc.(syscall.Conn).SyscallConn(); err == nil {
 			c.raw = rc
 			c.readFn, c.writeFn = c.readFD, c.writeFD
 		}
 	}
 	c.writeAllFn = c.writeAll
 	return c
+}
+
+// takeFD records the socket's descriptor for the poller.
+func (c *conn) takeFD() error {
+	return c.raw.Control(func(fd uintptr) { c.fd = int(fd) })
 }
 
 // isTCP says nc is a plain TCP connection.
@@ -291,7 +296,7 @@ func (c *conn) run() {
 			c.nc.SetReadDeadline(time.Time{})
 		}
 		if !c.registered {
-			if err := c.raw.Control(func(fd uintptr) { c.fd = int(fd) }); err != nil {
+			if err := c.takeFD(); err != nil {
 				c.finish(err)
 				return
 			}

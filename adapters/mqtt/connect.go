@@ -91,7 +91,7 @@ func (c *conn) awaitConnect() bool {
 	if c.raw == nil || c.srv.poller == nil {
 		return false
 	}
-	if err := c.raw.Control(func(fd uintptr) { c.fd = int(fd) }); err != nil {
+	if err := c.takeFD(); err != nil {
 		return false
 	}
 	timeout := c.srv.cfg.ConnectTimeout
