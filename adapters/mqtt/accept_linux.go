@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"unsafe"
 )
 
@@ -103,7 +102,7 @@ func (rl *rawListener) accept() (net.Conn, string, error) {
 		return nil, "", os.NewSyscallError("accept4", rl.op.errno)
 	}
 	remote := sockaddrAddrPort(&rl.op.sa)
-	return &fileConn{File: os.NewFile(uintptr(rl.op.fd), "tcp"), remote: remote}, remote.String(), nil
+	return newSockConn(rl.op.fd, remote), remote.String(), nil
 }
 
 func (rl *rawListener) close() error {
@@ -143,54 +142,4 @@ func zoneName(index uint32) string {
 		return ifi.Name
 	}
 	return strconv.FormatUint(uint64(index), 10)
-}
-
-// fileConn is an accepted plain-TCP connection held as an *os.File: a
-// net.Conn whose waits and deadlines are the runtime poller's, like a
-// *net.TCPConn's.
-type fileConn struct {
-	*os.File
-	remote netip.AddrPort
-}
-
-func (c *fileConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
-
-func (c *fileConn) LocalAddr() net.Addr {
-	var sa syscall.Sockaddr
-	if rc, err := c.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) { sa, _ = syscall.Getsockname(int(fd)) })
-	}
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)))
-	case *syscall.SockaddrInet6:
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port)))
-	}
-	return &net.TCPAddr{}
-}
-
-// setKeepAlive turns on TCP keep-alive probes as
-// net.KeepAliveConfig{Enable: true} does: 15 s idle, 15 s apart, 9 of them.
-func (c *fileConn) setKeepAlive() error {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	idle := int((15 * time.Second).Seconds())
-	if err := rc.Control(func(fd uintptr) {
-		for _, o := range [...]struct{ level, opt, v int }{
-			{syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1},
-			{syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, idle},
-			{syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, idle},
-			{syscall.IPPROTO_TCP, syscall.TCP_KEEPCNT, 9},
-		} {
-			if serr = syscall.SetsockoptInt(int(fd), o.level, o.opt, o.v); serr != nil {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	return serr
 }

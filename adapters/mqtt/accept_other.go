@@ -18,7 +18,7 @@ func newRawListener(net.Listener) (*rawListener, error) {
 func (rl *rawListener) accept() (net.Conn, string, error) { return nil, "", net.ErrClosed }
 func (rl *rawListener) close() error                      { return nil }
 
-// fileConn exists only with rawListener.
-type fileConn struct{ net.Conn }
+// sockConn exists only with rawListener.
+type sockConn struct{ net.Conn }
 
-func (c *fileConn) setKeepAlive() error { return nil }
+func (c *sockConn) setKeepAlive() error { return nil }

@@ -144,7 +144,7 @@ func (c *conn) takeFD() error {
 // isTCP says nc is a plain TCP connection.
 func isTCP(nc net.Conn) bool {
 	switch nc.(type) {
-	case *net.TCPConn, *fileConn:
+	case *net.TCPConn, *sockConn:
 		return true
 	}
 	return false

@@ -150,7 +150,7 @@ func (c *conn) tcpKeepAlive() {
 	switch tc := nc.(type) {
 	case *net.TCPConn:
 		err = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true})
-	case *fileConn:
+	case *sockConn:
 		err = tc.setKeepAlive()
 	}
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,4 +179,71 @@ func TestLateTimerFiringsDuringConnects(t *testing.T) {
 		c.expect(packet.PINGRESP)
 		c.nc.Close()
 	}
+}
+
+// epollSets returns, for each epoll set this process has, the
+// descriptors registered in it, as /proc/self/fdinfo lists them.
+func epollSets(t *testing.T) [][]int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	var sets [][]int
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err != nil || l != "anon_inode:[eventpoll]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			continue
+		}
+		var set []int
+		for _, line := range strings.Split(string(info), "\n") {
+			var fd int
+			if _, err := fmt.Sscanf(line, "tfd: %d", &fd); err == nil {
+				set = append(set, fd)
+			}
+		}
+		sets = append(sets, set)
+	}
+	return sets
+}
+
+// pollSets counts the epoll sets fd is registered in.
+func pollSets(t *testing.T, fd int) int {
+	n := 0
+	for _, set := range epollSets(t) {
+		if slices.Contains(set, fd) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestIdleConnectionsStayOutOfRuntimePoller checks that a plain-TCP
+// connection that never had to wait is registered only in the adapter's
+// epoll set, not in the runtime's too, and that one that waited for input
+// (a busy reader lingering) is served by the runtime's poller as well.
+func TestIdleConnectionsStayOutOfRuntimePoller(t *testing.T) {
+	ts := startServer(t)
+	const n = 3
+	clients := dialMany(t, ts, n, "bare")
+	waitArmed(t, ts, n)
+	for i, c := range clients {
+		if got := pollSets(t, serverSide(t, c.nc)); got != 1 {
+			t.Fatalf("idle connection %d is in %d epoll sets, want 1", i, got)
+		}
+	}
+
+	// Input within a linger of the CONNECT: the reader waits for more.
+	busy := clients[0]
+	busy.send(&packet.Packet{Type: packet.PINGREQ})
+	busy.expect(packet.PINGRESP)
+	waitArmed(t, ts, n-1)
+	if got := pollSets(t, serverSide(t, busy.nc)); got != 2 {
+		t.Fatalf("lingering connection is in %d epoll sets, want 2", got)
+	}
+	busy.send(&packet.Packet{Type: packet.PINGREQ})
+	busy.expect(packet.PINGRESP)
 }
