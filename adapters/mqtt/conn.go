@@ -26,10 +26,11 @@ import (
 // side. Control packets produced by the reader go through pending so the
 // writer keeps the order in which they were produced.
 type conn struct {
-	srv    *Server
-	l      *listener
-	nc     net.Conn
-	remote string
+	srv        *Server
+	l          *listener
+	prev, next *conn // in the server's list (under srv.mu)
+	nc         net.Conn
+	remote     string
 
 	version   packet.Version
 	client    *core.Client

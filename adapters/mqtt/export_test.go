@@ -11,7 +11,7 @@ func ArmedConns(s *Server) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for c := range s.conns {
+	for c := s.conns.head; c != nil; c = c.next {
 		if c.state.Load() == stateArmed {
 			n++
 		}
@@ -23,10 +23,7 @@ func ArmedConns(s *Server) int {
 // as a firing that was late to take its connection would.
 func FireKeepAliveTimers(s *Server) {
 	s.mu.Lock()
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
+	conns := s.conns.all()
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.keepAliveExpired()

@@ -29,7 +29,7 @@ type poller struct {
 	file   *os.File // owns epfd
 	raw    syscall.RawConn
 	mu     sync.RWMutex
-	conns  map[int32]*conn
+	conns  []*conn // by descriptor: descriptors are small numbers, reused first
 	closed bool // close was called
 	dead   bool // wait ended: nothing is served any more
 	done   chan struct{}
@@ -54,7 +54,7 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll set: %w", err)
 	}
-	pl := &poller{epfd: epfd, file: f, raw: raw, conns: make(map[int32]*conn), done: make(chan struct{})}
+	pl := &poller{epfd: epfd, file: f, raw: raw, done: make(chan struct{})}
 	go pl.wait()
 	return pl, nil
 }
@@ -125,10 +125,10 @@ func (c *conn) armFD(uintptr) {
 		c.armFailed(errPollerClosed)
 	case c.state.Load() != stateArmed:
 		// Its new owner serves or finishes it.
-	case pl.conns[int32(fd)] != c:
-		pl.conns[int32(fd)] = c
+	case pl.lookup(fd) != c:
+		pl.set(fd, c)
 		if err := epollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-			delete(pl.conns, int32(fd))
+			pl.conns[fd] = nil
 			c.armFailed(fmt.Errorf("epoll_ctl: %w", err))
 		}
 	default:
@@ -146,9 +146,28 @@ func (c *conn) armFD(uintptr) {
 func (pl *poller) remove(c *conn, fd int) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	if pl.conns[int32(fd)] == c {
-		delete(pl.conns, int32(fd))
+	if pl.lookup(fd) == c {
+		pl.conns[fd] = nil
 	}
+}
+
+// lookup returns the connection registered with descriptor fd, if any
+// (under mu).
+func (pl *poller) lookup(fd int) *conn {
+	if fd < 0 || fd >= len(pl.conns) {
+		return nil
+	}
+	return pl.conns[fd]
+}
+
+// set registers c with descriptor fd (under mu, locked).
+func (pl *poller) set(fd int, c *conn) {
+	if fd >= len(pl.conns) {
+		grown := make([]*conn, max(fd+1, 2*len(pl.conns), 1024))
+		copy(grown, pl.conns)
+		pl.conns = grown
+	}
+	pl.conns[fd] = c
 }
 
 func (pl *poller) wait() {
@@ -183,9 +202,8 @@ func (pl *poller) wait() {
 			return // closed
 		}
 		for i := 0; i < n; i++ {
-			fd := events[i].Fd
 			pl.mu.RLock()
-			c := pl.conns[fd]
+			c := pl.lookup(int(events[i].Fd))
 			pl.mu.RUnlock()
 			if c != nil && c.state.CompareAndSwap(stateArmed, stateBusy) {
 				c.srv.workers.Go(c.burstFn)

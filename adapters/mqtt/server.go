@@ -67,7 +67,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners []*listener
-	conns     map[*conn]struct{}
+	conns     connList
 	stopping  bool
 	wg        sync.WaitGroup
 }
@@ -104,7 +104,7 @@ func New(cfg Config, b *core.Broker) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, broker: b, log: cfg.Logger, conns: make(map[*conn]struct{}), workers: newWorkers()}
+	return &Server{cfg: cfg, broker: b, log: cfg.Logger, workers: newWorkers()}
 }
 
 // Addrs returns the bound address of each listener by name (useful with
@@ -326,7 +326,7 @@ func (s *Server) newConn(l *listener, nc net.Conn, remote string) *conn {
 		l.active.Add(-1)
 		return nil
 	}
-	s.conns[c] = struct{}{}
+	s.conns.add(c)
 	s.wg.Add(1)
 	s.mu.Unlock()
 	return c
@@ -334,10 +334,47 @@ func (s *Server) newConn(l *listener, nc net.Conn, remote string) *conn {
 
 func (s *Server) connDone(c *conn) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	s.conns.remove(c)
 	s.mu.Unlock()
 	c.l.active.Add(-1)
 	s.wg.Done()
+}
+
+// connList is the server's connections, linked through the connections
+// themselves: adding or removing one hashes and allocates nothing.
+type connList struct {
+	head *conn
+	n    int
+}
+
+func (l *connList) add(c *conn) {
+	c.next = l.head
+	if l.head != nil {
+		l.head.prev = c
+	}
+	l.head = c
+	l.n++
+}
+
+func (l *connList) remove(c *conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next = nil, nil
+	l.n--
+}
+
+func (l *connList) all() []*conn {
+	conns := make([]*conn, 0, l.n)
+	for c := l.head; c != nil; c = c.next {
+		conns = append(conns, c)
+	}
+	return conns
 }
 
 func (s *Server) closeListeners() {
@@ -362,10 +399,7 @@ func (s *Server) closeListeners() {
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopping = true
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
+	conns := s.conns.all()
 	s.mu.Unlock()
 	s.closeListeners()
 	for _, c := range conns {
