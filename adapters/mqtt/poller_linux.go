@@ -30,8 +30,8 @@ type poller struct {
 	raw    syscall.RawConn
 	mu     sync.RWMutex
 	conns  []*conn // by descriptor: descriptors are small numbers, reused first
-	closed bool // close was called
-	dead   bool // wait ended: nothing is served any more
+	closed bool    // close was called
+	dead   bool    // wait ended: nothing is served any more
 	done   chan struct{}
 }
 
@@ -206,7 +206,7 @@ func (pl *poller) wait() {
 			c := pl.lookup(int(events[i].Fd))
 			pl.mu.RUnlock()
 			if c != nil && c.state.CompareAndSwap(stateArmed, stateBusy) {
-				c.srv.workers.Go(c.burstFn)
+				c.srv.workers.GoAfterYield(c.burstFn)
 			}
 		}
 	}

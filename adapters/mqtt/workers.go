@@ -20,6 +20,7 @@ type workers struct {
 
 	mu      sync.Mutex
 	n       int // workers alive
+	started int // workers started in all
 	stopped bool
 	done    chan struct{} // closed when stopped and n is 0
 }
@@ -36,11 +37,40 @@ func newWorkers() *workers {
 // Go runs f on a waiting worker, or on a new one if none waits. Once stop
 // has begun, f runs on a goroutine of its own.
 func (w *workers) Go(f func()) {
+	if w.hand(f) {
+		return
+	}
+	w.start(f)
+}
+
+// GoAfterYield is Go for a goroutine that hands out many tasks in a row
+// (the poller): when no worker waits, it first lets the workers it gave
+// work run. On one CPU they run only once the giver stops, so a long
+// batch found no worker waiting after the first few, and started new ones
+// that ended after it, past the idle limit, batch after batch.
+func (w *workers) GoAfterYield(f func()) {
+	if w.hand(f) {
+		return
+	}
+	runtime.Gosched()
+	if w.hand(f) {
+		return
+	}
+	w.start(f)
+}
+
+// hand gives f to a waiting worker, if one waits.
+func (w *workers) hand(f func()) bool {
 	select {
 	case w.tasks <- f:
-		return
+		return true
 	default:
+		return false
 	}
+}
+
+// start runs f on a new worker.
+func (w *workers) start(f func()) {
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
@@ -48,6 +78,7 @@ func (w *workers) Go(f func()) {
 		return
 	}
 	w.n++
+	w.started++
 	w.mu.Unlock()
 	go w.run(f)
 }

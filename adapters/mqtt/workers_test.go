@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,31 @@ func TestWorkersReuseAWaitingWorker(t *testing.T) {
 	}
 	if n := w.alive(); n > 10 {
 		t.Fatalf("%d workers ran 100 tasks one after another", n)
+	}
+}
+
+// TestWorkersGoAfterYieldReusesWorkers checks that a goroutine handing
+// out long batches of tasks on one CPU keeps reusing the workers: before
+// it yielded, each task after the first few found no worker waiting, and
+// the workers started for them ended after the batch, past maxIdle.
+func TestWorkersGoAfterYieldReusesWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	w := newWorkers()
+	defer w.stop()
+	w.maxIdle = 8
+	var wg sync.WaitGroup
+	for range 20 {
+		for range 50 {
+			wg.Add(1)
+			w.GoAfterYield(wg.Done)
+		}
+		wg.Wait()
+	}
+	w.mu.Lock()
+	started := w.started
+	w.mu.Unlock()
+	if started > 2*int(w.maxIdle) {
+		t.Fatalf("%d workers started for 20 batches of 50 tasks, with %d kept waiting", started, w.maxIdle)
 	}
 }
 
