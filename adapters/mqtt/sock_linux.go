@@ -31,8 +31,16 @@ import (
 // Operations on the bare descriptor therefore hold a reference: state
 // counts them, and its closed bit, once set, refuses new ones; whoever
 // brings the count to zero after that closes the descriptor, or the file
-// if there is one. Operations through the file are the file's to order
-// against its Close.
+// if there is one. So Close may return before the descriptor is closed,
+// and the last bare operation, on whichever goroutine, closes it: with a
+// file, os.File.Close waits there for the file's operations under way.
+// Operations through the file are the file's to order against its Close.
+// Only a goroutine that found no file takes a bare reference, so none
+// holds one inside a callback of the file.
+//
+// As for an *os.File or a net.Conn, a callback of one of its operations
+// must not close the connection: the file's Close would wait for the
+// callback that called it.
 type sockConn struct {
 	fd     int
 	remote netip.AddrPort
@@ -121,12 +129,12 @@ func (s *sockConn) toFile() (*sockFile, error) {
 	// The file owns the descriptor from now on, even if the runtime's
 	// poller refused it: then its waits fail, and closing closes it.
 	f := os.NewFile(uintptr(s.fd), "tcp")
-	rc, err := f.SyscallConn()
+	rc, err := f.SyscallConn() // fails only for a closed file
+	sf := &sockFile{f: f, rc: rc}
+	s.file.Store(sf)
 	if err != nil {
 		return nil, fmt.Errorf("socket as a file: %w", err)
 	}
-	sf := &sockFile{f: f, rc: rc}
-	s.file.Store(sf)
 	// A deadline fails on a file the runtime's poller did not take.
 	if err := f.SetDeadline(time.Time{}); err != nil {
 		return nil, fmt.Errorf("socket to the runtime's poller: %w", err)
@@ -152,6 +160,16 @@ func (s *sockConn) SyscallConn() (syscall.RawConn, error) { return (*sockRaw)(s)
 // Control runs f with the descriptor, which stays open meanwhile.
 func (r *sockRaw) Control(f func(fd uintptr)) error {
 	s := (*sockConn)(r)
+	if sf := s.file.Load(); sf != nil {
+		// Once there is a file, every operation goes through it: a bare
+		// reference taken inside one of the file's callbacks could be
+		// the last, and its release would close the file under that
+		// callback.
+		if sf.rc == nil {
+			return net.ErrClosed
+		}
+		return sf.rc.Control(f)
+	}
 	if !s.acquire() {
 		return net.ErrClosed
 	}
@@ -193,6 +211,9 @@ func (s *sockConn) rawOp(f func(fd uintptr) bool, read bool) error {
 }
 
 func (sf *sockFile) op(f func(fd uintptr) bool, read bool) error {
+	if sf.rc == nil {
+		return net.ErrClosed
+	}
 	if read {
 		return sf.rc.Read(f)
 	}

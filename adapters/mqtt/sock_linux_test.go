@@ -33,15 +33,17 @@ func fdOpen(fd int) bool {
 }
 
 // TestSockConnClosesAfterBareOperations checks that Close never closes the
-// descriptor under an operation on it, even a Close made from inside the
-// operation, and that the last operation to end closes it.
+// descriptor under an operation on it, and that the last operation to end
+// closes it.
 func TestSockConnClosesAfterBareOperations(t *testing.T) {
 	s, _ := sockPair(t)
 	rc, _ := s.SyscallConn()
 	fd := s.fd
 	var openInside bool
+	closed := make(chan error)
 	err := rc.Control(func(uintptr) {
-		if err := s.Close(); err != nil {
+		go func() { closed <- s.Close() }()
+		if err := <-closed; err != nil {
 			t.Errorf("close: %v", err)
 		}
 		openInside = fdOpen(fd)
@@ -159,5 +161,34 @@ func TestSockConnCloseEndsWait(t *testing.T) {
 	}
 	if fdOpen(fd) {
 		t.Fatal("descriptor still open after Close")
+	}
+}
+
+// TestSockConnControlInsideFileCallback checks that a Control made inside
+// a callback of the file, while the connection is being closed, leaves
+// the close to the file: a bare reference released last there would
+// close the file under the callback it runs in, and wait for it forever.
+func TestSockConnControlInsideFileCallback(t *testing.T) {
+	s, peer := sockPair(t)
+	rc, _ := s.SyscallConn()
+	s.SetReadDeadline(time.Now().Add(time.Hour)) // hands it to a file
+	peer.Write([]byte("x"))
+	done := make(chan error, 1)
+	go func() {
+		done <- rc.Read(func(uintptr) bool {
+			rc.Control(func(uintptr) {
+				go s.Close()
+				time.Sleep(20 * time.Millisecond) // Close runs meanwhile
+			})
+			return true
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a Control inside a file callback hung with a Close under way")
 	}
 }
