@@ -90,19 +90,19 @@ func (rl *rawListener) accept4(fd uintptr) bool {
 
 // accept returns the next connection and its peer's address. Once the
 // listener is closed it returns net.ErrClosed.
-func (rl *rawListener) accept() (net.Conn, string, error) {
+func (rl *rawListener) accept() (net.Conn, netip.AddrPort, error) {
 	rl.op.fd, rl.op.errno = -1, 0
 	if err := rl.rc.Read(rl.fn); err != nil {
 		if rl.closed.Load() {
-			return nil, "", net.ErrClosed
+			return nil, netip.AddrPort{}, net.ErrClosed
 		}
-		return nil, "", fmt.Errorf("accept: %w", err)
+		return nil, netip.AddrPort{}, fmt.Errorf("accept: %w", err)
 	}
 	if rl.op.errno != 0 {
-		return nil, "", os.NewSyscallError("accept4", rl.op.errno)
+		return nil, netip.AddrPort{}, os.NewSyscallError("accept4", rl.op.errno)
 	}
 	remote := sockaddrAddrPort(&rl.op.sa)
-	return newSockConn(rl.op.fd, remote), remote.String(), nil
+	return newSockConn(rl.op.fd, remote), remote, nil
 }
 
 func (rl *rawListener) close() error {

@@ -2,10 +2,12 @@ package mqtt_test
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"syscall"
 	"testing"
 
+	"github.com/gorilla/websocket"
 	"github.com/mqgate/mqgate/adapters/mqtt"
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 	"github.com/mqgate/mqgate/core"
@@ -47,5 +49,31 @@ func TestPeerAddressReachesAuthentication(t *testing.T) {
 	want := netip.MustParseAddrPort(rc.nc.LocalAddr().String())
 	if got := <-peers; got != want {
 		t.Fatalf("peer address %v, want %v", got, want)
+	}
+
+	// Over WebSocket: the address of its TCP connection.
+	var local net.Addr
+	d := websocket.Dialer{
+		Subprotocols: []string{"mqtt"},
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				local = nc.LocalAddr()
+			}
+			return nc, err
+		},
+	}
+	ws, _, err := d.Dial(ts.ws(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	connect, _ := packet.Append(nil, &packet.Packet{Type: packet.CONNECT, Version: packet.V311, ClientID: "peer-ws", CleanStart: true}, packet.V311)
+	if err := ws.WriteMessage(websocket.BinaryMessage, connect); err != nil {
+		t.Fatal(err)
+	}
+	want = netip.MustParseAddrPort(local.String())
+	if got := <-peers; got != want {
+		t.Fatalf("websocket peer address %v, want %v", got, want)
 	}
 }

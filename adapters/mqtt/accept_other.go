@@ -5,6 +5,7 @@ package mqtt
 import (
 	"errors"
 	"net"
+	"net/netip"
 )
 
 // rawListener needs accept4 as a system call of its own (Linux, except
@@ -15,8 +16,10 @@ func newRawListener(net.Listener) (*rawListener, error) {
 	return nil, errors.New("raw accept is Linux-only")
 }
 
-func (rl *rawListener) accept() (net.Conn, string, error) { return nil, "", net.ErrClosed }
-func (rl *rawListener) close() error                      { return nil }
+func (rl *rawListener) accept() (net.Conn, netip.AddrPort, error) {
+	return nil, netip.AddrPort{}, net.ErrClosed
+}
+func (rl *rawListener) close() error { return nil }
 
 // sockConn exists only with rawListener.
 type sockConn struct{ net.Conn }

@@ -30,7 +30,7 @@ type conn struct {
 	l          *listener
 	prev, next *conn // in the server's list (under srv.mu)
 	nc         net.Conn
-	remote     string
+	remote     netip.AddrPort // the peer, IPv4 unmapped
 
 	version   packet.Version
 	client    *core.Client
@@ -97,7 +97,7 @@ type conn struct {
 
 	// While a burst handles a batch of input, the wake-ups it causes are
 	// deferred to the end of the batch (owner only): see wakeDeferred.
-	pubCtx    context.Context // carries wakes to the core's publishes
+	pubCtx    context.Context // carries wakes to the core's publishes (nil until one)
 	wakes     core.Wakeups
 	deferring bool   // a batch is being handled
 	selfWake  bool   // the batch queued control packets for this connection
@@ -125,7 +125,7 @@ var packets = sync.Pool{New: func() any { return new(packet.Packet) }}
 
 var _ core.Conn = (*conn)(nil)
 
-func newConn(s *Server, l *listener, nc net.Conn, remote string) *conn {
+func newConn(s *Server, l *listener, nc net.Conn, remote netip.AddrPort) *conn {
 	c := &conn{srv: s, l: l, nc: nc, remote: remote, exited: make(chan struct{}), wakeCh: make(chan struct{}, 1)}
 	if rawSocketIO && isTCP(nc) {
 		if rc, err := nc.(syscall.Conn).SyscallConn(); err == nil {
@@ -302,7 +302,6 @@ func (c *conn) run() {
 				return
 			}
 		}
-		c.pubCtx = core.WithWakeups(context.Background(), &c.wakes)
 		c.burstFn = c.burst
 		if c.armFn == nil {
 			// Set once, before the first arming: an arming reads it after
@@ -928,6 +927,10 @@ func (c *conn) handlePublish(p *packet.Packet) error {
 	m := toMessage(p, topicName)
 	ctx := context.Background()
 	if c.deferring {
+		if c.pubCtx == nil {
+			// Made at the first publish: most connections never publish.
+			c.pubCtx = core.WithWakeups(context.Background(), &c.wakes)
+		}
 		ctx = c.pubCtx
 	}
 	switch p.QoS {
@@ -1316,13 +1319,22 @@ func (c *conn) appendDelivery(buf []byte, d *core.Delivery, p *packet.Packet) []
 	return out
 }
 
-// peerAddr parses a remote address for ClientInfo.
+// peerAddr parses a remote address, IPv4 unmapped.
 func peerAddr(s string) netip.AddrPort {
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
 		return netip.AddrPort{}
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// addrPort converts a connection's remote address, IPv4 unmapped.
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return peerAddr(a.String())
 }
 
 // certCN returns the verified client certificate's common name, if any.

@@ -185,7 +185,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		Listener: c.l.cfg.Name,
 		ClientID: p.ClientID,
 		Username: p.Username,
-		PeerAddr: peerAddr(c.remote),
+		PeerAddr: c.remote,
 		CertCN:   certCN(c.nc),
 		Version:  byte(c.version),
 	}

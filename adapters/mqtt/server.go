@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,15 +266,15 @@ func (s *Server) serve(l *listener) {
 }
 
 // accept returns the listener's next connection and its peer's address.
-func (l *listener) accept() (net.Conn, string, error) {
+func (l *listener) accept() (net.Conn, netip.AddrPort, error) {
 	if l.raw != nil {
 		return l.raw.accept()
 	}
 	nc, err := l.ln.Accept()
 	if err != nil {
-		return nil, "", err
+		return nil, netip.AddrPort{}, err
 	}
-	return nc, nc.RemoteAddr().String(), nil
+	return nc, addrPort(nc.RemoteAddr()), nil
 }
 
 // admit counts a new connection against the listener's limit.
@@ -308,7 +309,7 @@ func (s *Server) serveWS(l *listener, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxPacketSize) + 16)
-	c := s.newConn(l, newWSConn(ws), r.RemoteAddr)
+	c := s.newConn(l, newWSConn(ws), peerAddr(r.RemoteAddr))
 	if c == nil {
 		return
 	}
@@ -317,7 +318,7 @@ func (s *Server) serveWS(l *listener, w http.ResponseWriter, r *http.Request) {
 
 // newConn registers a connection so Stop can end it. It returns nil when
 // the server is stopping.
-func (s *Server) newConn(l *listener, nc net.Conn, remote string) *conn {
+func (s *Server) newConn(l *listener, nc net.Conn, remote netip.AddrPort) *conn {
 	c := newConn(s, l, nc, remote)
 	s.mu.Lock()
 	if s.stopping {
