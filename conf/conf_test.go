@@ -110,6 +110,8 @@ func TestValidationErrorNamesKeyAndAllowedValues(t *testing.T) {
 		{"authn_url not http", "auth: {http: {authn_url: 'ftp://x/y'}}", "auth.http.authn_url", "http:// or https:// URL"},
 		{"authz_url without host", "auth: {http: {authz_url: 'http://'}}", "auth.http.authz_url", "http:// or https:// URL"},
 		{"negative sys interval", "sys: {interval: -1s}", "sys.interval", "0 (disabled) or positive"},
+		{"gc_percent too low", "runtime: {gc_percent: 0}", "runtime.gc_percent", "between 10 and 10000"},
+		{"gc_percent too high", "runtime: {gc_percent: 20000}", "runtime.gc_percent", "between 10 and 10000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := conf.Parse([]byte(tc.doc))
@@ -153,7 +155,7 @@ func TestUnknownKeyNamesFullPathAndAllowedKeys(t *testing.T) {
 		want      string // the whole first line of the error
 	}{
 		{"top level", "node: a\nlisteners: []\n",
-			"listeners: unknown key; allowed keys here are: node, log, mqtt, sessions, retained, auth, sys, debug, storage, mqttsn (line 2)"},
+			"listeners: unknown key; allowed keys here are: node, log, mqtt, sessions, retained, auth, sys, debug, runtime, storage, mqttsn (line 2)"},
 		{"nested", "mqtt:\n  max_packet: 1MiB\n",
 			"mqtt.max_packet: unknown key; allowed keys here are: listeners, max_packet_size, connect_timeout, max_keepalive, max_client_id_length, max_topic_levels, max_topic_alias, receive_maximum, write_timeout, shared_subscription_strategy, max_subscriptions (line 2)"},
 		{"inside a listener list element", "mqtt:\n  listeners:\n    - type: tcp\n      address: ':1'\n    - type: tcp\n      adress: ':2'\n",

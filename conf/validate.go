@@ -176,6 +176,9 @@ func (c *Config) Validate() error {
 			bad("debug.pprof_address", "%v", err)
 		}
 	}
+	if c.Runtime.GCPercent < 10 || c.Runtime.GCPercent > 10000 {
+		bad("runtime.gc_percent", "must be between 10 and 10000")
+	}
 	c.validateMQTTSN(bad)
 	c.validateStorage(bad)
 	return errors.Join(errs...)

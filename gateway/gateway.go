@@ -194,6 +194,7 @@ func (denyAll) Authorize(context.Context, *core.ClientInfo, core.Action, string)
 // Start starts the broker and every adapter. If one fails, those already
 // started are stopped.
 func (g *Gateway) Start(ctx context.Context) error {
+	tuneRuntime(g.cfg.Runtime, g.log)
 	g.Broker.Start()
 	if err := g.startPprof(ctx); err != nil {
 		g.Broker.Close()

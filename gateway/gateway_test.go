@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -191,5 +192,40 @@ auth: {acl_file: %s}
 	os.WriteFile(acl, []byte("this is not a rule\n"), 0o600)
 	if err := g.Reload(context.Background()); err == nil {
 		t.Fatal("a broken ACL file reloaded without error")
+	}
+}
+
+// TestRuntimeSettingsApplyUnlessEnvironmentSetsThem starts gateways with a
+// runtime section and reads back Go's collector settings: the section
+// applies, unless GOGC or GOMEMLIMIT is set.
+func TestRuntimeSettingsApplyUnlessEnvironmentSetsThem(t *testing.T) {
+	gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetGCPercent(gc); debug.SetMemoryLimit(limit) })
+	const doc = `{storage: {type: memory}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}, runtime: {gc_percent: 150, memory_limit: 3GiB}}`
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		if v, set := os.LookupEnv(env); set {
+			os.Unsetenv(env)
+			t.Cleanup(func() { os.Setenv(env, v) })
+		}
+	}
+	debug.SetGCPercent(100)
+	start(t, doc)
+	if got := debug.SetGCPercent(100); got != 150 {
+		t.Fatalf("gc percent %d, want 150 from runtime.gc_percent", got)
+	}
+	if got := debug.SetMemoryLimit(limit); got != 3<<30 {
+		t.Fatalf("memory limit %d, want 3 GiB from runtime.memory_limit", got)
+	}
+
+	// GOGC and GOMEMLIMIT win: the runtime applied them at start, and the
+	// gateway leaves them be.
+	t.Setenv("GOGC", "100")
+	t.Setenv("GOMEMLIMIT", "off")
+	start(t, doc)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("gc percent %d with GOGC set, want 100", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Fatalf("memory limit %d with GOMEMLIMIT set, want %d", got, limit)
 	}
 }
