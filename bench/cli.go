@@ -153,7 +153,7 @@ func newFlags(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.TLS, "tls", false, "use TLS (wss with -ws)")
 	fs.BoolVar(&o.Insecure, "insecure", false, "with -tls, do not verify the broker's certificate")
 	fs.StringVar(&o.Share, "share", "", "subscribe through $share/`GROUP`/...")
-	fs.IntVar(&o.PID, "pid", 0, "broker PID: report its CPU per million messages and RSS per connection")
+	fs.IntVar(&o.PID, "pid", 0, "broker PID: report its CPU per million messages (per connection when only connecting) and RSS per connection")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON lines instead of tables")
 	fs.BoolVar(&o.Quiet, "quiet", false, "print the summary only")
 	fs.IntVar(&o.Inflight, "inflight", 32, "unacknowledged QoS 1/2 publishes per client (MQTT-SN: default 1)")

@@ -225,16 +225,16 @@ for run in "${RUNS[@]}"; do
 	[[ -n "${RESULT[$label.mqgate]+x}" ]] || continue
 	m=${RESULT[$label.mosquitto]:-}
 	q=${RESULT[$label.mqgate]}
-	key=recv_rate
-	[[ $label == conns-* ]] && key=conn_rate
+	key=recv_rate cpukey=broker_cpu_s_per_million
+	[[ $label == conns-* ]] && key=conn_rate cpukey=broker_cpu_us_per_conn
 	awk -v l="$label" \
 		-v mr="$(field "$m" $key)" -v qr="$(field "$q" $key)" \
-		-v mc="$(field "$m" broker_cpu_s_per_million)" -v qc="$(field "$q" broker_cpu_s_per_million)" \
+		-v mc="$(field "$m" $cpukey)" -v qc="$(field "$q" $cpukey)" \
 		-v mm="$(field "$m" rss_per_conn_bytes)" -v qm="$(field "$q" rss_per_conn_bytes)" \
 		-v mp="$(field "$m" p99_us)" -v qp="$(field "$q" p99_us)" \
 		-v ml="$(field "$m" lost)" -v ql="$(field "$q" lost)" -v conns="$([[ $label == conns-* ]] && echo 1 || echo 0)" '
 		function rate(v) { if (v == "-") return "-"; if (v >= 1e6) return sprintf("%.2fM", v/1e6); if (v >= 1e4) return sprintf("%.1fk", v/1e3); return sprintf("%.0f", v) }
-		function cpu(v) { return (v == "-" || conns) ? "-" : sprintf("%.2f", v) }
+		function cpu(v) { return (v == "-") ? "-" : sprintf("%.2f", v) }
 		function rss(v) { if (v == "-" || !conns) return "-"; return (v >= 1024) ? sprintf("%.1fKiB", v/1024) : sprintf("%.0fB", v) }
 		function lat(v) { if (v == "-" || v == 0) return "-"; return (v >= 1000) ? sprintf("%.2fms", v/1000) : sprintf("%.0fus", v) }
 		BEGIN {
@@ -244,7 +244,8 @@ for run in "${RUNS[@]}"; do
 		}'
 done
 echo
-echo "rate: delivered msg/s (conns: connections/s); ratio: mqgate/mosquitto; s/M: broker CPU seconds per million delivered;"
+echo "rate: delivered msg/s (conns: connections/s); ratio: mqgate/mosquitto; s/M: broker CPU seconds per million delivered"
+echo "(conns: per million connections, from the first connect to the last disconnect);"
 echo "rss/c: broker RSS growth per idle connection; p99: end-to-end latency; lost: expected minus delivered."
 echo "sn-*: MQTT-SN publishers over UDP to MQTT subscribers, mqgate only (mosquitto has no MQTT-SN gateway)."
 echo "${DURATION}s per run, brokers on CPU $BROKER_CPU, bench on CPU $BENCH_CPU."

@@ -44,6 +44,7 @@ type Summary struct {
 	Retransmits   int64    `json:"retransmits,omitempty"`
 	BrokerCPU     float64  `json:"broker_cpu_s,omitempty"`
 	CPUPerMillion *float64 `json:"broker_cpu_s_per_million,omitempty"`
+	CPUPerConn    *float64 `json:"broker_cpu_us_per_conn,omitempty"` // connections only: connect to disconnect
 	BrokerRSS     int64    `json:"broker_rss_bytes,omitempty"`
 	RSSPerConn    *float64 `json:"rss_per_conn_bytes,omitempty"`
 	BenchCPU      float64  `json:"bench_cpu_pct"`
@@ -173,6 +174,9 @@ func (p *reporter) summary(s *Summary) {
 		row("broker cpu", fmt.Sprintf("%.2fs, %.2f s per million delivered", s.BrokerCPU, *s.CPUPerMillion))
 	} else if s.BrokerCPU > 0 {
 		row("broker cpu", fmt.Sprintf("%.2fs", s.BrokerCPU))
+	}
+	if s.CPUPerConn != nil {
+		row("broker cpu/conn", fmt.Sprintf("%.1fus per connection, connect to disconnect", *s.CPUPerConn))
 	}
 	if s.RSSPerConn != nil {
 		row("broker rss", fmt.Sprintf("%s, %s per connection", bytesStr(float64(s.BrokerRSS)), bytesStr(*s.RSSPerConn)))

@@ -86,6 +86,10 @@ func (r *run) execute(ctx context.Context) (*Summary, error) {
 
 	all := make([]*clientSpec, 0, len(r.subs)+len(r.pubs)+len(r.idle))
 	all = append(append(append(all, r.subs...), r.pubs...), r.idle...)
+	var cpuStart time.Duration
+	if o.PID > 0 {
+		cpuStart, _ = procCPU(o.PID)
+	}
 	connStart := time.Now()
 	clients := r.connectAll(ctx, all)
 	connTime := time.Since(connStart)
@@ -196,7 +200,34 @@ func (r *run) execute(ctx context.Context) (*Summary, error) {
 	// session has no DISCONNECT to answer with.
 	closeAll(clients)
 	s.Errors = r.st.errors.Load()
+	if o.PID > 0 && len(r.pubs) == 0 && len(r.subs) == 0 && s.Connected > 0 {
+		// Connections only: the broker's CPU from the first connect to
+		// the last disconnect handled, per connection.
+		if cpu, err := settledCPU(ctx, o.PID); err == nil {
+			v := us(cpu-cpuStart) / float64(s.Connected)
+			s.CPUPerConn = &v
+		}
+	}
 	return s, nil
+}
+
+// settledCPU waits until process pid has used no more CPU for 100 ms (it
+// has handled the disconnects), at most 3 s, and returns its CPU time.
+func settledCPU(ctx context.Context, pid int) (time.Duration, error) {
+	last, err := procCPU(pid)
+	for deadline := time.Now().Add(3 * time.Second); err == nil && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return last, nil
+		case <-time.After(100 * time.Millisecond):
+		}
+		cpu, perr := procCPU(pid)
+		if perr != nil || cpu == last {
+			return last, perr
+		}
+		last = cpu
+	}
+	return last, err
 }
 
 // benchClient is one simulated client, whatever protocol it speaks.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -98,6 +100,24 @@ func TestScenariosDeliverEverything(t *testing.T) {
 				t.Fatalf("QoS %d: %d acknowledged of %d sent", s.QoS, s.Acked, s.Sent)
 			}
 		})
+	}
+}
+
+// TestConnsReportBrokerCPUPerConnection checks that a run of connections
+// only, given the broker's PID (here this process's, which also runs the
+// bench), reports the broker's CPU per connection, connect to disconnect,
+// and no CPU per message.
+func TestConnsReportBrokerCPUPerConnection(t *testing.T) {
+	tcp, _ := startBroker(t)
+	s := runBench(t, []string{"scenario", "conns", "-c", "200", "-h", tcp, "-d", "100ms", "-pid", strconv.Itoa(os.Getpid())})
+	if s.Connected != 200 {
+		t.Fatalf("connected %d of 200", s.Connected)
+	}
+	if s.CPUPerConn == nil || *s.CPUPerConn <= 0 {
+		t.Fatalf("broker cpu per connection %v, want a positive figure", s.CPUPerConn)
+	}
+	if s.CPUPerMillion != nil {
+		t.Fatalf("cpu per million messages %v for a run without messages", *s.CPUPerMillion)
 	}
 }
 
