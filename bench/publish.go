@@ -100,7 +100,7 @@ func (st *stats) delivered(payload []byte) {
 // back while too many deliveries are outstanding, so the bench measures the
 // broker rather than the depth of its queues.
 func (r *run) publishLoop(stop, done, acked <-chan struct{}, rate float64, batch func(want int64) (sent int64, blocked int, ok bool)) {
-	pace := newPacer(rate)
+	pace := newPacer(rate, r.phase(rate))
 	for {
 		select {
 		case <-stop:
@@ -177,7 +177,10 @@ type pacer struct {
 	sent  int64
 }
 
-func newPacer(rate float64) *pacer { return &pacer{rate: rate, start: time.Now()} }
+// newPacer returns a pacer whose first message is due after phase.
+func newPacer(rate float64, phase time.Duration) *pacer {
+	return &pacer{rate: rate, start: time.Now().Add(phase)}
+}
 
 // due returns how many messages to send now. When none is due it sleeps
 // until one is (or stop closes) and returns 0.
@@ -185,12 +188,32 @@ func (p *pacer) due(stop <-chan struct{}) int64 {
 	if p.rate <= 0 {
 		return publishBatch
 	}
-	due := int64(time.Since(p.start).Seconds()*p.rate) + 1 - p.sent
+	elapsed := time.Since(p.start)
+	if elapsed < 0 {
+		sleepUntil(p.start, stop)
+		return 0
+	}
+	due := int64(elapsed.Seconds()*p.rate) + 1 - p.sent
 	if due <= 0 {
 		sleepUntil(p.start.Add(time.Duration(float64(p.sent)/p.rate*float64(time.Second))), stop)
 		return 0
 	}
 	return min(due, 4*publishBatch)
+}
+
+// phase spreads the rate-limited publishers of a run evenly over one
+// message interval: N publishers at rate r then send one message every
+// 1/(N r) seconds between them, not N at once every 1/r. Started together,
+// they would send in bursts, and a fixed-rate run's latency would measure
+// how long the last message of each burst queues behind the others, in
+// the bench as in the broker, rather than the message path.
+func (r *run) phase(rate float64) time.Duration {
+	n := int64(len(r.pubs))
+	if rate <= 0 || n <= 1 {
+		return 0
+	}
+	k := (r.phases.Add(1) - 1) % n
+	return time.Duration(float64(k) / float64(n) / rate * float64(time.Second))
 }
 
 // wait holds a publisher that stopped short of its batch for the reason

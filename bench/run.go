@@ -34,7 +34,8 @@ type run struct {
 	idle      []*clientSpec
 	lossKnown bool // every subscriber a publish reaches is in this run
 	rate      float64
-	snWindow  int32 // QoS 1/2 publishes an MQTT-SN client leaves unacknowledged
+	phases    atomic.Int64 // publishers paced so far, for phase
+	snWindow  int32        // QoS 1/2 publishes an MQTT-SN client leaves unacknowledged
 	st        stats
 	out       *reporter
 
