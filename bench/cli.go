@@ -72,6 +72,9 @@ commands:
       shared    -c publishers (100) to a $share group of -subs subscribers (10)
       conns     -c idle connections (1000) held for -d; connect rate and RSS per connection
       latency   -c pairs (10) at -R msg/s in total (5000); latency percentiles
+      floor     the latency load (-c 10, -R 5000) sent to an echo server instead
+                of a broker: the latency of loopback and the scheduler alone
+  echo               serve the floor scenario on -h until interrupted
 
 Without -r, -I or -R publishers go as fast as flow control allows: the QoS 1/2
 inflight window, and with subscribers in the run a cap on outstanding deliveries.
@@ -97,10 +100,13 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		return errors.New("missing command")
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "echo" {
+		return runEcho(args, stdout, stderr)
+	}
 	name := cmd
 	if cmd == "scenario" {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return errors.New("usage: mqgate bench scenario fanin|fanout|p2p|shared|conns|latency [flags]")
+			return errors.New("usage: mqgate bench scenario fanin|fanout|p2p|shared|conns|latency|floor [flags]")
 		}
 		name, args = args[0], args[1:]
 	}
@@ -241,11 +247,24 @@ func plan(cmd, name string, o *Options, set map[string]bool) (*run, error) {
 			if !set["r"] && !set["I"] && !set["R"] {
 				o.TotalRate = 5000
 			}
+		case "floor":
+			if o.Size < 8 {
+				return nil, errors.New("floor: -s must be at least 8, for the time stamp")
+			}
+			r.pubs = specs(o, "p", n(10), "floor", "")
+			if !set["r"] && !set["I"] && !set["R"] {
+				o.TotalRate = 5000
+			}
+			for _, s := range r.pubs {
+				s.proto = protoEcho
+			}
+			r.rate = rateOf(o, len(r.pubs))
+			return r, nil
 		default:
-			return nil, fmt.Errorf("unknown scenario %q (fanin, fanout, p2p, shared, conns, latency)", name)
+			return nil, fmt.Errorf("unknown scenario %q (fanin, fanout, p2p, shared, conns, latency, floor)", name)
 		}
 	default:
-		return nil, fmt.Errorf("unknown command %q (conn, pub, sub, pubsub, scenario)", cmd)
+		return nil, fmt.Errorf("unknown command %q (conn, pub, sub, pubsub, scenario, echo)", cmd)
 	}
 	if err := r.setProtocols(); err != nil {
 		return nil, err
@@ -258,15 +277,35 @@ func plan(cmd, name string, o *Options, set map[string]bool) (*run, error) {
 	if set["inflight"] {
 		r.snWindow = int32(o.Inflight)
 	}
+	r.rate = rateOf(o, len(r.pubs))
+	return r, nil
+}
+
+// rateOf is each of pubs publishers' rate in messages per second, 0 for
+// unthrottled.
+func rateOf(o *Options, pubs int) float64 {
 	switch {
 	case o.Rate > 0:
-		r.rate = o.Rate
+		return o.Rate
 	case o.Interval > 0:
-		r.rate = float64(time.Second) / float64(o.Interval)
-	case o.TotalRate > 0 && len(r.pubs) > 0:
-		r.rate = o.TotalRate / float64(len(r.pubs))
+		return float64(time.Second) / float64(o.Interval)
+	case o.TotalRate > 0 && pubs > 0:
+		return o.TotalRate / float64(pubs)
 	}
-	return r, nil
+	return 0
+}
+
+// runEcho is `mqgate bench echo`: the floor scenario's server.
+func runEcho(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench echo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("h", "127.0.0.1:1883", "listen on `host:port`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return ServeEcho(ctx, *addr, func(a net.Addr) { fmt.Fprintf(stdout, "echo server on %s\n", a) })
 }
 
 func (o *Options) validate() error {

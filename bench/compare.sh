@@ -125,6 +125,9 @@ start_broker() {
 		CONF
 		"${PIN_BROKER[@]}" "$MOSQUITTO" -c "$WORK/mosquitto.conf" >>"$WORK/mosquitto.log" 2>&1 &
 		;;
+	echo)
+		"${PIN_BROKER[@]}" "$WORK/mqgate" bench echo -h "127.0.0.1:$port" >>"$WORK/echo.log" 2>&1 &
+		;;
 	mqgate)
 		cat >"$WORK/mqgate.yaml" <<-CONF
 			log:
@@ -185,6 +188,7 @@ RUNS=(
 	"latency-5k-q0|scenario latency -R 5000 -q 0 -s 64"
 	"latency-5k-q1|scenario latency -R 5000 -q 1 -s 64"
 	"sn-fanin-100-q0|scenario fanin -c 100 -q 0 -s 64 -pub-proto mqttsn -sub-proto mqtt"
+	"floor-5k|scenario floor -R 5000 -s 64"
 )
 
 # field JSON KEY prints a numeric field of a flat JSON line, or "-".
@@ -204,14 +208,18 @@ for run in "${RUNS[@]}"; do
 		continue
 	fi
 	for broker in "${BROKERS[@]}"; do
-		sn=""
+		sn="" server=$broker
 		if [[ $label == sn-* ]]; then
 			[[ $broker == mqgate ]] || continue
 			sn=mqttsn
 		fi
+		if [[ $label == floor-* ]]; then
+			[[ $broker == mqgate ]] || continue
+			server=echo
+		fi
 		port=$(free_port)
-		start_broker "$broker" "$port" $sn
-		log "$label against $broker (${DURATION}s)"
+		start_broker "$server" "$port" $sn
+		log "$label against $server (${DURATION}s)"
 		# shellcheck disable=SC2086 # args is a word list
 		if ! "${PIN_BENCH[@]}" "$WORK/mqgate" bench $args -h "127.0.0.1:$port" -sn-host "127.0.0.1:$port" -d "${DURATION}s" \
 			-pid "$BROKER_PID" -json -quiet -prefix "cmp-" >"$WORK/$label.$broker.json" 2>>"$WORK/bench.log"; then
@@ -254,4 +262,5 @@ echo "rate: delivered msg/s (conns: connections/s); ratio: mqgate/mosquitto; s/M
 echo "(conns: per million connections, from the first connect to the last disconnect);"
 echo "rss/c: broker RSS growth per idle connection; p99: end-to-end latency; lost: expected minus delivered."
 echo "sn-*: MQTT-SN publishers over UDP to MQTT subscribers, mqgate only (mosquitto has no MQTT-SN gateway)."
+echo "floor: the latency load sent to an echo server (mqgate column), no broker: what loopback and scheduling cost alone."
 echo "${DURATION}s per run, brokers on CPU $BROKER_CPU, bench on CPU $BENCH_CPU."

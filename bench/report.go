@@ -192,6 +192,8 @@ func (s *Summary) protoName(p string) string {
 		return ""
 	case protoMQTTSN:
 		return " (MQTT-SN)"
+	case protoEcho:
+		return " (raw TCP to an echo server)"
 	}
 	return fmt.Sprintf(" (MQTT v%d)", s.Version)
 }

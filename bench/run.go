@@ -250,8 +250,15 @@ var (
 // open connects spec's client over its protocol. A failed connection
 // returns a nil interface, never a typed nil.
 func (r *run) open(ctx context.Context, spec *clientSpec) (benchClient, error) {
-	if spec.proto == protoMQTTSN {
+	switch spec.proto {
+	case protoMQTTSN:
 		c, err := connectSN(ctx, r, spec)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	case protoEcho:
+		c, err := connectEcho(ctx, r, spec)
 		if err != nil {
 			return nil, err
 		}
@@ -315,6 +322,10 @@ func (r *run) setFan(clients []benchClient) {
 		}
 	}
 	for _, p := range r.pubs {
+		if p.proto == protoEcho {
+			p.fan = 1 // its own payloads come back
+			continue
+		}
 		groups := map[string]bool{}
 		p.fan = 0
 		for _, s := range subs {

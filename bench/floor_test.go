@@ -1,0 +1,43 @@
+package bench
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestFloorGetsEveryPayloadBackFromTheEchoServer(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // the server's and the clients' goroutines end
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan net.Addr, 1)
+	served := make(chan error, 1)
+	go func() { served <- ServeEcho(ctx, "127.0.0.1:0", func(a net.Addr) { addrs <- a }) }()
+	var addr net.Addr
+	select {
+	case addr = <-addrs:
+	case err := <-served:
+		t.Fatal(err)
+	}
+	s := runBench(t, []string{"scenario", "floor", "-c", "3", "-R", "600", "-h", addr.String(), "-d", "300ms"})
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("echo server: %v", err)
+	}
+	if s.Errors != 0 || s.Connected != 3 || s.Pubs != 3 {
+		t.Fatalf("errors %d, connected %d, publishers %d", s.Errors, s.Connected, s.Pubs)
+	}
+	if s.Sent == 0 || s.Expected == nil || *s.Expected != s.Sent || *s.Lost != 0 || s.Received != s.Sent {
+		t.Fatalf("sent %d, received %d, expected %v, lost %v", s.Sent, s.Received, s.Expected, s.Lost)
+	}
+	if s.Samples != uint64(s.Received) || s.P99 <= 0 {
+		t.Fatalf("latency: %d samples for %d payloads, p99 %vus", s.Samples, s.Received, s.P99)
+	}
+}
+
+func TestFloorNeedsRoomForTheTimeStamp(t *testing.T) {
+	if _, err := plan("scenario", "floor", &Options{Size: 4, Version: 4, Window: 1, Inflight: 1, SNKeepAlive: 60e9, SNRetry: 1}, map[string]bool{}); err == nil {
+		t.Fatal("floor with 4-byte payloads: no error")
+	}
+}
