@@ -274,6 +274,9 @@ func (r *run) open(ctx context.Context, spec *clientSpec) (benchClient, error) {
 // connectAll opens the connections at the configured rate with a bounded
 // number in progress; a failed one leaves a nil entry.
 func (r *run) connectAll(ctx context.Context, specs []*clientSpec) []benchClient {
+	if clients, ok := r.rawConnectAll(ctx, specs); ok {
+		return clients
+	}
 	clients := make([]benchClient, len(specs))
 	next := make(chan int)
 	var wg sync.WaitGroup
