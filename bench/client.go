@@ -35,7 +35,7 @@ type clientSpec struct {
 }
 
 // client is one MQTT connection. Its reader goroutine owns rbuf and rpkt;
-// mu guards out, the batch of bytes the writer goroutine sends next, and
+// mu guards out, the batch of bytes the next flush sends, writing, and
 // apkt, used to encode acknowledgements.
 type client struct {
 	clientBase
@@ -46,7 +46,9 @@ type client struct {
 	mu    sync.Mutex
 	out   []byte
 	spare []byte
-	apkt  packet.Packet
+	// writing: a flush is under way; it sends out until it is empty.
+	writing bool
+	apkt    packet.Packet
 	wake  chan struct{}
 	ready chan error // CONNACK and SUBACK outcomes, during setup
 	done  chan struct{}
@@ -142,8 +144,8 @@ func (c *client) kick() {
 	}
 }
 
-// writeLoop sends whatever accumulated since its last write in one call, so
-// a burst of publishes or acks costs one system call.
+// writeLoop sends what acknowledgements and setup packets queued, when
+// kicked.
 func (c *client) writeLoop() {
 	defer c.writerWG.Done()
 	for {
@@ -152,30 +154,48 @@ func (c *client) writeLoop() {
 		case <-c.done:
 			return
 		}
-		c.mu.Lock()
-		buf := c.out
-		c.out, c.spare = c.spare[:0], nil
-		c.mu.Unlock()
-		if len(buf) == 0 {
-			c.mu.Lock()
-			c.spare = buf
-			c.mu.Unlock()
-			continue
-		}
-		if nc, ok := c.rw.(net.Conn); ok {
-			nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-		}
-		if _, err := c.rw.Write(buf); err != nil {
+		if err := c.flush(); err != nil {
 			c.fail(err)
 			return
 		}
+	}
+}
+
+// flush sends whatever accumulated since the last write in one call, so a
+// burst of publishes or acks costs one system call, and repeats until
+// nothing is pending. While another goroutine's flush is under way it
+// returns at once: that flush sends what was added meanwhile. Publishers
+// flush on their own goroutine, so a message costs the bench no hand-off
+// to the writer before it is sent.
+func (c *client) flush() error {
+	c.mu.Lock()
+	if c.writing {
+		c.mu.Unlock()
+		return nil
+	}
+	c.writing = true
+	for len(c.out) > 0 {
+		buf := c.out
+		c.out, c.spare = c.spare[:0], nil
+		c.mu.Unlock()
+		if nc, ok := c.rw.(net.Conn); ok {
+			nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		}
+		_, err := c.rw.Write(buf)
 		if cap(buf) > 4*maxPendingOut {
 			buf = nil // let a one-off burst's buffer go
 		}
 		c.mu.Lock()
 		c.spare = buf[:0]
-		c.mu.Unlock()
+		if err != nil {
+			c.writing = false
+			c.mu.Unlock()
+			return err
+		}
 	}
+	c.writing = false
+	c.mu.Unlock()
+	return nil
 }
 
 // readLoop parses packets out of a reused buffer, carrying a partial packet

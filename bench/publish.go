@@ -163,7 +163,10 @@ func (c *client) publishLoop(stop <-chan struct{}, rate float64) {
 		}
 		c.mu.Unlock()
 		if sent > 0 {
-			c.kick()
+			if err := c.flush(); err != nil {
+				c.fail(err)
+				return sent, blocked, false
+			}
 		}
 		return sent, blocked, true
 	})

@@ -120,7 +120,8 @@ func (r *run) rawConnectAll(ctx context.Context, specs []*clientSpec) ([]benchCl
 				if ev.Events&(syscall.EPOLLOUT|syscall.EPOLLERR|syscall.EPOLLHUP) == 0 {
 					continue
 				}
-				if e, _ := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR); e != 0 {
+				if ev.Events&(syscall.EPOLLERR|syscall.EPOLLHUP) != 0 {
+					e, _ := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR)
 					fail(fd, p, fmt.Errorf("connect: %w", syscall.Errno(e)))
 					continue
 				}
@@ -136,6 +137,9 @@ func (r *run) rawConnectAll(ctx context.Context, specs []*clientSpec) ([]benchCl
 					continue
 				}
 				p.sent = true
+			}
+			if ev.Events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLERR|syscall.EPOLLHUP) == 0 {
+				continue // CONNACK not there yet: it comes with its own event
 			}
 			if c, err := readConnack(fd, &p.in, v); err != nil {
 				fail(fd, p, err)
@@ -156,7 +160,8 @@ func (r *run) rawConnectAll(ctx context.Context, specs []*clientSpec) ([]benchCl
 }
 
 // readConnack reads what fd holds into *in and reports whether it is a
-// whole CONNACK that accepted the connection.
+// whole CONNACK that accepted the connection. A read that does not fill
+// the buffer drained the socket, so it reads no further to learn so.
 func readConnack(fd int, in *[]byte, v packet.Version) (bool, error) {
 	var buf [256]byte
 	for {
@@ -171,6 +176,9 @@ func readConnack(fd int, in *[]byte, v packet.Version) (bool, error) {
 			return false, errors.New("closed before CONNACK")
 		}
 		*in = append(*in, buf[:n]...)
+		if n < len(buf) {
+			break
+		}
 	}
 	h, err := packet.ReadHeader(*in, 0)
 	if errors.Is(err, packet.ErrIncomplete) || (err == nil && len(*in) < h.Len+h.Remaining) {
