@@ -49,9 +49,9 @@ type client struct {
 	// writing: a flush is under way; it sends out until it is empty.
 	writing bool
 	apkt    packet.Packet
-	wake  chan struct{}
-	ready chan error // CONNACK and SUBACK outcomes, during setup
-	done  chan struct{}
+	wake    chan struct{}
+	ready   chan error // CONNACK and SUBACK outcomes, during setup
+	done    chan struct{}
 
 	readerWG sync.WaitGroup
 	writerWG sync.WaitGroup
