@@ -116,14 +116,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	cache := engine.NewCache(opts.CacheSize)
 	defer cache.Unref()
-	db, err := engine.Open(dir, &engine.Options{
+	eopts := &engine.Options{
 		FS:                 fs,
 		Cache:              cache,
 		MemTableSize:       opts.MemTableSize,
 		MaxOpenFiles:       256,
 		FormatMajorVersion: engine.FormatNewest,
 		Logger:             engineLogger{log},
-	})
+	}
+	eopts.Experimental.CompactionScheduler = newCompactionScheduler(100 * time.Millisecond)
+	db, err := engine.Open(dir, eopts)
 	if err != nil {
 		return nil, openError(dir, err)
 	}
