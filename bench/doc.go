@@ -17,4 +17,11 @@
 // subscribers may use different protocols, so a run measures the gateway
 // translating between them. UDP gives no flow control: what the gateway's
 // socket drops shows as losses at QoS 0 and as retransmissions above.
+//
+// Idle connections over plain TCP are opened on Linux from one epoll loop
+// with bare sockets (rawconn_linux.go), so a connection storm measures the
+// broker's accept rate rather than the bench's. The floor scenario sends
+// the latency load to `mqgate bench echo`, a server that only writes back
+// what it reads: the latency of loopback and the scheduler alone, under
+// any broker's.
 package bench
