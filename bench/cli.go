@@ -72,9 +72,10 @@ commands:
       shared    -c publishers (100) to a $share group of -subs subscribers (10)
       conns     -c idle connections (1000) held for -d; connect rate and RSS per connection
       latency   -c pairs (10) at -R msg/s in total (5000); latency percentiles
-      floor     the latency load (-c 10, -R 5000) sent to an echo server instead
-                of a broker: the latency of loopback and the scheduler alone
-  echo               serve the floor scenario on -h until interrupted
+      floor     the latency scenario's pairs and load (-c 10, -R 5000) through a
+                relay instead of a broker: the latency of loopback and the
+                scheduler alone
+  echo               serve the floor scenario's relay on -h until interrupted
 
 Without -r, -I or -R publishers go as fast as flow control allows: the QoS 1/2
 inflight window, and with subscribers in the run a cap on outstanding deliveries.
@@ -251,11 +252,13 @@ func plan(cmd, name string, o *Options, set map[string]bool) (*run, error) {
 			if o.Size < 8 {
 				return nil, errors.New("floor: -s must be at least 8, for the time stamp")
 			}
-			r.pubs = specs(o, "p", n(10), "floor", "")
+			c := n(10)
+			r.pubs = specs(o, "p", c, "floor", "")
+			r.subs = specs(o, "s", c, "", "floor")
 			if !set["r"] && !set["I"] && !set["R"] {
 				o.TotalRate = 5000
 			}
-			for _, s := range r.pubs {
+			for _, s := range append(r.pubs, r.subs...) {
 				s.proto = protoEcho
 			}
 			r.rate = rateOf(o, len(r.pubs))

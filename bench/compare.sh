@@ -262,5 +262,5 @@ echo "rate: delivered msg/s (conns: connections/s); ratio: mqgate/mosquitto; s/M
 echo "(conns: per million connections, from the first connect to the last disconnect);"
 echo "rss/c: broker RSS growth per idle connection; p99: end-to-end latency; lost: expected minus delivered."
 echo "sn-*: MQTT-SN publishers over UDP to MQTT subscribers, mqgate only (mosquitto has no MQTT-SN gateway)."
-echo "floor: the latency load sent to an echo server (mqgate column), no broker: what loopback and scheduling cost alone."
+echo "floor: the latency scenario through a relay that only copies bytes (mqgate column), no broker: loopback and scheduling alone."
 echo "${DURATION}s per run, brokers on CPU $BROKER_CPU, bench on CPU $BENCH_CPU."

@@ -2,24 +2,35 @@ package bench
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 // The floor scenario measures what loopback and the machine's scheduler
-// cost on their own: each of -c connections sends -R/c stamped payloads a
-// second, paced and spread as the latency scenario's publishers are, to a
-// server that writes back every byte it reads (`mqgate bench echo`). No
-// broker can deliver a message faster than the echo server returns it, so
-// its latency percentiles are the floor under any broker's on the same
-// machine.
+// cost on their own, in the latency scenario's shape: -c publisher
+// connections send -R stamped payloads a second in all, paced and spread
+// as its publishers are, and a relay (`mqgate bench echo`) writes what
+// each one sends to its own subscriber connection, doing nothing else. No
+// broker delivers a message faster than that relay, so its latency
+// percentiles are the floor under any broker's on the same machine.
+//
+// Each floor connection opens with a 5-byte hello: its role ('p' or 's')
+// and its pair's index, big endian.
 
-// protoEcho is the floor scenario's protocol: raw bytes, returned as sent.
+// protoEcho is the floor scenario's protocol: raw bytes, relayed as sent.
 const protoEcho = "echo"
 
-// echoClient is one floor connection: it publishes stamped payloads and
-// counts each one it reads back as a delivery.
+const (
+	helloLen     = 5
+	relayTimeout = 10 * time.Second // a publisher waits this long for its subscriber
+)
+
+// echoClient is one floor connection. A subscriber counts each payload it
+// reads as a delivery; a publisher writes stamped payloads.
 type echoClient struct {
 	clientBase
 	r        *run
@@ -37,6 +48,15 @@ func connectEcho(ctx context.Context, r *run, spec *clientSpec) (*echoClient, er
 	if err != nil {
 		return nil, err
 	}
+	hello := [helloLen]byte{'p'}
+	if spec.filter != "" {
+		hello[0] = 's'
+	}
+	binary.BigEndian.PutUint32(hello[1:], uint32(spec.index))
+	if _, err := nc.Write(hello[:]); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	c := &echoClient{r: r, nc: nc, done: make(chan struct{}),
 		clientBase: clientBase{spec: spec, window: 1, acked: make(chan struct{}, 1)}}
 	c.readerWG.Add(1)
@@ -44,7 +64,8 @@ func connectEcho(ctx context.Context, r *run, spec *clientSpec) (*echoClient, er
 	return c, nil
 }
 
-// readLoop reads payloads back whole, as many as one read brings.
+// readLoop reads payloads whole, as many as one read brings; on a
+// publisher it only notices the end of the connection.
 func (c *echoClient) readLoop() {
 	defer c.readerWG.Done()
 	size := c.r.o.Size
@@ -54,12 +75,20 @@ func (c *echoClient) readLoop() {
 		m, err := c.nc.Read(buf[n:])
 		n += m
 		if err != nil {
+			if !c.closing.Load() {
+				c.r.st.errors.Add(1)
+				c.r.noteError(c.spec.id, err)
+			}
 			c.stop()
 			return
 		}
 		off := 0
-		for ; n-off >= size; off += size {
-			c.r.st.delivered(buf[off : off+size])
+		if c.spec.filter != "" {
+			for ; n-off >= size; off += size {
+				c.r.st.delivered(buf[off : off+size])
+			}
+		} else {
+			off = n
 		}
 		n = copy(buf, buf[off:n])
 	}
@@ -95,8 +124,17 @@ func (c *echoClient) close() {
 	c.readerWG.Wait()
 }
 
-// ServeEcho runs the floor scenario's server on addr until ctx ends:
-// every connection gets back each byte it sends, in order, from one
+// relay pairs the floor scenario's connections by index and copies what
+// each publisher sends to its subscriber.
+type relay struct {
+	mu    sync.Mutex
+	subs  map[uint32]net.Conn
+	ready *sync.Cond // signalled when a subscriber arrives or the relay stops
+	done  bool
+	conns map[net.Conn]struct{}
+}
+
+// ServeEcho runs the floor scenario's relay on addr until ctx ends, one
 // goroutine per connection. ready, if not nil, gets the listening address.
 func ServeEcho(ctx context.Context, addr string, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
@@ -106,16 +144,18 @@ func ServeEcho(ctx context.Context, addr string, ready func(net.Addr)) error {
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	rl := &relay{subs: map[uint32]net.Conn{}, conns: map[net.Conn]struct{}{}}
+	rl.ready = sync.NewCond(&rl.mu)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]struct{}{}
 	stopped := context.AfterFunc(ctx, func() {
 		ln.Close()
-		mu.Lock()
-		for nc := range conns {
+		rl.mu.Lock()
+		rl.done = true
+		for nc := range rl.conns {
 			nc.Close()
 		}
-		mu.Unlock()
+		rl.ready.Broadcast()
+		rl.mu.Unlock()
 	})
 	defer stopped()
 	defer wg.Wait()
@@ -127,33 +167,89 @@ func ServeEcho(ctx context.Context, addr string, ready func(net.Addr)) error {
 			}
 			return fmt.Errorf("echo server: %w", err)
 		}
-		mu.Lock()
-		if ctx.Err() != nil {
-			mu.Unlock()
+		rl.mu.Lock()
+		if rl.done {
+			rl.mu.Unlock()
 			nc.Close()
 			continue
 		}
-		conns[nc] = struct{}{}
-		mu.Unlock()
+		rl.conns[nc] = struct{}{}
+		rl.mu.Unlock()
 		wg.Go(func() {
-			defer func() {
-				mu.Lock()
-				delete(conns, nc)
-				mu.Unlock()
-				nc.Close()
-			}()
-			buf := make([]byte, 4096)
-			for {
-				n, err := nc.Read(buf)
-				if n > 0 {
-					if _, werr := nc.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
+			defer rl.forget(nc)
+			rl.serve(nc)
+		})
+	}
+}
+
+func (rl *relay) forget(nc net.Conn) {
+	rl.mu.Lock()
+	delete(rl.conns, nc)
+	rl.mu.Unlock()
+	nc.Close()
+}
+
+// serve reads a connection's hello, then relays a publisher's bytes to its
+// subscriber, or holds a subscriber until it closes.
+func (rl *relay) serve(nc net.Conn) {
+	var hello [helloLen]byte
+	nc.SetReadDeadline(time.Now().Add(relayTimeout))
+	if _, err := io.ReadFull(nc, hello[:]); err != nil {
+		return
+	}
+	nc.SetReadDeadline(time.Time{})
+	index := binary.BigEndian.Uint32(hello[1:])
+	switch hello[0] {
+	case 's':
+		rl.mu.Lock()
+		rl.subs[index] = nc
+		rl.ready.Broadcast()
+		rl.mu.Unlock()
+		io.Copy(io.Discard, nc) // until the subscriber closes
+		rl.mu.Lock()
+		if rl.subs[index] == nc {
+			delete(rl.subs, index)
+		}
+		rl.mu.Unlock()
+	case 'p':
+		sub := rl.await(index)
+		if sub == nil {
+			return
+		}
+		buf := make([]byte, 4096)
+		for {
+			n, err := nc.Read(buf)
+			if n > 0 {
+				if _, werr := sub.Write(buf[:n]); werr != nil {
 					return
 				}
 			}
-		})
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+// await returns the subscriber of pair index once it has connected, or
+// nil if it does not within relayTimeout or the relay stops.
+func (rl *relay) await(index uint32) net.Conn {
+	t := time.AfterFunc(relayTimeout, func() {
+		rl.mu.Lock()
+		rl.ready.Broadcast()
+		rl.mu.Unlock()
+	})
+	defer t.Stop()
+	deadline := time.Now().Add(relayTimeout)
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	for {
+		if sub := rl.subs[index]; sub != nil {
+			return sub
+		}
+		if rl.done || !time.Now().Before(deadline) {
+			return nil
+		}
+		rl.ready.Wait()
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestFloorGetsEveryPayloadBackFromTheEchoServer(t *testing.T) {
+func TestFloorRelaysEveryPayloadToItsSubscriber(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // the server's and the clients' goroutines end
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan net.Addr, 1)
@@ -25,8 +25,8 @@ func TestFloorGetsEveryPayloadBackFromTheEchoServer(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("echo server: %v", err)
 	}
-	if s.Errors != 0 || s.Connected != 3 || s.Pubs != 3 {
-		t.Fatalf("errors %d, connected %d, publishers %d", s.Errors, s.Connected, s.Pubs)
+	if s.Errors != 0 || s.Connected != 6 || s.Pubs != 3 || s.Subs != 3 {
+		t.Fatalf("errors %d, connected %d, publishers %d, subscribers %d", s.Errors, s.Connected, s.Pubs, s.Subs)
 	}
 	if s.Sent == 0 || s.Expected == nil || *s.Expected != s.Sent || *s.Lost != 0 || s.Received != s.Sent {
 		t.Fatalf("sent %d, received %d, expected %v, lost %v", s.Sent, s.Received, s.Expected, s.Lost)
