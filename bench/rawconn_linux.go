@@ -11,6 +11,11 @@ import (
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 )
 
+// epollET is EPOLLET, the same bit on every Linux architecture; the
+// syscall package spells it as a negative int on some and a positive one
+// on others.
+const epollET = 1 << 31
+
 // rawConnectAll opens idle MQTT connections over plain TCP from this one
 // goroutine: non-blocking sockets, one epoll set, connectWorkers
 // connections in progress at a time. It reports false, having done
@@ -92,7 +97,7 @@ func (r *run) rawConnectAll(ctx context.Context, specs []*clientSpec) ([]benchCl
 				fail(fd, p, fmt.Errorf("connect: %w", err))
 				continue
 			}
-			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | -syscall.EPOLLET, Fd: int32(fd)}
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
 			if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 				fail(fd, p, fmt.Errorf("epoll_ctl: %w", err))
 			}
