@@ -24,10 +24,11 @@ import (
 // protoEcho is the floor scenario's protocol: raw bytes, relayed as sent.
 const protoEcho = "echo"
 
-const (
-	helloLen     = 5
-	relayTimeout = 10 * time.Second // a publisher waits this long for its subscriber
-)
+const helloLen = 5
+
+// relayTimeout is how long a publisher waits for its subscriber; a
+// variable for the tests.
+var relayTimeout = 10 * time.Second
 
 // echoClient is one floor connection. A subscriber counts each payload it
 // reads as a delivery; a publisher writes stamped payloads.
@@ -147,7 +148,7 @@ func ServeEcho(ctx context.Context, addr string, ready func(net.Addr)) error {
 	rl := &relay{subs: map[uint32]net.Conn{}, conns: map[net.Conn]struct{}{}}
 	rl.ready = sync.NewCond(&rl.mu)
 	var wg sync.WaitGroup
-	stopped := context.AfterFunc(ctx, func() {
+	shut := func() {
 		ln.Close()
 		rl.mu.Lock()
 		rl.done = true
@@ -156,9 +157,14 @@ func ServeEcho(ctx context.Context, addr string, ready func(net.Addr)) error {
 		}
 		rl.ready.Broadcast()
 		rl.mu.Unlock()
-	})
-	defer stopped()
-	defer wg.Wait()
+	}
+	stopped := context.AfterFunc(ctx, shut)
+	defer func() {
+		if stopped() {
+			shut() // an accept error ends the relay, not ctx
+		}
+		wg.Wait()
+	}()
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -234,20 +240,21 @@ func (rl *relay) serve(nc net.Conn) {
 // await returns the subscriber of pair index once it has connected, or
 // nil if it does not within relayTimeout or the relay stops.
 func (rl *relay) await(index uint32) net.Conn {
+	timedOut := false // guarded by rl.mu
 	t := time.AfterFunc(relayTimeout, func() {
 		rl.mu.Lock()
+		timedOut = true
 		rl.ready.Broadcast()
 		rl.mu.Unlock()
 	})
 	defer t.Stop()
-	deadline := time.Now().Add(relayTimeout)
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	for {
 		if sub := rl.subs[index]; sub != nil {
 			return sub
 		}
-		if rl.done || !time.Now().Before(deadline) {
+		if rl.done || timedOut {
 			return nil
 		}
 		rl.ready.Wait()

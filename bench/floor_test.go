@@ -2,8 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -39,5 +42,33 @@ func TestFloorRelaysEveryPayloadToItsSubscriber(t *testing.T) {
 func TestFloorNeedsRoomForTheTimeStamp(t *testing.T) {
 	if _, err := plan("scenario", "floor", &Options{Size: 4, Version: 4, Window: 1, Inflight: 1, SNKeepAlive: 60e9, SNRetry: 1}, map[string]bool{}); err == nil {
 		t.Fatal("floor with 4-byte payloads: no error")
+	}
+}
+
+func TestRelayDropsAPublisherWhoseSubscriberNeverCame(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	old := relayTimeout
+	relayTimeout = 50 * time.Millisecond
+	defer func() { relayTimeout = old }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrs := make(chan net.Addr, 1)
+	served := make(chan error, 1)
+	go func() { served <- ServeEcho(ctx, "127.0.0.1:0", func(a net.Addr) { addrs <- a }) }()
+	nc, err := net.Dial("tcp", (<-addrs).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := nc.Write([]byte{'p', 0, 0, 0, 7}); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("publisher without a subscriber: read %v, want the relay to close it", err)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("echo server: %v", err)
 	}
 }

@@ -40,8 +40,10 @@ func (r *run) rawConnectAll(ctx context.Context, specs []*clientSpec) ([]benchCl
 		}
 	}
 	ta, err := net.ResolveTCPAddr("tcp", o.Addr)
-	if err != nil {
-		return nil, false // the usual path reports it
+	if err != nil || ta.IP == nil || ta.Zone != "" {
+		// The usual path reports errors, and dials an empty host or a
+		// zoned address as the net package does.
+		return nil, false
 	}
 	family, sa := syscall.AF_INET, syscall.Sockaddr(nil)
 	if ip4 := ta.IP.To4(); ip4 != nil {
