@@ -53,14 +53,22 @@ func (d *fakeDB) scheduledCount() int {
 	return len(d.scheduled)
 }
 
-func TestCompactionSchedulerHasNoGoroutineWhileNothingRuns(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	db := &fakeDB{allowed: 1}
-	s := newCompactionScheduler(time.Millisecond)
+// registered returns a scheduler sampling every interval, registered
+// with a fake database that allows allowed compactions.
+func registered(allowed int, interval time.Duration) (*compactionScheduler, *fakeDB) {
+	db := &fakeDB{allowed: allowed}
+	s := newCompactionScheduler(interval)
 	s.Register(2, db)
+	return s, db
+}
+
+func TestCompactionSchedulerHasNoGoroutineWhileNothingRuns(t *testing.T) {
+	before := goleak.IgnoreCurrent() // the goroutines there before the scheduler
+	defer goleak.VerifyNone(t, before)
+	s, _ := registered(1, time.Millisecond)
 	s.UpdateGetAllowedWithoutPermission()
-	// goleak.VerifyNone finds no sampling goroutine, here or at the end.
-	if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
+	// No sampling goroutine while nothing runs, here or at the end.
+	if err := goleak.Find(before); err != nil {
 		t.Fatalf("idle scheduler: %v", err)
 	}
 	ok, h := s.TrySchedule()
@@ -77,9 +85,7 @@ func TestCompactionSchedulerHasNoGoroutineWhileNothingRuns(t *testing.T) {
 
 func TestCompactionSchedulerSamplesMoreSlotsWhileCompacting(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	db := &fakeDB{allowed: 1}
-	s := newCompactionScheduler(time.Millisecond)
-	s.Register(2, db)
+	s, db := registered(1, time.Millisecond)
 	ok, h := s.TrySchedule()
 	if !ok {
 		t.Fatal("first slot refused")
@@ -105,9 +111,7 @@ func TestCompactionSchedulerSamplesMoreSlotsWhileCompacting(t *testing.T) {
 
 func TestCompactionSchedulerDoneGrantsAWaitingCompaction(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	db := &fakeDB{allowed: 1}
-	s := newCompactionScheduler(time.Hour) // no sampling in time: Done alone must grant
-	s.Register(2, db)
+	s, db := registered(1, time.Hour) // no sampling in time: Done alone must grant
 	_, h := s.TrySchedule()
 	db.set(1, 1) // refused for want of a slot, Pebble now waits
 	if ok, _ := s.TrySchedule(); ok {
@@ -123,9 +127,7 @@ func TestCompactionSchedulerDoneGrantsAWaitingCompaction(t *testing.T) {
 
 func TestCompactionSchedulerGrantsNothingAfterUnregister(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	db := &fakeDB{allowed: 2}
-	s := newCompactionScheduler(time.Millisecond)
-	s.Register(2, db)
+	s, db := registered(2, time.Millisecond)
 	_, h := s.TrySchedule()
 	s.Unregister()
 	db.set(2, 1)
