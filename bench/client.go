@@ -34,9 +34,9 @@ type clientSpec struct {
 	snTopicID uint16
 }
 
-// client is one MQTT connection. Its reader goroutine owns rbuf and rpkt;
-// mu guards out, the batch of bytes the next flush sends, writing, and
-// apkt, used to encode acknowledgements.
+// client is one MQTT connection. Its reader goroutine owns its read buffer
+// and acks; mu guards out, the batch of bytes the next flush sends,
+// writing, and apkt, used to encode acknowledgements.
 type client struct {
 	clientBase
 	r  *run
@@ -49,6 +49,7 @@ type client struct {
 	// writing: a flush is under way; it sends out until it is empty.
 	writing bool
 	apkt    packet.Packet
+	acks    bool // the reader queued acks since its last flush
 	wake    chan struct{}
 	ready   chan error // CONNACK and SUBACK outcomes, during setup
 	done    chan struct{}
@@ -128,13 +129,16 @@ func (c *client) send(p *packet.Packet) error {
 	return err
 }
 
-// ack queues an acknowledgement from the reader goroutine.
+// ack queues an acknowledgement from the reader goroutine, which sends
+// the acks of a whole read itself once it has handled the read: handing
+// them to the writer would cost the bench a goroutine switch per read,
+// and that switch would add to the latency it measures.
 func (c *client) ack(t packet.Type, id uint16) {
 	c.mu.Lock()
 	c.apkt.Type, c.apkt.PacketID, c.apkt.ReasonCode = t, id, packet.Success
 	c.out, _ = packet.Append(c.out, &c.apkt, c.v)
 	c.mu.Unlock()
-	c.kick()
+	c.acks = true
 }
 
 func (c *client) kick() {
@@ -233,6 +237,13 @@ func (c *client) readLoop() {
 				return
 			}
 			off += total
+		}
+		if c.acks {
+			c.acks = false
+			if err := c.flush(); err != nil {
+				c.fail(err)
+				return
+			}
 		}
 		full := n == len(buf)
 		if off > 0 {
