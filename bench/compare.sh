@@ -12,19 +12,21 @@
 # work (its compaction scheduler ticks every 100 ms) added about 1 us per
 # message at 5,000 msg/s.
 #
-#   bench/compare.sh                 # 10 s per scenario, about 5 minutes
+#   bench/compare.sh                 # 10 s per scenario, about 9 minutes
 #   DURATION=3 bench/compare.sh      # quick check
 #
 # Environment: DURATION (seconds, default 10), BROKER_CPU (0), BENCH_CPU (1),
 # CONNS (idle connections in the conns scenario, default 10000),
-# SCENARIOS (space-separated labels to run, default all), KEEP=1 keeps the
-# work directory with logs and JSON output.
+# SCENARIOS (space-separated labels to run, default all), ROUNDS (runs of
+# each latency and floor row, default 5: they print medians and ranges),
+# KEEP=1 keeps the work directory with logs and JSON output.
 set -euo pipefail
 
 DURATION=${DURATION:-10}
 BROKER_CPU=${BROKER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 CONNS=${CONNS:-10000}
+ROUNDS=${ROUNDS:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mqgate-compare.XXXXXX")
 BROKER_PID=""
@@ -200,53 +202,95 @@ field() {
 
 BROKERS=(mqgate)
 ((HAVE_MOSQUITTO)) && BROKERS=(mosquitto mqgate)
+
+# is_latency LABEL: rows run ROUNDS times and reported as medians. At a
+# fixed moderate rate a p99 measures the machine's scheduling noise as much
+# as the broker, so one run says little; rounds alternate between the
+# brokers, so noise that comes and goes reaches both.
+is_latency() { [[ $1 == latency-* || $1 == floor-* ]]; }
+
+# run_one LABEL ARGS BROKER ROUND runs one scenario against one broker and
+# keeps its summary line in RESULT[LABEL.BROKER.ROUND].
 declare -A RESULT
+run_one() {
+	local label=$1 args=$2 broker=$3 round=$4 sn="" server=$3 port
+	if [[ $label == sn-* ]]; then
+		[[ $broker == mqgate ]] || return 0
+		sn=mqttsn
+	fi
+	if [[ $label == floor-* ]]; then
+		[[ $broker == mqgate ]] || return 0
+		server=echo
+	fi
+	port=$(free_port)
+	start_broker "$server" "$port" $sn
+	log "$label against $server (${DURATION}s${round:+, round $round of $ROUNDS})"
+	local out="$WORK/$label.$broker${round:+.$round}.json"
+	# shellcheck disable=SC2086 # args is a word list
+	if ! "${PIN_BENCH[@]}" "$WORK/mqgate" bench $args -h "127.0.0.1:$port" -sn-host "127.0.0.1:$port" -d "${DURATION}s" \
+		-pid "$BROKER_PID" -json -quiet -prefix "cmp-" >"$out" 2>>"$WORK/bench.log"; then
+		log "bench failed; see below"
+		tail -5 "$WORK/bench.log" >&2
+	fi
+	RESULT[$label.$broker.${round:-1}]=$(grep '"type":"summary"' "$out" || true)
+	stop_broker
+}
+
+selected() { [[ -z "${SCENARIOS:-}" || " $SCENARIOS " == *" $1 "* ]]; }
+
 for run in "${RUNS[@]}"; do
 	label=${run%%|*}
-	args=${run#*|}
-	if [[ -n "${SCENARIOS:-}" && " $SCENARIOS " != *" $label "* ]]; then
-		continue
-	fi
+	selected "$label" && ! is_latency "$label" || continue
 	for broker in "${BROKERS[@]}"; do
-		sn="" server=$broker
-		if [[ $label == sn-* ]]; then
-			[[ $broker == mqgate ]] || continue
-			sn=mqttsn
-		fi
-		if [[ $label == floor-* ]]; then
-			[[ $broker == mqgate ]] || continue
-			server=echo
-		fi
-		port=$(free_port)
-		start_broker "$server" "$port" $sn
-		log "$label against $server (${DURATION}s)"
-		# shellcheck disable=SC2086 # args is a word list
-		if ! "${PIN_BENCH[@]}" "$WORK/mqgate" bench $args -h "127.0.0.1:$port" -sn-host "127.0.0.1:$port" -d "${DURATION}s" \
-			-pid "$BROKER_PID" -json -quiet -prefix "cmp-" >"$WORK/$label.$broker.json" 2>>"$WORK/bench.log"; then
-			log "bench failed; see below"
-			tail -5 "$WORK/bench.log" >&2
-		fi
-		RESULT[$label.$broker]=$(grep '"type":"summary"' "$WORK/$label.$broker.json" || true)
-		stop_broker
+		run_one "$label" "${run#*|}" "$broker" ""
 	done
 done
+for round in $(seq "$ROUNDS"); do
+	for run in "${RUNS[@]}"; do
+		label=${run%%|*}
+		selected "$label" && is_latency "$label" || continue
+		for broker in "${BROKERS[@]}"; do
+			run_one "$label" "${run#*|}" "$broker" "$round"
+		done
+	done
+done
+
+# stat LABEL BROKER KEY prints KEY's median over the rounds of LABEL
+# (one round for most rows), or "-"; with "range" as a fourth argument,
+# "min-max" instead, each printed with the printf format in the fifth.
+stat() {
+	local vals=() r v n
+	for r in $(seq "$ROUNDS"); do
+		v=$(field "${RESULT[$1.$2.$r]:-}" "$3")
+		[[ $v == - ]] || vals+=("$v")
+	done
+	n=${#vals[@]}
+	if ((n == 0)); then
+		echo -
+		return
+	fi
+	printf '%s\n' "${vals[@]}" | sort -g | awk -v n="$n" -v want="${4:-median}" -v f="${5:-%s}" '
+		{ v[NR] = $1 }
+		END {
+			if (want == "range") { printf f "-" f "\n", v[1], v[n]; exit }
+			if (n % 2) print v[(n + 1) / 2]; else print (v[n / 2] + v[n / 2 + 1]) / 2
+		}'
+}
 
 # One table. Rate is delivered msg/s, or connections/s for conns.
 printf '\n%-18s %12s %12s %7s %10s %10s %10s %10s %10s %10s %12s\n' \
 	scenario "mosq rate" "mqgate rate" ratio "mosq s/M" "mqgate s/M" "mosq rss/c" "mqg rss/c" "mosq p99" "mqg p99" "lost m/q"
 for run in "${RUNS[@]}"; do
 	label=${run%%|*}
-	[[ -n "${RESULT[$label.mqgate]+x}" ]] || continue
-	m=${RESULT[$label.mosquitto]:-}
-	q=${RESULT[$label.mqgate]}
+	[[ -n "${RESULT[$label.mqgate.1]+x}" ]] || continue
 	key=recv_rate cpukey=broker_cpu_s_per_million
 	[[ $label == conns-* ]] && key=conn_rate cpukey=broker_cpu_us_per_conn
 	awk -v l="$label" \
-		-v mr="$(field "$m" $key)" -v qr="$(field "$q" $key)" \
-		-v mc="$(field "$m" $cpukey)" -v qc="$(field "$q" $cpukey)" \
-		-v mm="$(field "$m" rss_per_conn_bytes)" -v qm="$(field "$q" rss_per_conn_bytes)" \
-		-v mp="$(field "$m" p99_us)" -v qp="$(field "$q" p99_us)" \
-		-v ml="$(field "$m" lost)" -v ql="$(field "$q" lost)" -v conns="$([[ $label == conns-* ]] && echo 1 || echo 0)" '
+		-v mr="$(stat "$label" mosquitto $key)" -v qr="$(stat "$label" mqgate $key)" \
+		-v mc="$(stat "$label" mosquitto $cpukey)" -v qc="$(stat "$label" mqgate $cpukey)" \
+		-v mm="$(stat "$label" mosquitto rss_per_conn_bytes)" -v qm="$(stat "$label" mqgate rss_per_conn_bytes)" \
+		-v mp="$(stat "$label" mosquitto p99_us)" -v qp="$(stat "$label" mqgate p99_us)" \
+		-v ml="$(stat "$label" mosquitto lost)" -v ql="$(stat "$label" mqgate lost)" -v conns="$([[ $label == conns-* ]] && echo 1 || echo 0)" '
 		function rate(v) { if (v == "-") return "-"; if (v >= 1e6) return sprintf("%.2fM", v/1e6); if (v >= 1e4) return sprintf("%.1fk", v/1e3); return sprintf("%.0f", v) }
 		function cpu(v) { return (v == "-") ? "-" : sprintf("%.2f", v) }
 		function rss(v) { if (v == "-" || !conns) return "-"; return (v >= 1024) ? sprintf("%.1fKiB", v/1024) : sprintf("%.0fB", v) }
@@ -257,6 +301,21 @@ for run in "${RUNS[@]}"; do
 				cpu(mc), cpu(qc), rss(mm), rss(qm), lat(mp), lat(qp), ml "/" ql
 		}'
 done
+if ((ROUNDS > 1)); then
+	echo
+	echo "latency and floor rows: medians of $ROUNDS alternating rounds; over the rounds, per broker:"
+	for run in "${RUNS[@]}"; do
+		label=${run%%|*}
+		is_latency "$label" && [[ -n "${RESULT[$label.mqgate.1]+x}" ]] || continue
+		for broker in "${BROKERS[@]}"; do
+			[[ -n "${RESULT[$label.$broker.1]+x}" ]] || continue
+			printf '  %-18s %-10s p99 %-12s us  median p50 %5.0f us  CPU %s s/M\n' "$label" \
+				"$([[ $label == floor-* ]] && echo relay || echo "$broker")" \
+				"$(stat "$label" "$broker" p99_us range %.0f)" "$(stat "$label" "$broker" p50_us)" \
+				"$(stat "$label" "$broker" broker_cpu_s_per_million range %.1f)"
+		done
+	done
+fi
 echo
 echo "rate: delivered msg/s (conns: connections/s); ratio: mqgate/mosquitto; s/M: broker CPU seconds per million delivered"
 echo "(conns: per million connections, from the first connect to the last disconnect);"
