@@ -31,5 +31,7 @@ test-qemu:
 fuzz:
 	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=30s ./adapters/mqtt/packet/
 
+# One package at a time (-p 1): packages benchmarked side by side on a
+# small machine would take each other's CPUs and halve each other's figures.
 bench:
-	$(GO) test -run=NONE -bench=. -benchmem ./...
+	$(GO) test -p 1 -run=NONE -bench=. -benchmem ./...
