@@ -237,11 +237,12 @@ func (s *session) freeAndUnlock(om *outMsg) {
 func (s *session) freeLocked(om *outMsg) {
 	s.removeLocked(om.seq)
 	delete(s.inflight, om.id)
-	if len(s.inflight) == 0 {
-		s.inflight = nil
-	}
 	om.done = true
 	s.pruneOrderLocked()
+	if len(s.inflight) == 0 && len(s.order) == 0 {
+		// An idle session keeps no inflight memory.
+		s.closeInflightLocked()
+	}
 	s.b.stats.MessagesSent.Add(1)
 }
 
@@ -297,9 +298,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		if e.qos > 0 {
 			om := outMsgs.Get().(*outMsg)
 			*om = outMsg{queued: e, id: s.allocIDLocked()}
-			if s.inflight == nil {
-				s.inflight = make(map[uint16]*outMsg)
-			}
+			s.openInflightLocked()
 			s.inflight[om.id] = om
 			s.order = append(s.order, om)
 			d.PacketID = om.id

@@ -347,9 +347,7 @@ func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Wil
 		if e.State == store.Released {
 			om.state = outReleased
 		}
-		if s.inflight == nil {
-			s.inflight = make(map[uint16]*outMsg)
-		}
+		s.openInflightLocked()
 		s.inflight[om.id] = om
 		s.order = append(s.order, om)
 		s.nextID = om.id

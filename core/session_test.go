@@ -434,3 +434,61 @@ func TestResumeBeforeExpiryKeepsSession(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// inflightHeld reports whether the session holds inflight memory.
+func inflightHeld(c *tclient) bool {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.s.inflight != nil || c.s.order != nil || c.s.inflightMem != nil
+}
+
+// An emptied window gives its map and send order back (to a pool), and a
+// window opened again from that memory keeps packet ids and the resend
+// order right, after a burst wider than the pooled size and after acks
+// out of order.
+func TestInflightMemoryReleasedAndReused(t *testing.T) {
+	b := newBroker(t, Config{MaxInflight: 1000})
+	a := connectID(t, b, "a")
+	a.sub(t, "x", topic.Options{QoS: 1})
+	for round, n := range []int{1, pooledWindow * 3, 5, 1} {
+		for i := 0; i < n; i++ {
+			b.Publish(&Message{Topic: "x", QoS: 1, Payload: []byte{byte(i)}})
+		}
+		ds := a.Pull(nil, 1<<20)
+		if len(ds) != n {
+			t.Fatalf("round %d: pulled %d, want %d", round, len(ds), n)
+		}
+		ids := map[uint16]bool{}
+		for i, d := range ds {
+			if d.PacketID == 0 || ids[d.PacketID] || d.Msg.Payload[0] != byte(i) {
+				t.Fatalf("round %d: delivery %d: id %d payload %v", round, i, d.PacketID, d.Msg.Payload)
+			}
+			ids[d.PacketID] = true
+		}
+		if !inflightHeld(a) {
+			t.Fatalf("round %d: no inflight memory with %d in flight", round, n)
+		}
+		// Acks in reverse order: the window empties only with the last.
+		for i := len(ds) - 1; i >= 0; i-- {
+			if !a.Ack(ds[i].PacketID, false) {
+				t.Fatalf("round %d: ack %d not found", round, ds[i].PacketID)
+			}
+			if held := inflightHeld(a); held != (i > 0) {
+				t.Fatalf("round %d: after ack %d of %d, memory held = %v", round, len(ds)-i, len(ds), held)
+			}
+		}
+	}
+	// A window opened from pooled memory resends in send order after a
+	// reconnect.
+	for i := 0; i < 3; i++ {
+		b.Publish(&Message{Topic: "x", QoS: 1, Payload: []byte{byte(i)}})
+	}
+	first := a.Pull(nil, 10)
+	a.Ack(first[1].PacketID, false)
+	a.Disconnect(DisconnectNormal)
+	a2, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
+	again := a2.Pull(nil, 10)
+	if len(again) != 2 || !again[0].Dup || again[0].PacketID != first[0].PacketID || again[1].PacketID != first[2].PacketID {
+		t.Fatalf("resent %+v, want ids %d and %d with DUP", again, first[0].PacketID, first[2].PacketID)
+	}
+}

@@ -41,3 +41,57 @@ func TestOneAllocationPerMessage(t *testing.T) {
 		t.Fatalf("%.2f allocations per message in the process, want 1 (the message)", n)
 	}
 }
+
+// TestQoS1AllocationsPerMessage is TestOneAllocationPerMessage at QoS 1:
+// each message is acknowledged by the subscriber before the next one, so
+// the subscriber's inflight window empties after every message, as it
+// does at a moderate rate. An empty window must not give up the memory
+// the next message would allocate again.
+func TestQoS1AllocationsPerMessage(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("counts allocations over 2,000 round trips; not under the race detector")
+	}
+	ts := startServer(t)
+	sub := dialRaw(t, ts.tcp(), packet.V311)
+	sub.connect("alloc1-sub", true)
+	sub.send(&packet.Packet{Type: packet.SUBSCRIBE, Flags: 2, PacketID: 1,
+		Subscriptions: []packet.Subscription{{Filter: "alloc/t", QoS: 1}}})
+	sub.expect(packet.SUBACK)
+	pub := dialRaw(t, ts.tcp(), packet.V311)
+	pub.connect("alloc1-pub", true)
+
+	msg, _ := packet.Append(nil, &packet.Packet{Type: packet.PUBLISH, QoS: 1, PacketID: 7,
+		Topic: []byte("alloc/t"), Payload: make([]byte, 64)}, packet.V311)
+	got := make([]byte, len(msg))
+	puback := make([]byte, 4)
+	// The subscriber's PUBACK, then a PINGREQ: its PINGRESP comes once the
+	// broker has handled the PUBACK, so every message finds the window empty.
+	ack := []byte{0x40, 2, 0, 0, 0xc0, 0}
+	pingresp := make([]byte, 2)
+	roundTrip := func() {
+		if _, err := pub.nc.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(sub.nc, got); err != nil {
+			t.Fatal(err)
+		}
+		// The packet id follows the 2-byte fixed header and the topic.
+		id := got[2+2+len("alloc/t"):]
+		ack[2], ack[3] = id[0], id[1]
+		if _, err := sub.nc.Write(ack); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(sub.nc, pingresp); err != nil || pingresp[0] != 0xd0 {
+			t.Fatalf("PINGRESP: % x, %v", pingresp, err)
+		}
+		if _, err := io.ReadFull(pub.nc, puback); err != nil || puback[0] != 0x40 {
+			t.Fatalf("PUBACK: % x, %v", puback, err)
+		}
+	}
+	roundTrip()
+	n := testing.AllocsPerRun(2000, roundTrip)
+	t.Logf("%.2f allocations per message", n)
+	if n > 1.5 {
+		t.Fatalf("%.2f allocations per message in the process, want 1 (the message)", n)
+	}
+}
