@@ -143,10 +143,7 @@ func (c *Client) PublishQoS2(ctx context.Context, id uint16, m *Message) (code C
 		return code, false
 	}
 	if c.lock() {
-		if c.s.inbound == nil {
-			c.s.inbound = make(map[uint16]struct{})
-		}
-		c.s.inbound[id] = struct{}{}
+		c.s.addInboundLocked(id)
 		c.s.mu.Unlock()
 	}
 	return code, false
@@ -161,7 +158,7 @@ func (c *Client) Release(id uint16) bool {
 	_, ok := c.s.inbound[id]
 	delete(c.s.inbound, id)
 	if len(c.s.inbound) == 0 {
-		c.s.inbound = nil
+		c.s.closeInboundLocked()
 	}
 	if ok && c.s.persist {
 		c.s.storeErr("inbound remove", c.b.store.Inbound().Remove(c.s.key.store(), id))

@@ -353,10 +353,7 @@ func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Wil
 		s.nextID = om.id
 	}
 	for _, id := range r.inbound {
-		if s.inbound == nil {
-			s.inbound = make(map[uint16]struct{}, len(r.inbound))
-		}
-		s.inbound[id] = struct{}{}
+		s.addInboundLocked(id)
 	}
 	var will *Will
 	gen := s.gen

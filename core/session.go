@@ -34,6 +34,7 @@ type session struct {
 	window      int
 	resend      bool                // inflight must be resent before new messages
 	inbound     map[uint16]struct{} // QoS 2 ids awaiting PUBREL
+	inboundWide bool                // inbound held more than pooledInbound ids
 	expiryTimer *time.Timer
 	willTimer   *time.Timer
 	// persist: the session outlives its connection and the broker has a
@@ -227,6 +228,35 @@ func (s *session) closeInflightLocked() {
 		inflightMems.Put(mem)
 	}
 	s.inflight, s.order, s.inflightMem = nil, nil, nil
+}
+
+// pooledInbound is the most ids an inbound QoS 2 set may have held for
+// its map to go back to inboundMaps.
+const pooledInbound = 8
+
+// inboundMaps recycles the sets of inbound QoS 2 ids awaiting PUBREL, which
+// at a moderate rate empty after every message, as inflightMems does for
+// the outbound window.
+var inboundMaps = sync.Pool{New: func() any { return make(map[uint16]struct{}, pooledInbound) }}
+
+// addInboundLocked records an inbound QoS 2 id awaiting PUBREL.
+func (s *session) addInboundLocked(id uint16) {
+	if s.inbound == nil {
+		s.inbound = inboundMaps.Get().(map[uint16]struct{})
+	}
+	s.inbound[id] = struct{}{}
+	if len(s.inbound) > pooledInbound {
+		s.inboundWide = true
+	}
+}
+
+// closeInboundLocked gives an emptied inbound set back to the pool, unless
+// it grew wide.
+func (s *session) closeInboundLocked() {
+	if s.inbound != nil && !s.inboundWide {
+		inboundMaps.Put(s.inbound)
+	}
+	s.inbound, s.inboundWide = nil, false
 }
 
 // pruneOrderLocked drops the acknowledged entries at the front of the send

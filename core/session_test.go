@@ -492,3 +492,35 @@ func TestInflightMemoryReleasedAndReused(t *testing.T) {
 		t.Fatalf("resent %+v, want ids %d and %d with DUP", again, first[0].PacketID, first[2].PacketID)
 	}
 }
+
+// The inbound QoS 2 set is let go once empty, and one made from pooled
+// memory still tells a resent PUBLISH from a new one.
+func TestInboundQoS2SetReleasedAndReused(t *testing.T) {
+	b := newBroker(t, Config{})
+	a := connectID(t, b, "a")
+	ctx := context.Background()
+	for _, n := range []int{pooledInbound * 2, 1, 3} {
+		for id := uint16(1); id <= uint16(n); id++ {
+			if _, dup := a.PublishQoS2(ctx, id, &Message{Topic: "x", QoS: 2}); dup {
+				t.Fatalf("id %d: new PUBLISH taken for a resend", id)
+			}
+			if _, dup := a.PublishQoS2(ctx, id, &Message{Topic: "x", QoS: 2}); !dup {
+				t.Fatalf("id %d: resent PUBLISH taken for a new one", id)
+			}
+		}
+		for id := uint16(1); id <= uint16(n); id++ {
+			if !a.Release(id) {
+				t.Fatalf("PUBREL %d: id not known", id)
+			}
+		}
+		a.s.mu.Lock()
+		held, wide := a.s.inbound != nil, a.s.inboundWide
+		a.s.mu.Unlock()
+		if held || wide {
+			t.Fatalf("after releasing %d ids: set held %v, wide %v", n, held, wide)
+		}
+		if a.Release(1) {
+			t.Fatal("PUBREL for a released id reported known")
+		}
+	}
+}

@@ -95,3 +95,49 @@ func TestQoS1AllocationsPerMessage(t *testing.T) {
 		t.Fatalf("%.2f allocations per message in the process, want 1 (the message)", n)
 	}
 }
+
+// TestQoS2InboundAllocationsPerMessage publishes at QoS 2, one message at
+// a time through PUBREC, PUBREL and PUBCOMP, to a QoS 0 subscriber: the
+// publisher's set of ids awaiting PUBREL empties after every message.
+func TestQoS2InboundAllocationsPerMessage(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("counts allocations over 2,000 round trips; not under the race detector")
+	}
+	ts := startServer(t)
+	sub := dialRaw(t, ts.tcp(), packet.V311)
+	sub.connect("alloc2-sub", true)
+	sub.send(&packet.Packet{Type: packet.SUBSCRIBE, Flags: 2, PacketID: 1,
+		Subscriptions: []packet.Subscription{{Filter: "alloc/t"}}})
+	sub.expect(packet.SUBACK)
+	pub := dialRaw(t, ts.tcp(), packet.V311)
+	pub.connect("alloc2-pub", true)
+
+	msg, _ := packet.Append(nil, &packet.Packet{Type: packet.PUBLISH, QoS: 2, PacketID: 9,
+		Topic: []byte("alloc/t"), Payload: make([]byte, 64)}, packet.V311)
+	pubrel := []byte{0x62, 2, 0, 9}
+	got := make([]byte, len(msg)-2) // delivered at QoS 0: no packet id
+	ack := make([]byte, 4)
+	roundTrip := func() {
+		if _, err := pub.nc.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(pub.nc, ack); err != nil || ack[0] != 0x50 {
+			t.Fatalf("PUBREC: % x, %v", ack, err)
+		}
+		if _, err := pub.nc.Write(pubrel); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(pub.nc, ack); err != nil || ack[0] != 0x70 {
+			t.Fatalf("PUBCOMP: % x, %v", ack, err)
+		}
+		if _, err := io.ReadFull(sub.nc, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roundTrip()
+	n := testing.AllocsPerRun(2000, roundTrip)
+	t.Logf("%.2f allocations per message", n)
+	if n > 1.5 {
+		t.Fatalf("%.2f allocations per message in the process, want 1 (the message)", n)
+	}
+}
