@@ -178,6 +178,7 @@ type pacer struct {
 	rate  float64
 	start time.Time
 	sent  int64
+	timer *time.Timer // reused for every wait, so pacing allocates nothing
 }
 
 // newPacer returns a pacer whose first message is due after phase.
@@ -193,15 +194,33 @@ func (p *pacer) due(stop <-chan struct{}) int64 {
 	}
 	elapsed := time.Since(p.start)
 	if elapsed < 0 {
-		sleepUntil(p.start, stop)
+		p.sleep(-elapsed, stop)
 		return 0
 	}
 	due := int64(elapsed.Seconds()*p.rate) + 1 - p.sent
 	if due <= 0 {
-		sleepUntil(p.start.Add(time.Duration(float64(p.sent)/p.rate*float64(time.Second))), stop)
+		p.sleep(time.Duration(float64(p.sent)/p.rate*float64(time.Second))-elapsed, stop)
 		return 0
 	}
 	return min(due, 4*publishBatch)
+}
+
+// sleep waits d or until stop closes, on the pacer's one timer. (Since Go
+// 1.23 a Reset timer delivers no value left from before the Reset.)
+func (p *pacer) sleep(d time.Duration, stop <-chan struct{}) {
+	if d <= 0 {
+		return
+	}
+	if p.timer == nil {
+		p.timer = time.NewTimer(d)
+	} else {
+		p.timer.Reset(d)
+	}
+	select {
+	case <-p.timer.C:
+	case <-stop:
+		p.timer.Stop()
+	}
 }
 
 // phase spreads the rate-limited publishers of a run evenly over one
