@@ -219,11 +219,13 @@ func (s *session) openInflightLocked() {
 	s.inflightMem = mem
 }
 
-// closeInflightLocked gives an emptied window's memory back to the pool.
+// closeInflightLocked gives an emptied window's memory back to the pool;
+// the caller has checked that both are empty. The send order holds every
+// inflight entry, so its capacity bounds how wide the map grew.
 func (s *session) closeInflightLocked() {
 	mem := s.inflightMem
 	if mem != nil && cap(s.order) <= pooledWindow {
-		clear(s.inflight) // empty already; a map that grew is not pooled
+		clear(s.inflight) // empty already
 		mem.m, mem.order = s.inflight, s.order[:0]
 		inflightMems.Put(mem)
 	}
@@ -251,7 +253,7 @@ func (s *session) addInboundLocked(id uint16) {
 }
 
 // closeInboundLocked gives an emptied inbound set back to the pool, unless
-// it grew wide.
+// it grew wide; the caller has checked that it is empty.
 func (s *session) closeInboundLocked() {
 	if s.inbound != nil && !s.inboundWide {
 		inboundMaps.Put(s.inbound)
