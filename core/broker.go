@@ -2,8 +2,9 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -147,9 +148,8 @@ type Broker struct {
 
 	matches sync.Pool // *topic.Matches[*session]
 
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	idSeq atomic.Uint64
+	stop chan struct{}
+	wg   sync.WaitGroup
 }
 
 type sessionKey struct {
@@ -311,11 +311,32 @@ func (b *Broker) Authorize(ctx context.Context, info *ClientInfo, a Action, t st
 	return v != Deny
 }
 
-// AssignClientID returns a fresh, unique client identifier for a client
-// that connected without one.
-func (b *Broker) AssignClientID() string {
-	return fmt.Sprintf("mqgate-%x-%d", b.started.UnixNano()&0xffffff, b.idSeq.Add(1))
+// AssignClientID returns a fresh client identifier, unused in namespace,
+// for a client that connected without one [MQTT-3.1.3-6]. It is 80 bits
+// from a cryptographic source, so no client can guess the id another will
+// be given and connect under it first to take over or resume that
+// session; at 23 characters it also fits MQTT 3.1's limit.
+func (b *Broker) AssignClientID(namespace string) string {
+	var raw [10]byte
+	for {
+		randRead(raw[:])
+		id := "mqgate-" + assignedIDEncoding.EncodeToString(raw[:])
+		b.regMu.Lock()
+		_, taken := b.sessions[sessionKey{namespace, id}]
+		b.regMu.Unlock()
+		if !taken {
+			return id
+		}
+	}
 }
+
+// randRead fills ids with random bytes; crypto/rand's Read never fails.
+// Tests replace it to force a collision.
+var randRead = rand.Read
+
+// assignedIDEncoding is lower-case base32 without padding: 10 bytes make
+// 16 characters that are valid in every protocol's client id.
+var assignedIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // Will is a client's last-will message and its delay.
 type Will struct {
@@ -383,6 +404,7 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 	var oldInfo ClientInfo
 	var oldConn Conn
 	var discard *session
+	fresh := false // the old session ends here
 	if old != nil {
 		old.mu.Lock()
 		if old.ended {
@@ -401,13 +423,19 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 			old.detachLocked()
 		}
 		old.stopTimersLocked()
+		// A session whose expiry is zero ends with its connection, also
+		// when a takeover ends that connection: it cannot be resumed,
+		// whatever the new connection asks [MQTT-3.1.2-6] [MQTT-3.2.2-2]
+		// (MQTT 5 section 3.1.2.11.2).
+		ends := req.CleanStart || oldConn != nil && old.expiry == 0
 		will := old.takeWillLocked()
-		if req.CleanStart || will != nil && will.Delay == 0 {
+		if ends || will != nil && will.Delay == 0 {
 			// The will is published now: its session ends, or its delay
 			// is zero [MQTT-3.1.3-9].
 			oldWill = will
 		}
-		if req.CleanStart {
+		if ends {
+			fresh = true
 			old.ended = true
 			old.deleteLocked()
 			discard = old
@@ -415,7 +443,7 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 		old.mu.Unlock()
 	}
 	s := old
-	if s == nil || req.CleanStart {
+	if s == nil || fresh {
 		s = newSession(b, key)
 		b.sessions[key] = s
 	} else {

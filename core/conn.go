@@ -388,12 +388,11 @@ func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) (res Subscr
 		return SubscribeResult{Code: TopicFilterInvalid}, false
 	}
 	filter := c.mount(r.Filter)
-	group, _, shared := topic.ParseShared(filter)
+	_, _, shared := topic.ParseShared(filter)
 	if shared && r.Options.NoLocal {
 		// [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
 		return SubscribeResult{Code: ProtocolError}, false
 	}
-	_ = group
 	if !b.Authorize(ctx, &c.Info, ActionSubscribe, filter) {
 		b.stats.SubscribeDenied.Add(1)
 		return SubscribeResult{Code: NotAuthorized}, false

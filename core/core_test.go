@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
 	"testing"
 	"time"
@@ -208,4 +209,35 @@ func (b *Broker) sessionOf(ns, id string) *session {
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
 	return b.sessions[sessionKey{ns, id}]
+}
+
+// An assigned client id is never one a session already has, even when
+// the random source repeats itself.
+func TestAssignClientIDSkipsExistingSession(t *testing.T) {
+	calls := 0
+	randRead = func(b []byte) (int, error) {
+		calls++
+		for i := range b {
+			b[i] = byte(calls / 3) // the same bytes for the first two calls
+		}
+		return len(b), nil
+	}
+	t.Cleanup(func() { randRead = rand.Read })
+	b := NewBroker(Config{AllowAnonymous: true})
+	defer b.Close()
+	first := b.AssignClientID("")
+	if _, _, err := b.Connect(&ConnectRequest{Info: ClientInfo{ClientID: first}, Conn: newFakeConn(), SessionExpiry: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	second := b.AssignClientID("")
+	if second == first {
+		t.Fatalf("id %q assigned while a session holds it", first)
+	}
+	if calls != 3 {
+		t.Fatalf("%d draws, want 3 (one refused as taken)", calls)
+	}
+	if other := b.AssignClientID("mqttsn"); other != second {
+		// A namespace without that session accepts the same draw.
+		_ = other
+	}
 }

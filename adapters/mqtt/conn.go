@@ -19,6 +19,7 @@ import (
 
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/core/topic"
 )
 
 // conn is one MQTT network connection. Its reader goroutine (run) owns the
@@ -813,7 +814,7 @@ func (c *conn) handle(p *packet.Packet) error {
 	case packet.PUBCOMP:
 		cl.Ack(p.PacketID, true)
 	case packet.SUBSCRIBE:
-		c.handleSubscribe(p)
+		return c.handleSubscribe(p)
 	case packet.UNSUBSCRIBE:
 		c.handleUnsubscribe(p)
 	case packet.PINGREQ:
@@ -976,7 +977,15 @@ func toMessage(p *packet.Packet, topicName string) *core.Message {
 	return m
 }
 
-func (c *conn) handleSubscribe(p *packet.Packet) {
+func (c *conn) handleSubscribe(p *packet.Packet) error {
+	for _, s := range p.Subscriptions {
+		if _, _, shared := topic.ParseShared(s.Filter); shared && s.NoLocal {
+			// [MQTT-3.8.3-4] No Local on a shared subscription is a
+			// Protocol Error, which closes the connection [MQTT-4.13.1-1];
+			// nothing of this SUBSCRIBE is applied.
+			return protocolErr(packet.ProtocolError, "no local on shared subscription %q", s.Filter)
+		}
+	}
 	reqs := make([]core.SubscribeRequest, len(p.Subscriptions))
 	var subID uint32
 	if len(p.Properties.SubscriptionIDs) > 0 {
@@ -999,6 +1008,7 @@ func (c *conn) handleSubscribe(p *packet.Packet) {
 	// Retained messages follow the SUBACK [MQTT-3.8.4-4]: the writer
 	// drains pending control packets before pulling deliveries.
 	c.client.SendRetained(reqs, results)
+	return nil
 }
 
 func (c *conn) handleUnsubscribe(p *packet.Packet) {

@@ -206,7 +206,7 @@ func (c *conn) connect(p *packet.Packet) error {
 			c.refuse(packet.ClientIdentifierNotValid, packet.ConnRefusedIdentifierRejected)
 			return errors.New("empty client id")
 		}
-		info.ClientID = b.AssignClientID()
+		info.ClientID = b.AssignClientID(info.Namespace)
 		assigned = info.ClientID
 	}
 
@@ -273,6 +273,21 @@ func (c *conn) connect(p *packet.Packet) error {
 		req.Will = w
 	}
 
+	// The CONNACK is built before the session is touched: a client whose
+	// Maximum Packet Size cannot hold it is closed without taking over or
+	// creating a session [MQTT-3.1.2-24].
+	ack := c.connack(p, &info, assigned, ka, serverKA)
+	buf, err := packet.Append(nil, ack, c.version)
+	if err != nil {
+		return fmt.Errorf("encode CONNACK: %w", err)
+	}
+	if c.maxOut > 0 && len(buf) > c.maxOut {
+		// CONNACK carries no Reason String or User Property to leave out,
+		// and none of its other properties may be: the client cannot
+		// take it, so it is closed without one.
+		return fmt.Errorf("CONNACK of %d bytes exceeds the client's Maximum Packet Size %d", len(buf), c.maxOut)
+	}
+
 	client, present, err := b.Connect(req)
 	if err != nil {
 		var ce *core.CodeError
@@ -286,38 +301,12 @@ func (c *conn) connect(p *packet.Packet) error {
 	c.client = client
 	c.attached.Store(true)
 
-	ack := packet.Packet{Type: packet.CONNACK, SessionPresent: present}
-	if v5 {
-		pr := &ack.Properties
-		cfg := b.Config()
-		pr.ReceiveMaximum, pr.HasReceiveMaximum = uint16(cfg.MaxInboundQoS2), true
-		pr.MaximumPacketSize, pr.HasMaximumPacketSize = uint32(srv.cfg.MaxPacketSize), true
-		if srv.cfg.MaxTopicAlias > 0 {
-			pr.TopicAliasMaximum, pr.HasTopicAliasMaximum = uint16(srv.cfg.MaxTopicAlias), true
+	if present {
+		ack.SessionPresent = true
+		if buf, err = packet.Append(buf[:0], ack, c.version); err != nil {
+			client.Disconnect(core.DisconnectWithWill)
+			return fmt.Errorf("encode CONNACK: %w", err)
 		}
-		if cfg.RetainDisabled {
-			pr.RetainAvailable, pr.HasRetainAvailable = 0, true
-		}
-		if assigned != "" {
-			pr.AssignedClientID = assigned // [MQTT-3.2.2-16]
-		}
-		if serverKA {
-			pr.ServerKeepAlive, pr.HasServerKeepAlive = uint16(ka), true
-		}
-		if cfg.MaxSessionExpiry > 0 && p.Properties.HasSessionExpiry &&
-			sessionExpiry(p.Properties.SessionExpiry) > cfg.MaxSessionExpiry {
-			pr.SessionExpiry, pr.HasSessionExpiry = uint32(cfg.MaxSessionExpiry/time.Second), true
-		}
-		if p.Properties.HasRequestResponseInfo && p.Properties.RequestResponseInfo == 1 {
-			// The response information is a topic prefix this client may
-			// use for responses.
-			pr.ResponseInfo = "response/" + info.ClientID
-		}
-	}
-	buf, err := packet.Append(nil, &ack, c.version)
-	if err != nil {
-		client.Disconnect(core.DisconnectWithWill)
-		return fmt.Errorf("encode CONNACK: %w", err)
 	}
 	if err := c.writeConnack(buf); err != nil {
 		client.Disconnect(core.DisconnectWithWill)
@@ -327,6 +316,42 @@ func (c *conn) connect(p *packet.Packet) error {
 	// Deliveries of a resumed session follow the CONNACK: the core has
 	// already notified, and run starts the writer once ready.
 	return nil
+}
+
+// connack builds the CONNACK of an accepted CONNECT, Session Present
+// left to the caller.
+func (c *conn) connack(p *packet.Packet, info *core.ClientInfo, assigned string, ka int, serverKA bool) *packet.Packet {
+	ack := &packet.Packet{Type: packet.CONNACK}
+	if c.version != packet.V5 {
+		return ack
+	}
+	srv := c.srv
+	pr := &ack.Properties
+	cfg := srv.broker.Config()
+	pr.ReceiveMaximum, pr.HasReceiveMaximum = uint16(cfg.MaxInboundQoS2), true
+	pr.MaximumPacketSize, pr.HasMaximumPacketSize = uint32(srv.cfg.MaxPacketSize), true
+	if srv.cfg.MaxTopicAlias > 0 {
+		pr.TopicAliasMaximum, pr.HasTopicAliasMaximum = uint16(srv.cfg.MaxTopicAlias), true
+	}
+	if cfg.RetainDisabled {
+		pr.RetainAvailable, pr.HasRetainAvailable = 0, true
+	}
+	if assigned != "" {
+		pr.AssignedClientID = assigned // [MQTT-3.2.2-16]
+	}
+	if serverKA {
+		pr.ServerKeepAlive, pr.HasServerKeepAlive = uint16(ka), true
+	}
+	if cfg.MaxSessionExpiry > 0 && p.Properties.HasSessionExpiry &&
+		sessionExpiry(p.Properties.SessionExpiry) > cfg.MaxSessionExpiry {
+		pr.SessionExpiry, pr.HasSessionExpiry = uint32(cfg.MaxSessionExpiry/time.Second), true
+	}
+	if p.Properties.HasRequestResponseInfo && p.Properties.RequestResponseInfo == 1 {
+		// The response information is a topic prefix this client may
+		// use for responses.
+		pr.ResponseInfo = "response/" + info.ClientID
+	}
+	return ack
 }
 
 // will converts the CONNECT will into a core.Will (checklist C16: the will

@@ -134,7 +134,9 @@ func (r *rawClient) connect(id string, clean bool, mod ...func(*packet.Packet)) 
 func TestTakeoverSendsDisconnect8E(t *testing.T) {
 	ts := startServer(t)
 	a := dialRaw(t, ts.tcp(), packet.V5)
-	a.connect("same", true)
+	a.connect("same", true, func(p *packet.Packet) {
+		p.Properties.SessionExpiry, p.Properties.HasSessionExpiry = 60, true
+	})
 	b := dialRaw(t, ts.tcp(), packet.V5)
 	if ack := b.connect("same", false); ack.ReasonCode != 0 || !ack.SessionPresent {
 		t.Fatalf("takeover CONNACK: code 0x%02X present %v", ack.ReasonCode, ack.SessionPresent)

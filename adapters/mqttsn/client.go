@@ -174,7 +174,7 @@ func (g *Gateway) connect(p peer, pk *packet.Packet) {
 	}
 	id := string(pk.ClientID)
 	if id == "" {
-		id = g.broker.AssignClientID()
+		id = g.broker.AssignClientID(g.cfg.Namespace)
 	}
 	key := p.key()
 	g.mu.Lock()

@@ -164,8 +164,8 @@ func decodeConnack(p *Packet, r *reader, v Version) error {
 	if err != nil {
 		return err
 	}
-	if flags&^0x01 != 0 {
-		return malformed("reserved connect acknowledge flags set") // [MQTT-3.2.2-1]
+	if flags&^0x01 != 0 || v == V31 && flags != 0 {
+		return malformed("reserved connect acknowledge flags set") // [MQTT-3.2.2-1]; 3.1 reserves the whole byte
 	}
 	p.SessionPresent = flags&0x01 != 0
 	if p.ReasonCode, err = r.readByte("connect reason code"); err != nil {

@@ -28,7 +28,9 @@ func Append(dst []byte, p *Packet, v Version) ([]byte, error) {
 	case CONNECT:
 		dst = appendConnect(dst, p, v)
 	case CONNACK:
-		dst = append(dst, boolByte(p.SessionPresent), p.ReasonCode)
+		// MQTT 3.1 has no Session Present flag: the first byte is
+		// reserved and 0 (MQTT 3.1 section 3.2).
+		dst = append(dst, boolByte(p.SessionPresent && v != V31), p.ReasonCode)
 		if v5 {
 			dst = appendProps(dst, &p.Properties, kConnack)
 		}
