@@ -272,8 +272,17 @@ func (b *Broker) Close() {
 	}
 }
 
-// Authenticate runs the authentication chain for a connecting client.
+// Authenticate runs the authentication chain for a connecting client. A
+// client whose listener takes its verified certificate as the credential
+// is authenticated by it; any other client needs a source that knows it,
+// or, without a username, allow_anonymous.
 func (b *Broker) Authenticate(ctx context.Context, info *ClientInfo, password []byte) Code {
+	if info.CertIdentity && info.CertCN != "" {
+		// The certificate chain was verified against the listener's CA
+		// during the handshake: that is the credential, as with
+		// mosquitto's use_identity_as_username. ACLs still apply.
+		return Success
+	}
 	if b.cfg.Authenticator != nil {
 		v, err := b.cfg.Authenticator.Authenticate(ctx, info, password)
 		if err != nil {

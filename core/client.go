@@ -13,6 +13,10 @@ type ClientInfo struct {
 	Username   string
 	PeerAddr   netip.AddrPort // zero when unknown
 	CertCN     string         // TLS/DTLS certificate common name, "" without one
+	// CertIdentity says the listener takes a verified client certificate
+	// as the credential (cn_as_username): a client with CertCN set is
+	// authenticated by its certificate and CertCN is its username.
+	CertIdentity bool
 	Mountpoint string         // prefix the adapter adds to every topic
 	Version    byte           // protocol level as the adapter reports it (MQTT: 3, 4, 5)
 }

@@ -191,6 +191,7 @@ func (c *conn) connect(p *packet.Packet) error {
 	}
 	if c.l.cfg.TLS != nil && c.l.cfg.TLS.CNAsUsername && info.CertCN != "" {
 		info.Username = info.CertCN
+		info.CertIdentity = true
 	}
 
 	// Client identifier [MQTT-3.1.3-5..8].

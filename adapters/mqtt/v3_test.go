@@ -347,6 +347,47 @@ func TestV3TLSWithClientCertificateAsUsername(t *testing.T) {
 	}
 }
 
+// TestCertificateIsTheCredential: with allow_anonymous false and no
+// password file, a verified client certificate on a cn_as_username
+// listener authenticates the client with its CN as username, as
+// mosquitto's use_identity_as_username does; a listener without
+// cn_as_username and the plain TCP listener still need a password.
+func TestCertificateIsTheCredential(t *testing.T) {
+	tf := testcert.Write(t, t.TempDir(), "device-9")
+	users := make(chan string, 4)
+	ts := startServer(t, func(bc *core.Config, mc *mqtt.Config) {
+		bc.AllowAnonymous = false
+		bc.Authorizer = authzFunc(func(c *core.ClientInfo) { users <- c.Username })
+		mc.Listeners = append(mc.Listeners,
+			mqtt.Listener{Name: "certs", Type: "tls", Address: "127.0.0.1:0",
+				TLS: &mqtt.TLS{CertFile: tf.Cert, KeyFile: tf.Key, CAFile: tf.CA, ClientAuth: "require", CNAsUsername: true}},
+			mqtt.Listener{Name: "tls", Type: "tls", Address: "127.0.0.1:0",
+				TLS: &mqtt.TLS{CertFile: tf.Cert, KeyFile: tf.Key, CAFile: tf.CA, ClientAuth: "require"}})
+	})
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(tf.CA)
+	pool.AppendCertsFromPEM(pem)
+	pair, err := tls.LoadX509KeyPair(tf.ClientCert, tf.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}}
+	// A username and password the broker knows nothing of are ignored:
+	// the certificate is the credential.
+	c := connect3(t, options3("ssl://"+ts.addrs["certs"].String(), "cert-only").
+		SetTLSConfig(tc).SetUsername("someone").SetPassword("wrong"))
+	c.sub(t, "cert/x", 1)
+	if u := recv(t, users, "authorization"); u != "device-9" {
+		t.Fatalf("username %q, want the certificate CN device-9", u)
+	}
+	if _, err := tryConnect3(options3("ssl://"+ts.addrs["tls"].String(), "cert-no-cn").SetTLSConfig(tc)); err == nil {
+		t.Fatal("certificate accepted as credential on a listener without cn_as_username")
+	}
+	if _, err := tryConnect3(options3("tcp://"+ts.tcp(), "anon")); err == nil {
+		t.Fatal("anonymous client accepted on tcp with allow_anonymous false")
+	}
+}
+
 type authzFunc func(*core.ClientInfo)
 
 func (f authzFunc) Authorize(_ context.Context, c *core.ClientInfo, _ core.Action, _ string) (core.Verdict, error) {
