@@ -131,11 +131,13 @@ type Stats struct {
 
 // Broker routes messages between sessions. It is safe for concurrent use.
 type Broker struct {
-	cfg      Config
-	log      *slog.Logger
-	router   *topic.Router[*session]
-	retained *topic.Retained[*Message]
-	store    store.Store // nil: memory only
+	cfg Config
+	log *slog.Logger
+	// clientLogs limits the per-client info lines.
+	clientLogs *logLimiter
+	router     *topic.Router[*session]
+	retained   *topic.Retained[*Message]
+	store      store.Store // nil: memory only
 	// retainMu keeps the retained index and the store in the same order
 	// when two publishers set one topic at once; taken only with a store.
 	retainMu sync.Mutex
@@ -161,14 +163,15 @@ type sessionKey struct {
 func NewBroker(cfg Config) *Broker {
 	cfg.setDefaults()
 	b := &Broker{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		router:   topic.NewRouter[*session](cfg.SharedStrategy),
-		retained: topic.NewRetained[*Message](),
-		store:    cfg.Store,
-		sessions: make(map[sessionKey]*session),
-		stop:     make(chan struct{}),
-		started:  time.Now(),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		clientLogs: newLogLimiter(),
+		router:     topic.NewRouter[*session](cfg.SharedStrategy),
+		retained:   topic.NewRetained[*Message](),
+		store:      cfg.Store,
+		sessions:   make(map[sessionKey]*session),
+		stop:       make(chan struct{}),
+		started:    time.Now(),
 	}
 	b.router.SetAvailable(func(s *session) bool { return s.online.Load() })
 	b.matches.New = func() any { return new(topic.Matches[*session]) }
@@ -277,37 +280,46 @@ func (b *Broker) Close() {
 // is authenticated by it; any other client needs a source that knows it,
 // or, without a username, allow_anonymous.
 func (b *Broker) Authenticate(ctx context.Context, info *ClientInfo, password []byte) Code {
+	code, reason := b.authenticate(ctx, info, password)
+	if code.Failed() {
+		b.logClient(info, "authentication refused", slog.String("reason", reason))
+	}
+	return code
+}
+
+func (b *Broker) authenticate(ctx context.Context, info *ClientInfo, password []byte) (Code, string) {
 	if info.CertIdentity && info.CertCN != "" {
 		// The certificate chain was verified against the listener's CA
 		// during the handshake: that is the credential, as with
 		// mosquitto's use_identity_as_username. ACLs still apply.
-		return Success
+		return Success, ""
 	}
 	if b.cfg.Authenticator != nil {
 		v, err := b.cfg.Authenticator.Authenticate(ctx, info, password)
 		if err != nil {
 			b.log.Warn("authentication source failed", "client", info.ClientID, "username", info.Username, "err", err)
-			return NotAuthorized
+			return NotAuthorized, "authentication source failed"
 		}
 		switch v {
 		case Allow:
-			return Success
+			return Success, ""
 		case Deny:
-			return BadUsernameOrPassword
+			return BadUsernameOrPassword, "bad username or password"
 		}
 		// Nothing knew this client: only anonymous clients may go on.
 		if info.Username != "" {
-			return BadUsernameOrPassword
+			return BadUsernameOrPassword, "unknown username"
 		}
 	}
 	if !b.cfg.AllowAnonymous {
-		return NotAuthorized
+		return NotAuthorized, "anonymous access is off"
 	}
-	return Success
+	return Success, ""
 }
 
 // Authorize runs the authorization chain. With no authorizer, or when every
-// source ignores the request, the action is allowed.
+// source ignores the request, the action is allowed. Denials are logged,
+// limited per client.
 func (b *Broker) Authorize(ctx context.Context, info *ClientInfo, a Action, t string) bool {
 	if b.cfg.Authorizer == nil {
 		return true
@@ -315,9 +327,18 @@ func (b *Broker) Authorize(ctx context.Context, info *ClientInfo, a Action, t st
 	v, err := b.cfg.Authorizer.Authorize(ctx, info, a, t)
 	if err != nil {
 		b.log.Warn("authorization source failed", "client", info.ClientID, "action", a.String(), "topic", t, "err", err)
+		b.logDenied(info, a, t)
 		return false
 	}
-	return v != Deny
+	if v == Deny {
+		b.logDenied(info, a, t)
+		return false
+	}
+	return true
+}
+
+func (b *Broker) logDenied(info *ClientInfo, a Action, t string) {
+	b.logClient(info, "authorization denied", slog.String("action", a.String()), slog.String("topic", t))
 }
 
 // AssignClientID returns a fresh client identifier, unused in namespace,
@@ -381,7 +402,10 @@ type ConnectRequest struct {
 	Will          *Will
 	// ReceiveMaximum is the client's inflight window (0: the server's).
 	ReceiveMaximum int
-	Conn           Conn
+	// KeepAlive is the keep alive in force, for the log and admin views;
+	// the adapter enforces it.
+	KeepAlive time.Duration
+	Conn      Conn
 }
 
 // NeverExpire is a session expiry that never elapses.
@@ -486,6 +510,7 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 	if oldConn != nil {
 		oldConn.Kick(SessionTakenOver)
 		b.clientGone()
+		b.logClient(&oldInfo, "client disconnected", slog.String("reason", "session taken over by a new connection"))
 	}
 	if oldWill != nil {
 		// The will is the old connection's: its mountpoint and identity,
@@ -504,6 +529,11 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 	}
 	b.stats.Connects.Add(1)
 	b.clientEvent(&req.Info, "connected")
+	b.logClient(&req.Info, "client connected",
+		slog.Int("version", int(req.Info.Version)),
+		slog.Duration("keep_alive", req.KeepAlive),
+		slog.Bool("clean_start", req.CleanStart),
+		slog.Bool("session_present", present))
 	if present {
 		s.notify()
 	}

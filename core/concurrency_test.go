@@ -50,7 +50,7 @@ func TestConcurrentPublishConnectSubscribe(t *testing.T) {
 					b.Publish(&Message{Topic: tp, QoS: 1, Payload: []byte("bridge")})
 				}
 			}
-			c.Disconnect(DisconnectNormal)
+			c.Disconnect(DisconnectNormal, "")
 		}()
 	}
 
@@ -105,7 +105,7 @@ func TestConcurrentPublishConnectSubscribe(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					c.Unsubscribe([]string{"load/+/x"}, nil)
 				}
-				c.Disconnect(DisconnectKind(rng.IntN(2)))
+				c.Disconnect(DisconnectKind(rng.IntN(2)), "")
 			}
 		}()
 	}

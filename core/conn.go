@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -77,12 +78,19 @@ func (c *Client) publish(ctx context.Context, m *Message, d *durable) Code {
 	}
 	if isReservedTopic(m.Topic) {
 		c.b.stats.PublishDenied.Add(1)
+		c.b.logDenied(&c.Info, ActionPublish, m.Topic)
 		return NotAuthorized
 	}
 	if err := topic.ValidateName(m.Topic, c.b.cfg.MaxTopicLevels); err != nil {
+		if c.b.debug() {
+			c.b.log.Debug("publish refused: invalid topic", "client", c.Info.ClientID, "topic", m.Topic, "err", err)
+		}
 		return TopicNameInvalid
 	}
 	if m.Retain && c.b.cfg.RetainDisabled {
+		if c.b.debug() {
+			c.b.log.Debug("publish refused: retained messages are disabled", "client", c.Info.ClientID, "topic", m.Topic)
+		}
 		return QuotaExceeded
 	}
 	if !c.b.Authorize(ctx, &c.Info, ActionPublish, m.Topic) {
@@ -91,7 +99,12 @@ func (c *Client) publish(ctx context.Context, m *Message, d *durable) Code {
 	}
 	m.Origin = Origin{Protocol: c.Info.Protocol, Namespace: c.Info.Namespace, ClientID: c.Info.ClientID}
 	c.b.stats.MessagesReceived.Add(1)
-	if c.b.publish(m, c.s, d) == 0 {
+	n := c.b.publish(m, c.s, d)
+	if c.b.debug() {
+		c.b.log.Debug("message routed", "client", c.Info.ClientID, "topic", m.Topic,
+			"qos", m.QoS, "retain", m.Retain, "bytes", len(m.Payload), "subscribers", n)
+	}
+	if n == 0 {
 		return NoMatchingSubscribers
 	}
 	return Success
@@ -563,7 +576,8 @@ func (c *Client) SetSessionExpiry(d time.Duration) {
 // Disconnect detaches the connection from its session. The session ends
 // now if its expiry is zero, otherwise it waits offline for a resume; the
 // will is published, delayed or discarded per kind and the will delay.
-func (c *Client) Disconnect(kind DisconnectKind) {
+// reason says why, for the log.
+func (c *Client) Disconnect(kind DisconnectKind, reason string) {
 	if !c.lock() {
 		return
 	}
@@ -607,6 +621,7 @@ func (c *Client) Disconnect(kind DisconnectKind) {
 	s.mu.Unlock()
 	b.clientGone()
 	b.clientEvent(&info, "disconnected")
+	b.logClient(&info, "client disconnected", slog.String("reason", reason))
 	if will != nil {
 		b.publishWill(info, will)
 	}

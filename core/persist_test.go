@@ -102,14 +102,14 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 		}
 		sub.Ack(ds[0].PacketID, false)
 		sub.Received(ds[1].PacketID, false) // 1 awaits PUBCOMP
-		sub.Disconnect(DisconnectWithWill)
+		sub.Disconnect(DisconnectWithWill, "")
 		for i := 3; i < 6; i++ {
 			publish(pub, i, byte(1+i%2))
 		}
 		// 105 was PUBRECed but never released: a retransmission after the
 		// restart must not be delivered again.
 		pub.Publish(ctx, &Message{Topic: "m/r/x", QoS: 1, Retain: true, Payload: []byte("kept")})
-		pub.Disconnect(DisconnectWithWill)
+		pub.Disconnect(DisconnectWithWill, "")
 		b.Close()
 
 		b = storedBroker(t, open(), Config{})
@@ -209,7 +209,7 @@ func TestRestoredQueueEntriesLeaveTheStore(t *testing.T) {
 			t.Fatalf("pulled %q", payloads(ds))
 		}
 		ackAll(c, ds)
-		c.Disconnect(DisconnectNormal)
+		c.Disconnect(DisconnectNormal, "")
 		b.Close()
 
 		b = storedBroker(t, open(), Config{})
@@ -231,7 +231,7 @@ func TestCleanSessionsNeverTouchTheStore(t *testing.T) {
 	pub.pub(t, "q", 1, "x")
 	pub.PublishQoS2(context.Background(), 1, &Message{Topic: "q", QoS: 2, Payload: []byte("y")})
 	sub.pull()
-	sub.Disconnect(DisconnectWithWill)
+	sub.Disconnect(DisconnectWithWill, "")
 	n := 0
 	st.Sessions().Range(func(*store.Session) bool { n++; return true })
 	ids, _ := st.Inbound().List(store.Key{ClientID: "pub"})
@@ -250,21 +250,21 @@ func TestSessionEndsInTheStore(t *testing.T) {
 	}{
 		{"clean start", func(t *testing.T, b *Broker) {
 			c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "s"}, CleanStart: true})
-			c.Disconnect(DisconnectNormal)
+			c.Disconnect(DisconnectNormal, "")
 		}},
 		{"resumed with expiry 0", func(t *testing.T, b *Broker) {
 			c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "s"}})
-			c.Disconnect(DisconnectNormal)
+			c.Disconnect(DisconnectNormal, "")
 		}},
 		{"expiry 0 set at disconnect", func(t *testing.T, b *Broker) {
 			c := resume(t, b, "s", 0)
 			c.SetSessionExpiry(0)
-			c.Disconnect(DisconnectNormal)
+			c.Disconnect(DisconnectNormal, "")
 		}},
 		{"expired", func(t *testing.T, b *Broker) {
 			c := resume(t, b, "s", 0)
 			c.SetSessionExpiry(time.Millisecond)
-			c.Disconnect(DisconnectNormal)
+			c.Disconnect(DisconnectNormal, "")
 			waitFor(t, "session expiry", func() bool { return b.SessionCount() == 0 })
 		}},
 	}
@@ -378,7 +378,7 @@ func TestQueuedQoS0SurvivesRestartWhenConfigured(t *testing.T) {
 					t.Fatalf("after restart pulled %q, want %q", payloads(ds), want)
 				}
 				ackAll(c, ds)
-				c.Disconnect(DisconnectNormal)
+				c.Disconnect(DisconnectNormal, "")
 				b.Close()
 
 				b = storedBroker(t, open(), cfg)

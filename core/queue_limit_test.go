@@ -42,7 +42,7 @@ func TestClientQueueLimitEndsWithTheConnection(t *testing.T) {
 	c := connectID(t, b, "s")
 	c.sub(t, "q", topic.Options{QoS: 1})
 	c.SetQueueLimit(1)
-	c.Disconnect(DisconnectNormal)
+	c.Disconnect(DisconnectNormal, "")
 	publishN(b, "q", 1, 3)
 	if got := payloads(resume(t, b, "s", 0).pull()); got != "0,1,2" {
 		t.Fatalf("pulled %q after a reconnect, want 0,1,2", got)
@@ -58,7 +58,7 @@ func TestHasSession(t *testing.T) {
 	if !b.HasSession("", "s") || b.HasSession("other", "s") {
 		t.Fatal("HasSession wrong while connected")
 	}
-	c.Disconnect(DisconnectNormal)
+	c.Disconnect(DisconnectNormal, "")
 	if !b.HasSession("", "s") {
 		t.Fatal("offline session not found")
 	}

@@ -16,7 +16,7 @@ func offline(t *testing.T, b *Broker, id, filter string, qos byte) {
 	t.Helper()
 	c := connectID(t, b, id)
 	c.sub(t, filter, topic.Options{QoS: qos})
-	c.Disconnect(DisconnectNormal)
+	c.Disconnect(DisconnectNormal, "")
 }
 
 func resume(t *testing.T, b *Broker, id string, receiveMax int) *tclient {
@@ -333,7 +333,7 @@ func TestResendAfterReconnect(t *testing.T) {
 	c.Received(ds[0].PacketID, false)
 	c.Ack(ds[0].PacketID, true)
 	c.Received(ds[1].PacketID, false)
-	c.Disconnect(DisconnectWithWill)
+	c.Disconnect(DisconnectWithWill, "")
 	b.Publish(&Message{Topic: "q", QoS: 1, Payload: []byte("new")})
 
 	c2 := resume(t, b, "s", 0)
@@ -488,7 +488,7 @@ func TestInboundQoS2SurvivesReconnect(t *testing.T) {
 			obs.sub(t, "in", topic.Options{QoS: 2})
 			p := connectID(t, b, "pub")
 			p.PublishQoS2(context.Background(), 7, &Message{Topic: "in", QoS: 2, Payload: []byte("x")})
-			p.Disconnect(DisconnectWithWill)
+			p.Disconnect(DisconnectWithWill, "")
 			p2, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "pub"}, CleanStart: tt.cleanStart, SessionExpiry: time.Hour})
 			if _, dup := p2.PublishQoS2(context.Background(), 7, &Message{Topic: "in", QoS: 2, Payload: []byte("x")}); dup != tt.want {
 				t.Fatalf("retransmission after reconnect dup=%v, want %v", dup, tt.want)

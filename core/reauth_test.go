@@ -26,7 +26,7 @@ func TestReauthorizeRemovesSubscriptionsTheACLNowDenies(t *testing.T) {
 	reqs := []SubscribeRequest{{Filter: "secret/#"}, {Filter: "open/#"}}
 	reqs[0].Options.QoS, reqs[1].Options.QoS = 1, 1
 	c.Subscribe(context.Background(), reqs, nil)
-	c.Disconnect(DisconnectNormal)
+	c.Disconnect(DisconnectNormal, "")
 	if got := b.Reauthorize(context.Background()); got != 0 {
 		t.Fatalf("removed %d with nothing denied", got)
 	}

@@ -135,6 +135,7 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, d 
 		// It can never fit: drop it without evicting what is queued.
 		s.mu.Unlock()
 		s.b.stats.MessagesDropped.Add(1)
+		s.logDrop(m, "larger than max_queued_bytes")
 		return false
 	}
 	maxQueued := cfg.MaxQueued
@@ -145,12 +146,14 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, d 
 		if cfg.DropPolicy == DropNewest || s.queue.len() == 0 {
 			s.mu.Unlock()
 			s.b.stats.MessagesDropped.Add(1)
+			s.logDrop(m, "queue full, newest dropped")
 			return false
 		}
 		old := s.queue.pop()
 		s.queuedBytes -= old.msg.size()
 		s.removeLocked(old.seq)
 		s.b.stats.MessagesDropped.Add(1)
+		s.logDrop(old.msg, "queue full, oldest dropped")
 	}
 	var ids []uint32
 	if len(subIDs) > 0 {
@@ -354,4 +357,12 @@ func (r *ring) release() {
 func (r *ring) clear() {
 	r.release()
 	r.size = 0
+}
+
+// logDrop writes the debug line for a message s's queue could not keep.
+// s.key is fixed at creation, so no lock is needed.
+func (s *session) logDrop(m *Message, reason string) {
+	if s.b.debug() {
+		s.b.log.Debug("message dropped", "client", s.key.clientID, "topic", m.Topic, "reason", reason)
+	}
 }

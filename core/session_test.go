@@ -25,7 +25,7 @@ func TestConnectResumeKeepsSessionAndSubscriptions(t *testing.T) {
 	b := newBroker(t, Config{})
 	a := connectID(t, b, "a")
 	a.sub(t, "x/#", topic.Options{QoS: 1})
-	a.Disconnect(DisconnectNormal)
+	a.Disconnect(DisconnectNormal, "")
 	a2, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	if !present {
 		t.Fatal("session not present on resume")
@@ -46,7 +46,7 @@ func TestConnectCleanStartDiscardsOldSession(t *testing.T) {
 	a := connectID(t, b, "a")
 	a.sub(t, "x/#", topic.Options{QoS: 1})
 	a.sub(t, "y", topic.Options{QoS: 0})
-	a.Disconnect(DisconnectNormal)
+	a.Disconnect(DisconnectNormal, "")
 	b.Publish(&Message{Topic: "x/1", QoS: 1, Payload: []byte("old")})
 	a2, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, CleanStart: true, SessionExpiry: time.Hour})
 	if present {
@@ -106,7 +106,7 @@ func TestConnectTakeoverKicksOldConnAndStaleHandleIsNoop(t *testing.T) {
 	if res := old.Subscribe(context.Background(), []SubscribeRequest{{Filter: "z"}}, nil); !res[0].Code.Failed() {
 		t.Fatalf("stale Subscribe = %#x", res[0].Code)
 	}
-	old.Disconnect(DisconnectNormal) // must not end the new connection's session
+	old.Disconnect(DisconnectNormal, "") // must not end the new connection's session
 	if n := b.SessionCount(); n != 2 {
 		t.Fatalf("SessionCount = %d after stale Disconnect, want 2", n)
 	}
@@ -148,7 +148,7 @@ func TestReconnectRacingSessionEndGetsLiveSession(t *testing.T) {
 		var nw *Client
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); a.Disconnect(DisconnectNormal) }()
+		go func() { defer wg.Done(); a.Disconnect(DisconnectNormal, "") }()
 		go func() {
 			defer wg.Done()
 			nw, _, _ = b.Connect(&ConnectRequest{Info: ClientInfo{ClientID: "a"}, Conn: newFakeConn()})
@@ -164,7 +164,7 @@ func TestReconnectRacingSessionEndGetsLiveSession(t *testing.T) {
 		if ended {
 			t.Fatalf("iteration %d: the new connection resumed an ended session", i)
 		}
-		nw.Disconnect(DisconnectNormal)
+		nw.Disconnect(DisconnectNormal, "")
 		if n := b.SessionCount(); n != 0 {
 			t.Fatalf("iteration %d: SessionCount = %d, want 0", i, n)
 		}
@@ -204,7 +204,7 @@ func TestWillOnDisconnect(t *testing.T) {
 			b := newBroker(t, Config{})
 			obs := willObserver(t, b, "will/#")
 			a, _ := connect(t, b, willReq("a", tt.expiry, 0))
-			a.Disconnect(tt.kind)
+			a.Disconnect(tt.kind, "")
 			if got := payloads(obs.pull()); got != tt.want {
 				t.Fatalf("observer got %q, want %q", got, tt.want)
 			}
@@ -218,7 +218,7 @@ func TestWillDelayedPublishedAfterDelay(t *testing.T) {
 	const delay = 30 * time.Millisecond
 	a, _ := connect(t, b, willReq("a", time.Hour, delay))
 	start := time.Now()
-	a.Disconnect(DisconnectWithWill)
+	a.Disconnect(DisconnectWithWill, "")
 	if got := obs.pull(); len(got) != 0 {
 		t.Fatalf("delayed will published at once: %q", payloads(got))
 	}
@@ -239,7 +239,7 @@ func TestWillDelayedCancelledByResume(t *testing.T) {
 	obs := willObserver(t, b, "will/#")
 	const delay = 20 * time.Millisecond
 	a, _ := connect(t, b, willReq("a", time.Hour, delay))
-	a.Disconnect(DisconnectWithWill)
+	a.Disconnect(DisconnectWithWill, "")
 	connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	// [MQTT-3.1.3-9] the resumed session's will is never sent; wait well past
 	// the delay for it.
@@ -255,7 +255,7 @@ func TestWillPublishedAtSessionExpiryBeforeItsDelay(t *testing.T) {
 	b := newBroker(t, Config{})
 	obs := willObserver(t, b, "will/#")
 	a, _ := connect(t, b, willReq("a", 30*time.Millisecond, time.Hour))
-	a.Disconnect(DisconnectWithWill)
+	a.Disconnect(DisconnectWithWill, "")
 	if got := obs.pull(); len(got) != 0 {
 		t.Fatalf("will published at once: %q", payloads(got))
 	}
@@ -287,7 +287,7 @@ func TestWillOnTakeover(t *testing.T) {
 				t.Fatalf("observer got %q, want %q", got, tt.want)
 			}
 			// The stale handle's disconnect cannot publish it later.
-			a.Disconnect(DisconnectWithWill)
+			a.Disconnect(DisconnectWithWill, "")
 			if got := payloads(obs.pull()); got != "" {
 				t.Fatalf("stale disconnect published %q", got)
 			}
@@ -301,7 +301,7 @@ func TestWillTopicGetsMountpoint(t *testing.T) {
 	req := willReq("a", 0, 0)
 	req.Info.Mountpoint = "tenant1/"
 	a, _ := connect(t, b, req)
-	a.Disconnect(DisconnectWithWill)
+	a.Disconnect(DisconnectWithWill, "")
 	ds := obs.pull()
 	if len(ds) != 1 || ds[0].Msg.Topic != "tenant1/will/a" {
 		t.Fatalf("observer got %+v, want one will on tenant1/will/a", ds)
@@ -336,7 +336,7 @@ func TestWillDeniedByAuthorizerNotPublished(t *testing.T) {
 	})})
 	obs := willObserver(t, b, "will/#")
 	a, _ := connect(t, b, willReq("a", 0, 0))
-	a.Disconnect(DisconnectWithWill)
+	a.Disconnect(DisconnectWithWill, "")
 	if got := obs.pull(); len(got) != 0 {
 		t.Fatalf("denied will published: %q", payloads(got))
 	}
@@ -375,7 +375,7 @@ func TestSessionExpiry(t *testing.T) {
 				a.SetSessionExpiry(*tt.set)
 			}
 			start := time.Now()
-			a.Disconnect(DisconnectNormal)
+			a.Disconnect(DisconnectNormal, "")
 			if tt.wantEnds {
 				if n := b.SessionCount(); n != 0 {
 					t.Fatalf("SessionCount = %d, want 0", n)
@@ -415,7 +415,7 @@ func TestResumeBeforeExpiryKeepsSession(t *testing.T) {
 	b := newBroker(t, Config{})
 	a, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: 20 * time.Millisecond})
 	a.sub(t, "x", topic.Options{QoS: 1})
-	a.Disconnect(DisconnectNormal)
+	a.Disconnect(DisconnectNormal, "")
 	a2, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: 20 * time.Millisecond})
 	if !present {
 		t.Fatal("not present")
@@ -485,7 +485,7 @@ func TestInflightMemoryReleasedAndReused(t *testing.T) {
 	}
 	first := a.Pull(nil, 10)
 	a.Ack(first[1].PacketID, false)
-	a.Disconnect(DisconnectNormal)
+	a.Disconnect(DisconnectNormal, "")
 	a2, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	again := a2.Pull(nil, 10)
 	if len(again) != 2 || !again[0].Dup || again[0].PacketID != first[0].PacketID || again[1].PacketID != first[2].PacketID {

@@ -53,7 +53,7 @@ func TestSysClientEvents(t *testing.T) {
 			obs := connectID(t, b, "observer")
 			obs.sub(t, "$SYS/brokers/+/clients/+/+", topic.Options{})
 			c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: tt.clientID, Username: "u", Protocol: "mqtt", Version: 5}})
-			c.Disconnect(DisconnectNormal)
+			c.Disconnect(DisconnectNormal, "")
 			ds := obs.pull()
 			if len(ds) != 2 {
 				t.Fatalf("pulled %d events, want 2", len(ds))
@@ -89,7 +89,7 @@ func TestCloseKicksConnectedClients(t *testing.T) {
 		conns = append(conns, connectID(t, b, id))
 	}
 	gone := connectID(t, b, "gone")
-	gone.Disconnect(DisconnectNormal)
+	gone.Disconnect(DisconnectNormal, "")
 	req := willReq("w", time.Hour, time.Hour)
 	w, _ := connect(t, b, req)
 	b.Close()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"io"
 	"net"
 	"net/netip"
@@ -567,16 +568,23 @@ func (c *conn) finish(err error) {
 	}
 	kind := core.DisconnectWithWill
 	var ce *errClose
+	var reason string
 	switch {
 	case errors.Is(err, errNormalDisconnect):
 		kind = core.DisconnectNormal
+		reason = "client sent DISCONNECT"
 	case errors.Is(err, errDisconnectWithWill):
+		reason = "client sent DISCONNECT with will"
 	case errors.As(err, &ce):
-		c.srv.log.Info("closing connection", "remote", c.remote, "client", c.client.Info.ClientID,
-			"reason", ce.msg, "code", fmt.Sprintf("0x%02X", ce.code))
+		reason = fmt.Sprintf("%s (DISCONNECT 0x%02X)", ce.msg, ce.code)
 		c.Kick(core.Code(ce.code))
+	case err == errKicked:
+		reason = "closed by the server"
+		if code := core.Code(c.kickCode.Load()); code != 0 {
+			reason = fmt.Sprintf("closed by the server (0x%02X)", byte(code))
+		}
 	default:
-		c.srv.log.Debug("connection lost", "remote", c.remote, "client", c.client.Info.ClientID, "err", err)
+		reason = "connection lost: " + err.Error()
 	}
 	c.markKicked(0)
 	if c.ready.Load() && c.running.CompareAndSwap(false, true) {
@@ -587,7 +595,7 @@ func (c *conn) finish(err error) {
 		c.Kick(0)
 	}
 	<-c.exited
-	c.client.Disconnect(kind)
+	c.client.Disconnect(kind, reason)
 }
 
 var (
@@ -789,9 +797,50 @@ func (c *conn) handleRaw(h packet.Header, body []byte) error {
 		}
 		return protocolErr(packet.MalformedPacket, "decode: %v", err)
 	}
+	if c.srv.debug() {
+		c.logPacket("mqtt packet received", p)
+	}
 	err := c.handle(p)
 	c.consume(h.Len + h.Remaining)
 	return err
+}
+
+// logPacket writes a debug line for one packet in or out: what a device's
+// developer needs to follow its packets. Callers check debug first.
+func (c *conn) logPacket(msg string, p *packet.Packet) {
+	attrs := make([]slog.Attr, 0, 8)
+	id := ""
+	if c.client != nil {
+		id = c.client.Info.ClientID
+	}
+	attrs = append(attrs, slog.String("client", id), slog.String("remote", c.remote.String()),
+		slog.String("type", p.Type.String()))
+	switch p.Type {
+	case packet.PUBLISH:
+		attrs = append(attrs, slog.String("topic", string(p.Topic)), slog.Int("qos", int(p.QoS)),
+			slog.Bool("retain", p.Retain), slog.Bool("dup", p.Dup), slog.Int("bytes", len(p.Payload)))
+		if p.Properties.HasTopicAlias {
+			attrs = append(attrs, slog.Int("topic_alias", int(p.Properties.TopicAlias)))
+		}
+		if p.QoS > 0 {
+			attrs = append(attrs, slog.Int("id", int(p.PacketID)))
+		}
+	case packet.PUBACK, packet.PUBREC, packet.PUBREL, packet.PUBCOMP:
+		attrs = append(attrs, slog.Int("id", int(p.PacketID)), slog.String("code", fmt.Sprintf("0x%02X", p.ReasonCode)))
+	case packet.SUBSCRIBE:
+		fs := make([]string, len(p.Subscriptions))
+		for i, sub := range p.Subscriptions {
+			fs[i] = fmt.Sprintf("%s (qos %d)", sub.Filter, sub.QoS)
+		}
+		attrs = append(attrs, slog.Int("id", int(p.PacketID)), slog.Any("filters", fs))
+	case packet.UNSUBSCRIBE:
+		attrs = append(attrs, slog.Int("id", int(p.PacketID)), slog.Any("filters", p.Filters))
+	case packet.SUBACK, packet.UNSUBACK:
+		attrs = append(attrs, slog.Int("id", int(p.PacketID)), slog.String("codes", fmt.Sprintf("% X", p.ReasonCodes)))
+	case packet.DISCONNECT, packet.CONNACK:
+		attrs = append(attrs, slog.String("code", fmt.Sprintf("0x%02X", p.ReasonCode)))
+	}
+	c.srv.log.LogAttrs(context.Background(), slog.LevelDebug, msg, attrs...)
 }
 
 func (c *conn) handle(p *packet.Packet) error {
@@ -870,6 +919,9 @@ func sessionExpiry(secs uint32) time.Duration {
 
 // send encodes a control packet for the writer.
 func (c *conn) send(p *packet.Packet) {
+	if c.srv.debug() {
+		c.logPacket("mqtt packet sent", p)
+	}
 	c.wmu.Lock()
 	var err error
 	c.pending, err = packet.Append(c.pending, p, c.version)
@@ -1310,6 +1362,10 @@ func (c *conn) appendDelivery(buf []byte, d *core.Delivery, p *packet.Packet) []
 		}
 	}
 	if c.maxOut > 0 && packet.Size(p, c.version) > c.maxOut {
+		if c.srv.debug() {
+			c.srv.log.Debug("mqtt delivery dropped: larger than the client's Maximum Packet Size",
+				"client", c.client.Info.ClientID, "topic", d.Topic, "max", c.maxOut)
+		}
 		c.client.Dropped(d)
 		return buf
 	}
@@ -1317,6 +1373,9 @@ func (c *conn) appendDelivery(buf []byte, d *core.Delivery, p *packet.Packet) []
 	if err != nil {
 		c.client.Dropped(d)
 		return buf
+	}
+	if c.srv.debug() {
+		c.logPacket("mqtt packet sent", p)
 	}
 	if newAlias != 0 {
 		if c.outAliases == nil {

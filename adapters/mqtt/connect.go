@@ -244,7 +244,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		return fmt.Errorf("authentication failed (0x%02X)", byte(code))
 	}
 
-	req := &core.ConnectRequest{Info: info, CleanStart: p.CleanStart, Conn: c}
+	req := &core.ConnectRequest{Info: info, CleanStart: p.CleanStart, Conn: c, KeepAlive: c.keepAlive}
 	if v5 {
 		pr := &p.Properties
 		if pr.HasSessionExpiry {
@@ -305,12 +305,12 @@ func (c *conn) connect(p *packet.Packet) error {
 	if present {
 		ack.SessionPresent = true
 		if buf, err = packet.Append(buf[:0], ack, c.version); err != nil {
-			client.Disconnect(core.DisconnectWithWill)
+			client.Disconnect(core.DisconnectWithWill, "CONNACK could not be encoded")
 			return fmt.Errorf("encode CONNACK: %w", err)
 		}
 	}
 	if err := c.writeConnack(buf); err != nil {
-		client.Disconnect(core.DisconnectWithWill)
+		client.Disconnect(core.DisconnectWithWill, "CONNACK could not be written")
 		return fmt.Errorf("write CONNACK: %w", err)
 	}
 	b.Stats().BytesSent.Add(int64(len(buf)))

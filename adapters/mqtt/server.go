@@ -110,6 +110,10 @@ func New(cfg Config, b *core.Broker) *Server {
 
 // Addrs returns the bound address of each listener by name (useful with
 // port 0).
+// debug reports whether packet debug lines are written; checked before
+// one is built, so the message path does not allocate for them.
+func (s *Server) debug() bool { return s.log.Enabled(context.Background(), slog.LevelDebug) }
+
 func (s *Server) Addrs() map[string]net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()

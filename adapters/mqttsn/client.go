@@ -243,7 +243,8 @@ func (c *client) completeConnect() {
 		g.endLocked(c, core.DisconnectNormal, "not authenticated")
 		return
 	}
-	req := &core.ConnectRequest{Info: info, CleanStart: c.clean, Conn: c, ReceiveMaximum: g.cfg.MaxInflight}
+	req := &core.ConnectRequest{Info: info, CleanStart: c.clean, Conn: c, ReceiveMaximum: g.cfg.MaxInflight,
+		KeepAlive: time.Duration(c.duration) * time.Second}
 	if !c.clean {
 		req.SessionExpiry = g.cfg.SessionExpiry
 		if req.SessionExpiry == 0 {
@@ -308,7 +309,7 @@ func (g *Gateway) endLocked(c *client, kind core.DisconnectKind, reason string) 
 	}
 	c.state = stateGone
 	if c.core != nil {
-		c.core.Disconnect(kind)
+		c.core.Disconnect(kind, reason)
 	}
 	g.log.Debug("mqtt-sn client ended", "client", c.id, "reason", reason)
 	g.mu.Lock()

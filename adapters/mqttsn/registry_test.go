@@ -43,7 +43,7 @@ func TestRegistryDroppedWhenTheCoreSessionEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Disconnect(core.DisconnectNormal)
+	c.Disconnect(core.DisconnectNormal, "")
 	waitFor(t, "the registry of the ended session dropped", func() bool { return !e.hasRegistry("gone") })
 	if !e.hasRegistry("kept") {
 		t.Fatal("the registry of a live session was dropped")
