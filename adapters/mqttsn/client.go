@@ -237,7 +237,7 @@ func (c *client) completeConnect() {
 	ctx := context.Background()
 	if code := g.broker.Authenticate(ctx, &info, password); code.Failed() {
 		// MQTT-SN has no authentication return code: not supported.
-		g.log.Info("mqtt-sn authentication failed", "client", c.id, "listener", l.cfg.Name, "code", byte(code))
+		g.log.Debug("mqtt-sn authentication failed", "client", c.id, "listener", l.cfg.Name, "code", byte(code))
 		c.sendPacket(&packet.Packet{Type: packet.CONNACK, ReturnCode: packet.RejectedNotSupported})
 		g.stats.Refused.Add(1)
 		g.endLocked(c, core.DisconnectNormal, "not authenticated")
