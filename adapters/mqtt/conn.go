@@ -579,8 +579,14 @@ func (c *conn) finish(err error) {
 		reason = fmt.Sprintf("%s (DISCONNECT 0x%02X)", ce.msg, ce.code)
 		c.Kick(core.Code(ce.code))
 	case err == errKicked:
-		reason = "closed by the server"
-		if code := core.Code(c.kickCode.Load()); code != 0 {
+		switch code := core.Code(c.kickCode.Load()); code {
+		case 0:
+			reason = "closed by the server"
+		case core.ServerShuttingDown:
+			reason = "server shutting down"
+		case core.AdministrativeAction:
+			reason = "closed by an administrator"
+		default:
 			reason = fmt.Sprintf("closed by the server (0x%02X)", byte(code))
 		}
 	default:
