@@ -95,6 +95,12 @@ flags:
 
 // Main runs `mqgate bench` with args (the words after "bench").
 func Main(args []string, stdout, stderr io.Writer) error {
+	// -h is the broker address after a command; first, it asks for help.
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stdout, usageText)
+		newFlags(&Options{}, stdout).PrintDefaults()
+		return nil
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, usageText)
 		newFlags(&Options{}, stderr).PrintDefaults()

@@ -4,6 +4,7 @@
 //	mqgate passwd -f FILE USER      add or update a user in a password file
 //	mqgate version                  print the version
 //	mqgate bench COMMAND [flags]    generate MQTT load against a broker
+//	mqgate help [COMMAND]           list the commands, or show one's flags
 package main
 
 import (
@@ -32,53 +33,178 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := "run"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+// command is one of mqgate's subcommands.
+type command struct {
+	name    string
+	summary string // the line the top-level help shows
+	main    func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// commands lists the subcommands in the order the help shows them. It is
+// built by a function because help refers back to it.
+func commands() []command {
+	return []command{
+		{"run", "start the gateway (the default command)",
+			func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+				return runGateway(args, stdout, stderr)
+			}},
+		{"passwd", "add or update a user in a bcrypt password file", passwd},
+		{"bench", "generate MQTT and MQTT-SN load against a broker",
+			func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+				return bench.Main(args, stdout, stderr)
+			}},
+		{"version", "print the version", version},
+		{"help", "print this help, or a command's: mqgate help COMMAND", help},
 	}
-	var err error
-	switch cmd {
-	case "run":
-		err = runGateway(args, stderr)
-	case "bench":
-		err = bench.Main(args, stdout, stderr)
-	case "passwd":
-		err = passwd(args, stdin, stdout, stderr)
-	case "version":
-		fmt.Fprintf(stdout, "mqgate %s\n", gateway.Version)
-	case "help", "-h", "--help":
-		usage(stdout)
-	default:
-		fmt.Fprintf(stderr, "mqgate: unknown command %q\n", cmd)
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// errUnknownCommand is a command name mqgate does not have; it exits 2.
+var errUnknownCommand = errors.New("unknown command")
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := "run"
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			name, args = "help", nil
+		case "-version", "--version":
+			name, args = "version", nil
+		default:
+			// Flags without a command are run's: mqgate -c FILE.
+			if !strings.HasPrefix(args[0], "-") {
+				name, args = args[0], args[1:]
+			}
+		}
+	}
+	cmd, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stderr, "mqgate: unknown command %q\n\n", name)
 		usage(stderr)
 		return 2
 	}
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "mqgate %s: %v\n", cmd, err)
-		return 1
+	err := cmd.main(args, stdin, stdout, stderr)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
-	return 0
+	fmt.Fprintf(stderr, "mqgate %s: %v\n", name, err)
+	if errors.Is(err, errUnknownCommand) {
+		return 2
+	}
+	if errors.As(err, new(flagError)) {
+		fmt.Fprintf(stderr, "Run 'mqgate %s -h' for usage.\n", name)
+	}
+	return 1
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `usage:
-  mqgate [run] [-c FILE]          start the gateway (embedded defaults without -c)
-  mqgate passwd -f FILE USER      add or update USER in a bcrypt password file
-  mqgate version                  print the version
-  mqgate bench COMMAND [flags]    load generator: conn, pub, sub, pubsub, scenario NAME
+	fmt.Fprint(w, `mqgate is an MQTT broker and multi-protocol IoT gateway.
+
+usage: mqgate [COMMAND] [flags]
+
+commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Without a command mqgate runs: mqgate -c FILE is mqgate run -c FILE.
+Run 'mqgate COMMAND -h' for a command's usage and flags.
 `)
 }
 
-func runGateway(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("c", "", "configuration file (YAML); embedded defaults when empty")
-	if err := fs.Parse(args); err != nil {
+// help prints the top-level usage, or with a command name that command's.
+func help(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 1 {
+		return newFlagError(errors.New("usage: mqgate help [COMMAND]"))
+	}
+	if len(args) == 0 {
+		usage(stdout)
+		return nil
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return nil
+	}
+	cmd, ok := lookup(args[0])
+	if !ok {
+		return fmt.Errorf("%w %q", errUnknownCommand, args[0])
+	}
+	return cmd.main([]string{"-help"}, stdin, stdout, stderr)
+}
+
+// flagError is a command line a command cannot parse; mqgate points the
+// user to the command's help.
+type flagError struct{ err error }
+
+func newFlagError(err error) error { return flagError{err} }
+func (e flagError) Error() string  { return e.err.Error() }
+func (e flagError) Unwrap() error  { return e.err }
+
+// newFlagSet returns a flag set for the command whose usage line and
+// description head its help, followed by its flags.
+func newFlagSet(name, synopsis, description string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: %s\n\n%s\n", synopsis, description)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprint(fs.Output(), "\nflags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args into fs. Asked for help (-h, -help, --help), it
+// prints the command's usage to stdout and returns flag.ErrHelp; any other
+// error it returns as a flagError, which run prints once.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
 		return err
+	}
+	if err != nil {
+		return newFlagError(err)
+	}
+	return nil
+}
+
+func version(args []string, _ io.Reader, stdout, _ io.Writer) error {
+	fs := newFlagSet("version", "mqgate version",
+		"Print mqgate's version. Also: mqgate --version.")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return newFlagError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	fmt.Fprintf(stdout, "mqgate %s\n", gateway.Version)
+	return nil
+}
+
+func runGateway(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", "mqgate [run] [-c FILE]",
+		"Start the gateway: with -c on that configuration file, without it on the\nembedded defaults (MQTT on :1883, MQTT over WebSocket on :8083/mqtt).\nSIGHUP reloads the password and ACL files; SIGTERM or SIGINT stop it.")
+	path := fs.String("c", "", "configuration file (YAML); embedded defaults when empty")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return newFlagError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	cfg := conf.Default()
 	if *path != "" {
@@ -134,16 +260,16 @@ func newLogger(c conf.LogConfig, w io.Writer) *slog.Logger {
 // passwd adds or updates a user. The password comes from -p, or from the
 // terminal without echo, or from the first line of standard input.
 func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("passwd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("passwd", "mqgate passwd -f FILE [-p PASSWORD] [-cost N] USER",
+		"Add USER to the bcrypt password file FILE, or change USER's password.\nThe file is created when missing and rewritten atomically with mode 0600.\nWithout -p the password is read from the terminal without echo, or from\nthe first line of standard input.")
 	file := fs.String("f", "", "password file to create or update (required)")
 	pw := fs.String("p", "", "password (read from the terminal or standard input when empty)")
 	cost := fs.Int("cost", bcrypt.DefaultCost, "bcrypt cost")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *file == "" || fs.NArg() != 1 {
-		return errors.New("usage: mqgate passwd -f FILE [-p PASSWORD] USER")
+		return newFlagError(errors.New("usage: mqgate passwd -f FILE [-p PASSWORD] USER"))
 	}
 	user := fs.Arg(0)
 	password := *pw

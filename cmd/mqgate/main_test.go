@@ -31,10 +31,16 @@ func TestCommandLine(t *testing.T) {
 		exactStdout bool
 	}{
 		{name: "version prints the version", args: []string{"version"}, code: 0, stdout: "mqgate " + gateway.Version + "\n", exactStdout: true},
-		{name: "help prints usage", args: []string{"help"}, code: 0, stdout: "mqgate passwd -f FILE"},
+		{name: "--version is version", args: []string{"--version"}, code: 0, stdout: "mqgate " + gateway.Version + "\n", exactStdout: true},
+		{name: "-version is version", args: []string{"-version"}, code: 0, stdout: "mqgate " + gateway.Version + "\n", exactStdout: true},
+		{name: "version takes no arguments", args: []string{"version", "x"}, code: 1, stderr: `unexpected argument "x"`},
 		{name: "unknown command exits 2", args: []string{"serve"}, code: 2, stderr: `unknown command "serve"`},
 		{name: "unknown command prints usage", args: []string{"serve"}, code: 2, stderr: "usage:"},
-		{name: "run -h exits 0 with the flags", args: []string{"run", "-h"}, code: 0, stderr: "-c string"},
+		{name: "help for an unknown command exits 2", args: []string{"help", "serve"}, code: 2, stderr: `unknown command "serve"`},
+		{name: "help names one command", args: []string{"help", "passwd"}, code: 0, stdout: "usage: mqgate passwd -f FILE"},
+		{name: "run -h exits 0 with the flags", args: []string{"run", "-h"}, code: 0, stdout: "-c string"},
+		{name: "flags without a command are run's", args: []string{"-c", "/nonexistent/mqgate.yaml"}, code: 1, stderr: "mqgate run: read config"},
+		{name: "run refuses a stray argument", args: []string{"run", "mqgate.yaml"}, code: 1, stderr: `unexpected argument "mqgate.yaml"`},
 		{name: "run with an unknown flag exits 1", args: []string{"run", "-x"}, code: 1, stderr: "flag provided but not defined: -x"},
 		{name: "run with a missing config exits 1", args: []string{"run", "-c", "/nonexistent/mqgate.yaml"}, code: 1, stderr: "read config"},
 		{name: "passwd without a file is a usage error", args: []string{"passwd", "alice"}, code: 1, stderr: "usage: mqgate passwd -f FILE"},
@@ -56,6 +62,52 @@ func TestCommandLine(t *testing.T) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr, tc.stderr)
 			}
 		})
+	}
+}
+
+// TestHelpListsEveryCommand asks for the top-level help every way a user
+// might: each lists every command on stdout, and none shows run's flags.
+func TestHelpListsEveryCommand(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"-help"}, {"help", "help"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, stdout, stderr := invoke(t, "", args...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q; want 0 and nothing", code, stderr)
+			}
+			for _, c := range commands() {
+				if !strings.Contains(stdout, "\n  "+c.name+" ") {
+					t.Errorf("help does not list %q:\n%s", c.name, stdout)
+				}
+			}
+			if strings.Contains(stdout, "-c string") {
+				t.Errorf("top-level help shows run's flags:\n%s", stdout)
+			}
+		})
+	}
+}
+
+// TestEveryCommandHasHelp runs each command with -h and --help: its usage
+// goes to stdout and it exits 0 without doing anything else.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands() {
+		for _, flag := range []string{"-h", "--help"} {
+			t.Run(c.name+" "+flag, func(t *testing.T) {
+				code, stdout, stderr := invoke(t, "", c.name, flag)
+				if code != 0 || stderr != "" {
+					t.Fatalf("exit %d, stderr %q; want 0 and nothing", code, stderr)
+				}
+				want := "usage: mqgate " + c.name
+				if c.name == "run" {
+					want = "usage: mqgate [run]"
+				}
+				if c.name == "help" {
+					want = "usage: mqgate [COMMAND]"
+				}
+				if !strings.Contains(stdout, want) {
+					t.Fatalf("stdout does not contain %q:\n%s", want, stdout)
+				}
+			})
+		}
 	}
 }
 
