@@ -2,7 +2,7 @@
 //
 //	mqgate [run] [-c mqgate.yaml]   start the gateway (the default)
 //	mqgate passwd -f FILE USER      add or update a user in a password file
-//	mqgate version                  print the version
+//	mqgate version                  print the version, commit and commit date
 //	mqgate bench COMMAND [flags]    generate MQTT load against a broker
 //	mqgate help [COMMAND]           list the commands, or show one's flags
 package main
@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -53,7 +54,7 @@ func commands() []command {
 			func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 				return bench.Main(args, stdout, stderr)
 			}},
-		{"version", "print the version", version},
+		{"version", "print the version, commit, commit date, Go version and platform", version},
 		{"help", "print this help, or a command's: mqgate help COMMAND", help},
 	}
 }
@@ -185,14 +186,15 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 
 func version(args []string, _ io.Reader, stdout, _ io.Writer) error {
 	fs := newFlagSet("version", "mqgate version",
-		"Print mqgate's version. Also: mqgate --version.")
+		"Print mqgate's version, the commit and commit date it was built from,\nthe Go version and the platform. Also: mqgate --version.")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return newFlagError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	fmt.Fprintf(stdout, "mqgate %s\n", gateway.Version)
+	info, _ := debug.ReadBuildInfo()
+	fmt.Fprint(stdout, versionText(gateway.Version, info))
 	return nil
 }
 
