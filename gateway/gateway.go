@@ -236,23 +236,40 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Reload re-reads the password and ACL files (as on SIGHUP) and removes
-// existing subscriptions the new ACL denies. A file with errors leaves its
-// previous contents in force and is reported.
+// Reload re-reads the password and ACL files (as on SIGHUP) and logs, per
+// file, what it loaded or what it kept and why. A file with errors leaves
+// its previous contents in force. Only a good ACL reload re-checks existing
+// subscriptions, removing those the new rules deny. The error joins the
+// failures, which are logged already.
 func (g *Gateway) Reload(ctx context.Context) error {
+	a := &g.cfg.Auth
+	if g.passwd == nil && g.acl == nil {
+		g.log.Info("reload: no password or ACL file configured, nothing to reload")
+		return nil
+	}
 	var errs []error
 	if g.passwd != nil {
 		if err := g.passwd.Reload(); err != nil {
-			errs = append(errs, fmt.Errorf("auth.password_file: %w", err))
+			err = fmt.Errorf("auth.password_file: %w", err)
+			g.log.Error("password file reload failed, previous users kept",
+				"file", a.PasswordFile, "users", g.passwd.Len(), "err", err)
+			errs = append(errs, err)
+		} else {
+			g.log.Info("password file reloaded", "file", a.PasswordFile, "users", g.passwd.Len())
 		}
 	}
 	if g.acl != nil {
 		if err := g.acl.Reload(); err != nil {
-			errs = append(errs, fmt.Errorf("auth.acl_file: %w", err))
+			err = fmt.Errorf("auth.acl_file: %w", err)
+			g.log.Error("ACL file reload failed, previous rules kept",
+				"file", a.ACLFile, "rules", g.acl.Len(), "err", err)
+			errs = append(errs, err)
+		} else {
+			removed := g.Broker.Reauthorize(ctx)
+			g.log.Info("ACL file reloaded", "file", a.ACLFile, "rules", g.acl.Len(),
+				"subscriptions_removed", removed)
 		}
 	}
-	removed := g.Broker.Reauthorize(ctx)
-	g.log.Info("auth files reloaded", "subscriptions_removed", removed)
 	return errors.Join(errs...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +29,12 @@ func TestMain(m *testing.M) {
 
 func start(t *testing.T, yaml string) *gateway.Gateway {
 	t.Helper()
+	return startLogging(t, yaml, nil)
+}
+
+// startLogging starts a gateway from yaml that logs to log.
+func startLogging(t *testing.T, yaml string, log *slog.Logger) *gateway.Gateway {
+	t.Helper()
 	cfg, err := conf.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -35,7 +42,7 @@ func start(t *testing.T, yaml string) *gateway.Gateway {
 	if cfg.Storage.Dir == "./data" {
 		cfg.Storage.Dir = t.TempDir() // never the repository's ./data
 	}
-	g, err := gateway.New(cfg, nil)
+	g, err := gateway.New(cfg, log)
 	if err != nil {
 		t.Fatalf("new: %v", err)
 	}

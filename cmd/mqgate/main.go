@@ -234,9 +234,9 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 		case <-ctx.Done():
 			done = true
 		case <-hup:
-			if err := g.Reload(ctx); err != nil {
-				log.Error("reload failed", "err", err)
-			}
+			// Reload logs what it reloaded and what it kept and why; its
+			// error would only repeat that.
+			_ = g.Reload(ctx)
 		}
 	}
 	log.Info("shutting down")

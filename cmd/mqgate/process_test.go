@@ -245,6 +245,43 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("SIGHUP with a broken ACL file logs one failure and no reload", func(t *testing.T) {
+		dir := t.TempDir()
+		acl := filepath.Join(dir, "acl")
+		if err := os.WriteFile(acl, []byte("allow all all #\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tcpAddr := freePort(t)
+		cfg := fmt.Sprintf("mqtt:\n  listeners:\n    - {type: tcp, address: %q}\nauth:\n  acl_file: %q\n", tcpAddr, acl)
+		if err := os.WriteFile(filepath.Join(dir, "cfg.yaml"), []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p := start(t, bin, dir, "-c", "cfg.yaml")
+		p.waitLog(t, 10*time.Second, "mqgate started")
+		if err := os.WriteFile(acl, []byte("this is not a rule\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		p.waitLog(t, 10*time.Second, "ACL file reload failed")
+		if code := p.stop(t, 5*time.Second); code != 0 {
+			t.Fatalf("exit code after SIGTERM = %d, want 0", code)
+		}
+		var failures int
+		for line := range strings.SplitSeq(p.log.String(), "\n") {
+			if strings.Contains(line, "reloaded") {
+				t.Errorf("a broken ACL file logged a reload: %s", line)
+			}
+			if strings.Contains(line, "reload failed") {
+				failures++
+			}
+		}
+		if failures != 1 {
+			t.Errorf("%d lines say the reload failed, want 1", failures)
+		}
+	})
+
 	t.Run("without arguments it listens on 1883 and 8083", func(t *testing.T) {
 		for _, addr := range []string{":1883", ":8083"} {
 			l, err := net.Listen("tcp", addr)
