@@ -1,22 +1,631 @@
 package core
 
-import "net/netip"
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
 
-// ClientInfo identifies one connected client to authentication,
-// authorization, ACL templates, metrics and events. Adapters fill it from
-// their protocol's identity; the core never looks at a wire format.
-type ClientInfo struct {
-	Protocol  string // "mqtt", "mqtt-sn", "coap", "stomp", "bridge"
-	Listener  string // listener name from the config
-	Namespace string // client id namespace; "" for native MQTT
-	ClientID  string
-	Username  string
-	PeerAddr  netip.AddrPort // zero when unknown
-	CertCN    string         // TLS/DTLS certificate common name, "" without one
-	// CertIdentity says the listener takes a verified client certificate
-	// as the credential (cn_as_username): a client with CertCN set is
-	// authenticated by its certificate and CertCN is its username.
-	CertIdentity bool
-	Mountpoint   string // prefix the adapter adds to every topic
-	Version      byte   // protocol level as the adapter reports it (MQTT: 3, 4, 5)
+	"github.com/mqgate/mqgate/core/store"
+	"github.com/mqgate/mqgate/core/topic"
+)
+
+// Client is one connection's handle on its session. Adapters call its
+// methods from the connection's goroutines; once the session is taken over
+// or the connection has disconnected, every method is a harmless no-op.
+type Client struct {
+	b    *Broker
+	s    *session
+	gen  uint64
+	Info ClientInfo
+}
+
+// Delivery is one packet the adapter must write: a PUBLISH (Msg set), or a
+// PUBREL to resend after a reconnect (Pubrel set).
+type Delivery struct {
+	Msg      *Message
+	Topic    string // Msg.Topic without the client's mountpoint
+	QoS      byte
+	Retain   bool
+	PacketID uint16 // 0 for QoS 0
+	Dup      bool
+	Pubrel   bool
+	SubIDs   []uint32
+}
+
+// lock locks the session and reports whether this handle is still current.
+// On false the session is already unlocked.
+func (c *Client) lock() bool {
+	c.s.mu.Lock()
+	if c.s.gen != c.gen {
+		c.s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// Broker returns the broker the client belongs to.
+func (c *Client) Broker() *Broker { return c.b }
+
+// ValidateTopic checks a topic name against the broker's rules.
+func (c *Client) ValidateTopic(name string) error {
+	return topic.ValidateName(name, c.b.cfg.MaxTopicLevels)
+}
+
+// Publish authorizes and routes a message from this client. m.Topic is
+// the topic as the client sent it; the mountpoint is added here. QoS 2
+// publishes go through PublishQoS2 instead so duplicates are caught. When
+// it returns, a QoS 1/2 message is durable in the store for every
+// persistent session it was queued for, so the adapter may acknowledge it.
+func (c *Client) Publish(ctx context.Context, m *Message) Code {
+	d := durable{wake: wakeupsFrom(ctx)}
+	code := c.publish(ctx, m, &d)
+	if err := c.b.settle(&d); err != nil && !code.Failed() {
+		return UnspecifiedError
+	}
+	return code
+}
+
+func (c *Client) publish(ctx context.Context, m *Message, d *durable) Code {
+	if !c.lock() {
+		// Taken over or disconnected: the connection is going away and
+		// its session is no longer its own to publish from.
+		return UnspecifiedError
+	}
+	c.s.mu.Unlock()
+	if c.Info.Mountpoint != "" {
+		m.Topic = c.Info.Mountpoint + m.Topic
+	}
+	if isReservedTopic(m.Topic) {
+		c.b.stats.PublishDenied.Add(1)
+		c.b.logDenied(&c.Info, ActionPublish, m.Topic)
+		return NotAuthorized
+	}
+	if err := topic.ValidateName(m.Topic, c.b.cfg.MaxTopicLevels); err != nil {
+		if c.b.debug() {
+			c.b.log.Debug("publish refused: invalid topic", "client", c.Info.ClientID, "topic", m.Topic, "err", err)
+		}
+		return TopicNameInvalid
+	}
+	if m.Retain && c.b.cfg.RetainDisabled {
+		if c.b.debug() {
+			c.b.log.Debug("publish refused: retained messages are disabled", "client", c.Info.ClientID, "topic", m.Topic)
+		}
+		return QuotaExceeded
+	}
+	if !c.b.Authorize(ctx, &c.Info, ActionPublish, m.Topic) {
+		c.b.stats.PublishDenied.Add(1)
+		return NotAuthorized
+	}
+	m.Origin = Origin{Protocol: c.Info.Protocol, Namespace: c.Info.Namespace, ClientID: c.Info.ClientID}
+	c.b.stats.MessagesReceived.Add(1)
+	n := c.b.publish(m, c.s, d)
+	if c.b.debug() {
+		c.b.log.Debug("message routed", "client", c.Info.ClientID, "topic", m.Topic,
+			"qos", m.QoS, "retain", m.Retain, "bytes", len(m.Payload), "subscribers", n)
+	}
+	if n == 0 {
+		return NoMatchingSubscribers
+	}
+	return Success
+}
+
+// PublishQoS2 handles an inbound QoS 2 PUBLISH with packet id id. The
+// message is routed on first receipt and the id remembered until PUBREL, so
+// a retransmission (DUP) is acknowledged again but never delivered twice
+// [MQTT-4.3.3-10]. dup reports such a retransmission. ReceiveMaximumExceeded
+// means the client exceeded the server's Receive Maximum [MQTT-3.3.4-9].
+func (c *Client) PublishQoS2(ctx context.Context, id uint16, m *Message) (code Code, dup bool) {
+	if !c.lock() {
+		return ImplementationError, false
+	}
+	if _, ok := c.s.inbound[id]; ok {
+		c.s.mu.Unlock()
+		return Success, true
+	}
+	if len(c.s.inbound) >= c.b.cfg.MaxInboundQoS2 {
+		c.s.mu.Unlock()
+		return ReceiveMaximumExceeded, false
+	}
+	d := durable{wake: wakeupsFrom(ctx)}
+	persist := c.s.persist
+	if persist {
+		// The id is written before the message is routed, and synced with
+		// it before PUBREC, so a PUBLISH retransmitted after a restart is
+		// not delivered twice.
+		if err := c.b.store.Inbound().Add(c.s.key.store(), id, false); err != nil {
+			c.s.storeErr("inbound add", err)
+			c.s.mu.Unlock()
+			return UnspecifiedError, false
+		}
+		d.dirty = true
+	}
+	c.s.mu.Unlock()
+	code = c.publish(ctx, m, &d)
+	if err := c.b.settle(&d); err != nil && !code.Failed() {
+		code = UnspecifiedError
+	}
+	if code.Failed() {
+		// A refused QoS 2 publish ends its exchange with the PUBREC.
+		if persist && c.lock() {
+			if c.s.persist {
+				c.s.storeErr("inbound remove", c.b.store.Inbound().Remove(c.s.key.store(), id))
+			}
+			c.s.mu.Unlock()
+		}
+		return code, false
+	}
+	if c.lock() {
+		c.s.addInboundLocked(id)
+		c.s.mu.Unlock()
+	}
+	return code, false
+}
+
+// Release handles PUBREL for an inbound QoS 2 message. It reports whether
+// the id was known; the adapter answers PUBCOMP either way (0x92 when not).
+func (c *Client) Release(id uint16) bool {
+	if !c.lock() {
+		return false
+	}
+	_, ok := c.s.inbound[id]
+	delete(c.s.inbound, id)
+	if len(c.s.inbound) == 0 {
+		c.s.closeInboundLocked()
+	}
+	if ok && c.s.persist {
+		c.s.storeErr("inbound remove", c.b.store.Inbound().Remove(c.s.key.store(), id))
+	}
+	c.s.mu.Unlock()
+	return ok
+}
+
+// Ack handles PUBACK (QoS 1) or PUBCOMP (QoS 2) for an outbound message and
+// frees its packet id. It reports whether the id was in flight in the
+// matching state.
+func (c *Client) Ack(id uint16, pubcomp bool) bool {
+	if !c.lock() {
+		return false
+	}
+	s := c.s
+	om, ok := s.inflight[id]
+	want := outPublished
+	if pubcomp {
+		want = outReleased
+	}
+	if !ok || om.state != want || !pubcomp && om.qos != 1 {
+		s.mu.Unlock()
+		return false
+	}
+	s.freeAndUnlock(om)
+	return true
+}
+
+// Received handles PUBREC for an outbound QoS 2 message. With a failure
+// code the exchange ends and the id is freed [MQTT-4.3.3]; otherwise the
+// adapter sends PUBREL. It reports whether the id was awaiting PUBREC.
+func (c *Client) Received(id uint16, failed bool) bool {
+	if !c.lock() {
+		return false
+	}
+	s := c.s
+	om, ok := s.inflight[id]
+	if !ok || om.qos != 2 {
+		s.mu.Unlock()
+		return false
+	}
+	if om.state == outReleased {
+		// A repeated PUBREC: PUBREL again.
+		s.mu.Unlock()
+		return true
+	}
+	if failed {
+		s.freeAndUnlock(om)
+		return true
+	}
+	om.state = outReleased
+	om.msg = nil // the message itself is no longer needed
+	if s.persist && om.seq != 0 {
+		s.storeErr("queue state", s.b.store.Queues().SetState(s.key.store(), om.seq, store.Released))
+	}
+	s.mu.Unlock()
+	return true
+}
+
+// freeAndUnlock frees an inflight entry, unlocks the session and, if
+// messages wait for the window slot just freed, notifies the connection.
+func (s *session) freeAndUnlock(om *outMsg) {
+	s.freeLocked(om)
+	more := s.queue.len() > 0
+	conn := s.conn
+	s.mu.Unlock()
+	if more && conn != nil {
+		conn.Notify()
+	}
+}
+
+func (s *session) freeLocked(om *outMsg) {
+	s.removeLocked(om.seq)
+	delete(s.inflight, om.id)
+	om.done = true
+	s.pruneOrderLocked()
+	if len(s.inflight) == 0 && len(s.order) == 0 {
+		// An idle session keeps no inflight memory.
+		s.closeInflightLocked()
+	}
+	s.b.stats.MessagesSent.Add(1)
+}
+
+// Pull appends to out the packets to write next: after a reconnect the
+// unacknowledged inflight messages (PUBLISH with DUP, or PUBREL)
+// [MQTT-4.4.0-1], then queued messages while the inflight window has room.
+// It appends at most max queued messages; the resend after a reconnect is
+// appended whole. Expired messages it discards do not count against max.
+func (c *Client) Pull(out []Delivery, max int) []Delivery {
+	if !c.lock() {
+		return out
+	}
+	s := c.s
+	mp := c.Info.Mountpoint
+	if s.resend {
+		s.resend = false
+		for _, om := range s.order {
+			if om.done {
+				continue
+			}
+			d := Delivery{PacketID: om.id, QoS: om.qos}
+			if om.state == outReleased {
+				d.Pubrel = true
+			} else {
+				d.Msg, d.Topic, d.Retain, d.Dup, d.SubIDs = om.msg, strings.TrimPrefix(om.msg.Topic, mp), om.retain, true, om.subIDs
+			}
+			out = append(out, d)
+		}
+	}
+	now := time.Time{}
+	sent := 0 // QoS 0 deliveries, counted once per Pull: the shared counter is contended
+	for n := 0; n < max && s.queue.len() > 0; {
+		q := s.queue.peek()
+		if !q.msg.Expiry.IsZero() {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			if q.msg.Expired(now) {
+				// [MQTT-3.3.2-5] an expired message is not delivered.
+				s.queuedBytes -= q.msg.size()
+				s.removeLocked(q.seq)
+				s.queue.pop()
+				s.b.stats.MessagesDropped.Add(1)
+				continue
+			}
+		}
+		if q.qos > 0 && len(s.inflight) >= s.window {
+			break
+		}
+		e := s.queue.pop()
+		s.queuedBytes -= e.msg.size()
+		d := Delivery{Msg: e.msg, Topic: strings.TrimPrefix(e.msg.Topic, mp), QoS: e.qos, Retain: e.retain, SubIDs: e.subIDs}
+		if e.qos > 0 {
+			om := outMsgs.Get().(*outMsg)
+			*om = outMsg{queued: e, id: s.allocIDLocked()}
+			s.openInflightLocked()
+			s.inflight[om.id] = om
+			s.order = append(s.order, om)
+			d.PacketID = om.id
+			if s.persist && om.seq != 0 {
+				s.storeErr("queue inflight", s.b.store.Queues().MarkInflight(s.key.store(), om.seq, om.id))
+			}
+		} else {
+			// A QoS 0 message kept for an offline session leaves the
+			// store once it is written out.
+			s.removeLocked(e.seq)
+			sent++
+		}
+		out = append(out, d)
+		n++
+	}
+	s.mu.Unlock()
+	if sent > 0 {
+		s.b.stats.MessagesSent.Add(int64(sent))
+	}
+	return out
+}
+
+// Dropped tells the core that a delivery could not be sent to this client
+// (for example it exceeds the client's Maximum Packet Size
+// [MQTT-3.1.2-24]): a QoS 1/2 message leaves the inflight window as if
+// acknowledged.
+func (c *Client) Dropped(d *Delivery) {
+	c.b.stats.MessagesDropped.Add(1)
+	if d.PacketID == 0 {
+		// Pull counted it sent.
+		c.b.stats.MessagesSent.Add(-1)
+		return
+	}
+	if !c.lock() {
+		return
+	}
+	s := c.s
+	om, ok := s.inflight[d.PacketID]
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	c.b.stats.MessagesSent.Add(-1)
+	// As after an Ack: the freed slot may let a queued message go, and an
+	// adapter that pulled nothing writable would otherwise not pull again.
+	s.freeAndUnlock(om)
+}
+
+// SubscribeRequest is one filter a client asks for.
+type SubscribeRequest struct {
+	Filter  string // as the client sent it (may be $share/... or $queue/...)
+	Options topic.Options
+}
+
+// SubscribeResult is the outcome of one SubscribeRequest: a granted QoS
+// (Success, GrantedQoS1, GrantedQoS2) or a failure code.
+type SubscribeResult struct {
+	Code    Code
+	existed bool
+}
+
+// Subscribe validates, authorizes and adds subscriptions, filling results
+// (one per request). The adapter acknowledges them and then calls
+// SendRetained, so retained messages follow the acknowledgement.
+// For a persistent session the subscriptions are durable in the store when
+// it returns.
+func (c *Client) Subscribe(ctx context.Context, reqs []SubscribeRequest, results []SubscribeResult) []SubscribeResult {
+	stored := false
+	for i := range reqs {
+		r, w := c.subscribe(ctx, &reqs[i])
+		results = append(results, r)
+		stored = stored || w
+	}
+	if stored {
+		if err := c.b.store.Sync(); err != nil {
+			c.b.log.Error("store sync failed", "err", err)
+			for i := range results {
+				if !results[i].Code.Failed() {
+					results[i].Code = UnspecifiedError
+				}
+			}
+		}
+	}
+	return results
+}
+
+func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) (res SubscribeResult, stored bool) {
+	b := c.b
+	if err := topic.ValidateFilter(r.Filter, b.cfg.MaxTopicLevels); err != nil {
+		return SubscribeResult{Code: TopicFilterInvalid}, false
+	}
+	filter := c.mount(r.Filter)
+	_, _, shared := topic.ParseShared(filter)
+	if shared && r.Options.NoLocal {
+		// [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
+		return SubscribeResult{Code: ProtocolError}, false
+	}
+	if !b.Authorize(ctx, &c.Info, ActionSubscribe, filter) {
+		b.stats.SubscribeDenied.Add(1)
+		return SubscribeResult{Code: NotAuthorized}, false
+	}
+	if !c.lock() {
+		return SubscribeResult{Code: UnspecifiedError}, false
+	}
+	s := c.s
+	_, existed := s.subs[filter]
+	if !existed && b.cfg.MaxSubscriptions > 0 && len(s.subs) >= b.cfg.MaxSubscriptions {
+		s.mu.Unlock()
+		return SubscribeResult{Code: QuotaExceeded}, false
+	}
+	if s.subs == nil {
+		s.subs = make(map[string]topic.Options)
+	}
+	s.subs[filter] = r.Options
+	// The router is updated under the session lock so a concurrent
+	// takeover cannot leave a subscription the session no longer lists.
+	b.router.Subscribe(s, s.key.clientID, filter, r.Options)
+	if s.persist {
+		if err := b.store.Sessions().SetSubscription(s.key.store(), toStoreSubscription(filter, r.Options)); err != nil {
+			s.storeErr("set subscription", err)
+			s.mu.Unlock()
+			return SubscribeResult{Code: UnspecifiedError}, false
+		}
+		stored = true
+	}
+	s.mu.Unlock()
+	return SubscribeResult{Code: Code(r.Options.QoS), existed: existed}, stored
+}
+
+func (c *Client) mount(filter string) string {
+	mp := c.Info.Mountpoint
+	if mp == "" {
+		return filter
+	}
+	if group, inner, ok := topic.ParseShared(filter); ok {
+		if group == "$queue" {
+			return "$queue/" + mp + inner
+		}
+		return "$share/" + group + "/" + mp + inner
+	}
+	return mp + filter
+}
+
+// SendRetained queues the retained messages for the successful
+// subscriptions among reqs, following Retain Handling [MQTT-3.3.1-9..11]:
+// 0 always, 1 only for a new subscription, 2 never; never for shared
+// subscriptions [MQTT-3.8.4-? / 4.8.2].
+func (c *Client) SendRetained(reqs []SubscribeRequest, results []SubscribeResult) {
+	if c.b.cfg.RetainDisabled {
+		return
+	}
+	now := time.Now()
+	for i := range reqs {
+		r, res := &reqs[i], results[i]
+		if res.Code.Failed() || r.Options.RetainHandling == 2 || r.Options.RetainHandling == 1 && res.existed {
+			continue
+		}
+		filter := c.mount(r.Filter)
+		if _, _, shared := topic.ParseShared(filter); shared {
+			continue
+		}
+		var ids []uint32
+		if r.Options.SubscriptionID != 0 {
+			ids = []uint32{r.Options.SubscriptionID}
+		}
+		c.b.retained.Match(filter, func(_ string, m *Message) bool {
+			if m.Expired(now) {
+				return true
+			}
+			qos := m.QoS
+			if r.Options.QoS < qos {
+				qos = r.Options.QoS
+			}
+			// [MQTT-3.3.1-8] retained messages sent on subscribe keep RETAIN=1.
+			c.s.enqueueIfCurrent(c.gen, m, qos, ids)
+			return true
+		})
+	}
+}
+
+func (s *session) enqueueIfCurrent(gen uint64, m *Message, qos byte, ids []uint32) {
+	s.mu.Lock()
+	cur := s.gen == gen
+	s.mu.Unlock()
+	if cur {
+		// Nothing is acknowledged on these copies: their store writes
+		// need no sync.
+		var d durable
+		s.enqueue(m, qos, true, ids, &d)
+	}
+}
+
+// Unsubscribe removes subscriptions, returning Success or
+// NoSubscriptionExisted per filter.
+func (c *Client) Unsubscribe(filters []string, results []Code) []Code {
+	for _, f := range filters {
+		if topic.ValidateFilter(f, c.b.cfg.MaxTopicLevels) != nil {
+			results = append(results, TopicFilterInvalid)
+			continue
+		}
+		filter := c.mount(f)
+		if !c.lock() {
+			results = append(results, UnspecifiedError)
+			continue
+		}
+		_, ok := c.s.subs[filter]
+		if ok {
+			delete(c.s.subs, filter)
+			c.b.router.Unsubscribe(c.s, filter)
+			if c.s.persist {
+				c.s.storeErr("delete subscription", c.b.store.Sessions().DeleteSubscription(c.s.key.store(), filter))
+			}
+		}
+		c.s.mu.Unlock()
+		if ok {
+			results = append(results, Success)
+		} else {
+			results = append(results, NoSubscriptionExisted)
+		}
+	}
+	return results
+}
+
+// DisconnectKind says how a connection ended.
+type DisconnectKind int
+
+// Disconnect kinds.
+const (
+	// DisconnectNormal: the client sent DISCONNECT; the will is discarded
+	// [MQTT-3.1.2-10].
+	DisconnectNormal DisconnectKind = iota
+	// DisconnectWithWill: v5 DISCONNECT 0x04, or any connection loss,
+	// keepalive timeout or protocol error; the will is published after its
+	// delay.
+	DisconnectWithWill
+)
+
+// SetQueueLimit bounds the session's queue to messages while this
+// connection is attached, below Config.MaxQueued; 0 restores the broker's
+// limit. Messages beyond it are dropped by Config.DropPolicy and counted,
+// as at MaxQueued. Adapters use it for clients that are connected but not
+// reading, such as sleeping MQTT-SN clients; the limit ends when the
+// connection detaches.
+func (c *Client) SetQueueLimit(messages int) {
+	if !c.lock() {
+		return
+	}
+	c.s.queueLimit = max(messages, 0)
+	c.s.mu.Unlock()
+}
+
+// SetSessionExpiry changes the session expiry at disconnect time (MQTT 5
+// DISCONNECT carries one).
+func (c *Client) SetSessionExpiry(d time.Duration) {
+	if !c.lock() {
+		return
+	}
+	if c.b.cfg.MaxSessionExpiry > 0 && d > c.b.cfg.MaxSessionExpiry {
+		d = c.b.cfg.MaxSessionExpiry
+	}
+	c.s.expiry = d
+	c.s.mu.Unlock()
+}
+
+// Disconnect detaches the connection from its session. The session ends
+// now if its expiry is zero, otherwise it waits offline for a resume; the
+// will is published, delayed or discarded per kind and the will delay.
+// reason says why, for the log.
+func (c *Client) Disconnect(kind DisconnectKind, reason string) {
+	if !c.lock() {
+		return
+	}
+	s := c.s
+	b := c.b
+	s.detachLocked()
+	if !b.cfg.QueueQoS0 {
+		s.dropQoS0Locked()
+	}
+	gen := s.gen
+	var will *Will
+	if kind == DisconnectNormal {
+		s.will = nil
+	}
+	end := s.expiry == 0
+	if s.will != nil {
+		if end || s.will.Delay <= 0 || s.will.Delay >= s.expiry {
+			// Published now when its session ends now or it has no delay;
+			// a delay beyond the session expiry fires with the expiry.
+			if end || s.will.Delay <= 0 {
+				will = s.takeWillLocked()
+			}
+		}
+		if s.will != nil && s.will.Delay < s.expiry {
+			s.willTimer = time.AfterFunc(s.will.Delay, func() { b.delayedWill(s, gen) })
+		}
+	}
+	if end {
+		s.ended = true
+		s.deleteLocked()
+	} else {
+		if s.expiry != NeverExpire {
+			s.expiryTimer = time.AfterFunc(s.expiry, func() { b.expire(s, gen) })
+		}
+		if s.persist {
+			s.persistWillLocked()
+			s.storeErr("set expiry", b.store.Sessions().SetExpiry(s.key.store(), s.expiry, time.Now()))
+		}
+	}
+	info := s.info
+	s.mu.Unlock()
+	b.clientGone()
+	b.clientEvent(&info, "disconnected")
+	b.logClient(&info, "client disconnected", slog.String("reason", reason))
+	if will != nil {
+		b.publishWill(info, will)
+	}
+	if end {
+		b.endSession(s)
+	}
 }
