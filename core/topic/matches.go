@@ -19,6 +19,11 @@ type Target[S comparable] struct {
 	SubIDs []uint32
 	// Shared marks a delivery chosen from a shared-subscription group.
 	Shared bool
+	// Key is the subscription's Key for a target of a Separate
+	// subscription or a shared pick; empty for a merged target.
+	Key string
+
+	separate bool // from a Separate subscription: never merged into
 }
 
 // Matches is a reusable result buffer for Router.Match. Keep one per
@@ -61,7 +66,8 @@ type matchCtx[S comparable] struct {
 //
 // Overlapping non-shared subscriptions of one subscriber merge into one
 // target with the highest QoS, all subscription identifiers and
-// RetainAsPublished OR-ed [MQTT-3.3.4-2/3/4]. Non-shared subscriptions with
+// RetainAsPublished OR-ed [MQTT-3.3.4-2/3/4]; a Separate subscription
+// gets a target of its own instead. Non-shared subscriptions with
 // NoLocal are skipped when the subscriber is the publisher [MQTT-3.8.3-3].
 // Each shared group that matches yields exactly one target chosen by the
 // router's strategy; a shared delivery is separate from the subscriber's
@@ -172,6 +178,14 @@ func (m *Matches[S]) merge() {
 	nids := 0
 	for i := range m.hits {
 		h := &m.hits[i]
+		if h.opts.Separate {
+			h.target = int32(len(m.Targets))
+			m.Targets = append(m.Targets, Target[S]{Sub: h.sub, QoS: h.opts.QoS, RetainAsPublished: h.opts.RetainAsPublished, Key: h.opts.Key, separate: true})
+			if h.opts.SubscriptionID != 0 {
+				nids++
+			}
+			continue
+		}
 		t := int32(-1)
 		if useMap {
 			if j, ok := m.index[h.sub]; ok {
@@ -179,7 +193,7 @@ func (m *Matches[S]) merge() {
 			}
 		} else {
 			for j := range m.Targets {
-				if m.Targets[j].Sub == h.sub {
+				if m.Targets[j].Sub == h.sub && !m.Targets[j].separate {
 					t = int32(j)
 					break
 				}
@@ -208,7 +222,7 @@ func (m *Matches[S]) merge() {
 	}
 	if nids == 0 {
 		for _, h := range m.shared {
-			m.Targets = append(m.Targets, Target[S]{Sub: h.sub, QoS: h.opts.QoS, RetainAsPublished: h.opts.RetainAsPublished, Shared: true})
+			m.Targets = append(m.Targets, Target[S]{Sub: h.sub, QoS: h.opts.QoS, RetainAsPublished: h.opts.RetainAsPublished, Shared: true, Key: h.opts.Key})
 		}
 		return
 	}
@@ -244,7 +258,7 @@ func (m *Matches[S]) merge() {
 		}
 	}
 	for _, h := range m.shared {
-		t := Target[S]{Sub: h.sub, QoS: h.opts.QoS, RetainAsPublished: h.opts.RetainAsPublished, Shared: true}
+		t := Target[S]{Sub: h.sub, QoS: h.opts.QoS, RetainAsPublished: h.opts.RetainAsPublished, Shared: true, Key: h.opts.Key}
 		if id := h.opts.SubscriptionID; id != 0 {
 			ids[off] = id
 			t.SubIDs = ids[off : off+1 : off+1]

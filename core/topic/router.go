@@ -14,6 +14,14 @@ type Options struct {
 	RetainAsPublished bool
 	RetainHandling    byte
 	SubscriptionID    uint32 // 0 = none
+	// Key tells apart several subscriptions of one subscriber to the same
+	// filter (a STOMP subscription id, a CoAP token); a subscriber with
+	// one subscription per filter (MQTT) leaves it empty. A subscription
+	// is identified by (subscriber, filter, Key).
+	Key string
+	// Separate asks for a target of its own for each match, carrying Key,
+	// instead of merging into the subscriber's one target per message.
+	Separate bool
 }
 
 // Router is the subscription trie. S identifies a subscriber; the core uses
@@ -62,7 +70,13 @@ type leaf[S comparable] struct {
 // bigSubs is a long subscription list, guarded by its node's mu.
 type bigSubs[S comparable] struct {
 	subs []entry[S]
-	idx  map[S]int32
+	idx  map[subID[S]]int32
+}
+
+// subID identifies one subscription at a node.
+type subID[S comparable] struct {
+	sub S
+	key string
 }
 
 type entry[S comparable] struct {
@@ -205,6 +219,9 @@ func groupKey(filter, group string) string {
 // the subscriber's client id; HashClientID and HashTopic use it to spread
 // publishers or topics over the members by rendezvous hashing. existed
 // reports a replacement.
+//
+// A subscription is identified by (s, filter, o.Key): a subscriber may hold
+// several subscriptions to one filter under different keys.
 func (r *Router[S]) Subscribe(s S, clientID, filter string, o Options) (existed bool) {
 	gname, inner, shared := ParseShared(filter)
 	gname = groupKey(filter, gname)
@@ -226,18 +243,18 @@ func (r *Router[S]) Subscribe(s S, clientID, filter string, o Options) (existed 
 func (n *node[S]) addSub(s S, o Options) (existed bool) {
 	l := n.current()
 	if b := l.big; b != nil {
-		if i, ok := b.idx[s]; ok {
+		if i, ok := b.idx[subID[S]{s, o.Key}]; ok {
 			b.subs[i].opts = o
 			return true
 		}
-		b.idx[s] = int32(len(b.subs))
+		b.idx[subID[S]{s, o.Key}] = int32(len(b.subs))
 		b.subs = append(b.subs, entry[S]{sub: s, opts: o})
 		return false
 	}
 	subs := make([]entry[S], len(l.subs), len(l.subs)+1)
 	copy(subs, l.subs)
 	for i := range subs {
-		if subs[i].sub == s {
+		if subs[i].sub == s && subs[i].opts.Key == o.Key {
 			subs[i].opts = o
 			l.subs = subs
 			n.setLeaf(&l)
@@ -246,9 +263,9 @@ func (n *node[S]) addSub(s S, o Options) (existed bool) {
 	}
 	subs = append(subs, entry[S]{sub: s, opts: o})
 	if len(subs) > maxSmallSubs {
-		b := &bigSubs[S]{subs: subs, idx: make(map[S]int32, 2*len(subs))}
+		b := &bigSubs[S]{subs: subs, idx: make(map[subID[S]]int32, 2*len(subs))}
 		for i := range subs {
-			b.idx[subs[i].sub] = int32(i)
+			b.idx[subID[S]{subs[i].sub, subs[i].opts.Key}] = int32(i)
 		}
 		l.subs, l.big = nil, b
 	} else {
@@ -276,7 +293,7 @@ func (n *node[S]) addMember(gname string, mb *member[S]) (existed bool) {
 	members := make([]*member[S], len(old), len(old)+1)
 	copy(members, old)
 	for i, x := range members {
-		if x.sub == mb.sub {
+		if x.sub == mb.sub && x.opts.Key == mb.opts.Key {
 			members[i] = mb
 			g.members.Store(&members)
 			x.gone.Store(true)
@@ -332,10 +349,15 @@ retry:
 func (n *node[S]) rlock() { n.mu.RLock() }
 func (n *node[S]) lock()  { n.mu.Lock() }
 
-// Unsubscribe removes the subscription of s to filter, which must be
-// spelled as it was subscribed (a `$share/g/a` subscription is not removed
-// by unsubscribing `a`). It prunes nodes left empty.
+// Unsubscribe removes the subscription of s to filter with the empty key,
+// which must be spelled as it was subscribed (a `$share/g/a` subscription
+// is not removed by unsubscribing `a`). It prunes nodes left empty.
 func (r *Router[S]) Unsubscribe(s S, filter string) (existed bool) {
+	return r.UnsubscribeKey(s, "", filter)
+}
+
+// UnsubscribeKey removes the subscription (s, filter, key).
+func (r *Router[S]) UnsubscribeKey(s S, key, filter string) (existed bool) {
 	gname, inner, shared := ParseShared(filter)
 	gname = groupKey(filter, gname)
 	var stack [16]*node[S]
@@ -360,9 +382,9 @@ func (r *Router[S]) Unsubscribe(s S, filter string) (existed bool) {
 		path = append(path, n)
 	}
 	if shared {
-		existed = n.removeMember(gname, s)
+		existed = n.removeMember(gname, s, key)
 	} else {
-		existed = n.removeSub(s)
+		existed = n.removeSub(s, key)
 	}
 	prune := n.empty()
 	n.mu.Unlock()
@@ -378,18 +400,18 @@ func (r *Router[S]) Unsubscribe(s S, filter string) (existed bool) {
 
 // removeSub removes the non-shared subscription of s. n.mu is write-locked
 // on entry.
-func (n *node[S]) removeSub(s S) bool {
+func (n *node[S]) removeSub(s S, key string) bool {
 	l := n.current()
 	if b := l.big; b != nil {
-		i, ok := b.idx[s]
+		i, ok := b.idx[subID[S]{s, key}]
 		if !ok {
 			return false
 		}
 		last := int32(len(b.subs) - 1)
-		delete(b.idx, s)
+		delete(b.idx, subID[S]{s, key})
 		if i != last {
 			b.subs[i] = b.subs[last]
-			b.idx[b.subs[i].sub] = i
+			b.idx[subID[S]{b.subs[i].sub, b.subs[i].opts.Key}] = i
 		}
 		b.subs[last] = entry[S]{}
 		b.subs = b.subs[:last]
@@ -402,7 +424,7 @@ func (n *node[S]) removeSub(s S) bool {
 		return true
 	}
 	for i := range l.subs {
-		if l.subs[i].sub == s {
+		if l.subs[i].sub == s && l.subs[i].opts.Key == key {
 			subs := make([]entry[S], 0, len(l.subs)-1)
 			subs = append(subs, l.subs[:i]...)
 			l.subs = append(subs, l.subs[i+1:]...)
@@ -415,7 +437,7 @@ func (n *node[S]) removeSub(s S) bool {
 
 // removeMember removes s from the shared group gname. n.mu is write-locked
 // on entry.
-func (n *node[S]) removeMember(gname string, s S) bool {
+func (n *node[S]) removeMember(gname string, s S, key string) bool {
 	l := n.current()
 	gi, g := findGroup(l.groups, gname)
 	if g == nil {
@@ -423,7 +445,7 @@ func (n *node[S]) removeMember(gname string, s S) bool {
 	}
 	old := *g.members.Load()
 	for i, x := range old {
-		if x.sub != s {
+		if x.sub != s || x.opts.Key != key {
 			continue
 		}
 		x.gone.Store(true)

@@ -500,3 +500,57 @@ func TestRouterCompactsSparseChildTable(t *testing.T) {
 		}
 	}
 }
+
+// TestRouterKeyedSubscriptions: one subscriber holds several subscriptions
+// to one filter under different keys; Separate ones each get a target of
+// their own with their key, merged ones still merge.
+func TestRouterKeyedSubscriptions(t *testing.T) {
+	for _, big := range []bool{false, true} {
+		t.Run(fmt.Sprintf("big=%v", big), func(t *testing.T) {
+			r := NewRouter[string](RoundRobin)
+			if big {
+				// Enough other subscribers at the filter for the map form.
+				for i := range maxSmallSubs + 1 {
+					r.Subscribe(fmt.Sprint("o", i), "", "a/+", Options{})
+				}
+			}
+			r.Subscribe("s", "s", "a/+", Options{QoS: 1, Key: "sub-1", Separate: true, SubscriptionID: 7})
+			r.Subscribe("s", "s", "a/+", Options{QoS: 0, Key: "sub-2", Separate: true})
+			r.Subscribe("s", "s", "a/#", Options{QoS: 2})
+			r.Subscribe("s", "s", "#", Options{QoS: 1, SubscriptionID: 9})
+			// Replacing keeps one subscription per key.
+			if !r.Subscribe("s", "s", "a/+", Options{QoS: 2, Key: "sub-2", Separate: true}) {
+				t.Fatal("same key not reported as a replacement")
+			}
+			var m Matches[string]
+			r.Match("a/b", "", false, &m)
+			got := map[string]string{}
+			for _, tg := range m.Targets {
+				if tg.Sub != "s" {
+					continue
+				}
+				got[tg.Key] = fmt.Sprintf("q%d ids=%v", tg.QoS, tg.SubIDs)
+			}
+			want := map[string]string{"sub-1": "q1 ids=[7]", "sub-2": "q2 ids=[]", "": "q2 ids=[9]"}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("targets of s = %v, want %v", got, want)
+			}
+			if !r.UnsubscribeKey("s", "sub-1", "a/+") || r.UnsubscribeKey("s", "sub-1", "a/+") {
+				t.Fatal("UnsubscribeKey did not remove exactly once")
+			}
+			r.Match("a/b", "", false, &m)
+			n := 0
+			for _, tg := range m.Targets {
+				if tg.Sub == "s" {
+					n++
+					if tg.Key == "sub-1" {
+						t.Fatal("removed subscription still matched")
+					}
+				}
+			}
+			if n != 2 {
+				t.Fatalf("%d targets for s after removing one key, want 2", n)
+			}
+		})
+	}
+}
