@@ -54,14 +54,28 @@ func (m *Message) Expired(now time.Time) bool {
 	return !m.Expiry.IsZero() && !now.Before(m.Expiry)
 }
 
-// Subscription is one topic filter of a session with its options.
+// Subscription is one subscription of a session with its options.
 type Subscription struct {
+	// Key identifies the subscription in its session when several share
+	// a filter (a STOMP subscription id); "" means the filter is the key.
+	Key               string
 	Filter            string
 	QoS               byte
 	NoLocal           bool
 	RetainAsPublished bool
 	RetainHandling    byte
 	SubscriptionID    uint32 // 0: none
+	Separate          bool   // one delivery per subscription, not merged per session
+	Latest            bool   // only the newest undelivered message is kept
+}
+
+// ID returns what identifies the subscription in its session: Key, or
+// Filter without one.
+func (s *Subscription) ID() string {
+	if s.Key != "" {
+		return s.Key
+	}
+	return s.Filter
 }
 
 // Will is a session's last will.
@@ -85,7 +99,7 @@ type Session struct {
 	// publish the will and to check subscriptions against the ACL while
 	// the session is offline, after a restart.
 	Client Client
-	// Subscriptions in ascending order of Filter when returned by a store.
+	// Subscriptions in ascending order of ID when returned by a store.
 	Subscriptions []Subscription
 }
 
@@ -180,7 +194,7 @@ type Sessions interface {
 	// Put creates or replaces the session s.Key, subscriptions included:
 	// afterwards the session has exactly s.Subscriptions.
 	Put(s *Session) error
-	// Get returns the session with its subscriptions sorted by filter, or
+	// Get returns the session with its subscriptions sorted by ID, or
 	// ErrNotFound.
 	Get(k Key) (*Session, error)
 	// SetExpiry records the session expiry and when the connection ended
@@ -189,12 +203,12 @@ type Sessions interface {
 	// SetWill replaces the will; nil removes it. ErrNotFound if there is no
 	// such session.
 	SetWill(k Key, w *Will) error
-	// SetSubscription adds or replaces the subscription with sub.Filter.
+	// SetSubscription adds or replaces the subscription with sub.ID().
 	// ErrNotFound if there is no such session.
 	SetSubscription(k Key, sub Subscription) error
-	// DeleteSubscription removes a subscription; removing a missing one is
-	// not an error.
-	DeleteSubscription(k Key, filter string) error
+	// DeleteSubscription removes the subscription whose ID is id; removing
+	// a missing one is not an error.
+	DeleteSubscription(k Key, id string) error
 	// Delete removes the session with its subscriptions, queue and inbound
 	// packet ids. Deleting a missing session is not an error.
 	Delete(k Key) error

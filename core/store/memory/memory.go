@@ -95,7 +95,7 @@ func (v sessions) Put(rec *store.Session) error {
 	if len(rec.Subscriptions) > 0 {
 		ss.subs = make(map[string]store.Subscription, len(rec.Subscriptions))
 		for _, sub := range rec.Subscriptions {
-			ss.subs[sub.Filter] = sub
+			ss.subs[sub.ID()] = sub
 		}
 	}
 	v.s.mu.Lock()
@@ -123,7 +123,7 @@ func (ss *session) export() *store.Session {
 			rec.Subscriptions = append(rec.Subscriptions, sub)
 		}
 		sort.Slice(rec.Subscriptions, func(i, j int) bool {
-			return rec.Subscriptions[i].Filter < rec.Subscriptions[j].Filter
+			return rec.Subscriptions[i].ID() < rec.Subscriptions[j].ID()
 		})
 	}
 	return &rec
@@ -169,15 +169,15 @@ func (v sessions) SetSubscription(k store.Key, sub store.Subscription) error {
 	if ss.subs == nil {
 		ss.subs = make(map[string]store.Subscription)
 	}
-	ss.subs[sub.Filter] = sub
+	ss.subs[sub.ID()] = sub
 	return nil
 }
 
-func (v sessions) DeleteSubscription(k store.Key, filter string) error {
+func (v sessions) DeleteSubscription(k store.Key, id string) error {
 	v.s.mu.Lock()
 	defer v.s.mu.Unlock()
 	if ss := v.s.sessions[k]; ss != nil {
-		delete(ss.subs, filter)
+		delete(ss.subs, id)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"encoding/binary"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -247,29 +248,60 @@ func decodeSession(v []byte, s *store.Session) bool {
 	return !d.bad
 }
 
-// Subscription: version, QoS, flags, retain handling, subscription id. The
-// filter is in the key.
+// Subscription: version, QoS, flags, retain handling, subscription id,
+// and with flag subHasKey the filter. The key path holds the subscription's
+// ID: its filter, or its Key when it has one.
+const (
+	subNoLocal  = 1
+	subRAP      = 2
+	subHasKey   = 4
+	subSeparate = 8
+	subLatest   = 16
+)
+
 func appendSubscription(b []byte, sub *store.Subscription) []byte {
 	var flags byte
 	if sub.NoLocal {
-		flags |= 1
+		flags |= subNoLocal
 	}
 	if sub.RetainAsPublished {
-		flags |= 2
+		flags |= subRAP
+	}
+	if sub.Key != "" {
+		flags |= subHasKey
+	}
+	if sub.Separate {
+		flags |= subSeparate
+	}
+	if sub.Latest {
+		flags |= subLatest
 	}
 	b = append(b, valueVersion, sub.QoS, flags, sub.RetainHandling)
-	return binary.AppendUvarint(b, uint64(sub.SubscriptionID))
+	b = binary.AppendUvarint(b, uint64(sub.SubscriptionID))
+	if sub.Key != "" {
+		b = appendBytes(b, []byte(sub.Filter))
+	}
+	return b
 }
 
-func decodeSubscription(v []byte, sub *store.Subscription) bool {
+// decodeSubscription decodes v into sub, whose ID came from the key path.
+func decodeSubscription(id string, v []byte, sub *store.Subscription) bool {
 	d := decoder{buf: v}
 	d.version()
 	sub.QoS = d.byte()
 	flags := d.byte()
-	sub.NoLocal = flags&1 != 0
-	sub.RetainAsPublished = flags&2 != 0
+	sub.NoLocal = flags&subNoLocal != 0
+	sub.RetainAsPublished = flags&subRAP != 0
+	sub.Separate = flags&subSeparate != 0
+	sub.Latest = flags&subLatest != 0
 	sub.RetainHandling = d.byte()
 	sub.SubscriptionID = uint32(d.uvarint())
+	if flags&subHasKey != 0 {
+		sub.Key = id
+		sub.Filter = strings.Clone(d.string()) // v may be the iterator's
+	} else {
+		sub.Filter = id
+	}
 	return !d.bad
 }
 

@@ -12,8 +12,8 @@ import (
 
 type sessions struct{ s *Store }
 
-func subscriptionKey(k store.Key, filter string) []byte {
-	return append(sessionPrefix(kindSubscription, k), filter...)
+func subscriptionKey(k store.Key, id string) []byte {
+	return append(sessionPrefix(kindSubscription, k), id...)
 }
 
 func (v sessions) Put(rec *store.Session) error {
@@ -28,7 +28,7 @@ func (v sessions) Put(rec *store.Session) error {
 	for i := range rec.Subscriptions {
 		sub := &rec.Subscriptions[i]
 		*buf = appendSubscription((*buf)[:0], sub)
-		_ = b.Set(subscriptionKey(rec.Key, sub.Filter), *buf, nil)
+		_ = b.Set(subscriptionKey(rec.Key, sub.ID()), *buf, nil)
 	}
 	return v.s.err(b.Commit(engine.NoSync))
 }
@@ -45,8 +45,8 @@ func (v sessions) Get(k store.Key) (*store.Session, error) {
 	}
 	prefix := sessionPrefix(kindSubscription, k)
 	err = v.s.scan(prefix, nil, func(key, val []byte) (bool, error) {
-		sub := store.Subscription{Filter: string(key[len(prefix):])}
-		if !decodeSubscription(val, &sub) {
+		var sub store.Subscription
+		if !decodeSubscription(string(key[len(prefix):]), val, &sub) {
 			return false, v.s.corrupt(key)
 		}
 		rec.Subscriptions = append(rec.Subscriptions, sub)
@@ -85,11 +85,11 @@ func (v sessions) SetSubscription(k store.Key, sub store.Subscription) error {
 	if err := v.s.exists(sessionPrefix(kindSession, k)); err != nil {
 		return err
 	}
-	return v.s.set(subscriptionKey(k, sub.Filter), func(b []byte) []byte { return appendSubscription(b, &sub) }, engine.NoSync)
+	return v.s.set(subscriptionKey(k, sub.ID()), func(b []byte) []byte { return appendSubscription(b, &sub) }, engine.NoSync)
 }
 
-func (v sessions) DeleteSubscription(k store.Key, filter string) error {
-	return v.s.err(v.s.db.Delete(subscriptionKey(k, filter), engine.NoSync))
+func (v sessions) DeleteSubscription(k store.Key, id string) error {
+	return v.s.err(v.s.db.Delete(subscriptionKey(k, id), engine.NoSync))
 }
 
 func (v sessions) Delete(k store.Key) error { return v.s.deleteSession(k) }
@@ -144,8 +144,8 @@ func (v sessions) Range(fn func(*store.Session) bool) error {
 			if err != nil {
 				return false, v.s.err(err)
 			}
-			sub := store.Subscription{Filter: string(sk[1+sn:])}
-			if !decodeSubscription(sval, &sub) {
+			var sub store.Subscription
+			if !decodeSubscription(string(sk[1+sn:]), sval, &sub) {
 				return false, v.s.corrupt(sk)
 			}
 			rec.Subscriptions = append(rec.Subscriptions, sub)

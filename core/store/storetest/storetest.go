@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,6 +176,29 @@ var cases = []testCase{
 		checkSession(t, mustGet(t, s, keyA), want)
 		wantNotFound(t, s.Sessions().SetSubscription(keyB, store.Subscription{Filter: "x"}))
 		must(t, s.Sessions().DeleteSubscription(keyB, "x"))
+	}},
+	{"keyed subscriptions share a filter", func(t *testing.T, s store.Store) {
+		want := fullSession(keyA)
+		want.Subscriptions = nil
+		must(t, s.Sessions().Put(want))
+		must(t, s.Sessions().SetSubscription(keyA, store.Subscription{Key: "sub-1", Filter: "a/+", QoS: 1, Separate: true}))
+		must(t, s.Sessions().SetSubscription(keyA, store.Subscription{Key: "sub-2", Filter: "a/+", QoS: 0, Separate: true, Latest: true}))
+		must(t, s.Sessions().SetSubscription(keyA, store.Subscription{Filter: "a/+", QoS: 2}))
+		// The same key with another filter replaces the subscription.
+		must(t, s.Sessions().SetSubscription(keyA, store.Subscription{Key: "sub-1", Filter: "b/#", QoS: 2, Separate: true, SubscriptionID: 4}))
+		want.Subscriptions = []store.Subscription{
+			{Filter: "a/+", QoS: 2},
+			{Key: "sub-1", Filter: "b/#", QoS: 2, Separate: true, SubscriptionID: 4},
+			{Key: "sub-2", Filter: "a/+", QoS: 0, Separate: true, Latest: true},
+		}
+		checkSession(t, mustGet(t, s, keyA), want)
+		must(t, s.Sessions().DeleteSubscription(keyA, "sub-2"))
+		want.Subscriptions = want.Subscriptions[:2]
+		checkSession(t, mustGet(t, s, keyA), want)
+		// Put writes keyed subscriptions whole too.
+		want.Subscriptions = append(want.Subscriptions, store.Subscription{Key: "sub-3", Filter: "a/+", Latest: true, Separate: true})
+		must(t, s.Sessions().Put(want))
+		checkSession(t, mustGet(t, s, keyA), want)
 	}},
 	{"session delete removes subscriptions, queue and inbound", func(t *testing.T, s store.Store) {
 		must(t, s.Sessions().Put(fullSession(keyA)))
@@ -668,15 +692,7 @@ func checkSession(t testing.TB, got, want *store.Session) {
 		checkMessage(t, "will", &got.Will.Message, &want.Will.Message)
 	}
 	ws := slices.Clone(want.Subscriptions)
-	slices.SortFunc(ws, func(a, b store.Subscription) int {
-		if a.Filter < b.Filter {
-			return -1
-		}
-		if a.Filter > b.Filter {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(ws, func(a, b store.Subscription) int { return strings.Compare(a.ID(), b.ID()) })
 	if len(got.Subscriptions) != len(ws) || (len(ws) > 0 && !slices.Equal(got.Subscriptions, ws)) {
 		t.Errorf("session %v: subscriptions\n got %+v\nwant %+v", want.Key, got.Subscriptions, ws)
 	}
