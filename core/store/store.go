@@ -140,8 +140,11 @@ type QueueEntry struct {
 	QoS             byte // delivery QoS: min(message QoS, subscription QoS)
 	Retain          bool // retain flag as delivered
 	SubscriptionIDs []uint32
-	PacketID        uint16 // 0 while Queued
-	State           DeliveryState
+	// Key is the subscription key of a delivery to a Separate
+	// subscription; empty for a merged delivery.
+	Key      string
+	PacketID uint16 // 0 while Queued
+	State    DeliveryState
 }
 
 // OutboxEntry is one message in a bridge outbox.

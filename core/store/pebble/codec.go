@@ -162,26 +162,34 @@ func (d *decoder) message(m *store.Message) {
 	m.Origin.ClientID = d.string()
 }
 
-// Queue entry: version, QoS, retain, subscription ids, message.
+// Queue entry: version, QoS, flags (1: retain, 2: has a subscription
+// key), subscription ids, message, and with flag 2 the key.
 func appendEntry(b []byte, e *store.QueueEntry) []byte {
-	b = append(b, valueVersion, e.QoS)
+	var flags byte
 	if e.Retain {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		flags |= 1
 	}
+	if e.Key != "" {
+		flags |= 2
+	}
+	b = append(b, valueVersion, e.QoS, flags)
 	b = binary.AppendUvarint(b, uint64(len(e.SubscriptionIDs)))
 	for _, id := range e.SubscriptionIDs {
 		b = binary.AppendUvarint(b, uint64(id))
 	}
-	return appendMessage(b, e.Message)
+	b = appendMessage(b, e.Message)
+	if e.Key != "" {
+		b = appendBytes(b, []byte(e.Key))
+	}
+	return b
 }
 
 func decodeEntry(v []byte, e *store.QueueEntry) bool {
 	d := decoder{buf: v}
 	d.version()
 	e.QoS = d.byte()
-	e.Retain = d.byte() != 0
+	flags := d.byte()
+	e.Retain = flags&1 != 0
 	if n := d.uvarint(); n > 0 && n <= uint64(len(d.buf)) {
 		e.SubscriptionIDs = make([]uint32, n)
 		for i := range e.SubscriptionIDs {
@@ -192,6 +200,9 @@ func decodeEntry(v []byte, e *store.QueueEntry) bool {
 	}
 	e.Message = new(store.Message)
 	d.message(e.Message)
+	if flags&2 != 0 {
+		e.Key = d.string()
+	}
 	return !d.bad
 }
 

@@ -64,6 +64,7 @@ var durableCases = []durableCase{
 				e.Message = FullMessage("full", "payload")
 				e.SubscriptionIDs = []uint32{4, 5}
 				e.Retain = true
+				e.Key = "sub-3"
 			}
 			_, err := s.Queues().Append(keyA, e, i%4 == 0)
 			must(t, err)

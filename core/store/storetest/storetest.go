@@ -266,6 +266,9 @@ var cases = []testCase{
 				e.Message = FullMessage(fmt.Sprintf("t/%d", i), "p")
 				e.SubscriptionIDs = []uint32{1, uint32(i), 1 << 28}
 			}
+			if i%5 == 0 {
+				e.Key = fmt.Sprint("sub-", i)
+			}
 			seq, err := s.Queues().Append(keyA, e, i%2 == 0)
 			must(t, err)
 			if seq != e.Seq {
@@ -705,11 +708,11 @@ func checkQueue(t testing.TB, got, want []store.QueueEntry) {
 	}
 	for i := range want {
 		g, w := &got[i], &want[i]
-		if g.Seq != w.Seq || g.QoS != w.QoS || g.Retain != w.Retain || g.PacketID != w.PacketID || g.State != w.State ||
+		if g.Seq != w.Seq || g.QoS != w.QoS || g.Retain != w.Retain || g.PacketID != w.PacketID || g.State != w.State || g.Key != w.Key ||
 			len(g.SubscriptionIDs) != len(w.SubscriptionIDs) || (len(w.SubscriptionIDs) > 0 && !slices.Equal(g.SubscriptionIDs, w.SubscriptionIDs)) {
-			t.Errorf("entry %d:\n got seq %d qos %d retain %v id %d state %d subs %v\nwant seq %d qos %d retain %v id %d state %d subs %v", i,
-				g.Seq, g.QoS, g.Retain, g.PacketID, g.State, g.SubscriptionIDs,
-				w.Seq, w.QoS, w.Retain, w.PacketID, w.State, w.SubscriptionIDs)
+			t.Errorf("entry %d:\n got seq %d qos %d retain %v id %d state %d subs %v key %q\nwant seq %d qos %d retain %v id %d state %d subs %v key %q", i,
+				g.Seq, g.QoS, g.Retain, g.PacketID, g.State, g.SubscriptionIDs, g.Key,
+				w.Seq, w.QoS, w.Retain, w.PacketID, w.State, w.SubscriptionIDs, w.Key)
 		}
 		checkMessage(t, fmt.Sprintf("entry %d", i), g.Message, w.Message)
 	}
