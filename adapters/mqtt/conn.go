@@ -214,7 +214,9 @@ func (c *conn) Notify() {
 
 // Kick implements core.Conn: the writer sends DISCONNECT with code (v5)
 // and closes the connection. A connection still reading CONNECT has no
-// writer: its socket is closed at once, which ends the handshake.
+// writer: its socket is closed at once, which ends the handshake (a
+// WebSocket gets its close frame at once, written within wsCloseWait, and
+// its read ends when the peer answers).
 func (c *conn) Kick(code core.Code) {
 	c.markKicked(code)
 	if !c.attached.Load() {
@@ -236,15 +238,44 @@ func (c *conn) markKicked(code core.Code) {
 	c.kickOnce.Do(func() {
 		c.kickCode.Store(uint32(code))
 		c.kicked.Store(true)
+		c.closeStatus(byte(code))
 	})
 }
 
+// closeStatus sets the WebSocket close status for the MQTT reason code
+// code, unless one is set: the first reason to close is the one told.
+func (c *conn) closeStatus(code byte) {
+	if ws, ok := c.nc.(*wsConn); ok {
+		ws.setStatus(wsStatus(code))
+	}
+}
+
 // close closes the socket. A polled idle connection would never notice
-// (closing removes it from the poller), so close finishes it.
+// (closing removes it from the poller), so close finishes it. A
+// WebSocket only starts its closing handshake here, which ends the
+// owner's reads: the owner closes it in end.
 func (c *conn) close() {
+	if ws, ok := c.nc.(*wsConn); ok {
+		ws.shutdown()
+		return
+	}
 	c.closeNC.Do(func() { c.nc.Close() })
 	if c.state.CompareAndSwap(stateArmed, stateBusy) {
 		go c.finish(errKicked)
+	}
+}
+
+// end closes the socket for good. Only the connection's owner calls it,
+// once it no longer reads: a WebSocket then waits, for a bounded time, for
+// the peer's answer to its close frame.
+func (c *conn) end() {
+	c.close()
+	if ws, ok := c.nc.(*wsConn); ok {
+		c.closeNC.Do(func() {
+			if err := ws.Close(); err != nil {
+				c.srv.log.Debug("websocket close", "remote", c.remote, "err", err)
+			}
+		})
 	}
 }
 
@@ -270,7 +301,7 @@ func (c *conn) run() {
 			if c.registered {
 				c.srv.poller.remove(c, c.fd)
 			}
-			c.close()
+			c.end()
 			c.srv.connDone(c)
 		}
 	}()
@@ -284,6 +315,14 @@ func (c *conn) run() {
 
 	if err := c.handshake(); err != nil {
 		c.srv.log.Debug("connect failed", "remote", c.remote, "listener", c.l.cfg.Name, "err", err)
+		var ce *errClose
+		var pe *packet.Error
+		switch {
+		case errors.As(err, &ce):
+			c.closeStatus(ce.code)
+		case errors.As(err, &pe):
+			c.closeStatus(pe.Code)
+		}
 		return
 	}
 	c.ready.Store(true)
@@ -551,7 +590,7 @@ func (c *conn) readNow() error {
 // connection.
 func (c *conn) finish(err error) {
 	defer c.srv.connDone(c)
-	defer c.close()
+	defer c.end()
 	if c.kaTimer != nil {
 		c.kaTimer.Stop()
 	}

@@ -52,7 +52,7 @@ func (c *conn) handshake() error {
 	if h.Type != packet.CONNECT {
 		// [MQTT-3.1.0-1] the first packet must be CONNECT; no CONNACK can
 		// be sent since no protocol version is known (checklist B8).
-		return fmt.Errorf("first packet is %v, not CONNECT", h.Type)
+		return protocolErr(packet.ProtocolError, "first packet is %v, not CONNECT", h.Type)
 	}
 	p := packets.Get().(*packet.Packet)
 	defer packets.Put(p)
@@ -161,6 +161,12 @@ func (c *conn) tcpKeepAlive() {
 // refuse writes a failing CONNACK: code for v5, v3code for 3.1/3.1.1
 // (v3code 0 means no v3 CONNACK is defined: close silently).
 func (c *conn) refuse(code, v3code byte) {
+	reason := code
+	if reason == 0 {
+		// A v3 refusal without a v5 code: a keep alive above the limit.
+		reason = packet.UnspecifiedError
+	}
+	c.closeStatus(reason)
 	p := packet.Packet{Type: packet.CONNACK, ReasonCode: code}
 	if c.version != packet.V5 {
 		if v3code == 0 {

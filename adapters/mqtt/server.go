@@ -327,7 +327,14 @@ func (s *Server) newConn(l *listener, nc net.Conn, remote netip.AddrPort) *conn 
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
-		nc.Close()
+		if ws, ok := nc.(*wsConn); ok {
+			// Stop does not wait for this connection: it gets the
+			// close frame but no wait for the peer's answer.
+			ws.setStatus(websocket.CloseGoingAway)
+			ws.abort()
+		} else {
+			nc.Close()
+		}
 		l.active.Add(-1)
 		return nil
 	}
