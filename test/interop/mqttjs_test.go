@@ -100,3 +100,21 @@ func TestCrossClient(t *testing.T) {
 		}
 	})
 }
+
+// TestMQTTJSEndOverWebSocket has MQTT.js publish at QoS 1 and call end()
+// at once, twenty times per protocol version. end() writes DISCONNECT and
+// then the WebSocket close frame: without the close handshake on the
+// broker's side that write fails with ECONNRESET or EPIPE.
+func TestMQTTJSEndOverWebSocket(t *testing.T) {
+	b := startBroker(t)
+	node := requireMQTTJS(t)
+	for _, version := range []string{"4", "5"} {
+		t.Run("v"+version, func(t *testing.T) {
+			topic := "interop/mqttjs/end/v" + version
+			out, err := runToolErr(t, node, "mqttjs_end.js", b.WSURL(), version, topic, "20")
+			if err != nil {
+				t.Fatalf("node mqttjs_end.js %s %s: %v\n%s", b.WSURL(), version, err, out)
+			}
+		})
+	}
+}
