@@ -562,8 +562,8 @@ func (b *Broker) dropSubscriptions(s *session) {
 	s.queue.clear()
 	s.queuedBytes = 0
 	s.mu.Unlock()
-	for f := range subs {
-		b.router.Unsubscribe(s, f)
+	for _, sub := range subs {
+		b.router.UnsubscribeKey(s, sub.opts.Key, sub.filter)
 	}
 }
 
@@ -660,7 +660,7 @@ func (b *Broker) publish(m *Message, from *session, d *durable) int {
 		if t.QoS < qos {
 			qos = t.QoS
 		}
-		if t.Sub.enqueue(m, qos, m.Retain && t.RetainAsPublished, t.SubIDs, d) {
+		if t.Sub.enqueue(m, qos, m.Retain && t.RetainAsPublished, t.SubIDs, t.Key, d) {
 			n++
 		}
 	}

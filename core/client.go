@@ -31,6 +31,9 @@ type Delivery struct {
 	Dup      bool
 	Pubrel   bool
 	SubIDs   []uint32
+	// Key is the subscription key of a delivery to a Separate
+	// subscription; empty for a merged delivery.
+	Key string
 }
 
 // lock locks the session and reports whether this handle is still current.
@@ -277,15 +280,18 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 			if om.state == outReleased {
 				d.Pubrel = true
 			} else {
-				d.Msg, d.Topic, d.Retain, d.Dup, d.SubIDs = om.msg, strings.TrimPrefix(om.msg.Topic, mp), om.retain, true, om.subIDs
+				d.Msg, d.Topic, d.Retain, d.Dup, d.SubIDs, d.Key = om.msg, strings.TrimPrefix(om.msg.Topic, mp), om.retain, true, om.subIDs, om.key
 			}
 			out = append(out, d)
 		}
 	}
 	now := time.Time{}
 	sent := 0 // QoS 0 deliveries, counted once per Pull: the shared counter is contended
-	for n := 0; n < max && s.queue.len() > 0; {
-		q := s.queue.peek()
+	for n := 0; n < max; {
+		q := s.frontLocked()
+		if q == nil {
+			break
+		}
 		if !q.msg.Expiry.IsZero() {
 			if now.IsZero() {
 				now = time.Now()
@@ -294,7 +300,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 				// [MQTT-3.3.2-5] an expired message is not delivered.
 				s.queuedBytes -= q.msg.size()
 				s.removeLocked(q.seq)
-				s.queue.pop()
+				resolveLocked(s.queue.pop())
 				s.b.stats.MessagesDropped.Add(1)
 				continue
 			}
@@ -302,9 +308,9 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		if q.qos > 0 && len(s.inflight) >= s.window {
 			break
 		}
-		e := s.queue.pop()
+		e, _ := resolveLocked(s.queue.pop())
 		s.queuedBytes -= e.msg.size()
-		d := Delivery{Msg: e.msg, Topic: strings.TrimPrefix(e.msg.Topic, mp), QoS: e.qos, Retain: e.retain, SubIDs: e.subIDs}
+		d := Delivery{Msg: e.msg, Topic: strings.TrimPrefix(e.msg.Topic, mp), QoS: e.qos, Retain: e.retain, SubIDs: e.subIDs, Key: e.key}
 		if e.qos > 0 {
 			om := outMsgs.Get().(*outMsg)
 			*om = outMsg{queued: e, id: s.allocIDLocked()}
@@ -357,12 +363,6 @@ func (c *Client) Dropped(d *Delivery) {
 	s.freeAndUnlock(om)
 }
 
-// SubscribeRequest is one filter a client asks for.
-type SubscribeRequest struct {
-	Filter  string // as the client sent it (may be $share/... or $queue/...)
-	Options topic.Options
-}
-
 // SubscribeResult is the outcome of one SubscribeRequest: a granted QoS
 // (Success, GrantedQoS1, GrantedQoS2) or a failure code.
 type SubscribeResult struct {
@@ -400,6 +400,11 @@ func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) (res Subscr
 	if err := topic.ValidateFilter(r.Filter, b.cfg.MaxTopicLevels); err != nil {
 		return SubscribeResult{Code: TopicFilterInvalid}, false
 	}
+	if r.Queue == QueueLatest && !r.Options.Separate {
+		// A merged delivery stands for several subscriptions: there is
+		// no one subscription whose latest value it would be.
+		return SubscribeResult{Code: ImplementationError}, false
+	}
 	filter := c.mount(r.Filter)
 	_, _, shared := topic.ParseShared(filter)
 	if shared && r.Options.NoLocal {
@@ -414,20 +419,39 @@ func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) (res Subscr
 		return SubscribeResult{Code: UnspecifiedError}, false
 	}
 	s := c.s
-	_, existed := s.subs[filter]
+	id := r.id(filter)
+	sub := s.subs[id]
+	existed := sub != nil
 	if !existed && b.cfg.MaxSubscriptions > 0 && len(s.subs) >= b.cfg.MaxSubscriptions {
 		s.mu.Unlock()
 		return SubscribeResult{Code: QuotaExceeded}, false
 	}
-	if s.subs == nil {
-		s.subs = make(map[string]topic.Options)
+	o := r.Options
+	o.Key = r.Key
+	if existed {
+		if sub.filter != filter {
+			// The key moves to another filter.
+			b.router.UnsubscribeKey(s, sub.opts.Key, sub.filter)
+		}
+		if sub.queue == QueueLatest {
+			s.latestSubs--
+		}
+	} else {
+		if s.subs == nil {
+			s.subs = make(map[string]*subscription)
+		}
+		sub = &subscription{}
+		s.subs[id] = sub
 	}
-	s.subs[filter] = r.Options
+	sub.filter, sub.opts, sub.queue = filter, o, r.Queue
+	if sub.queue == QueueLatest {
+		s.latestSubs++
+	}
 	// The router is updated under the session lock so a concurrent
 	// takeover cannot leave a subscription the session no longer lists.
-	b.router.Subscribe(s, s.key.clientID, filter, r.Options)
+	b.router.Subscribe(s, s.key.clientID, filter, o)
 	if s.persist {
-		if err := b.store.Sessions().SetSubscription(s.key.store(), toStoreSubscription(filter, r.Options)); err != nil {
+		if err := b.store.Sessions().SetSubscription(s.key.store(), sub.store()); err != nil {
 			s.storeErr("set subscription", err)
 			s.mu.Unlock()
 			return SubscribeResult{Code: UnspecifiedError}, false
@@ -474,6 +498,10 @@ func (c *Client) SendRetained(reqs []SubscribeRequest, results []SubscribeResult
 		if r.Options.SubscriptionID != 0 {
 			ids = []uint32{r.Options.SubscriptionID}
 		}
+		key := ""
+		if r.Options.Separate {
+			key = r.id(filter)
+		}
 		c.b.retained.Match(filter, func(_ string, m *Message) bool {
 			if m.Expired(now) {
 				return true
@@ -483,13 +511,13 @@ func (c *Client) SendRetained(reqs []SubscribeRequest, results []SubscribeResult
 				qos = r.Options.QoS
 			}
 			// [MQTT-3.3.1-8] retained messages sent on subscribe keep RETAIN=1.
-			c.s.enqueueIfCurrent(c.gen, m, qos, ids)
+			c.s.enqueueIfCurrent(c.gen, m, qos, ids, key)
 			return true
 		})
 	}
 }
 
-func (s *session) enqueueIfCurrent(gen uint64, m *Message, qos byte, ids []uint32) {
+func (s *session) enqueueIfCurrent(gen uint64, m *Message, qos byte, ids []uint32, key string) {
 	s.mu.Lock()
 	cur := s.gen == gen
 	s.mu.Unlock()
@@ -497,39 +525,63 @@ func (s *session) enqueueIfCurrent(gen uint64, m *Message, qos byte, ids []uint3
 		// Nothing is acknowledged on these copies: their store writes
 		// need no sync.
 		var d durable
-		s.enqueue(m, qos, true, ids, &d)
+		s.enqueue(m, qos, true, ids, key, &d)
 	}
 }
 
-// Unsubscribe removes subscriptions, returning Success or
-// NoSubscriptionExisted per filter.
+// Unsubscribe removes subscriptions by filter, the key of subscriptions
+// made without one (MQTT), returning Success or NoSubscriptionExisted per
+// filter.
 func (c *Client) Unsubscribe(filters []string, results []Code) []Code {
 	for _, f := range filters {
 		if topic.ValidateFilter(f, c.b.cfg.MaxTopicLevels) != nil {
 			results = append(results, TopicFilterInvalid)
 			continue
 		}
-		filter := c.mount(f)
-		if !c.lock() {
-			results = append(results, UnspecifiedError)
-			continue
-		}
-		_, ok := c.s.subs[filter]
-		if ok {
-			delete(c.s.subs, filter)
-			c.b.router.Unsubscribe(c.s, filter)
-			if c.s.persist {
-				c.s.storeErr("delete subscription", c.b.store.Sessions().DeleteSubscription(c.s.key.store(), filter))
-			}
-		}
-		c.s.mu.Unlock()
-		if ok {
-			results = append(results, Success)
-		} else {
-			results = append(results, NoSubscriptionExisted)
-		}
+		results = append(results, c.unsubscribe(c.mount(f)))
 	}
 	return results
+}
+
+// UnsubscribeKey removes the subscription made with Key key.
+func (c *Client) UnsubscribeKey(key string) Code {
+	return c.unsubscribe(key)
+}
+
+func (c *Client) unsubscribe(id string) Code {
+	if !c.lock() {
+		return UnspecifiedError
+	}
+	ok := c.s.removeSubLocked(id)
+	c.s.mu.Unlock()
+	if ok {
+		return Success
+	}
+	return NoSubscriptionExisted
+}
+
+// removeSubLocked removes the subscription id from the session, the
+// router and the store.
+func (s *session) removeSubLocked(id string) bool {
+	sub, ok := s.subs[id]
+	if !ok {
+		return false
+	}
+	delete(s.subs, id)
+	if sub.queue == QueueLatest {
+		s.latestSubs--
+	}
+	if sub.waiting {
+		// Its marker in the queue is skipped from now on.
+		s.queuedBytes -= sub.latest.msg.size()
+		s.removeLocked(sub.latest.seq)
+		sub.latest, sub.waiting = queued{}, false
+	}
+	s.b.router.UnsubscribeKey(s, sub.opts.Key, sub.filter)
+	if s.persist {
+		s.storeErr("delete subscription", s.b.store.Sessions().DeleteSubscription(s.key.store(), id))
+	}
+	return true
 }
 
 // DisconnectKind says how a connection ended.

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/mqgate/mqgate/core/store"
-	"github.com/mqgate/mqgate/core/topic"
 )
 
 // This file is the core's side of the durable store (core/store): the
@@ -77,7 +76,7 @@ func (s *session) appendLocked(q *queued, d *durable) uint64 {
 	if !s.persist || qos0 && (s.conn != nil || !s.b.cfg.QueueQoS0) {
 		return 0
 	}
-	e := store.QueueEntry{Message: d.message(q.msg), QoS: q.qos, Retain: q.retain, SubscriptionIDs: q.subIDs}
+	e := store.QueueEntry{Message: d.message(q.msg), QoS: q.qos, Retain: q.retain, SubscriptionIDs: q.subIDs, Key: q.key}
 	seq, err := s.b.store.Queues().Append(s.key.store(), &e, false)
 	if err != nil {
 		s.storeErr("queue append", err)
@@ -107,8 +106,8 @@ func (s *session) putLocked() {
 	}
 	if len(s.subs) > 0 {
 		rec.Subscriptions = make([]store.Subscription, 0, len(s.subs))
-		for f, o := range s.subs {
-			rec.Subscriptions = append(rec.Subscriptions, toStoreSubscription(f, o))
+		for _, sub := range s.subs {
+			rec.Subscriptions = append(rec.Subscriptions, sub.store())
 		}
 	}
 	s.storeErr("session put", s.b.store.Sessions().Put(rec))
@@ -193,18 +192,28 @@ func fromStoreWill(w *store.Will) *Will {
 	return &Will{Message: fromStoreMessage(&w.Message), Delay: w.Delay, Expiry: w.Expiry}
 }
 
-func toStoreSubscription(filter string, o topic.Options) store.Subscription {
-	return store.Subscription{
-		Filter: filter, QoS: o.QoS, NoLocal: o.NoLocal, RetainAsPublished: o.RetainAsPublished,
-		RetainHandling: o.RetainHandling, SubscriptionID: o.SubscriptionID,
+// restoreQueuedLocked puts a queued entry read from the store back in the
+// queue; for a QueueLatest subscription a later entry replaces an earlier
+// one (a restart between the write of the newer and the removal of the
+// older).
+func (s *session) restoreQueuedLocked(q queued) {
+	if q.key != "" && s.latestSubs > 0 {
+		if sub := s.subs[q.key]; sub != nil && sub.queue == QueueLatest {
+			if sub.waiting {
+				s.queuedBytes -= sub.latest.msg.size()
+				s.removeLocked(sub.latest.seq)
+				sub.latest = q
+				s.queuedBytes += q.msg.size()
+				return
+			}
+			sub.latest, sub.waiting = q, true
+			s.queue.push(queued{marker: sub})
+			s.queuedBytes += q.msg.size()
+			return
+		}
 	}
-}
-
-func fromStoreSubscription(sub *store.Subscription) topic.Options {
-	return topic.Options{
-		QoS: sub.QoS, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished,
-		RetainHandling: sub.RetainHandling, SubscriptionID: sub.SubscriptionID,
-	}
+	s.queue.push(q)
+	s.queuedBytes += q.msg.size()
 }
 
 func toStoreClient(i *ClientInfo) store.Client {
@@ -321,19 +330,21 @@ func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Wil
 		return s, will, nil
 	}
 	for i := range rec.Subscriptions {
-		sub := &rec.Subscriptions[i]
-		o := fromStoreSubscription(sub)
+		r := &rec.Subscriptions[i]
+		sub := subscriptionFromStore(r)
 		if s.subs == nil {
-			s.subs = make(map[string]topic.Options, len(rec.Subscriptions))
+			s.subs = make(map[string]*subscription, len(rec.Subscriptions))
 		}
-		s.subs[sub.Filter] = o
-		b.router.Subscribe(s, key.clientID, sub.Filter, o)
+		s.subs[r.ID()] = sub
+		if sub.queue == QueueLatest {
+			s.latestSubs++
+		}
+		b.router.Subscribe(s, key.clientID, sub.filter, sub.opts)
 	}
 	for _, e := range r.entries {
-		q := queued{msg: fromStoreMessage(e.Message), qos: e.QoS, retain: e.Retain, subIDs: e.SubscriptionIDs, seq: e.Seq}
+		q := queued{msg: fromStoreMessage(e.Message), qos: e.QoS, retain: e.Retain, subIDs: e.SubscriptionIDs, key: e.Key, seq: e.Seq}
 		if e.State == store.Queued {
-			s.queue.push(q)
-			s.queuedBytes += q.msg.size()
+			s.restoreQueuedLocked(q)
 			continue
 		}
 		if _, dup := s.inflight[e.PacketID]; dup || e.PacketID == 0 {

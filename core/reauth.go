@@ -21,26 +21,22 @@ func (b *Broker) Reauthorize(ctx context.Context) int {
 	for _, s := range all {
 		s.mu.Lock()
 		info := s.info
-		filters := make([]string, 0, len(s.subs))
-		for f := range s.subs {
-			filters = append(filters, f)
+		type idFilter struct{ id, filter string }
+		subs := make([]idFilter, 0, len(s.subs))
+		for id, sub := range s.subs {
+			subs = append(subs, idFilter{id, sub.filter})
 		}
 		s.mu.Unlock()
-		for _, f := range filters {
-			if b.Authorize(ctx, &info, ActionSubscribe, f) {
+		for _, f := range subs {
+			if b.Authorize(ctx, &info, ActionSubscribe, f.filter) {
 				continue
 			}
 			s.mu.Lock()
-			if _, ok := s.subs[f]; ok && !s.ended {
-				delete(s.subs, f)
-				b.router.Unsubscribe(s, f)
-				if s.persist {
-					s.storeErr("delete subscription", b.store.Sessions().DeleteSubscription(s.key.store(), f))
-				}
+			if sub, ok := s.subs[f.id]; ok && sub.filter == f.filter && !s.ended && s.removeSubLocked(f.id) {
 				removed++
 			}
 			s.mu.Unlock()
-			b.log.Info("subscription removed: no longer authorized", "client", info.ClientID, "filter", f)
+			b.log.Info("subscription removed: no longer authorized", "client", info.ClientID, "filter", f.filter)
 		}
 	}
 	return removed

@@ -4,8 +4,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/mqgate/mqgate/core/topic"
 )
 
 // session is the state that outlives a connection: subscriptions, the
@@ -23,7 +21,8 @@ type session struct {
 	ended       bool
 	expiry      time.Duration
 	will        *Will
-	subs        map[string]topic.Options // raw filter -> options
+	subs        map[string]*subscription // by id: the request's Key, or the mounted filter
+	latestSubs  int                      // subscriptions with QueueLatest
 	queue       ring
 	queuedBytes int
 	queueLimit  int // messages, below Config.MaxQueued; 0: none (Client.SetQueueLimit)
@@ -43,13 +42,49 @@ type session struct {
 	storedWill *Will // the will as last written to the store
 }
 
-// queued is one message waiting for the inflight window.
+// queued is one message waiting for the inflight window, or a marker
+// standing for the latest message of a QueueLatest subscription.
 type queued struct {
 	msg    *Message
 	qos    byte
 	retain bool
 	subIDs []uint32
-	seq    uint64 // store sequence number; 0: not in the store
+	key    string        // the subscription key of a Separate delivery
+	marker *subscription // set on a marker: the message is marker.latest
+	seq    uint64        // store sequence number; 0: not in the store
+}
+
+// resolveLocked returns the message a queue entry popped from the queue
+// stands for: the entry itself, or for a marker its subscription's latest
+// message, which leaves the subscription. ok is false for a marker whose
+// message is gone (the subscription was removed or replaced).
+func resolveLocked(q queued) (e queued, ok bool) {
+	sub := q.marker
+	if sub == nil {
+		return q, true
+	}
+	if !sub.waiting {
+		return queued{}, false
+	}
+	e = sub.latest
+	sub.latest, sub.waiting = queued{}, false
+	return e, true
+}
+
+// front returns the queue's first message, skipping stale markers, or nil
+// when the queue is empty.
+func (s *session) frontLocked() *queued {
+	for s.queue.len() > 0 {
+		q := s.queue.peek()
+		if q.marker == nil {
+			return q
+		}
+		if q.marker.waiting {
+			return &q.marker.latest
+		}
+		s.queue.pop()
+	}
+	return nil
 }
 
 // outMsg is one QoS 1/2 message in flight to the client.
@@ -121,9 +156,10 @@ func (s *session) notify() {
 
 // enqueue queues m for the session with the given delivery QoS and retain
 // flag, writing it to the store for a persistent session (d collects the
-// writes for the publisher's sync). It reports whether the message was
-// kept.
-func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, d *durable) bool {
+// writes for the publisher's sync). key is the subscription key of a
+// Separate delivery; a QueueLatest subscription's newer message replaces
+// its waiting one in place. It reports whether the message was kept.
+func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, key string, d *durable) bool {
 	s.mu.Lock()
 	if s.ended || s.conn == nil && qos == 0 && !s.b.cfg.QueueQoS0 {
 		s.mu.Unlock()
@@ -138,6 +174,26 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, d 
 		s.logDrop(m, "larger than max_queued_bytes")
 		return false
 	}
+	var latest *subscription
+	if key != "" && s.latestSubs > 0 {
+		if sub := s.subs[key]; sub != nil && sub.queue == QueueLatest {
+			latest = sub
+		}
+	}
+	if latest != nil && latest.waiting {
+		// The newer value takes the older one's place in the queue.
+		old := latest.latest
+		s.queuedBytes -= old.msg.size()
+		s.removeLocked(old.seq)
+		s.b.stats.MessagesDropped.Add(1)
+		s.logDrop(old.msg, "superseded by a newer message")
+		q := queued{msg: m, qos: qos, retain: retain, subIDs: cloneIDs(subIDs), key: key}
+		q.seq = s.appendLocked(&q, d)
+		latest.latest = q
+		s.queuedBytes += size
+		s.mu.Unlock()
+		return true
+	}
 	maxQueued := cfg.MaxQueued
 	if s.queueLimit > 0 && s.queueLimit < maxQueued {
 		maxQueued = s.queueLimit
@@ -149,19 +205,23 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, d 
 			s.logDrop(m, "queue full, newest dropped")
 			return false
 		}
-		old := s.queue.pop()
+		old, ok := resolveLocked(s.queue.pop())
+		if !ok {
+			continue
+		}
 		s.queuedBytes -= old.msg.size()
 		s.removeLocked(old.seq)
 		s.b.stats.MessagesDropped.Add(1)
 		s.logDrop(old.msg, "queue full, oldest dropped")
 	}
-	var ids []uint32
-	if len(subIDs) > 0 {
-		ids = append([]uint32(nil), subIDs...)
-	}
-	q := queued{msg: m, qos: qos, retain: retain, subIDs: ids}
+	q := queued{msg: m, qos: qos, retain: retain, subIDs: cloneIDs(subIDs), key: key}
 	q.seq = s.appendLocked(&q, d)
-	s.queue.push(q)
+	if latest != nil {
+		latest.latest, latest.waiting = q, true
+		s.queue.push(queued{marker: latest})
+	} else {
+		s.queue.push(q)
+	}
 	s.queuedBytes += size
 	c := s.conn
 	s.mu.Unlock()
@@ -169,6 +229,14 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, d 
 		d.notify(c)
 	}
 	return true
+}
+
+// cloneIDs copies the router's scratch subscription identifiers.
+func cloneIDs(ids []uint32) []uint32 {
+	if len(ids) == 0 {
+		return nil
+	}
+	return append([]uint32(nil), ids...)
 }
 
 // allocID returns a packet identifier not in use by the inflight window
@@ -288,8 +356,16 @@ func (s *session) dropQoS0Locked() {
 	n := s.queue.len()
 	for i := 0; i < n; i++ {
 		q := s.queue.pop()
-		if q.qos == 0 {
-			s.queuedBytes -= q.msg.size()
+		e := q
+		if q.marker != nil {
+			if !q.marker.waiting {
+				continue
+			}
+			e = q.marker.latest
+		}
+		if e.qos == 0 {
+			resolveLocked(q)
+			s.queuedBytes -= e.msg.size()
 			s.b.stats.MessagesDropped.Add(1)
 			continue
 		}
