@@ -35,8 +35,8 @@ func drain(cs []*Client, ds []Delivery) []Delivery {
 	for _, c := range cs {
 		ds = c.Pull(ds[:0], 1<<20)
 		for i := range ds {
-			if ds[i].PacketID != 0 {
-				c.Ack(ds[i].PacketID, false)
+			if ds[i].Tag != 0 {
+				c.Settle(ds[i].Tag, Accepted)
 			}
 			ds[i] = Delivery{}
 		}

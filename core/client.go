@@ -20,17 +20,27 @@ type Client struct {
 	Info ClientInfo
 }
 
-// Delivery is one packet the adapter must write: a PUBLISH (Msg set), or a
-// PUBREL to resend after a reconnect (Pubrel set).
+// Delivery is one message for the adapter to send, or, with Held set, a
+// held delivery whose settlement the adapter finishes after a reconnect
+// (MQTT resends PUBREL).
 type Delivery struct {
-	Msg      *Message
-	Topic    string // Msg.Topic without the client's mountpoint
-	QoS      byte
-	Retain   bool
-	PacketID uint16 // 0 for QoS 0
-	Dup      bool
-	Pubrel   bool
-	SubIDs   []uint32
+	Msg    *Message // nil when Held
+	Topic  string   // Msg.Topic without the client's mountpoint
+	QoS    byte
+	Retain bool
+	// Tag names the delivery until it is settled: a number from 1 to
+	// 65535, unique among the session's unsettled deliveries and the same
+	// when the delivery is handed out again after a reconnect or a
+	// restart (MQTT uses it as the packet identifier [MQTT-4.4.0-1]). 0
+	// for QoS 0, which is not settled.
+	Tag uint16
+	// Redelivered counts the earlier times this message was handed out to
+	// the session (a reconnect, a restart, a Requeued settlement); MQTT
+	// sets DUP when it is not 0.
+	Redelivered int
+	// Held: the client has the message and its tag awaits Settle.
+	Held   bool
+	SubIDs []uint32
 	// Key is the subscription key of a delivery to a Separate
 	// subscription; empty for a merged delivery.
 	Key string
@@ -183,62 +193,119 @@ func (c *Client) Release(id uint16) bool {
 	return ok
 }
 
-// Ack handles PUBACK (QoS 1) or PUBCOMP (QoS 2) for an outbound message and
-// frees its packet id. It reports whether the id was in flight in the
-// matching state.
-func (c *Client) Ack(id uint16, pubcomp bool) bool {
+// Outcome is how a delivery was settled.
+type Outcome byte
+
+// Settlement outcomes.
+const (
+	// Accepted: the client has the message; the delivery is done.
+	Accepted Outcome = iota
+	// Rejected: the client refused the message or it could not be sent
+	// to it; it is dropped and counted.
+	Rejected
+	// Requeued: the message goes back to the front of the session's
+	// queue, to be handed out again with Redelivered incremented (STOMP
+	// NACK, a CoAP reset, an upstream that refused a bridged message).
+	Requeued
+)
+
+// Settle ends the delivery tagged tag with outcome o and frees the tag. A
+// QoS 2 delivery is accepted in two steps instead, Hold and then
+// Complete, so its tag stays reserved in between; it can still be
+// rejected or requeued until it is held. Settling tag 0 (a QoS 0
+// delivery) counts a Rejected one dropped and does nothing else. It
+// reports whether the tag named a delivery that could be settled so; the
+// adapter answers a false report as its protocol says (MQTT ignores it).
+func (c *Client) Settle(tag uint16, o Outcome) bool {
+	if tag == 0 {
+		if o == Rejected {
+			// Pull counted it sent.
+			c.b.stats.MessagesSent.Add(-1)
+			c.b.stats.MessagesDropped.Add(1)
+		}
+		return o != Requeued
+	}
 	if !c.lock() {
 		return false
 	}
 	s := c.s
-	om, ok := s.inflight[id]
-	want := outPublished
-	if pubcomp {
-		want = outReleased
-	}
-	if !ok || om.state != want || !pubcomp && om.qos != 1 {
+	om, ok := s.inflight[tag]
+	if !ok {
 		s.mu.Unlock()
 		return false
 	}
-	s.freeAndUnlock(om)
+	if om.state == outReleased || o == Accepted && om.qos == 2 {
+		s.mu.Unlock()
+		return false
+	}
+	if o == Requeued {
+		s.requeueAndUnlock(om)
+		return true
+	}
+	if o == Rejected {
+		s.b.stats.MessagesDropped.Add(1)
+		s.logDrop(om.msg, "rejected by the client")
+	}
+	s.freeAndUnlock(om, o == Accepted)
 	return true
 }
 
-// Received handles PUBREC for an outbound QoS 2 message. With a failure
-// code the exchange ends and the id is freed [MQTT-4.3.3]; otherwise the
-// adapter sends PUBREL. It reports whether the id was awaiting PUBREC.
-func (c *Client) Received(id uint16, failed bool) bool {
+// Hold records that the client has the QoS 2 delivery tag (MQTT PUBREC):
+// the message is no longer needed, and the tag stays reserved until
+// Complete. After a reconnect or restart a held delivery is handed out
+// again with Held set. It reports whether tag names a QoS 2 delivery,
+// held before or not.
+func (c *Client) Hold(tag uint16) bool {
 	if !c.lock() {
 		return false
 	}
 	s := c.s
-	om, ok := s.inflight[id]
+	om, ok := s.inflight[tag]
 	if !ok || om.qos != 2 {
 		s.mu.Unlock()
 		return false
 	}
-	if om.state == outReleased {
-		// A repeated PUBREC: PUBREL again.
-		s.mu.Unlock()
-		return true
-	}
-	if failed {
-		s.freeAndUnlock(om)
-		return true
-	}
-	om.state = outReleased
-	om.msg = nil // the message itself is no longer needed
-	if s.persist && om.seq != 0 {
-		s.storeErr("queue state", s.b.store.Queues().SetState(s.key.store(), om.seq, store.Released))
+	if om.state != outReleased {
+		om.state = outReleased
+		om.msg = nil // the message itself is no longer needed
+		if s.persist && om.seq != 0 {
+			s.storeErr("queue state", s.b.store.Queues().SetState(s.key.store(), om.seq, store.Released))
+		}
 	}
 	s.mu.Unlock()
 	return true
 }
 
+// Complete accepts a held delivery (MQTT PUBCOMP) and frees its tag. It
+// reports whether tag named a held delivery.
+func (c *Client) Complete(tag uint16) bool {
+	if !c.lock() {
+		return false
+	}
+	s := c.s
+	om, ok := s.inflight[tag]
+	if !ok || om.state != outReleased {
+		s.mu.Unlock()
+		return false
+	}
+	s.freeAndUnlock(om, true)
+	return true
+}
+
 // freeAndUnlock frees an inflight entry, unlocks the session and, if
 // messages wait for the window slot just freed, notifies the connection.
-func (s *session) freeAndUnlock(om *outMsg) {
+// sent counts the message delivered.
+func (s *session) freeAndUnlock(om *outMsg, sent bool) {
 	s.freeLocked(om)
+	if sent {
+		s.b.stats.MessagesSent.Add(1)
+	}
+	s.unlockNotify()
+}
+
+// unlockNotify unlocks the session and notifies the connection if
+// messages wait.
+func (s *session) unlockNotify() {
 	more := s.queue.len() > 0
 	conn := s.conn
 	s.mu.Unlock()
@@ -249,6 +316,12 @@ func (s *session) freeAndUnlock(om *outMsg) {
 
 func (s *session) freeLocked(om *outMsg) {
 	s.removeLocked(om.seq)
+	s.releaseLocked(om)
+}
+
+// releaseLocked takes om out of the inflight window; its store entry is
+// the caller's.
+func (s *session) releaseLocked(om *outMsg) {
 	delete(s.inflight, om.id)
 	om.done = true
 	s.pruneOrderLocked()
@@ -256,7 +329,28 @@ func (s *session) freeLocked(om *outMsg) {
 		// An idle session keeps no inflight memory.
 		s.closeInflightLocked()
 	}
-	s.b.stats.MessagesSent.Add(1)
+}
+
+// requeueAndUnlock puts an inflight message back at the front of the
+// queue, to be handed out again under a new tag.
+func (s *session) requeueAndUnlock(om *outMsg) {
+	q := om.queued
+	s.releaseLocked(om)
+	if q.seq != 0 && s.persist {
+		s.storeErr("queue state", s.b.store.Queues().SetState(s.key.store(), q.seq, store.Queued))
+	}
+	if q.key != "" && s.latestSubs > 0 {
+		if sub := s.subs[q.key]; sub != nil && sub.queue == QueueLatest && sub.waiting {
+			// A newer value waits already: the requeued one is stale.
+			s.removeLocked(q.seq)
+			s.b.stats.MessagesDropped.Add(1)
+			s.unlockNotify()
+			return
+		}
+	}
+	s.queue.pushFront(q)
+	s.queuedBytes += q.msg.size()
+	s.unlockNotify()
 }
 
 // Pull appends to out the packets to write next: after a reconnect the
@@ -276,11 +370,13 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 			if om.done {
 				continue
 			}
-			d := Delivery{PacketID: om.id, QoS: om.qos}
+			d := Delivery{Tag: om.id, QoS: om.qos, Key: om.key}
 			if om.state == outReleased {
-				d.Pubrel = true
+				d.Held = true
 			} else {
-				d.Msg, d.Topic, d.Retain, d.Dup, d.SubIDs, d.Key = om.msg, strings.TrimPrefix(om.msg.Topic, mp), om.retain, true, om.subIDs, om.key
+				d.Msg, d.Topic, d.Retain, d.SubIDs = om.msg, strings.TrimPrefix(om.msg.Topic, mp), om.retain, om.subIDs
+				d.Redelivered = int(om.handedOut)
+				om.handedOut++
 			}
 			out = append(out, d)
 		}
@@ -310,14 +406,16 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		}
 		e, _ := resolveLocked(s.queue.pop())
 		s.queuedBytes -= e.msg.size()
-		d := Delivery{Msg: e.msg, Topic: strings.TrimPrefix(e.msg.Topic, mp), QoS: e.qos, Retain: e.retain, SubIDs: e.subIDs, Key: e.key}
+		d := Delivery{Msg: e.msg, Topic: strings.TrimPrefix(e.msg.Topic, mp), QoS: e.qos, Retain: e.retain,
+			SubIDs: e.subIDs, Key: e.key, Redelivered: int(e.handedOut)}
+		e.handedOut++
 		if e.qos > 0 {
 			om := outMsgs.Get().(*outMsg)
 			*om = outMsg{queued: e, id: s.allocIDLocked()}
 			s.openInflightLocked()
 			s.inflight[om.id] = om
 			s.order = append(s.order, om)
-			d.PacketID = om.id
+			d.Tag = om.id
 			if s.persist && om.seq != 0 {
 				s.storeErr("queue inflight", s.b.store.Queues().MarkInflight(s.key.store(), om.seq, om.id))
 			}
@@ -335,32 +433,6 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		s.b.stats.MessagesSent.Add(int64(sent))
 	}
 	return out
-}
-
-// Dropped tells the core that a delivery could not be sent to this client
-// (for example it exceeds the client's Maximum Packet Size
-// [MQTT-3.1.2-24]): a QoS 1/2 message leaves the inflight window as if
-// acknowledged.
-func (c *Client) Dropped(d *Delivery) {
-	c.b.stats.MessagesDropped.Add(1)
-	if d.PacketID == 0 {
-		// Pull counted it sent.
-		c.b.stats.MessagesSent.Add(-1)
-		return
-	}
-	if !c.lock() {
-		return
-	}
-	s := c.s
-	om, ok := s.inflight[d.PacketID]
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
-	c.b.stats.MessagesSent.Add(-1)
-	// As after an Ack: the freed slot may let a queued message go, and an
-	// adapter that pulled nothing writable would otherwise not pull again.
-	s.freeAndUnlock(om)
 }
 
 // SubscribeResult is the outcome of one SubscribeRequest: a granted QoS

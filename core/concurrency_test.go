@@ -92,13 +92,17 @@ func TestConcurrentPublishConnectSubscribe(t *testing.T) {
 					ds = c.Pull(ds[:0], 16)
 					for _, d := range ds {
 						switch {
-						case d.Pubrel:
-							c.Ack(d.PacketID, true)
+						case d.Held:
+							c.Complete(d.Tag)
 						case d.QoS == 1:
-							c.Ack(d.PacketID, false)
+							c.Settle(d.Tag, Accepted)
 						case d.QoS == 2:
-							c.Received(d.PacketID, rng.IntN(10) == 0)
-							c.Ack(d.PacketID, true)
+							if rng.IntN(10) == 0 {
+								c.Settle(d.Tag, Rejected)
+							} else {
+								c.Hold(d.Tag)
+							}
+							c.Complete(d.Tag)
 						}
 					}
 				}

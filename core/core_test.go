@@ -179,7 +179,7 @@ func payloads(ds []Delivery) string {
 	var s []string
 	for _, d := range ds {
 		switch {
-		case d.Pubrel:
+		case d.Held:
 			s = append(s, "rel")
 		case d.Msg != nil:
 			s = append(s, string(d.Msg.Payload))

@@ -354,6 +354,7 @@ func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Wil
 			s.queuedBytes += q.msg.size()
 			continue
 		}
+		q.handedOut = 1 // sent before the restart: DUP on resend
 		om := &outMsg{queued: q, id: e.PacketID, state: outPublished}
 		if e.State == store.Released {
 			om.state = outReleased

@@ -51,7 +51,7 @@ func BenchmarkPersistentQoS1(b *testing.B) {
 				for {
 					ds = sub.Pull(ds[:0], 256)
 					for _, d := range ds {
-						sub.Ack(d.PacketID, false)
+						sub.Settle(d.Tag, Accepted)
 					}
 					if len(ds) == 0 {
 						select {

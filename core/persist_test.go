@@ -100,8 +100,8 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 		if payloads(ds) != "0,1,2" {
 			t.Fatalf("pulled %q", payloads(ds))
 		}
-		sub.Ack(ds[0].PacketID, false)
-		sub.Received(ds[1].PacketID, false) // 1 awaits PUBCOMP
+		sub.Settle(ds[0].Tag, Accepted)
+		sub.Hold(ds[1].Tag) // 1 awaits PUBCOMP
 		sub.Disconnect(DisconnectWithWill, "")
 		for i := 3; i < 6; i++ {
 			publish(pub, i, byte(1+i%2))
@@ -147,8 +147,8 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 			payload string
 		}
 		wants := []want{
-			{ds[1].PacketID, true, false, ""},
-			{ds[2].PacketID, false, true, "2"},
+			{ds[1].Tag, true, false, ""},
+			{ds[2].Tag, false, true, "2"},
 			{0, false, false, "3"}, // the window (3) is full
 		}
 		if len(got) != len(wants) {
@@ -156,7 +156,7 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 		}
 		for i, w := range wants {
 			d := got[i]
-			if w.id != 0 && d.PacketID != w.id || d.Pubrel != w.pubrel || d.Dup != w.dup {
+			if w.id != 0 && d.Tag != w.id || d.Held != w.pubrel || (d.Redelivered > 0) != w.dup {
 				t.Fatalf("delivery %d = %+v, want %+v", i, d, w)
 			}
 			if w.pubrel {
@@ -169,7 +169,7 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 				t.Fatalf("delivery %d subscription ids %v, want [7]", i, d.SubIDs)
 			}
 		}
-		if !sub.Ack(ds[1].PacketID, true) || !sub.Ack(ds[2].PacketID, false) {
+		if !sub.Complete(ds[1].Tag) || !sub.Settle(ds[2].Tag, Accepted) {
 			t.Fatal("acks of restored inflight messages refused")
 		}
 		got = sub.waitPull(t, 1)
@@ -342,13 +342,13 @@ func TestRestoreWills(t *testing.T) {
 func ackAll(c *tclient, ds []Delivery) {
 	for _, d := range ds {
 		switch {
-		case d.Pubrel:
-			c.Ack(d.PacketID, true)
+		case d.Held:
+			c.Complete(d.Tag)
 		case d.QoS == 1:
-			c.Ack(d.PacketID, false)
+			c.Settle(d.Tag, Accepted)
 		case d.QoS == 2:
-			c.Received(d.PacketID, false)
-			c.Ack(d.PacketID, true)
+			c.Hold(d.Tag)
+			c.Complete(d.Tag)
 		}
 	}
 }

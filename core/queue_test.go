@@ -121,10 +121,10 @@ func TestQueueOrderPreservedAcrossWindow(t *testing.T) {
 			}
 			next++
 			if d.QoS == 1 {
-				c.Ack(d.PacketID, false)
+				c.Settle(d.Tag, Accepted)
 			} else {
-				c.Received(d.PacketID, false)
-				c.Ack(d.PacketID, true)
+				c.Hold(d.Tag)
+				c.Complete(d.Tag)
 			}
 		}
 	}
@@ -186,7 +186,7 @@ func TestPullRespectsInflightWindow(t *testing.T) {
 				t.Fatalf("pulled %d more with a full window", len(more))
 			}
 			c.conn.drainNotes()
-			if !c.Ack(ds[0].PacketID, false) {
+			if !c.Settle(ds[0].Tag, Accepted) {
 				t.Fatal("Ack failed")
 			}
 			if !c.conn.notified(waitLimit) {
@@ -215,13 +215,13 @@ func TestPacketIDsUniqueAcrossWraparound(t *testing.T) {
 			t.Fatalf("pulled %d, want %d", len(ds), n)
 		}
 		for _, d := range ds {
-			if d.PacketID == 0 {
+			if d.Tag == 0 {
 				t.Fatal("packet id 0")
 			}
-			if inflight[d.PacketID] {
-				t.Fatalf("packet id %d reused while in flight", d.PacketID)
+			if inflight[d.Tag] {
+				t.Fatalf("packet id %d reused while in flight", d.Tag)
 			}
-			inflight[d.PacketID] = true
+			inflight[d.Tag] = true
 		}
 		return ds
 	}
@@ -232,14 +232,14 @@ func TestPacketIDsUniqueAcrossWraparound(t *testing.T) {
 	for issued := 0; issued < 2*65536; {
 		ds := take(window - 3)
 		for _, d := range ds {
-			if d.PacketID < last {
+			if d.Tag < last {
 				wrapped = true
 			}
-			last = d.PacketID
-			if !c.Ack(d.PacketID, false) {
-				t.Fatalf("Ack %d failed", d.PacketID)
+			last = d.Tag
+			if !c.Settle(d.Tag, Accepted) {
+				t.Fatalf("Ack %d failed", d.Tag)
 			}
-			delete(inflight, d.PacketID)
+			delete(inflight, d.Tag)
 		}
 		issued += len(ds)
 	}
@@ -247,8 +247,8 @@ func TestPacketIDsUniqueAcrossWraparound(t *testing.T) {
 		t.Fatal("packet ids never wrapped")
 	}
 	for _, d := range held {
-		if !c.Ack(d.PacketID, false) {
-			t.Fatalf("held id %d no longer in flight", d.PacketID)
+		if !c.Settle(d.Tag, Accepted) {
+			t.Fatalf("held id %d no longer in flight", d.Tag)
 		}
 	}
 }
@@ -264,25 +264,25 @@ func TestAckStateMachine(t *testing.T) {
 	if len(ds) != 2 || ds[0].QoS != 1 || ds[1].QoS != 2 {
 		t.Fatalf("pulled %+v", ds)
 	}
-	q1, q2 := ds[0].PacketID, ds[1].PacketID
+	q1, q2 := ds[0].Tag, ds[1].Tag
 	steps := []struct {
 		name string
 		do   func() bool
 		want bool
 	}{
-		{"PUBCOMP for a QoS 1 message is refused", func() bool { return c.Ack(q1, true) }, false},
-		{"PUBREC for a QoS 1 message is refused", func() bool { return c.Received(q1, false) }, false},
-		{"PUBACK for a QoS 2 message is refused", func() bool { return c.Ack(q2, false) }, false},
-		{"PUBCOMP before PUBREC is refused", func() bool { return c.Ack(q2, true) }, false},
-		{"PUBACK for an unknown id is refused", func() bool { return c.Ack(999, false) }, false},
-		{"PUBREC for an unknown id is refused", func() bool { return c.Received(999, false) }, false},
-		{"PUBACK for a QoS 1 message is accepted", func() bool { return c.Ack(q1, false) }, true},
-		{"a second PUBACK is refused", func() bool { return c.Ack(q1, false) }, false},
-		{"PUBREC for a QoS 2 message is accepted", func() bool { return c.Received(q2, false) }, true},
-		{"a repeated PUBREC is answered again", func() bool { return c.Received(q2, false) }, true},
-		{"PUBACK for a released QoS 2 message is refused", func() bool { return c.Ack(q2, false) }, false},
-		{"PUBCOMP for a released message is accepted", func() bool { return c.Ack(q2, true) }, true},
-		{"a second PUBCOMP is refused", func() bool { return c.Ack(q2, true) }, false},
+		{"PUBCOMP for a QoS 1 message is refused", func() bool { return c.Complete(q1) }, false},
+		{"PUBREC for a QoS 1 message is refused", func() bool { return c.Hold(q1) }, false},
+		{"PUBACK for a QoS 2 message is refused", func() bool { return c.Settle(q2, Accepted) }, false},
+		{"PUBCOMP before PUBREC is refused", func() bool { return c.Complete(q2) }, false},
+		{"PUBACK for an unknown id is refused", func() bool { return c.Settle(999, Accepted) }, false},
+		{"PUBREC for an unknown id is refused", func() bool { return c.Hold(999) }, false},
+		{"PUBACK for a QoS 1 message is accepted", func() bool { return c.Settle(q1, Accepted) }, true},
+		{"a second PUBACK is refused", func() bool { return c.Settle(q1, Accepted) }, false},
+		{"PUBREC for a QoS 2 message is accepted", func() bool { return c.Hold(q2) }, true},
+		{"a repeated PUBREC is answered again", func() bool { return c.Hold(q2) }, true},
+		{"PUBACK for a released QoS 2 message is refused", func() bool { return c.Settle(q2, Accepted) }, false},
+		{"PUBCOMP for a released message is accepted", func() bool { return c.Complete(q2) }, true},
+		{"a second PUBCOMP is refused", func() bool { return c.Complete(q2) }, false},
 	}
 	for _, st := range steps {
 		if got := st.do(); got != st.want {
@@ -304,13 +304,13 @@ func TestReceivedFailureFreesInflight(t *testing.T) {
 		t.Fatalf("pulled %d, want 1", len(ds))
 	}
 	c.conn.drainNotes()
-	if !c.Received(ds[0].PacketID, true) {
+	if !c.Settle(ds[0].Tag, Rejected) {
 		t.Fatal("failed PUBREC refused")
 	}
 	if !c.conn.notified(waitLimit) {
 		t.Fatal("no Notify after the window freed")
 	}
-	if c.Ack(ds[0].PacketID, true) {
+	if c.Complete(ds[0].Tag) {
 		t.Fatal("PUBCOMP accepted after a failed PUBREC")
 	}
 	if got := payloads(c.pull()); got != "1" {
@@ -330,9 +330,9 @@ func TestResendAfterReconnect(t *testing.T) {
 		t.Fatalf("pulled %d", len(ds))
 	}
 	// 0: acknowledged; 1: released (PUBREC received); 2, 3: unanswered.
-	c.Received(ds[0].PacketID, false)
-	c.Ack(ds[0].PacketID, true)
-	c.Received(ds[1].PacketID, false)
+	c.Hold(ds[0].Tag)
+	c.Complete(ds[0].Tag)
+	c.Hold(ds[1].Tag)
 	c.Disconnect(DisconnectWithWill, "")
 	b.Publish(&Message{Topic: "q", QoS: 1, Payload: []byte("new")})
 
@@ -345,9 +345,9 @@ func TestResendAfterReconnect(t *testing.T) {
 		payload string
 	}
 	wants := []want{
-		{ds[1].PacketID, true, false, ""},
-		{ds[2].PacketID, false, true, "2"},
-		{ds[3].PacketID, false, true, "3"},
+		{ds[1].Tag, true, false, ""},
+		{ds[2].Tag, false, true, "2"},
+		{ds[3].Tag, false, true, "3"},
 		{0, false, false, "new"},
 	}
 	if len(got) != len(wants) {
@@ -355,7 +355,7 @@ func TestResendAfterReconnect(t *testing.T) {
 	}
 	for i, w := range wants {
 		d := got[i]
-		if w.id != 0 && d.PacketID != w.id || d.Pubrel != w.pubrel || d.Dup != w.dup {
+		if w.id != 0 && d.Tag != w.id || d.Held != w.pubrel || (d.Redelivered > 0) != w.dup {
 			t.Fatalf("delivery %d = %+v, want %+v", i, d, w)
 		}
 		if !w.pubrel {
@@ -370,12 +370,12 @@ func TestResendAfterReconnect(t *testing.T) {
 	if more := c2.pull(); len(more) != 0 {
 		t.Fatalf("resent twice: %+v", more)
 	}
-	if !c2.Ack(ds[1].PacketID, true) || !c2.Ack(ds[2].PacketID, false) || !c2.Received(ds[3].PacketID, false) {
+	if !c2.Complete(ds[1].Tag) || !c2.Settle(ds[2].Tag, Accepted) || !c2.Hold(ds[3].Tag) {
 		t.Fatal("acks on the new connection refused")
 	}
 }
 
-func TestDroppedFreesInflight(t *testing.T) {
+func TestRejectedFreesInflight(t *testing.T) {
 	b := newBroker(t, Config{MaxInflight: 1})
 	c := connectID(t, b, "s")
 	c.sub(t, "q", topic.Options{QoS: 1})
@@ -385,12 +385,12 @@ func TestDroppedFreesInflight(t *testing.T) {
 		t.Fatalf("pulled %d", len(ds))
 	}
 	c.conn.drainNotes()
-	c.Dropped(&ds[0])
+	c.Settle(ds[0].Tag, Rejected)
 	// The adapter must learn that the freed window lets the next one go.
 	if !c.conn.notified(waitLimit) {
-		t.Fatal("no Notify after Dropped freed the window")
+		t.Fatal("no Notify after Rejected freed the window")
 	}
-	if c.Ack(ds[0].PacketID, false) {
+	if c.Settle(ds[0].Tag, Accepted) {
 		t.Fatal("Ack accepted for a dropped delivery")
 	}
 	if got := payloads(c.pull()); got != "1" {
@@ -408,7 +408,7 @@ func TestDroppedQoS0IsNotCountedSent(t *testing.T) {
 	c.sub(t, "q", topic.Options{})
 	publishN(b, "q", 0, 1)
 	ds := c.pull()
-	c.Dropped(&ds[0])
+	c.Settle(ds[0].Tag, Rejected)
 	st := b.Stats()
 	if st.MessagesDropped.Load() != 1 || st.MessagesSent.Load() != 0 {
 		t.Fatalf("dropped %d sent %d, want 1 and 0", st.MessagesDropped.Load(), st.MessagesSent.Load())
@@ -514,8 +514,8 @@ func ExampleClient_Pull() {
 	c.Subscribe(context.Background(), []SubscribeRequest{{Filter: "t", Options: topic.Options{QoS: 1}}}, nil)
 	b.Publish(&Message{Topic: "t", QoS: 1, Payload: []byte("hi")})
 	for _, d := range c.Pull(nil, 16) {
-		fmt.Println(d.Topic, string(d.Msg.Payload), d.QoS, d.PacketID)
-		c.Ack(d.PacketID, false)
+		fmt.Println(d.Topic, string(d.Msg.Payload), d.QoS, d.Tag)
+		c.Settle(d.Tag, Accepted)
 	}
 	// Output: t hi 1 1
 }

@@ -52,6 +52,9 @@ type queued struct {
 	key    string        // the subscription key of a Separate delivery
 	marker *subscription // set on a marker: the message is marker.latest
 	seq    uint64        // store sequence number; 0: not in the store
+	// handedOut counts the times the message was handed to the session's
+	// connections (Delivery.Redelivered).
+	handedOut uint16
 }
 
 // resolveLocked returns the message a queue entry popped from the queue
@@ -408,6 +411,15 @@ func (r *ring) push(q queued) {
 }
 
 func (r *ring) peek() *queued { return &r.buf[r.head] }
+
+// pushFront puts q before the first entry.
+func (r *ring) pushFront(q queued) {
+	r.push(q) // grows if needed; then the new last entry becomes the first
+	last := (r.head + r.size - 1) % len(r.buf)
+	r.buf[last] = queued{}
+	r.head = (r.head - 1 + len(r.buf)) % len(r.buf)
+	r.buf[r.head] = q
+}
 
 func (r *ring) pop() queued {
 	q := r.buf[r.head]

@@ -75,7 +75,7 @@ func TestConnectTakeoverKicksOldConnAndStaleHandleIsNoop(t *testing.T) {
 	if len(ds) != 1 {
 		t.Fatalf("old pulled %d, want 1", len(ds))
 	}
-	id := ds[0].PacketID
+	id := ds[0].Tag
 
 	nw, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	if !present {
@@ -93,7 +93,7 @@ func TestConnectTakeoverKicksOldConnAndStaleHandleIsNoop(t *testing.T) {
 	if got := obs.pull(); len(got) != 0 {
 		t.Fatalf("stale Publish was routed: %q", payloads(got))
 	}
-	if old.Ack(id, false) {
+	if old.Settle(id, Accepted) {
 		t.Fatal("stale Ack succeeded")
 	}
 	b.Publish(&Message{Topic: "in", QoS: 1, Payload: []byte("2")})
@@ -113,10 +113,10 @@ func TestConnectTakeoverKicksOldConnAndStaleHandleIsNoop(t *testing.T) {
 
 	// The new connection resends the unacknowledged message, then the next.
 	got := nw.pull()
-	if len(got) != 2 || !got[0].Dup || got[0].PacketID != id || got[1].Dup {
+	if len(got) != 2 || !(got[0].Redelivered > 0) || got[0].Tag != id || (got[1].Redelivered > 0) {
 		t.Fatalf("new connection pulled %+v", got)
 	}
-	if !nw.Ack(id, false) {
+	if !nw.Settle(id, Accepted) {
 		t.Fatal("Ack on the new handle failed")
 	}
 }
@@ -460,18 +460,18 @@ func TestInflightMemoryReleasedAndReused(t *testing.T) {
 		}
 		ids := map[uint16]bool{}
 		for i, d := range ds {
-			if d.PacketID == 0 || ids[d.PacketID] || d.Msg.Payload[0] != byte(i) {
-				t.Fatalf("round %d: delivery %d: id %d payload %v", round, i, d.PacketID, d.Msg.Payload)
+			if d.Tag == 0 || ids[d.Tag] || d.Msg.Payload[0] != byte(i) {
+				t.Fatalf("round %d: delivery %d: id %d payload %v", round, i, d.Tag, d.Msg.Payload)
 			}
-			ids[d.PacketID] = true
+			ids[d.Tag] = true
 		}
 		if !inflightHeld(a) {
 			t.Fatalf("round %d: no inflight memory with %d in flight", round, n)
 		}
 		// Acks in reverse order: the window empties only with the last.
 		for i := len(ds) - 1; i >= 0; i-- {
-			if !a.Ack(ds[i].PacketID, false) {
-				t.Fatalf("round %d: ack %d not found", round, ds[i].PacketID)
+			if !a.Settle(ds[i].Tag, Accepted) {
+				t.Fatalf("round %d: ack %d not found", round, ds[i].Tag)
 			}
 			if held := inflightHeld(a); held != (i > 0) {
 				t.Fatalf("round %d: after ack %d of %d, memory held = %v", round, len(ds)-i, len(ds), held)
@@ -484,12 +484,12 @@ func TestInflightMemoryReleasedAndReused(t *testing.T) {
 		b.Publish(&Message{Topic: "x", QoS: 1, Payload: []byte{byte(i)}})
 	}
 	first := a.Pull(nil, 10)
-	a.Ack(first[1].PacketID, false)
+	a.Settle(first[1].Tag, Accepted)
 	a.Disconnect(DisconnectNormal, "")
 	a2, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	again := a2.Pull(nil, 10)
-	if len(again) != 2 || !again[0].Dup || again[0].PacketID != first[0].PacketID || again[1].PacketID != first[2].PacketID {
-		t.Fatalf("resent %+v, want ids %d and %d with DUP", again, first[0].PacketID, first[2].PacketID)
+	if len(again) != 2 || !(again[0].Redelivered > 0) || again[0].Tag != first[0].Tag || again[1].Tag != first[2].Tag {
+		t.Fatalf("resent %+v, want ids %d and %d with DUP", again, first[0].Tag, first[2].Tag)
 	}
 }
 

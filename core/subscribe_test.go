@@ -174,7 +174,7 @@ func TestLiveDeliveryQoSIsMinimum(t *testing.T) {
 	b.Publish(&Message{Topic: "q0", QoS: 2})
 	b.Publish(&Message{Topic: "q2", QoS: 1})
 	ds := c.pull()
-	if len(ds) != 2 || ds[0].QoS != 0 || ds[0].PacketID != 0 || ds[1].QoS != 1 {
+	if len(ds) != 2 || ds[0].QoS != 0 || ds[0].Tag != 0 || ds[1].QoS != 1 {
 		t.Fatalf("pulled %+v", ds)
 	}
 }

@@ -101,7 +101,7 @@ func TestLatestValueQueue(t *testing.T) {
 	}
 	// Once delivered, the next value queues again.
 	for _, d := range ds {
-		c.Ack(d.PacketID, false)
+		c.Settle(d.Tag, Accepted)
 	}
 	pub.pub(t, "temp", 1, "t5")
 	if got := keyed(c.waitPull(t, 1)); got != "tok-1:t5" {

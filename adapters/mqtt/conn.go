@@ -894,19 +894,24 @@ func (c *conn) handle(p *packet.Packet) error {
 	case packet.PUBLISH:
 		return c.handlePublish(p)
 	case packet.PUBACK:
-		cl.Ack(p.PacketID, false)
+		if p.ReasonCode >= 0x80 {
+			cl.Settle(p.PacketID, core.Rejected)
+		} else {
+			cl.Settle(p.PacketID, core.Accepted)
+		}
 	case packet.PUBREC:
 		if p.ReasonCode >= 0x80 {
-			cl.Received(p.PacketID, true)
+			// The exchange ends with a failing PUBREC [MQTT-4.3.3].
+			cl.Settle(p.PacketID, core.Rejected)
 			return nil
 		}
-		ok := cl.Received(p.PacketID, false)
+		ok := cl.Hold(p.PacketID)
 		c.sendAck(packet.PUBREL, p.PacketID, ackCode(ok))
 	case packet.PUBREL:
 		ok := cl.Release(p.PacketID)
 		c.sendAck(packet.PUBCOMP, p.PacketID, ackCode(ok))
 	case packet.PUBCOMP:
-		cl.Ack(p.PacketID, true)
+		cl.Complete(p.PacketID)
 	case packet.SUBSCRIBE:
 		return c.handleSubscribe(p)
 	case packet.UNSUBSCRIBE:
@@ -1369,14 +1374,14 @@ func (c *conn) writeKick(w *writer) {
 // Maximum Packet Size is dropped, not sent [MQTT-3.1.2-24].
 func (c *conn) appendDelivery(buf []byte, d *core.Delivery, p *packet.Packet) []byte {
 	p.Reset()
-	if d.Pubrel {
-		p.Type, p.Flags, p.PacketID = packet.PUBREL, 0x2, d.PacketID
+	if d.Held {
+		p.Type, p.Flags, p.PacketID = packet.PUBREL, 0x2, d.Tag
 		out, _ := packet.Append(buf, p, c.version)
 		return out
 	}
 	m := d.Msg
 	p.Type = packet.PUBLISH
-	p.QoS, p.Retain, p.Dup, p.PacketID = d.QoS, d.Retain, d.Dup, d.PacketID
+	p.QoS, p.Retain, p.Dup, p.PacketID = d.QoS, d.Retain, d.Redelivered > 0, d.Tag
 	p.Payload = m.Payload
 	p.Topic = stringBytes(d.Topic)
 	var newAlias uint16
@@ -1411,12 +1416,12 @@ func (c *conn) appendDelivery(buf []byte, d *core.Delivery, p *packet.Packet) []
 			c.srv.log.Debug("mqtt delivery dropped: larger than the client's Maximum Packet Size",
 				"client", c.client.Info.ClientID, "topic", d.Topic, "max", c.maxOut)
 		}
-		c.client.Dropped(d)
+		c.client.Settle(d.Tag, core.Rejected)
 		return buf
 	}
 	out, err := packet.Append(buf, p, c.version)
 	if err != nil {
-		c.client.Dropped(d)
+		c.client.Settle(d.Tag, core.Rejected)
 		return buf
 	}
 	if c.srv.debug() {

@@ -468,7 +468,7 @@ func (c *client) handle(pk *packet.Packet) {
 		c.handlePuback(pk)
 	case packet.PUBREC:
 		if om := c.inflight[pk.MsgID]; om != nil && (om.typ == packet.PUBLISH && om.qos == 2 || om.typ == packet.PUBREL) {
-			c.core.Received(pk.MsgID, false)
+			c.core.Hold(pk.MsgID)
 			c.sendPacket(&packet.Packet{Type: packet.PUBREL, MsgID: pk.MsgID})
 			om.typ, om.data = packet.PUBREL, append(om.data[:0], c.buf...)
 			om.retries, om.deadline = 0, time.Now().Add(c.g.cfg.RetryInterval)
@@ -476,7 +476,7 @@ func (c *client) handle(pk *packet.Packet) {
 	case packet.PUBCOMP:
 		if om := c.inflight[pk.MsgID]; om != nil && om.typ == packet.PUBREL {
 			delete(c.inflight, pk.MsgID)
-			c.core.Ack(pk.MsgID, true)
+			c.core.Complete(pk.MsgID)
 			c.g.markDirty(c)
 		}
 	case packet.PUBREL:
@@ -594,8 +594,8 @@ func (c *client) dropPendingTopic(name string) {
 	keep := c.pending[:0]
 	for i := range c.pending {
 		d := c.pending[i]
-		if !d.Pubrel && d.Topic == name {
-			c.core.Dropped(&d)
+		if !d.Held && d.Topic == name {
+			c.core.Settle(d.Tag, core.Rejected)
 			continue
 		}
 		keep = append(keep, d)
@@ -678,7 +678,7 @@ func (c *client) handlePuback(pk *packet.Packet) {
 	}
 	switch {
 	case pk.ReturnCode == packet.Accepted && om.qos == 1:
-		c.core.Ack(pk.MsgID, false)
+		c.core.Settle(pk.MsgID, core.Accepted)
 	case pk.ReturnCode == packet.RejectedCongestion:
 		// Try again after Tretry.
 		om.deadline = time.Now().Add(c.g.cfg.RetryInterval)
@@ -688,11 +688,7 @@ func (c *client) handlePuback(pk *packet.Packet) {
 			// The client lost the registration: register again next time.
 			c.reg.Remove(pk.TopicID)
 		}
-		if om.qos == 2 {
-			c.core.Received(pk.MsgID, true)
-		} else {
-			c.core.Dropped(&core.Delivery{PacketID: pk.MsgID, QoS: om.qos})
-		}
+		c.core.Settle(pk.MsgID, core.Rejected)
 	}
 	delete(c.inflight, pk.MsgID)
 	c.g.markDirty(c)

@@ -78,9 +78,9 @@ func (c *client) topicFor(t string) (typ byte, id uint16, ok bool) {
 // sendDelivery writes one delivery; false means it waits for a topic
 // registration.
 func (c *client) sendDelivery(d *core.Delivery, now time.Time) bool {
-	if d.Pubrel {
-		c.sendPacket(&packet.Packet{Type: packet.PUBREL, MsgID: d.PacketID})
-		c.track(&outMsg{typ: packet.PUBREL, qos: 2, msgID: d.PacketID, data: append([]byte(nil), c.buf...), deadline: now.Add(c.g.cfg.RetryInterval)})
+	if d.Held {
+		c.sendPacket(&packet.Packet{Type: packet.PUBREL, MsgID: d.Tag})
+		c.track(&outMsg{typ: packet.PUBREL, qos: 2, msgID: d.Tag, data: append([]byte(nil), c.buf...), deadline: now.Add(c.g.cfg.RetryInterval)})
 		return true
 	}
 	typ, id, ok := c.topicFor(d.Topic)
@@ -89,16 +89,16 @@ func (c *client) sendDelivery(d *core.Delivery, now time.Time) bool {
 		return false
 	}
 	p := packet.Packet{
-		Type: packet.PUBLISH, Dup: d.Dup, QoS: int8(d.QoS), Retain: d.Retain,
-		TopicIDType: typ, TopicID: id, MsgID: d.PacketID, Data: d.Msg.Payload,
+		Type: packet.PUBLISH, Dup: d.Redelivered > 0, QoS: int8(d.QoS), Retain: d.Retain,
+		TopicIDType: typ, TopicID: id, MsgID: d.Tag, Data: d.Msg.Payload,
 	}
 	if n, err := packet.Size(&p); err != nil || n > c.g.cfg.MaxMessageSize {
-		c.core.Dropped(d)
+		c.core.Settle(d.Tag, core.Rejected)
 		return true
 	}
 	c.sendPacket(&p)
 	if d.QoS > 0 {
-		c.track(&outMsg{typ: packet.PUBLISH, qos: d.QoS, msgID: d.PacketID, data: append([]byte(nil), c.buf...), deadline: now.Add(c.g.cfg.RetryInterval)})
+		c.track(&outMsg{typ: packet.PUBLISH, qos: d.QoS, msgID: d.Tag, data: append([]byte(nil), c.buf...), deadline: now.Add(c.g.cfg.RetryInterval)})
 	}
 	return true
 }
