@@ -21,8 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strings"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +65,7 @@ type Options struct {
 // Store is the durable store. Open one with Open.
 type Store struct {
 	db    *engine.DB
+	lock  *engine.Lock // the directory's; released after db is closed
 	dir   string
 	log   *slog.Logger
 	wsync *engine.WriteOptions // for sync-flagged writes
@@ -90,10 +90,12 @@ const formatVersion = 1
 // variable so the crash tests can make reservations frequent.
 var seqBlock uint64 = 1 << 16
 
-// Open opens or creates the store in dir. A directory that cannot be read
-// as a store is never modified: the error names it and says how to get
-// past it.
+// Open opens or creates the store in dir, creating dir itself if its
+// parent exists. A directory that cannot be read as a store is never
+// modified. An error says what went wrong and what to do, and matches the
+// Err variable of this package for its cause.
 func Open(dir string, opts Options) (*Store, error) {
+	dir = filepath.Clean(dir) // messages suggest commands with it
 	fs := opts.FS
 	if fs == nil {
 		fs = vfs.Default
@@ -111,7 +113,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := checkDir(fs, dir); err != nil {
+	osFS := opts.FS == nil
+	if err := prepareDir(fs, osFS, dir); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(fs, osFS, dir)
+	if err != nil {
 		return nil, err
 	}
 	cache := engine.NewCache(opts.CacheSize)
@@ -123,17 +130,20 @@ func Open(dir string, opts Options) (*Store, error) {
 		MaxOpenFiles:       256,
 		FormatMajorVersion: engine.FormatNewest,
 		Logger:             engineLogger{log},
+		Lock:               lock,
 	}
 	eopts.Experimental.CompactionScheduler = newCompactionScheduler(100 * time.Millisecond)
 	db, err := engine.Open(dir, eopts)
 	if err != nil {
-		return nil, openError(dir, err)
+		lock.Close()
+		return nil, openFailure(dir, err)
 	}
-	s := &Store{db: db, dir: dir, log: log, wsync: engine.Sync, stop: make(chan struct{})}
+	s := &Store{db: db, lock: lock, dir: dir, log: log, wsync: engine.Sync, stop: make(chan struct{})}
 	s.bufs.New = func() any { return new([]byte) }
 	if err := s.load(); err != nil {
 		db.Close()
-		return nil, openError(dir, err)
+		lock.Close()
+		return nil, openFailure(dir, err)
 	}
 	if opts.Sync == SyncBatch {
 		s.wsync, s.batch = engine.NoSync, true
@@ -141,36 +151,6 @@ func Open(dir string, opts Options) (*Store, error) {
 		go s.flushLoop(opts.SyncInterval)
 	}
 	return s, nil
-}
-
-// checkDir refuses a non-empty directory that holds no Pebble database, so
-// a mistyped path never turns someone's files into a store.
-func checkDir(fs vfs.FS, dir string) error {
-	names, err := fs.List(dir)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return openError(dir, err)
-	}
-	other := ""
-	for _, n := range names {
-		if strings.Contains(n, "MANIFEST") || strings.HasPrefix(n, "OPTIONS-") {
-			return nil
-		}
-		if n != "LOCK" && other == "" {
-			other = n
-		}
-	}
-	if other != "" {
-		return fmt.Errorf("store: %s is not an mqgate data directory (it holds %s and no Pebble MANIFEST); choose an empty or new directory", dir, fs.PathJoin(dir, other))
-	}
-	return nil
-}
-
-func openError(dir string, err error) error {
-	return fmt.Errorf("store: cannot open data directory %s: %w; mqgate never deletes a data directory it cannot read: "+
-		"move it aside (mv %s %s.broken) to start with an empty store, or restore it from a backup", dir, err, dir, dir)
 }
 
 // load checks the format record and reads the sequence reservation.
@@ -371,6 +351,9 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		err := s.flush()
 		if cerr := s.db.Close(); err == nil {
+			err = s.err(cerr)
+		}
+		if cerr := s.lock.Close(); err == nil {
 			err = s.err(cerr)
 		}
 		s.closeErr = err
