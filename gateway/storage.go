@@ -18,9 +18,11 @@ type storage struct {
 	err  error
 }
 
-// openStorage opens the configured store. A data directory that cannot be
-// read stops startup with the store's message, which names the directory
-// and the way out; it is never wiped.
+// openStorage opens the configured store. A data directory the store
+// cannot use stops startup with the store's message, which names the
+// directory and what to do (another process holds it, the user lacks
+// access, a parent is missing, the store is unreadable: see the Err
+// variables of core/store/pebble); it is never wiped.
 func openStorage(c *conf.StorageConfig, log *slog.Logger) (*storage, error) {
 	if c.Type == "memory" {
 		return &storage{}, nil

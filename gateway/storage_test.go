@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	paho3 "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/core/store/pebble"
 	"github.com/mqgate/mqgate/gateway"
 )
 
@@ -94,35 +96,76 @@ func TestGatewayRestartKeepsPersistentSessions(t *testing.T) {
 	}
 }
 
-// TestGatewayRefusesUnreadableDataDir: a corrupt data directory stops
-// startup with the store's message, naming the directory and the way out,
-// and is left as it was.
-func TestGatewayRefusesUnreadableDataDir(t *testing.T) {
+// TestGatewayRefusesUnusableDataDir: a data directory the store cannot use
+// stops startup with the store's message, naming the directory and what to
+// do, and is left as it was. Only an unreadable store is to be moved aside.
+func TestGatewayRefusesUnusableDataDir(t *testing.T) {
 	cases := []struct {
 		name  string
+		sub   string // the data directory below the test's directory
 		files map[string]string
+		kind  error
 		want  string
 	}{
-		{"corrupt manifest", map[string]string{"CURRENT": "MANIFEST-000001\n", "MANIFEST-000001": "not a manifest"}, "move it aside"},
-		{"not a data directory", map[string]string{"notes.txt": "mine"}, "is not an mqgate data directory"},
+		{"corrupt manifest", "", map[string]string{"CURRENT": "MANIFEST-000001\n", "MANIFEST-000001": "not a manifest"},
+			pebble.ErrUnreadable, "move it aside"},
+		{"not a data directory", "", map[string]string{"notes.txt": "mine"}, pebble.ErrNotStore, "is not an mqgate data directory"},
+		{"parent missing", "usb/data", nil, pebble.ErrParentMissing, "usb does not exist"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			base := t.TempDir()
+			dir := filepath.Join(base, tc.sub)
 			for name, body := range tc.files {
 				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
 			_, err := gateway.New(storageConfig(t, dir), nil)
-			if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("New = %v, want an error naming %s and saying %q", err, dir, tc.want)
+			if err == nil || !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New = %v, want %q naming %s and saying %q", err, tc.kind, dir, tc.want)
+			}
+			if aside := strings.Contains(err.Error(), "aside"); aside != (tc.kind == pebble.ErrUnreadable) {
+				t.Errorf("New = %v: advises moving the directory aside: %v", err, aside)
 			}
 			for name, body := range tc.files {
 				if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != body {
 					t.Fatalf("%s changed: %q %v", name, b, err)
 				}
 			}
+			if tc.files == nil {
+				if names, err := os.ReadDir(base); err != nil || len(names) != 0 {
+					t.Fatalf("New left %v (%v) in %s", names, err, base)
+				}
+			}
 		})
 	}
+}
+
+// TestGatewayRefusesDataDirInUse: a second gateway on the data directory
+// of a running one is refused without advice to move the directory, and
+// the first one's stop releases it for the next start.
+func TestGatewayRefusesDataDirInUse(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	g, err := gateway.New(storageConfig(t, dir), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = gateway.New(storageConfig(t, dir), nil)
+	if err == nil || !errors.Is(err, pebble.ErrInUse) || !strings.Contains(err.Error(), dir+" is ") ||
+		strings.Contains(err.Error(), "aside") {
+		t.Fatalf("second New = %v, want %q naming %s and no advice to move it", err, pebble.ErrInUse, dir)
+	}
+	stop(t, g)
+	g, err = gateway.New(storageConfig(t, dir), nil)
+	if err != nil {
+		t.Fatalf("New after the first gateway stopped: %v", err)
+	}
+	if err := g.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stop(t, g)
 }
