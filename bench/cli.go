@@ -58,7 +58,7 @@ const (
 	protoMQTTSN = "mqttsn"
 )
 
-const usageText = `usage: mqgate bench COMMAND [flags]
+const usageText = `usage: mqgate-bench COMMAND [flags]
 
 commands:
   conn               open -c connections and hold them for -d
@@ -66,7 +66,30 @@ commands:
   sub                -c subscribers to -t (with -share: $share/GROUP/-t)
   pubsub             -c publishers on -t and -subs subscribers to -t in one run
   scenario NAME      a named load:
-      fanin     -c publishers (100) on bench/fanin/%i, 1 subscriber to bench/fanin/+
+` + scenarioList + `  echo               serve the floor scenario's relay on -h until interrupted
+  help [COMMAND]     print this help, or a command's
+
+` + loadNotes + `
+Run 'mqgate-bench COMMAND -h' for a command's flags. After a command, -h
+followed by an address is the broker's (echo's: the address it listens on).
+`
+
+// loadNotes explain the flags the load commands share.
+const loadNotes = `Without -r, -I or -R publishers go as fast as flow control allows: the QoS 1/2
+inflight window, and with subscribers in the run a cap on outstanding deliveries.
+
+Protocols: -proto mqttsn makes every client an MQTT-SN 1.2 client over UDP to
+-sn-host; -pub-proto and -sub-proto choose per role, so that for example
+  mqgate-bench scenario fanin -pub-proto mqttsn -sub-proto mqtt
+has MQTT-SN sensors publish to an MQTT subscriber through the gateway. An
+MQTT-SN publisher REGISTERs its topic, or uses a short topic id when the topic
+has two characters, or predefined ids from -sn-topic-id; -q -1 needs one of
+the latter two and mqttsn.qos_minus_one on the gateway. An MQTT-SN client
+retransmits unacknowledged messages every -sn-retry and sends PINGREQ when it
+has been silent for -sn-keepalive.
+`
+
+const scenarioList = `      fanin     -c publishers (100) on bench/fanin/%i, 1 subscriber to bench/fanin/+
       fanout    1 publisher on bench/fanout, -c subscribers (100)
       p2p       -c publisher/subscriber pairs (100) on bench/p2p/%i
       shared    -c publishers (100) to a $share group of -subs subscribers (10)
@@ -75,65 +98,78 @@ commands:
       floor     the latency scenario's pairs and load (-c 10, -R 5000) through a
                 relay instead of a broker: the latency of loopback and the
                 scheduler alone
-  echo               serve the floor scenario's relay on -h until interrupted
-
-Without -r, -I or -R publishers go as fast as flow control allows: the QoS 1/2
-inflight window, and with subscribers in the run a cap on outstanding deliveries.
-
-Protocols: -proto mqttsn makes every client an MQTT-SN 1.2 client over UDP to
--sn-host; -pub-proto and -sub-proto choose per role, so that for example
-  mqgate bench scenario fanin -pub-proto mqttsn -sub-proto mqtt
-has MQTT-SN sensors publish to an MQTT subscriber through the gateway. An
-MQTT-SN publisher REGISTERs its topic, or uses a short topic id when the topic
-has two characters, or predefined ids from -sn-topic-id; -q -1 needs one of
-the latter two and mqttsn.qos_minus_one on the gateway. An MQTT-SN client
-retransmits unacknowledged messages every -sn-retry and sends PINGREQ when it
-has been silent for -sn-keepalive.
-
-flags:
 `
 
-// Main runs `mqgate bench` with args (the words after "bench").
+// loadCommands are the commands that run clients against a broker, with
+// the synopsis and description their help starts with; all share newFlags.
+var loadCommands = map[string]struct{ synopsis, description string }{
+	"conn": {"conn [flags]", "Open -c connections (100) and hold them for -d."},
+	"pub":  {"pub [flags]", "Run -c publishers (100) on -t."},
+	"sub":  {"sub [flags]", "Run -c subscribers (100) to -t, or to $share/GROUP/-t with -share."},
+	"pubsub": {"pubsub [flags]", "Run -c publishers (100) on -t and -subs subscribers (default -c) to -t\n" +
+		"in one run, and count what is lost."},
+	"scenario": {"scenario NAME [flags]", "Run a named load, NAME one of:\n" + strings.TrimSuffix(scenarioList, "\n")},
+}
+
+// ErrUsage is wrapped by Main's errors that lie in the command line rather
+// than in the run, so that a caller can point the user to the help.
+var ErrUsage = errors.New("usage error")
+
+// usageError is a command-line mistake; it reads as its cause.
+type usageError struct{ err error }
+
+func (e usageError) Error() string   { return e.err.Error() }
+func (e usageError) Unwrap() []error { return []error{e.err, ErrUsage} }
+
+// Main runs mqgate-bench with args (the words after the program name).
+// Asked for help, it prints it to stdout and returns flag.ErrHelp.
 func Main(args []string, stdout, stderr io.Writer) error {
-	// -h is the broker address after a command; first, it asks for help.
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		fmt.Fprint(stdout, usageText)
-		newFlags(&Options{}, stdout).PrintDefaults()
-		return nil
-	}
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText)
-		newFlags(&Options{}, stderr).PrintDefaults()
-		return errors.New("missing command")
+		return usageError{errors.New("missing command")}
 	}
 	cmd, args := args[0], args[1:]
-	if cmd == "echo" {
-		return runEcho(args, stdout, stderr)
+	switch {
+	case isHelpFlag(cmd):
+		fmt.Fprint(stdout, usageText)
+		return flag.ErrHelp
+	case cmd == "help":
+		return help(args, stdout)
+	case cmd == "echo":
+		return runEcho(args, stdout)
+	case strings.HasPrefix(cmd, "-"):
+		return usageError{fmt.Errorf("flag %s before the command: flags follow it", cmd)}
+	}
+	if _, ok := loadCommands[cmd]; !ok {
+		return usageError{fmt.Errorf("unknown command %q (conn, pub, sub, pubsub, scenario, echo, help)", cmd)}
 	}
 	name := cmd
 	if cmd == "scenario" {
-		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return errors.New("usage: mqgate bench scenario fanin|fanout|p2p|shared|conns|latency|floor [flags]")
+		switch {
+		case len(args) > 0 && isHelpFlag(args[0]):
+			commandHelp(stdout, cmd)
+			return flag.ErrHelp
+		case len(args) == 0 || strings.HasPrefix(args[0], "-"):
+			return usageError{errors.New("usage: mqgate-bench scenario fanin|fanout|p2p|shared|conns|latency|floor [flags]")}
 		}
 		name, args = args[0], args[1:]
 	}
 	o := &Options{}
-	fs := newFlags(o, stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usageText)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs := newFlags(o, io.Discard)
+	if err := parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			commandHelp(stdout, cmd)
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	r, err := plan(cmd, name, o, set)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	r.out = &reporter{w: stdout, ew: stderr, json: o.JSON, quiet: o.Quiet}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -146,8 +182,61 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+// parse parses args into fs, whose output it discards: Main's caller
+// prints the error. -h names an address after a command, but given last
+// with no address it asks for help, and parse returns flag.ErrHelp for it
+// as for -help and --help.
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if n := len(args); n > 0 && (args[n-1] == "-h" || args[n-1] == "--h") && fs.Parse(args[:n-1]) == nil {
+		return flag.ErrHelp
+	}
+	// Parsed again after a failure above: the -h was the value of the
+	// flag before it (-P -h).
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+// help is `mqgate-bench help [COMMAND]`.
+func help(args []string, stdout io.Writer) error {
+	switch {
+	case len(args) == 0:
+		fmt.Fprint(stdout, usageText)
+		return nil
+	case len(args) > 1:
+		return usageError{errors.New("usage: mqgate-bench help [COMMAND]")}
+	case args[0] == "help" || isHelpFlag(args[0]):
+		fmt.Fprint(stdout, usageText)
+		return nil
+	case args[0] == "echo":
+		echoHelp(stdout)
+		return nil
+	}
+	if _, ok := loadCommands[args[0]]; !ok {
+		return usageError{fmt.Errorf("unknown command %q (conn, pub, sub, pubsub, scenario, echo, help)", args[0])}
+	}
+	commandHelp(stdout, args[0])
+	return nil
+}
+
+// commandHelp prints the help of one of loadCommands.
+func commandHelp(w io.Writer, cmd string) {
+	c := loadCommands[cmd]
+	fmt.Fprintf(w, "usage: mqgate-bench %s\n\n%s\n\n%s\nflags:\n", c.synopsis, c.description, loadNotes)
+	newFlags(&Options{}, w).PrintDefaults()
+}
+
 func newFlags(o *Options, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("mqgate-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Addr, "h", "localhost:1883", "broker `host:port`")
 	fs.IntVar(&o.Clients, "c", 0, "client count (default per command: 100, conns 1000, latency 10, fanout publishers 1)")
@@ -304,17 +393,43 @@ func rateOf(o *Options, pubs int) float64 {
 	return 0
 }
 
-// runEcho is `mqgate bench echo`: the floor scenario's server.
-func runEcho(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench echo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("h", "127.0.0.1:1883", "listen on `host:port`")
-	if err := fs.Parse(args); err != nil {
+// runEcho is `mqgate-bench echo`: the floor scenario's server.
+func runEcho(args []string, stdout io.Writer) error {
+	var addr string
+	fs := echoFlags(&addr)
+	if err := parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			echoHelp(stdout)
+		}
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return ServeEcho(ctx, *addr, func(a net.Addr) { fmt.Fprintf(stdout, "echo server on %s\n", a) })
+	return ServeEcho(ctx, addr, func(a net.Addr) { fmt.Fprintf(stdout, "echo server on %s\n", a) })
+}
+
+func echoFlags(addr *string) *flag.FlagSet {
+	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
+	fs.StringVar(addr, "h", "127.0.0.1:1883", "listen on `host:port`")
+	return fs
+}
+
+func echoHelp(w io.Writer) {
+	fmt.Fprint(w, `usage: mqgate-bench echo [-h host:port]
+
+Serve the floor scenario's relay until interrupted: it writes each
+publisher's bytes to its subscriber and does nothing else, so that
+'mqgate-bench scenario floor' measures the latency of loopback and the
+scheduler alone.
+
+flags:
+`)
+	fs := echoFlags(new(string))
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }
 
 func (o *Options) validate() error {

@@ -1,7 +1,8 @@
-// Package bench is mqgate's MQTT load generator (`mqgate bench`): it opens
-// many client connections with the project's own codec, publishes and
-// subscribes at a chosen rate, and reports throughput, end-to-end latency,
-// losses and, given the broker's PID, its CPU and memory cost.
+// Package bench is mqgate's MQTT load generator, the mqgate-bench command
+// (cmd/mqgate-bench), kept out of the broker binary: it opens many client
+// connections with the project's own codec, publishes and subscribes at a
+// chosen rate, and reports throughput, end-to-end latency, losses and,
+// given the broker's PID, its CPU and memory cost.
 //
 // A publisher writes a nanosecond timestamp (wall clock at process start plus
 // monotonic time since) in the first 8 bytes of each payload; a subscriber in
@@ -21,7 +22,7 @@
 // Idle connections over plain TCP are opened on Linux from one epoll loop
 // with bare sockets (rawconn_linux.go), so a connection storm measures the
 // broker's accept rate rather than the bench's. The floor scenario sends
-// the latency load to `mqgate bench echo`, a server that only writes back
+// the latency load to `mqgate-bench echo`, a server that only writes back
 // what it reads: the latency of loopback and the scheduler alone, under
 // any broker's.
 package bench

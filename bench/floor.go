@@ -13,7 +13,7 @@ import (
 // The floor scenario measures what loopback and the machine's scheduler
 // cost on their own, in the latency scenario's shape: -c publisher
 // connections send -R stamped payloads a second in all, paced and spread
-// as its publishers are, and a relay (`mqgate bench echo`) writes what
+// as its publishers are, and a relay (`mqgate-bench echo`) writes what
 // each one sends to its own subscriber connection, doing nothing else. No
 // broker delivers a message faster than that relay, so its latency
 // percentiles are the floor under any broker's on the same machine.

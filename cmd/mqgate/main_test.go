@@ -37,6 +37,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "unknown command exits 2", args: []string{"serve"}, code: 2, stderr: `unknown command "serve"`},
 		{name: "unknown command prints usage", args: []string{"serve"}, code: 2, stderr: "usage:"},
 		{name: "help for an unknown command exits 2", args: []string{"help", "serve"}, code: 2, stderr: `unknown command "serve"`},
+		{name: "bench points to mqgate-bench", args: []string{"bench", "scenario", "fanin", "-c", "10"}, code: 2, stderr: "go run ./cmd/mqgate-bench scenario fanin -c 10\n"},
+		{name: "bench -h points to mqgate-bench", args: []string{"bench", "-h"}, code: 2, stderr: "go run ./cmd/mqgate-bench -h\n"},
 		{name: "help names one command", args: []string{"help", "passwd"}, code: 0, stdout: "usage: mqgate passwd -f FILE"},
 		{name: "run -h exits 0 with the flags", args: []string{"run", "-h"}, code: 0, stdout: "-c string"},
 		{name: "flags without a command are run's", args: []string{"-c", "/nonexistent/mqgate.yaml"}, code: 1, stderr: "mqgate run: read config"},
@@ -81,6 +83,9 @@ func TestHelpListsEveryCommand(t *testing.T) {
 			}
 			if strings.Contains(stdout, "-c string") {
 				t.Errorf("top-level help shows run's flags:\n%s", stdout)
+			}
+			if strings.Contains(stdout, "\n  bench ") {
+				t.Errorf("help lists bench, which is mqgate-bench now:\n%s", stdout)
 			}
 		})
 	}
