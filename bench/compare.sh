@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compare.sh runs every `mqgate bench` scenario against mosquitto and against
+# compare.sh runs every mqgate-bench scenario against mosquitto and against
 # mqgate on loopback and prints one comparison table. Rows labelled sn-* have
 # MQTT-SN clients and run against mqgate alone (mosquitto has no MQTT-SN
 # gateway): mqgate then also serves MQTT-SN over UDP on the MQTT port number.
@@ -78,8 +78,8 @@ if ! command -v mosquitto >/dev/null && [[ ! -x /usr/sbin/mosquitto ]]; then
 fi
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
-log "building mqgate"
-(cd "$ROOT" && go build -o "$WORK/mqgate" ./cmd/mqgate)
+log "building mqgate and mqgate-bench"
+(cd "$ROOT" && go build -o "$WORK/mqgate" ./cmd/mqgate && go build -o "$WORK/mqgate-bench" ./cmd/mqgate-bench)
 
 # free_port finds a loopback port nobody listens on, over TCP and, where ss
 # can tell, over UDP too (the MQTT-SN listener takes the same number).
@@ -128,7 +128,7 @@ start_broker() {
 		"${PIN_BROKER[@]}" "$MOSQUITTO" -c "$WORK/mosquitto.conf" >>"$WORK/mosquitto.log" 2>&1 &
 		;;
 	echo)
-		"${PIN_BROKER[@]}" "$WORK/mqgate" bench echo -h "127.0.0.1:$port" >>"$WORK/echo.log" 2>&1 &
+		"${PIN_BROKER[@]}" "$WORK/mqgate-bench" echo -h "127.0.0.1:$port" >>"$WORK/echo.log" 2>&1 &
 		;;
 	mqgate)
 		cat >"$WORK/mqgate.yaml" <<-CONF
@@ -227,7 +227,7 @@ run_one() {
 	log "$label against $server (${DURATION}s${round:+, round $round of $ROUNDS})"
 	local out="$WORK/$label.$broker${round:+.$round}.json"
 	# shellcheck disable=SC2086 # args is a word list
-	if ! "${PIN_BENCH[@]}" "$WORK/mqgate" bench $args -h "127.0.0.1:$port" -sn-host "127.0.0.1:$port" -d "${DURATION}s" \
+	if ! "${PIN_BENCH[@]}" "$WORK/mqgate-bench" $args -h "127.0.0.1:$port" -sn-host "127.0.0.1:$port" -d "${DURATION}s" \
 		-pid "$BROKER_PID" -json -quiet -prefix "cmp-" >"$out" 2>>"$WORK/bench.log"; then
 		log "bench failed; see below"
 		tail -5 "$WORK/bench.log" >&2
