@@ -135,6 +135,7 @@ type Broker struct {
 	log *slog.Logger
 	// clientLogs limits the per-client info lines.
 	clientLogs *logLimiter
+	events     listeners
 	router     *topic.Router[*session]
 	retained   *topic.Retained[*Message]
 	store      store.Store // nil: memory only
@@ -174,6 +175,13 @@ func NewBroker(cfg Config) *Broker {
 		started:    time.Now(),
 	}
 	b.router.SetAvailable(func(s *session) bool { return s.online.Load() })
+	if cfg.SysInterval > 0 {
+		// $SYS client events listen like any other consumer.
+		b.Listen(Events{
+			Connected:    func(info *ClientInfo, _ bool) { b.clientEvent(info, "connected") },
+			Disconnected: func(info *ClientInfo, _ string) { b.clientEvent(info, "disconnected") },
+		})
+	}
 	b.matches.New = func() any { return new(topic.Matches[*session]) }
 	return b
 }
@@ -510,7 +518,9 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 	if oldConn != nil {
 		oldConn.Kick(SessionTakenOver)
 		b.clientGone()
-		b.logClient(&oldInfo, "client disconnected", slog.String("reason", "session taken over by a new connection"))
+		const reason = "session taken over by a new connection"
+		b.emitDisconnected(&oldInfo, reason)
+		b.logClient(&oldInfo, "client disconnected", slog.String("reason", reason))
 	}
 	if oldWill != nil {
 		// The will is the old connection's: its mountpoint and identity,
@@ -519,6 +529,7 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 	}
 	if discard != nil {
 		b.dropSubscriptions(discard)
+		b.emitSessionEnded(key)
 	}
 	n := b.stats.ClientsConnected.Add(1)
 	for {
@@ -528,7 +539,7 @@ func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err erro
 		}
 	}
 	b.stats.Connects.Add(1)
-	b.clientEvent(&req.Info, "connected")
+	b.emitConnected(&req.Info, present)
 	b.logClient(&req.Info, "client connected",
 		slog.Int("version", int(req.Info.Version)),
 		slog.Duration("keep_alive", req.KeepAlive),
@@ -548,11 +559,15 @@ func (b *Broker) clientGone() {
 // session for its key, and drops its subscriptions.
 func (b *Broker) endSession(s *session) {
 	b.regMu.Lock()
-	if b.sessions[s.key] == s {
+	ended := b.sessions[s.key] == s
+	if ended {
 		delete(b.sessions, s.key)
 	}
 	b.regMu.Unlock()
 	b.dropSubscriptions(s)
+	if ended {
+		b.emitSessionEnded(s.key)
+	}
 }
 
 func (b *Broker) dropSubscriptions(s *session) {

@@ -221,7 +221,7 @@ func (c *Client) Settle(tag uint16, o Outcome) bool {
 		if o == Rejected {
 			// Pull counted it sent.
 			c.b.stats.MessagesSent.Add(-1)
-			c.b.stats.MessagesDropped.Add(1)
+			c.s.drop(nil, DropRejected)
 		}
 		return o != Requeued
 	}
@@ -243,8 +243,7 @@ func (c *Client) Settle(tag uint16, o Outcome) bool {
 		return true
 	}
 	if o == Rejected {
-		s.b.stats.MessagesDropped.Add(1)
-		s.logDrop(om.msg, "rejected by the client")
+		s.drop(om.msg, DropRejected)
 	}
 	s.freeAndUnlock(om, o == Accepted)
 	return true
@@ -343,7 +342,7 @@ func (s *session) requeueAndUnlock(om *outMsg) {
 		if sub := s.subs[q.key]; sub != nil && sub.queue == QueueLatest && sub.waiting {
 			// A newer value waits already: the requeued one is stale.
 			s.removeLocked(q.seq)
-			s.b.stats.MessagesDropped.Add(1)
+			s.drop(q.msg, DropSuperseded)
 			s.unlockNotify()
 			return
 		}
@@ -364,6 +363,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	}
 	s := c.s
 	mp := c.Info.Mountpoint
+	start := len(out)
 	if s.resend {
 		s.resend = false
 		for _, om := range s.order {
@@ -394,10 +394,11 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 			}
 			if q.msg.Expired(now) {
 				// [MQTT-3.3.2-5] an expired message is not delivered.
-				s.queuedBytes -= q.msg.size()
+				m := q.msg // q may be a marker's, which resolving clears
+				s.queuedBytes -= m.size()
 				s.removeLocked(q.seq)
 				resolveLocked(s.queue.pop())
-				s.b.stats.MessagesDropped.Add(1)
+				s.drop(m, DropExpired)
 				continue
 			}
 		}
@@ -431,6 +432,9 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	s.mu.Unlock()
 	if sent > 0 {
 		s.b.stats.MessagesSent.Add(int64(sent))
+	}
+	if len(out) > start {
+		s.b.emitDelivered(&c.Info, out[start:])
 	}
 	return out
 }
@@ -531,6 +535,7 @@ func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) (res Subscr
 		stored = true
 	}
 	s.mu.Unlock()
+	b.emitSubscribed(&c.Info, r.Key, filter, o)
 	return SubscribeResult{Code: Code(r.Options.QoS), existed: existed}, stored
 }
 
@@ -624,20 +629,21 @@ func (c *Client) unsubscribe(id string) Code {
 	if !c.lock() {
 		return UnspecifiedError
 	}
-	ok := c.s.removeSubLocked(id)
+	sub := c.s.removeSubLocked(id)
 	c.s.mu.Unlock()
-	if ok {
-		return Success
+	if sub == nil {
+		return NoSubscriptionExisted
 	}
-	return NoSubscriptionExisted
+	c.b.emitUnsubscribed(&c.Info, sub.opts.Key, sub.filter)
+	return Success
 }
 
 // removeSubLocked removes the subscription id from the session, the
-// router and the store.
-func (s *session) removeSubLocked(id string) bool {
+// router and the store, and returns it (nil if there was none).
+func (s *session) removeSubLocked(id string) *subscription {
 	sub, ok := s.subs[id]
 	if !ok {
-		return false
+		return nil
 	}
 	delete(s.subs, id)
 	if sub.queue == QueueLatest {
@@ -653,7 +659,7 @@ func (s *session) removeSubLocked(id string) bool {
 	if s.persist {
 		s.storeErr("delete subscription", s.b.store.Sessions().DeleteSubscription(s.key.store(), id))
 	}
-	return true
+	return sub
 }
 
 // DisconnectKind says how a connection ended.
@@ -744,7 +750,7 @@ func (c *Client) Disconnect(kind DisconnectKind, reason string) {
 	info := s.info
 	s.mu.Unlock()
 	b.clientGone()
-	b.clientEvent(&info, "disconnected")
+	b.emitDisconnected(&info, reason)
 	b.logClient(&info, "client disconnected", slog.String("reason", reason))
 	if will != nil {
 		b.publishWill(info, will)

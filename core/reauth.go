@@ -32,10 +32,15 @@ func (b *Broker) Reauthorize(ctx context.Context) int {
 				continue
 			}
 			s.mu.Lock()
-			if sub, ok := s.subs[f.id]; ok && sub.filter == f.filter && !s.ended && s.removeSubLocked(f.id) {
-				removed++
+			var gone *subscription
+			if sub, ok := s.subs[f.id]; ok && sub.filter == f.filter && !s.ended {
+				gone = s.removeSubLocked(f.id)
 			}
 			s.mu.Unlock()
+			if gone != nil {
+				removed++
+				b.emitUnsubscribed(&info, gone.opts.Key, gone.filter)
+			}
 			b.log.Info("subscription removed: no longer authorized", "client", info.ClientID, "filter", f.filter)
 		}
 	}

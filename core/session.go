@@ -173,8 +173,7 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 	if size > cfg.MaxQueuedBytes {
 		// It can never fit: drop it without evicting what is queued.
 		s.mu.Unlock()
-		s.b.stats.MessagesDropped.Add(1)
-		s.logDrop(m, "larger than max_queued_bytes")
+		s.drop(m, DropTooLarge)
 		return false
 	}
 	var latest *subscription
@@ -188,8 +187,7 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 		old := latest.latest
 		s.queuedBytes -= old.msg.size()
 		s.removeLocked(old.seq)
-		s.b.stats.MessagesDropped.Add(1)
-		s.logDrop(old.msg, "superseded by a newer message")
+		s.drop(old.msg, DropSuperseded)
 		q := queued{msg: m, qos: qos, retain: retain, subIDs: cloneIDs(subIDs), key: key}
 		q.seq = s.appendLocked(&q, d)
 		latest.latest = q
@@ -204,8 +202,7 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 	for s.queue.len() >= maxQueued || s.queuedBytes+size > cfg.MaxQueuedBytes {
 		if cfg.DropPolicy == DropNewest || s.queue.len() == 0 {
 			s.mu.Unlock()
-			s.b.stats.MessagesDropped.Add(1)
-			s.logDrop(m, "queue full, newest dropped")
+			s.drop(m, DropQueueFull)
 			return false
 		}
 		old, ok := resolveLocked(s.queue.pop())
@@ -214,8 +211,7 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 		}
 		s.queuedBytes -= old.msg.size()
 		s.removeLocked(old.seq)
-		s.b.stats.MessagesDropped.Add(1)
-		s.logDrop(old.msg, "queue full, oldest dropped")
+		s.drop(old.msg, DropQueueFull)
 	}
 	q := queued{msg: m, qos: qos, retain: retain, subIDs: cloneIDs(subIDs), key: key}
 	q.seq = s.appendLocked(&q, d)
@@ -369,7 +365,7 @@ func (s *session) dropQoS0Locked() {
 		if e.qos == 0 {
 			resolveLocked(q)
 			s.queuedBytes -= e.msg.size()
-			s.b.stats.MessagesDropped.Add(1)
+			s.drop(e.msg, DropOffline)
 			continue
 		}
 		s.queue.push(q)
@@ -447,10 +443,17 @@ func (r *ring) clear() {
 	r.size = 0
 }
 
-// logDrop writes the debug line for a message s's queue could not keep.
-// s.key is fixed at creation, so no lock is needed.
-func (s *session) logDrop(m *Message, reason string) {
+// drop counts a message the session lost, logs it at debug and tells the
+// listeners. s.key is fixed at creation, so no lock is needed; m may be
+// nil (a QoS 0 delivery rejected after it left the queue).
+func (s *session) drop(m *Message, reason DropReason) {
+	s.b.stats.MessagesDropped.Add(1)
 	if s.b.debug() {
-		s.b.log.Debug("message dropped", "client", s.key.clientID, "topic", m.Topic, "reason", reason)
+		t := ""
+		if m != nil {
+			t = m.Topic
+		}
+		s.b.log.Debug("message dropped", "client", s.key.clientID, "topic", t, "reason", reason.String())
 	}
+	s.b.emitDropped(s.key, m, reason)
 }

@@ -26,10 +26,8 @@ type Config struct {
 	// SessionExpiry is how long the session of a clean-session-0 client
 	// outlives its connection; 0 keeps it (capped by the broker's
 	// maximum). The adapter keeps the session's topic registry as long
-	// and drops it once the core session is gone (checked every
-	// registrySweep).
+	// and drops it when the core says the session ended.
 	SessionExpiry time.Duration
-	registrySweep time.Duration
 	// PredefinedTopics maps predefined topic ids to topic names; ids go up
 	// to MaxPredefinedID and normal ids are assigned above it.
 	PredefinedTopics map[uint16]string
@@ -100,9 +98,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.AdvertiseAddress == "" {
 		c.AdvertiseAddress = "255.255.255.255:1884"
-	}
-	if c.registrySweep <= 0 {
-		c.registrySweep = time.Minute
 	}
 	if c.MaxPredefinedID == 0 {
 		c.MaxPredefinedID = 1024

@@ -48,7 +48,7 @@ type Gateway struct {
 	byAddr    map[string]*client
 	byID      map[string]*client
 	sessions  map[string]*sessionState
-	lastSweep time.Time // of sessions against the core's
+	unlisten  func() // removes the core event listener
 	stopping  bool
 	dtlsConns map[net.Conn]struct{}
 
@@ -113,9 +113,11 @@ func (g *Gateway) Addrs() map[string]net.Addr {
 
 // Start opens every listener and starts the service goroutine.
 func (g *Gateway) Start(ctx context.Context) error {
+	g.unlisten = g.broker.Listen(core.Events{SessionEnded: g.sessionEnded})
 	for _, lc := range g.cfg.Listeners {
 		l, err := g.open(ctx, lc)
 		if err != nil {
+			g.unlisten()
 			g.closeListeners()
 			return fmt.Errorf("mqttsn listener %s (%s %s): %w", lc.Name, lc.Type, lc.Address, err)
 		}
@@ -370,11 +372,15 @@ func (g *Gateway) Stop(ctx context.Context) error {
 		return nil
 	}
 	g.stopping = true
+	unlisten := g.unlisten
 	clients := make([]*client, 0, len(g.byAddr))
 	for _, c := range g.byAddr {
 		clients = append(clients, c)
 	}
 	g.mu.Unlock()
+	if unlisten != nil {
+		unlisten()
+	}
 	close(g.stop)
 	for _, c := range clients {
 		c.mu.Lock()
@@ -465,49 +471,26 @@ func (g *Gateway) timers(now time.Time) {
 			delete(g.sessions, id)
 		}
 	}
-	sweep := now.Sub(g.lastSweep) >= g.cfg.registrySweep
-	if sweep {
-		g.lastSweep = now
-	}
 	g.mu.Unlock()
 	for _, c := range clients {
 		c.mu.Lock()
 		c.timers(now)
 		c.mu.Unlock()
 	}
-	if sweep {
-		g.sweepRegistries()
-	}
 }
 
-// sweepRegistries forgets the topic registry of every disconnected client
-// whose core session is gone. The session of a clean-session-0 client that
-// never expires here may still end in the core: capped by the broker's
-// maximum session expiry, taken over, or lost in a restart.
-func (g *Gateway) sweepRegistries() {
-	type idle struct {
-		id string
-		s  *sessionState
+// sessionEnded forgets the topic registry of a disconnected client whose
+// core session ended: capped by the broker's maximum session expiry,
+// taken over with a clean start by another protocol, or deleted by an
+// operator. It runs as a core event listener; the core calls it without
+// its own locks, and g.mu is a leaf here.
+func (g *Gateway) sessionEnded(namespace, clientID string) {
+	if namespace != g.cfg.Namespace {
+		return
 	}
-	var cands []idle
 	g.mu.Lock()
-	for id, s := range g.sessions {
-		if g.byID[id] == nil {
-			cands = append(cands, idle{id, s})
-		}
+	if g.byID[clientID] == nil {
+		delete(g.sessions, clientID)
 	}
 	g.mu.Unlock()
-	for _, c := range cands {
-		// Asked without g.mu: the core's registry lock is not nested in
-		// the gateway's.
-		if g.broker.HasSession(g.cfg.Namespace, c.id) {
-			continue
-		}
-		g.mu.Lock()
-		// A client that connected meanwhile has its own registry.
-		if g.sessions[c.id] == c.s && g.byID[c.id] == nil {
-			delete(g.sessions, c.id)
-		}
-		g.mu.Unlock()
-	}
 }

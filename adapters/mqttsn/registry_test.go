@@ -2,7 +2,6 @@ package mqttsn
 
 import (
 	"testing"
-	"time"
 
 	"github.com/mqgate/mqgate/adapters/mqttsn/packet"
 	"github.com/mqgate/mqgate/core"
@@ -21,7 +20,7 @@ func (e *testEnv) hasRegistry(id string) bool {
 }
 
 func TestRegistryDroppedWhenTheCoreSessionEnds(t *testing.T) {
-	e := startEnv(t, func(_ *core.Config, c *Config) { c.registrySweep = 20 * time.Millisecond })
+	e := startEnv(t)
 	// Two clean-session-0 clients whose sessions never expire register a
 	// topic and disconnect.
 	ids := map[string]uint16{}
