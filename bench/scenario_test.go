@@ -18,7 +18,7 @@ import (
 func startBroker(t *testing.T) (tcp, ws string) {
 	t.Helper()
 	g := startGateway(t, testConfig())
-	a := g.MQTT.Addrs()
+	a := g.Addrs("mqtt")
 	return a["tcp"].String(), a["ws"].String()
 }
 

@@ -19,7 +19,7 @@ func startSNGateway(t *testing.T) (mqtt, sn string) {
 	cfg.MQTTSN.QoSMinusOne = true
 	cfg.MQTTSN.PredefinedTopics = map[string]string{"10": "bench/pre/0", "11": "bench/pre/1"}
 	g := startGateway(t, cfg)
-	return g.MQTT.Addrs()["tcp"].String(), g.MQTTSN.Addrs()["udp"].String()
+	return g.Addrs("mqtt")["tcp"].String(), g.Addrs("mqtt-sn")["udp"].String()
 }
 
 func TestMQTTSNDeliversEverything(t *testing.T) {

@@ -5,7 +5,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,8 +13,6 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"github.com/mqgate/mqgate/adapters/mqtt"
-	"github.com/mqgate/mqgate/adapters/mqttsn"
 	"github.com/mqgate/mqgate/conf"
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/core/auth"
@@ -25,22 +22,13 @@ import (
 // Version is mqgate's version, set at build time with -ldflags.
 var Version = "0.1.0-dev"
 
-// Adapter is a protocol adapter the gateway starts and stops.
-type Adapter interface {
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-}
-
-var _ Adapter = (*mqtt.Server)(nil)
-
 // Gateway is one running mqgate.
 type Gateway struct {
 	cfg      *conf.Config
 	log      *slog.Logger
 	Broker   *core.Broker
-	MQTT     *mqtt.Server
-	MQTTSN   *mqttsn.Gateway // nil unless mqttsn.enabled
-	adapters []Adapter
+	adapters []Adapter // enabled, in start order
+	running  []Adapter // started and not yet stopped, in start order
 	httpAuth *auth.HTTP
 	passwd   *auth.PasswordFile
 	acl      *auth.ACL
@@ -96,34 +84,7 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 		g.storage.close()
 		return nil, fmt.Errorf("storage: restoring %s: %w", cfg.Storage.Dir, err)
 	}
-	mc := mqtt.Config{
-		MaxPacketSize:  int(cfg.MQTT.MaxPacketSize),
-		ConnectTimeout: cfg.MQTT.ConnectTimeout.D(),
-		MaxKeepAlive:   cfg.MQTT.MaxKeepAlive,
-		MaxClientIDLen: cfg.MQTT.MaxClientIDLen,
-		MaxTopicAlias:  cfg.MQTT.MaxTopicAlias,
-		WriteTimeout:   cfg.MQTT.WriteTimeout.D(),
-		Logger:         log.With("adapter", "mqtt"),
-	}
-	for _, l := range cfg.MQTT.Listeners {
-		ml := mqtt.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Path: l.Path, MaxConnections: l.MaxConnections}
-		if l.TLS != nil {
-			ml.TLS = &mqtt.TLS{
-				CertFile: l.TLS.CertFile, KeyFile: l.TLS.KeyFile, CAFile: l.TLS.CAFile,
-				ClientAuth: l.TLS.ClientAuth, CNAsUsername: l.TLS.CNAsUsername, MinVersion: tls.VersionTLS12,
-			}
-			if l.TLS.MinVersion == "1.3" {
-				ml.TLS.MinVersion = tls.VersionTLS13
-			}
-		}
-		mc.Listeners = append(mc.Listeners, ml)
-	}
-	g.MQTT = mqtt.New(mc, g.Broker)
-	g.adapters = append(g.adapters, g.MQTT)
-	if cfg.MQTTSN.Enabled {
-		g.MQTTSN = g.buildMQTTSN(&cfg.MQTTSN)
-		g.adapters = append(g.adapters, g.MQTTSN)
-	}
+	g.adapters = g.buildAdapters()
 	return g, nil
 }
 
@@ -191,37 +152,29 @@ func (denyAll) Authorize(context.Context, *core.ClientInfo, core.Action, string)
 	return core.Deny, nil
 }
 
-// Start starts the broker and every adapter. If one fails, those already
-// started are stopped.
+// Start starts the broker and every enabled adapter in order. If one
+// fails, the gateway is shut down as Stop does, which stops the adapters
+// already started in reverse order, and the error names the adapter.
 func (g *Gateway) Start(ctx context.Context) error {
 	tuneRuntime(g.cfg.Runtime, g.log)
 	g.Broker.Start()
-	if err := g.startPprof(ctx); err != nil {
-		g.Broker.Close()
-		g.storage.close()
-		return err
+	err := g.startPprof(ctx)
+	if err == nil {
+		err = g.startAdapters(ctx)
 	}
-	for i, a := range g.adapters {
-		if err := a.Start(ctx); err != nil {
-			for j := i - 1; j >= 0; j-- {
-				g.adapters[j].Stop(ctx)
-			}
-			g.Broker.Close()
-			g.storage.close()
-			return err
-		}
+	if err != nil {
+		return errors.Join(err, g.Stop(ctx))
 	}
 	return nil
 }
 
-// Stop stops accepting, closes every connection (wills are handled as the
-// spec says for a server-side close), then closes the broker.
+// Stop stops the running adapters in reverse order of their start: each
+// stops accepting and closes its clients (wills are handled as the spec
+// says for a server-side close). Then it closes the broker and the store.
 func (g *Gateway) Stop(ctx context.Context) error {
 	var errs []error
-	for i := len(g.adapters) - 1; i >= 0; i-- {
-		if err := g.adapters[i].Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	if err := g.stopAdapters(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	g.Broker.Close()
 	if err := g.storage.close(); err != nil {
@@ -274,7 +227,7 @@ func (g *Gateway) Reload(ctx context.Context) error {
 }
 
 // MQTTAddr returns the bound address of the named MQTT listener.
-func (g *Gateway) MQTTAddr(name string) net.Addr { return g.MQTT.Addrs()[name] }
+func (g *Gateway) MQTTAddr(name string) net.Addr { return g.Addrs("mqtt")[name] }
 
 // StopTimeout is how long a graceful shutdown may take.
 const StopTimeout = 10 * time.Second

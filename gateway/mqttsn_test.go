@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/mqgate/mqgate/conf"
@@ -18,8 +19,8 @@ func TestMQTTSNOffByDefaultAndStartsWhenEnabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.MQTTSN != nil {
-		t.Fatal("mqttsn built although not enabled")
+	if got := adapterNames(g); !slices.Equal(got, []string{"mqtt"}) {
+		t.Fatalf("adapters %q, want only mqtt: mqttsn is not enabled", got)
 	}
 	cfg.MQTTSN.Enabled = true
 	cfg.MQTTSN.Listeners = []conf.MQTTSNListener{{Name: "udp", Type: "udp", Address: "127.0.0.1:0"}}
@@ -31,10 +32,13 @@ func TestMQTTSNOffByDefaultAndStartsWhenEnabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := adapterNames(g); !slices.Equal(got, []string{"mqtt", "mqtt-sn"}) {
+		t.Fatalf("adapters %q, want mqtt then mqtt-sn", got)
+	}
 	if err := g.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if a := g.MQTTSN.Addrs()["udp"]; a == nil {
+	if a := g.Addrs("mqtt-sn")["udp"]; a == nil {
 		t.Fatal("no udp listener")
 	}
 	if err := g.Stop(context.Background()); err != nil {
