@@ -33,6 +33,7 @@ type Gateway struct {
 	passwd   *auth.PasswordFile
 	acl      *auth.ACL
 	pprof    *http.Server
+	pprofEnd chan struct{} // closed when pprof's Serve has returned
 	storage  *storage
 }
 
@@ -182,6 +183,7 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	}
 	if g.pprof != nil {
 		g.pprof.Close()
+		<-g.pprofEnd
 	}
 	if g.httpAuth != nil {
 		g.httpAuth.Close()
@@ -249,8 +251,15 @@ func (g *Gateway) startPprof(ctx context.Context) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	g.pprof = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go g.pprof.Serve(ln)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	end := make(chan struct{})
+	g.pprof, g.pprofEnd = srv, end
+	go func() {
+		defer close(end)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("pprof profiling endpoint failed", "err", err)
+		}
+	}()
 	g.log.Warn("pprof profiling endpoint enabled", "addr", ln.Addr().String())
 	return nil
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -147,20 +149,41 @@ auth:
 	}
 }
 
+// TestGatewayStartFailsOnBusyPort starts a gateway whose second MQTT
+// listener's port is taken: Start fails naming the adapter, and what it
+// had opened (the first listener, the pprof endpoint) is closed again.
 func TestGatewayStartFailsOnBusyPort(t *testing.T) {
 	g := start(t, `mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}`)
 	busy := g.MQTTAddr("tcp").String()
-	cfg, err := conf.Parse([]byte(fmt.Sprintf(`{storage: {type: memory}, mqtt: {listeners: [{name: a, type: ws, address: "127.0.0.1:0"}, {name: b, type: tcp, address: %q}]}}`, busy)))
+	cfg, err := conf.Parse([]byte(fmt.Sprintf(`{storage: {type: memory}, debug: {pprof_address: "127.0.0.1:0"}, mqtt: {listeners: [{name: a, type: tcp, address: "127.0.0.1:0"}, {name: b, type: tcp, address: %q}]}}`, busy)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	g2, err := gateway.New(cfg, nil)
+	rec := newRecorder()
+	g2, err := gateway.New(cfg, slog.New(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g2.Start(context.Background()); err == nil {
+	err = g2.Start(context.Background())
+	if err == nil {
 		g2.Stop(context.Background())
 		t.Fatal("started on a port already in use")
+	}
+	if !strings.HasPrefix(err.Error(), "start mqtt: ") {
+		t.Fatalf("start error %q does not name the mqtt adapter", err)
+	}
+	for _, want := range []struct{ msg, attr string }{
+		{"mqtt listening", "addr"},
+		{"pprof profiling endpoint enabled", "addr"},
+	} {
+		addr := rec.attr(want.msg, want.attr)
+		if addr == "" {
+			t.Fatalf("no %q log with %s", want.msg, want.attr)
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts after the failed start (%q)", addr, want.msg)
+		}
 	}
 }
 

@@ -63,6 +63,19 @@ func (r *recorder) reset() {
 	*r.records = nil
 }
 
+// attr returns attribute key of the first record logged with message msg,
+// or "" when there is none.
+func (r *recorder) attr(msg, key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range *r.records {
+		if rec.msg == msg {
+			return rec.attrs[key]
+		}
+	}
+	return ""
+}
+
 // reload returns the records about reloading: every one logged since reset
 // whose message speaks of a reload.
 func (r *recorder) reload() []logRecord {
