@@ -1,10 +1,10 @@
 package conf
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -14,6 +14,7 @@ import (
 type Config struct {
 	Node     string         `yaml:"node"`
 	Log      LogConfig      `yaml:"log"`
+	Broker   BrokerConfig   `yaml:"broker"`
 	MQTT     MQTTConfig     `yaml:"mqtt"`
 	Sessions SessionsConfig `yaml:"sessions"`
 	Retained RetainedConfig `yaml:"retained"`
@@ -23,6 +24,10 @@ type Config struct {
 	Runtime  RuntimeConfig  `yaml:"runtime"`
 	Storage  StorageConfig  `yaml:"storage"`
 	MQTTSN   MQTTSNConfig   `yaml:"mqttsn"`
+
+	// Warnings are what Parse found worth telling but not wrong, such as a
+	// deprecated key it applied; the gateway logs them when it starts.
+	Warnings []string `yaml:"-"`
 }
 
 // LogConfig sets up log/slog.
@@ -33,17 +38,14 @@ type LogConfig struct {
 
 // MQTTConfig is the native MQTT adapter.
 type MQTTConfig struct {
-	Listeners        []Listener `yaml:"listeners"`
-	MaxPacketSize    Size       `yaml:"max_packet_size"`
-	ConnectTimeout   Duration   `yaml:"connect_timeout"`
-	MaxKeepAlive     int        `yaml:"max_keepalive"`
-	MaxClientIDLen   int        `yaml:"max_client_id_length"`
-	MaxTopicLevels   int        `yaml:"max_topic_levels"`
-	MaxTopicAlias    int        `yaml:"max_topic_alias"`
-	ReceiveMaximum   int        `yaml:"receive_maximum"`
-	WriteTimeout     Duration   `yaml:"write_timeout"`
-	SharedStrategy   string     `yaml:"shared_subscription_strategy"`
-	MaxSubscriptions int        `yaml:"max_subscriptions"`
+	Listeners      []Listener `yaml:"listeners"`
+	MaxPacketSize  Size       `yaml:"max_packet_size"`
+	ConnectTimeout Duration   `yaml:"connect_timeout"`
+	MaxKeepAlive   int        `yaml:"max_keepalive"`
+	MaxClientIDLen int        `yaml:"max_client_id_length"`
+	MaxTopicAlias  int        `yaml:"max_topic_alias"`
+	ReceiveMaximum int        `yaml:"receive_maximum"`
+	WriteTimeout   Duration   `yaml:"write_timeout"`
 }
 
 // Listener is one socket the MQTT adapter accepts connections on.
@@ -132,8 +134,9 @@ type RuntimeConfig struct {
 // Default returns the configuration `mqgate run` uses without a file.
 func Default() *Config {
 	return &Config{
-		Node: "mqgate",
-		Log:  LogConfig{Level: "info", Format: "text"},
+		Node:   "mqgate",
+		Log:    LogConfig{Level: "info", Format: "text"},
+		Broker: defaultBroker(),
 		MQTT: MQTTConfig{
 			Listeners: []Listener{
 				{Name: "tcp", Type: "tcp", Address: ":1883"},
@@ -143,11 +146,9 @@ func Default() *Config {
 			ConnectTimeout: Duration(10 * time.Second),
 			MaxKeepAlive:   65535,
 			MaxClientIDLen: 1024,
-			MaxTopicLevels: 128,
 			MaxTopicAlias:  1024,
 			ReceiveMaximum: 32,
 			WriteTimeout:   Duration(10 * time.Second),
-			SharedStrategy: "round_robin",
 		},
 		Sessions: SessionsConfig{
 			MaxInflight:    32,
@@ -179,7 +180,8 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes YAML over the defaults and validates the result. The
 // document is checked against the schema first, so that an unknown key or a
-// value of the wrong type is reported with its full path.
+// value of the wrong type is reported with its full path. A key that moved
+// (moved.go) is applied under its new name, with a warning in Warnings.
 func Parse(data []byte) (*Config, error) {
 	c := Default()
 	var root yaml.Node
@@ -190,13 +192,25 @@ func Parse(data []byte) (*Config, error) {
 	if len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
 		return c, c.Validate()
 	}
+	warnings, err := moveKeys(root.Content[0])
+	if err != nil {
+		return nil, err
+	}
 	if err := checkKeys(root.Content[0], reflect.TypeOf(*c), ""); err != nil {
 		return nil, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil {
+	// The document as moveKeys left it; checkKeys has refused unknown keys.
+	if err := root.Decode(c); err != nil {
 		return nil, err
 	}
-	return c, c.Validate()
+	c.Warnings = warnings
+	if err := c.Validate(); err != nil {
+		if len(warnings) > 0 {
+			// A bad value set under an old key is reported under its new
+			// one; the warnings say which old key that was.
+			return nil, fmt.Errorf("%w\n%s", err, strings.Join(warnings, "\n"))
+		}
+		return nil, err
+	}
+	return c, nil
 }

@@ -40,6 +40,9 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 		var names []string
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name == "-" {
+				continue // not read from the file (Config.Warnings)
+			}
 			fields[name] = t.Field(i).Type
 			names = append(names, name)
 		}

@@ -33,6 +33,7 @@ func (c *Config) Validate() error {
 	if c.Node == "" || strings.ContainsAny(c.Node, "/+#") {
 		bad("node", "must be non-empty without '/', '+' or '#'")
 	}
+	c.validateBroker(bad)
 	if len(c.MQTT.Listeners) == 0 {
 		bad("mqtt.listeners", "at least one listener is required")
 	}
@@ -120,9 +121,6 @@ func (c *Config) Validate() error {
 	if m.MaxClientIDLen < 23 || m.MaxClientIDLen > 65535 {
 		bad("mqtt.max_client_id_length", "must be between 23 and 65535")
 	}
-	if m.MaxTopicLevels < 0 {
-		bad("mqtt.max_topic_levels", "must be 0 (unlimited) or more")
-	}
 	if m.MaxTopicAlias < 0 || m.MaxTopicAlias > 65535 {
 		bad("mqtt.max_topic_alias", "must be between 0 and 65535")
 	}
@@ -131,10 +129,6 @@ func (c *Config) Validate() error {
 	}
 	if m.WriteTimeout <= 0 {
 		bad("mqtt.write_timeout", "must be positive")
-	}
-	oneOf("mqtt.shared_subscription_strategy", m.SharedStrategy, "round_robin", "random", "sticky", "hash_clientid", "hash_topic")
-	if m.MaxSubscriptions < 0 {
-		bad("mqtt.max_subscriptions", "must be 0 (unlimited) or more")
 	}
 	s := &c.Sessions
 	if s.MaxInflight < 1 || s.MaxInflight > 65535 {

@@ -37,19 +37,23 @@ type Gateway struct {
 	storage  *storage
 }
 
-// New builds a gateway from a validated configuration.
+// New builds a gateway from a validated configuration and logs the
+// configuration's warnings, such as deprecated keys.
 func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{cfg: cfg, log: log}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 	authn, authz, err := g.buildAuth()
 	if err != nil {
 		return nil, err
 	}
-	strategy, err := topic.ParseStrategy(cfg.MQTT.SharedStrategy)
+	strategy, err := topic.ParseStrategy(cfg.Broker.SharedStrategy)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt.shared_subscription_strategy: %w", err)
+		return nil, fmt.Errorf("broker.shared_subscription_strategy: %w", err)
 	}
 	drop := core.DropNewest
 	if cfg.Sessions.DropPolicy == "drop_oldest" {
@@ -65,9 +69,9 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 		MaxQueuedBytes:     int(cfg.Sessions.MaxQueuedBytes),
 		QueueQoS0:          cfg.Sessions.QueueQoS0,
 		DropPolicy:         drop,
-		MaxSubscriptions:   cfg.MQTT.MaxSubscriptions,
+		MaxSubscriptions:   cfg.Broker.MaxSubscriptions,
 		MaxSessionExpiry:   cfg.Sessions.MaxExpiry.D(),
-		MaxTopicLevels:     cfg.MQTT.MaxTopicLevels,
+		MaxTopicLevels:     cfg.Broker.MaxTopicLevels,
 		SharedStrategy:     strategy,
 		RetainDisabled:     !cfg.Retained.Enabled,
 		RetainedMax:        cfg.Retained.MaxMessages,

@@ -187,6 +187,32 @@ func TestGatewayStartFailsOnBusyPort(t *testing.T) {
 	}
 }
 
+// TestDeprecatedKeyIsAppliedAndLogged starts a gateway whose file sets
+// broker settings under their old mqtt keys: the broker runs with them and
+// the log warns about each key.
+func TestDeprecatedKeyIsAppliedAndLogged(t *testing.T) {
+	rec := newRecorder()
+	g := startLogging(t, `
+storage: {type: memory}
+sys: {interval: 0s}
+mqtt:
+  listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]
+  max_topic_levels: 3
+  max_subscriptions: 7
+`, slog.New(rec))
+	if got := g.Broker.Config(); got.MaxTopicLevels != 3 || got.MaxSubscriptions != 7 {
+		t.Fatalf("broker max topic levels %d, max subscriptions %d; want 3 and 7 from the old keys", got.MaxTopicLevels, got.MaxSubscriptions)
+	}
+	for _, want := range []string{
+		"mqtt.max_topic_levels is deprecated, use broker.max_topic_levels",
+		"mqtt.max_subscriptions is deprecated, use broker.max_subscriptions",
+	} {
+		if !rec.logged(slog.LevelWarn, want) {
+			t.Errorf("no warning %q", want)
+		}
+	}
+}
+
 // TestReloadAppliesNewACLToExistingSubscriptions rewrites the ACL file and
 // reloads: a subscription the new rules deny stops receiving.
 func TestReloadAppliesNewACLToExistingSubscriptions(t *testing.T) {

@@ -76,6 +76,18 @@ func (r *recorder) attr(msg, key string) string {
 	return ""
 }
 
+// logged reports whether a record with level and message msg was logged.
+func (r *recorder) logged(level slog.Level, msg string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range *r.records {
+		if rec.level == level && rec.msg == msg {
+			return true
+		}
+	}
+	return false
+}
+
 // reload returns the records about reloading: every one logged since reset
 // whose message speaks of a reload.
 func (r *recorder) reload() []logRecord {
