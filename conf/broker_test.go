@@ -161,6 +161,11 @@ func TestOldMQTTKeyErrors(t *testing.T) {
 			},
 		},
 		{
+			name:  "an old key set twice",
+			doc:   "mqtt:\n  max_topic_levels: 8\n  max_topic_levels: 9\n",
+			lines: []string{"mqtt.max_topic_levels: set twice (line 2 and line 3)"},
+		},
+		{
 			name:  "a broker section that is not a mapping",
 			doc:   "broker: 5\nmqtt: {max_topic_levels: 8}\n",
 			lines: []string{`broker: must be a mapping of keys, not the value "5" (line 1)`},

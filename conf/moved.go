@@ -33,11 +33,15 @@ func moveKeys(doc *yaml.Node) (warnings []string, err error) {
 		if from == nil || from.Kind != yaml.MappingNode {
 			continue // absent, empty or not a mapping, which checkKeys reports
 		}
-		i := keyIndex(from, fromName)
+		i := keyIndex(from.Content, fromName)
 		if i < 0 {
 			continue
 		}
 		k, v := from.Content[i], from.Content[i+1]
+		if j := keyIndex(from.Content[i+2:], fromName); j >= 0 {
+			// Left in place, the second would be reported as unknown.
+			return nil, fmt.Errorf("%s: set twice (line %d and line %d)", m.from, k.Line, from.Content[i+2+j].Line)
+		}
 		if err := checkKeys(v, schemaType(m.to), m.from); err != nil {
 			return nil, err
 		}
@@ -45,7 +49,7 @@ func moveKeys(doc *yaml.Node) (warnings []string, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if j := keyIndex(to, toName); j >= 0 {
+		if j := keyIndex(to.Content, toName); j >= 0 {
 			return nil, fmt.Errorf("%s: moved to %s, which is set as well (line %d); remove %s (line %d)",
 				m.from, m.to, to.Content[j].Line, m.from, k.Line)
 		}
@@ -61,7 +65,7 @@ func moveKeys(doc *yaml.Node) (warnings []string, err error) {
 // to doc when the file has none and making an empty one ("broker:") a
 // mapping.
 func sectionFor(doc *yaml.Node, name string) (*yaml.Node, error) {
-	i := keyIndex(doc, name)
+	i := keyIndex(doc.Content, name)
 	if i < 0 {
 		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		doc.Content = append(doc.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name}, n)
@@ -85,7 +89,7 @@ func sectionFor(doc *yaml.Node, name string) (*yaml.Node, error) {
 // mappingValue returns the value of key in mapping n, resolving an alias;
 // nil when n has no such key.
 func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	i := keyIndex(n, key)
+	i := keyIndex(n.Content, key)
 	if i < 0 {
 		return nil
 	}
@@ -96,10 +100,11 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 	return v
 }
 
-// keyIndex returns the index in n.Content of key in mapping n, or -1.
-func keyIndex(n *yaml.Node, key string) int {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
+// keyIndex returns the index of key in the content of a mapping, which
+// alternates keys and values, or -1.
+func keyIndex(content []*yaml.Node, key string) int {
+	for i := 0; i+1 < len(content); i += 2 {
+		if content[i].Value == key {
 			return i
 		}
 	}
