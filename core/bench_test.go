@@ -24,7 +24,7 @@ func benchSubscribers(b *testing.B, br *Broker, n int, filter func(i int) string
 		}
 		res := c.Subscribe(context.Background(), []SubscribeRequest{{Filter: filter(i), Options: topic.Options{QoS: qos}}}, nil)
 		if res[0].Code.Failed() {
-			b.Fatalf("subscribe: %#x", res[0].Code)
+			b.Fatalf("subscribe: %v", res[0].Code)
 		}
 		cs[i] = c
 	}

@@ -439,10 +439,11 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	return out
 }
 
-// SubscribeResult is the outcome of one SubscribeRequest: a granted QoS
-// (Success, GrantedQoS1, GrantedQoS2) or a failure code.
+// SubscribeResult is the outcome of one SubscribeRequest: Success with
+// the granted QoS, or a failure code.
 type SubscribeResult struct {
 	Code    Code
+	QoS     byte // granted
 	existed bool
 }
 
@@ -536,7 +537,7 @@ func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) (res Subscr
 	}
 	s.mu.Unlock()
 	b.emitSubscribed(&c.Info, r.Key, filter, o)
-	return SubscribeResult{Code: Code(r.Options.QoS), existed: existed}, stored
+	return SubscribeResult{Code: Success, QoS: r.Options.QoS, existed: existed}, stored
 }
 
 func (c *Client) mount(filter string) string {

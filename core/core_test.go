@@ -64,10 +64,10 @@ func (f *fakeConn) wantKick(t *testing.T, want Code) {
 	select {
 	case got := <-f.kicks:
 		if got != want {
-			t.Fatalf("kicked with %#x, want %#x", got, want)
+			t.Fatalf("kicked with %v, want %v", got, want)
 		}
 	case <-time.After(2 * time.Second):
-		t.Fatalf("not kicked, want %#x", want)
+		t.Fatalf("not kicked, want %v", want)
 	}
 }
 
@@ -75,7 +75,7 @@ func (f *fakeConn) wantNoKick(t *testing.T) {
 	t.Helper()
 	select {
 	case got := <-f.kicks:
-		t.Fatalf("kicked with %#x", got)
+		t.Fatalf("kicked with %v", got)
 	default:
 	}
 }
@@ -137,7 +137,7 @@ func (c *tclient) sub(t testing.TB, filter string, o topic.Options) {
 	reqs := []SubscribeRequest{{Filter: filter, Options: o}}
 	res := c.Subscribe(context.Background(), reqs, nil)
 	if res[0].Code.Failed() {
-		t.Fatalf("subscribe %q: %#x", filter, res[0].Code)
+		t.Fatalf("subscribe %q: %v", filter, res[0].Code)
 	}
 	c.SendRetained(reqs, res)
 }

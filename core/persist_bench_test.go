@@ -77,7 +77,7 @@ func BenchmarkPersistentQoS1(b *testing.B) {
 					for range n {
 						m := &Message{Topic: "sensors/" + c.Info.ClientID, QoS: 1, Payload: payload}
 						if code := c.Publish(context.Background(), m); code.Failed() {
-							b.Errorf("publish: %#x", code)
+							b.Errorf("publish: %v", code)
 							return
 						}
 					}

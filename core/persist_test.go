@@ -90,7 +90,7 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 				code = c.Publish(ctx, m)
 			}
 			if code.Failed() {
-				t.Fatalf("publish %d: %#x", i, code)
+				t.Fatalf("publish %d: %v", i, code)
 			}
 		}
 		for i := 0; i < 3; i++ {
@@ -128,7 +128,7 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 		}
 		code, dup := pub.PublishQoS2(ctx, 105, &Message{Topic: "m/t/5", QoS: 2, Payload: []byte("5")})
 		if code.Failed() || !dup {
-			t.Fatalf("retransmitted QoS 2 publish after restart: code %#x dup %v, want a duplicate", code, dup)
+			t.Fatalf("retransmitted QoS 2 publish after restart: code %v dup %v, want a duplicate", code, dup)
 		}
 		if !pub.Release(105) || pub.Release(105) {
 			t.Fatal("inbound id 105 not restored once")
@@ -180,7 +180,7 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 		// Options came back: No Local keeps the subscriber's own message
 		// from it, and the subscription id is attached to new deliveries.
 		if code := sub.pub(t, "t/own", 1, "own"); code != NoMatchingSubscribers {
-			t.Fatalf("own publish: %#x, want no matching subscribers (No Local)", code)
+			t.Fatalf("own publish: %v, want no matching subscribers (No Local)", code)
 		}
 		pub.pub(t, "m/t/new", 1, "new")
 		// The retained message queued while offline (Retain As Published),

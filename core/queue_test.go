@@ -424,19 +424,19 @@ func TestInboundQoS2(t *testing.T) {
 	msg := func(s string) *Message { return &Message{Topic: "in", QoS: 2, Payload: []byte(s)} }
 
 	if code, dup := p.PublishQoS2(ctx, 1, msg("a")); code != Success || dup {
-		t.Fatalf("first PublishQoS2 = %#x dup=%v", code, dup)
+		t.Fatalf("first PublishQoS2 = %v dup=%v", code, dup)
 	}
 	if code, dup := p.PublishQoS2(ctx, 1, msg("a")); code != Success || !dup {
-		t.Fatalf("duplicate PublishQoS2 = %#x dup=%v, want dup", code, dup)
+		t.Fatalf("duplicate PublishQoS2 = %v dup=%v, want dup", code, dup)
 	}
 	if got := payloads(obs.pull()); got != "a" {
 		t.Fatalf("observer got %q, want one a", got)
 	}
 	if code, _ := p.PublishQoS2(ctx, 2, msg("b")); code != Success {
-		t.Fatalf("second id = %#x", code)
+		t.Fatalf("second id = %v", code)
 	}
 	if code, _ := p.PublishQoS2(ctx, 3, msg("c")); code != ReceiveMaximumExceeded {
-		t.Fatalf("third id = %#x, want ReceiveMaximumExceeded", code)
+		t.Fatalf("third id = %v, want ReceiveMaximumExceeded", code)
 	}
 	if !p.Release(1) {
 		t.Fatal("Release(1) = false")
@@ -445,15 +445,15 @@ func TestInboundQoS2(t *testing.T) {
 		t.Fatal("second Release(1) = true")
 	}
 	if code, _ := p.PublishQoS2(ctx, 3, msg("c")); code != Success {
-		t.Fatalf("third id after a release = %#x", code)
+		t.Fatalf("third id after a release = %v", code)
 	}
 	// A released id starts a new message.
 	if code, dup := p.PublishQoS2(ctx, 1, msg("d")); code != ReceiveMaximumExceeded || dup {
-		t.Fatalf("id 1 reused with the window full = %#x dup=%v", code, dup)
+		t.Fatalf("id 1 reused with the window full = %v dup=%v", code, dup)
 	}
 	p.Release(3)
 	if code, dup := p.PublishQoS2(ctx, 1, msg("d")); code != Success || dup {
-		t.Fatalf("id 1 reused = %#x dup=%v", code, dup)
+		t.Fatalf("id 1 reused = %v dup=%v", code, dup)
 	}
 	if got := payloads(obs.pull()); got != "b,c,d" {
 		t.Fatalf("observer got %q, want b,c,d", got)
@@ -465,7 +465,7 @@ func TestInboundQoS2RefusedPublishIsNotRemembered(t *testing.T) {
 	b := newBroker(t, Config{Authorizer: denyPrefix("secret")})
 	p := connectID(t, b, "pub")
 	if code, _ := p.PublishQoS2(ctx, 1, &Message{Topic: "secret", QoS: 2}); code != NotAuthorized {
-		t.Fatalf("code = %#x", code)
+		t.Fatalf("code = %v", code)
 	}
 	if p.Release(1) {
 		t.Fatal("a refused publish awaits PUBREL")

@@ -88,7 +88,7 @@ func TestConnectTakeoverKicksOldConnAndStaleHandleIsNoop(t *testing.T) {
 
 	// The stale handle does nothing.
 	if code := old.pub(t, "t/x", 1, "stale"); !code.Failed() {
-		t.Fatalf("stale Publish = %#x, want a failure", code)
+		t.Fatalf("stale Publish = %v, want a failure", code)
 	}
 	if got := obs.pull(); len(got) != 0 {
 		t.Fatalf("stale Publish was routed: %q", payloads(got))
@@ -101,10 +101,10 @@ func TestConnectTakeoverKicksOldConnAndStaleHandleIsNoop(t *testing.T) {
 		t.Fatalf("stale Pull returned %q", payloads(got))
 	}
 	if code, _ := old.PublishQoS2(context.Background(), 9, &Message{Topic: "t/x", QoS: 2}); !code.Failed() {
-		t.Fatalf("stale PublishQoS2 = %#x", code)
+		t.Fatalf("stale PublishQoS2 = %v", code)
 	}
 	if res := old.Subscribe(context.Background(), []SubscribeRequest{{Filter: "z"}}, nil); !res[0].Code.Failed() {
-		t.Fatalf("stale Subscribe = %#x", res[0].Code)
+		t.Fatalf("stale Subscribe = %v", res[0].Code)
 	}
 	old.Disconnect(DisconnectNormal, "") // must not end the new connection's session
 	if n := b.SessionCount(); n != 2 {

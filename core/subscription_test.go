@@ -17,7 +17,7 @@ func (c *tclient) subKey(t testing.TB, key, filter string, o topic.Options, q Qu
 	reqs := []SubscribeRequest{{Key: key, Filter: filter, Options: o, Queue: q}}
 	res := c.Subscribe(context.Background(), reqs, nil)
 	if res[0].Code.Failed() {
-		t.Fatalf("subscribe %q %q: %#x", key, filter, res[0].Code)
+		t.Fatalf("subscribe %q %q: %v", key, filter, res[0].Code)
 	}
 	c.SendRetained(reqs, res)
 }
@@ -59,10 +59,10 @@ func TestTwoSubscriptionsToOneFilter(t *testing.T) {
 	// The same key again replaces the subscription, also on another filter.
 	c.subKey(t, "sub-0", "z", topic.Options{Separate: true}, QueueAll)
 	if code := c.UnsubscribeKey("sub-1"); code != Success {
-		t.Fatalf("unsubscribe sub-1: %#x", code)
+		t.Fatalf("unsubscribe sub-1: %v", code)
 	}
 	if code := c.UnsubscribeKey("sub-1"); code != NoSubscriptionExisted {
-		t.Fatalf("second unsubscribe sub-1: %#x", code)
+		t.Fatalf("second unsubscribe sub-1: %v", code)
 	}
 	pub.pub(t, "a/b", 1, "y")
 	pub.pub(t, "z", 1, "z")
@@ -121,7 +121,7 @@ func TestLatestValueNeedsSeparate(t *testing.T) {
 	c := connectID(t, b, "c")
 	res := c.Subscribe(context.Background(), []SubscribeRequest{{Filter: "x", Queue: QueueLatest}}, nil)
 	if res[0].Code != ImplementationError {
-		t.Fatalf("QueueLatest on a merged subscription: %#x", res[0].Code)
+		t.Fatalf("QueueLatest on a merged subscription: %v", res[0].Code)
 	}
 }
 

@@ -25,7 +25,7 @@ func TestWakeupsDeferNotify(t *testing.T) {
 	ctx := WithWakeups(context.Background(), &w)
 	for range 3 {
 		if code := pub.Publish(ctx, &Message{Topic: "w/x", QoS: 1, Payload: []byte("m")}); code != Success {
-			t.Fatalf("publish: %#x", code)
+			t.Fatalf("publish: %v", code)
 		}
 	}
 	if got := len(w.Conns()); got != maxDeferred {

@@ -217,7 +217,10 @@ func (c *conn) Notify() {
 // writer: its socket is closed at once, which ends the handshake (a
 // WebSocket gets its close frame at once, written within wsCloseWait, and
 // its read ends when the peer answers).
-func (c *conn) Kick(code core.Code) {
+func (c *conn) Kick(code core.Code) { c.kick(reasonCode(code)) }
+
+// kick is Kick with the MQTT 5 reason code to send (0: none).
+func (c *conn) kick(code byte) {
 	c.markKicked(code)
 	if !c.attached.Load() {
 		// Still reading CONNECT: closing the socket ends the handshake.
@@ -234,11 +237,11 @@ func (c *conn) Kick(code core.Code) {
 }
 
 // markKicked records the first kick and its code.
-func (c *conn) markKicked(code core.Code) {
+func (c *conn) markKicked(code byte) {
 	c.kickOnce.Do(func() {
 		c.kickCode.Store(uint32(code))
 		c.kicked.Store(true)
-		c.closeStatus(byte(code))
+		c.closeStatus(code)
 	})
 }
 
@@ -616,17 +619,17 @@ func (c *conn) finish(err error) {
 		reason = "client sent DISCONNECT with will"
 	case errors.As(err, &ce):
 		reason = fmt.Sprintf("%s (DISCONNECT 0x%02X)", ce.msg, ce.code)
-		c.Kick(core.Code(ce.code))
+		c.kick(ce.code)
 	case err == errKicked:
-		switch code := core.Code(c.kickCode.Load()); code {
+		switch code := byte(c.kickCode.Load()); code {
 		case 0:
 			reason = "closed by the server"
-		case core.ServerShuttingDown:
+		case packet.ServerShuttingDown:
 			reason = "server shutting down"
-		case core.AdministrativeAction:
+		case packet.AdministrativeAction:
 			reason = "closed by an administrator"
 		default:
-			reason = fmt.Sprintf("closed by the server (0x%02X)", byte(code))
+			reason = fmt.Sprintf("closed by the server (0x%02X)", code)
 		}
 	default:
 		reason = "connection lost: " + err.Error()
@@ -637,7 +640,7 @@ func (c *conn) finish(err error) {
 		// closes, instead of starting one and waiting for it.
 		c.writeLoop(nil)
 	} else {
-		c.Kick(0)
+		c.kick(0)
 	}
 	<-c.exited
 	c.client.Disconnect(kind, reason)
@@ -1041,14 +1044,14 @@ func (c *conn) handlePublish(p *packet.Packet) error {
 		cl.Publish(ctx, m)
 	case 1:
 		code := cl.Publish(ctx, m)
-		c.sendAck(packet.PUBACK, p.PacketID, byte(code))
+		c.sendAck(packet.PUBACK, p.PacketID, reasonCode(code))
 	case 2:
 		code, _ := cl.PublishQoS2(ctx, p.PacketID, m)
 		if code == core.ReceiveMaximumExceeded {
 			// [MQTT-3.3.4-9] checklist G30.
 			return protocolErr(packet.ReceiveMaximumExceeded, "more than %d QoS 2 publishes awaiting PUBREL", c.srv.broker.Config().MaxInboundQoS2)
 		}
-		c.sendAck(packet.PUBREC, p.PacketID, byte(code))
+		c.sendAck(packet.PUBREC, p.PacketID, reasonCode(code))
 	}
 	return nil
 }
@@ -1101,9 +1104,13 @@ func (c *conn) handleSubscribe(p *packet.Packet) error {
 	results := c.client.Subscribe(context.Background(), reqs, make([]core.SubscribeResult, 0, len(reqs)))
 	codes := make([]byte, len(results))
 	for i, r := range results {
-		codes[i] = byte(r.Code)
-		if c.version != packet.V5 && r.Code.Failed() {
+		switch {
+		case !r.Code.Failed():
+			codes[i] = r.QoS // granted QoS 0, 1 or 2
+		case c.version != packet.V5:
 			codes[i] = 0x80 // [MQTT-3.9.3-2] v3 knows only 0x80 for failure
+		default:
+			codes[i] = reasonCode(r.Code)
 		}
 	}
 	c.send(&packet.Packet{Type: packet.SUBACK, PacketID: p.PacketID, ReasonCodes: codes})
@@ -1119,7 +1126,7 @@ func (c *conn) handleUnsubscribe(p *packet.Packet) {
 	if c.version == packet.V5 {
 		out.ReasonCodes = make([]byte, len(res))
 		for i, r := range res {
-			out.ReasonCodes[i] = byte(r)
+			out.ReasonCodes[i] = reasonCode(r)
 		}
 	}
 	c.send(&out)

@@ -246,8 +246,8 @@ func (c *conn) connect(p *packet.Packet) error {
 		if code == core.BadUsernameOrPassword {
 			v3 = packet.ConnRefusedBadUsernamePassword
 		}
-		c.refuse(byte(code), v3)
-		return fmt.Errorf("authentication failed (0x%02X)", byte(code))
+		c.refuse(reasonCode(code), v3)
+		return fmt.Errorf("authentication failed: %w", code)
 	}
 
 	req := &core.ConnectRequest{Info: info, CleanStart: p.CleanStart, Conn: c, KeepAlive: c.keepAlive}
@@ -300,7 +300,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		var ce *core.CodeError
 		code := byte(packet.ServerUnavailable)
 		if errors.As(err, &ce) {
-			code = byte(ce.Code)
+			code = reasonCode(ce.Code)
 		}
 		c.refuse(code, packet.ConnRefusedServerUnavailable)
 		return fmt.Errorf("connect: %w", err)

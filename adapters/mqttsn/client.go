@@ -237,7 +237,7 @@ func (c *client) completeConnect() {
 	ctx := context.Background()
 	if code := g.broker.Authenticate(ctx, &info, password); code.Failed() {
 		// MQTT-SN has no authentication return code: not supported.
-		g.log.Debug("mqtt-sn authentication failed", "client", c.id, "listener", l.cfg.Name, "code", byte(code))
+		g.log.Debug("mqtt-sn authentication failed", "client", c.id, "listener", l.cfg.Name, "code", code.String())
 		c.sendPacket(&packet.Packet{Type: packet.CONNACK, ReturnCode: packet.RejectedNotSupported})
 		g.stats.Refused.Add(1)
 		g.endLocked(c, core.DisconnectNormal, "not authenticated")
@@ -607,7 +607,7 @@ func (c *client) dropPendingTopic(name string) {
 // authorization denials.
 func (c *client) returnCode(code core.Code) packet.ReturnCode {
 	switch code {
-	case core.Success, core.NoMatchingSubscribers, core.GrantedQoS1, core.GrantedQoS2:
+	case core.Success, core.NoMatchingSubscribers:
 		return packet.Accepted
 	case core.QuotaExceeded, core.ReceiveMaximumExceeded:
 		return packet.RejectedCongestion
@@ -719,7 +719,7 @@ func (c *client) handleSubscribe(pk *packet.Packet) {
 		c.sendPacket(&ack)
 		return
 	}
-	ack.QoS = int8(res[0].Code)
+	ack.QoS = int8(res[0].QoS)
 	if pk.TopicIDType == packet.TopicNormal && !hasWildcard(filter) {
 		// [MQTT-SN 5.4.16] a topic name gets its id in SUBACK; a
 		// wildcard filter gets 0 and a REGISTER per matching topic.
