@@ -18,7 +18,7 @@ func benchSubscribers(b *testing.B, br *Broker, n int, filter func(i int) string
 	b.Helper()
 	cs := make([]*Client, n)
 	for i := range cs {
-		c, _, err := br.Connect(&ConnectRequest{Info: ClientInfo{ClientID: fmt.Sprint("sub-", i)}, Conn: nullConn{}})
+		c, _, err := br.open(&OpenRequest{Info: ClientInfo{ClientID: fmt.Sprint("sub-", i)}, Conn: nullConn{}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func BenchmarkPublishFanout(b *testing.B) {
 				b.ResetTimer()
 				start := time.Now()
 				for i := 0; i < b.N; i++ {
-					if got := br.Publish(m); got != n {
+					if got := br.inject(m); got != n {
 						b.Fatalf("delivered to %d, want %d", got, n)
 					}
 					if i%drainEvery == drainEvery-1 {
@@ -93,7 +93,7 @@ func BenchmarkPublishParallel(b *testing.B) {
 		own := cs[i : i+1]
 		var ds []Delivery
 		for n := 0; pb.Next(); n++ {
-			br.Publish(m)
+			br.inject(m)
 			if n%drainEvery == drainEvery-1 {
 				ds = drain(own, ds)
 			}

@@ -2,9 +2,9 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"crypto/rand"
 	"encoding/base32"
-	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -399,9 +399,12 @@ type Conn interface {
 	Kick(c Code)
 }
 
-// ConnectRequest is what a connecting client asks of the core.
-type ConnectRequest struct {
-	Info       ClientInfo
+// OpenRequest is what a connecting client asks of the core.
+type OpenRequest struct {
+	Info ClientInfo
+	// Password is the client's credential for the authentication chain;
+	// nil when it sent none.
+	Password   []byte
 	CleanStart bool
 	// SessionExpiry is how long the session outlives the connection; 0 ends
 	// it with the connection, NeverExpire keeps it forever (MQTT 3 clean
@@ -419,13 +422,24 @@ type ConnectRequest struct {
 // NeverExpire is a session expiry that never elapses.
 const NeverExpire = time.Duration(1<<63 - 1)
 
-// ErrClosed is returned by Connect once the broker is closing.
-var ErrClosed = errors.New("broker closed")
+// ErrClosed is returned by Open once the broker is closing.
+var ErrClosed = &CodeError{Code: ServerShuttingDown, Msg: "broker closed"}
 
-// Connect attaches a connection to its session, creating, resuming or
-// taking over the session registered under (namespace, client id). The
-// caller has authenticated the client and settled its client id.
-func (b *Broker) Connect(req *ConnectRequest) (c *Client, present bool, err error) {
+// Open authenticates a connecting client and attaches its connection to
+// its session, creating, resuming or taking over the session registered
+// under (namespace, client id); present reports a resumed session. The
+// caller has settled the client id (AssignClientID). A failure is a Code
+// (BadUsernameOrPassword, NotAuthorized) or a *CodeError that unwraps to
+// one (ClientIDNotValid, ServerShuttingDown).
+func (b *Broker) Open(ctx context.Context, req *OpenRequest) (c *Client, present bool, err error) {
+	if code := b.Authenticate(ctx, &req.Info, req.Password); code.Failed() {
+		return nil, false, code
+	}
+	return b.open(req)
+}
+
+// open is Open after authentication.
+func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	if req.Info.ClientID == "" {
 		return nil, false, &CodeError{Code: ClientIDNotValid, Msg: "empty client id"}
 	}
@@ -641,11 +655,73 @@ func (b *Broker) publishWill(info ClientInfo, w *Will) {
 	}
 }
 
-// Publish injects a message that did not come from a connected client (a
-// bridge, the HTTP API, $SYS). It is not authorized here. When it returns
-// the message is durable in the store for every persistent session it was
-// queued for.
-func (b *Broker) Publish(m *Message) int {
+// Publish publishes a message from a producer that is not a connected
+// client: a bridge's inbound side, the HTTP API, MQTT-SN QoS -1. info
+// names the producer to authorization and ACL templates and fills
+// m.Origin; the message passes the checks a client's does (the mountpoint
+// is added, the topic validated, broker-only topics refused, the publish
+// authorized and counted). matched is the number of sessions it was
+// queued for. A nil error means it was accepted and, at QoS 1 or 2, is
+// durable in the store for every persistent session it was queued for:
+// the producer may acknowledge it. A refusal is a Code (NotAuthorized,
+// TopicNameInvalid, QuotaExceeded); a store that failed to make it durable
+// is UnspecifiedError.
+func (b *Broker) Publish(ctx context.Context, info *ClientInfo, m *Message) (matched int, err error) {
+	d := durable{wake: wakeupsFrom(ctx)}
+	code, n := b.checkedPublish(ctx, info, nil, m, &d)
+	if code.Failed() {
+		return 0, code
+	}
+	if err := b.settle(&d); err != nil {
+		return 0, &CodeError{Code: UnspecifiedError, Msg: fmt.Sprintf("message on %q not stored: %v", m.Topic, err)}
+	}
+	return n, nil
+}
+
+// checkedPublish runs a client's publish checks on m and routes it; from
+// is the publishing session, nil for a server-side producer. m.Topic is
+// the topic as the producer sent it; the mountpoint is added here.
+func (b *Broker) checkedPublish(ctx context.Context, info *ClientInfo, from *session, m *Message, d *durable) (Code, int) {
+	if info.Mountpoint != "" {
+		m.Topic = info.Mountpoint + m.Topic
+	}
+	if isReservedTopic(m.Topic) {
+		b.stats.PublishDenied.Add(1)
+		b.logDenied(info, ActionPublish, m.Topic)
+		return NotAuthorized, 0
+	}
+	if err := topic.ValidateName(m.Topic, b.cfg.MaxTopicLevels); err != nil {
+		if b.debug() {
+			b.log.Debug("publish refused: invalid topic", "client", info.ClientID, "topic", m.Topic, "err", err)
+		}
+		return TopicNameInvalid, 0
+	}
+	if m.Retain && b.cfg.RetainDisabled {
+		if b.debug() {
+			b.log.Debug("publish refused: retained messages are disabled", "client", info.ClientID, "topic", m.Topic)
+		}
+		return QuotaExceeded, 0
+	}
+	if !b.Authorize(ctx, info, ActionPublish, m.Topic) {
+		b.stats.PublishDenied.Add(1)
+		return NotAuthorized, 0
+	}
+	m.Origin = Origin{Protocol: info.Protocol, Namespace: info.Namespace, ClientID: info.ClientID}
+	b.stats.MessagesReceived.Add(1)
+	n := b.publish(m, from, d)
+	if b.debug() {
+		b.log.Debug("message routed", "client", info.ClientID, "topic", m.Topic,
+			"qos", m.QoS, "retain", m.Retain, "bytes", len(m.Payload), "subscribers", n)
+	}
+	if n == 0 {
+		return NoMatchingSubscribers, 0
+	}
+	return Success, n
+}
+
+// inject routes a message with none of the publish checks: the broker's
+// own ($SYS, wills go through publishWill) and tests.
+func (b *Broker) inject(m *Message) int {
 	var d durable
 	n := b.publish(m, nil, &d)
 	if err := b.settle(&d); err != nil {

@@ -86,41 +86,8 @@ func (c *Client) publish(ctx context.Context, m *Message, d *durable) Code {
 		return UnspecifiedError
 	}
 	c.s.mu.Unlock()
-	if c.Info.Mountpoint != "" {
-		m.Topic = c.Info.Mountpoint + m.Topic
-	}
-	if isReservedTopic(m.Topic) {
-		c.b.stats.PublishDenied.Add(1)
-		c.b.logDenied(&c.Info, ActionPublish, m.Topic)
-		return NotAuthorized
-	}
-	if err := topic.ValidateName(m.Topic, c.b.cfg.MaxTopicLevels); err != nil {
-		if c.b.debug() {
-			c.b.log.Debug("publish refused: invalid topic", "client", c.Info.ClientID, "topic", m.Topic, "err", err)
-		}
-		return TopicNameInvalid
-	}
-	if m.Retain && c.b.cfg.RetainDisabled {
-		if c.b.debug() {
-			c.b.log.Debug("publish refused: retained messages are disabled", "client", c.Info.ClientID, "topic", m.Topic)
-		}
-		return QuotaExceeded
-	}
-	if !c.b.Authorize(ctx, &c.Info, ActionPublish, m.Topic) {
-		c.b.stats.PublishDenied.Add(1)
-		return NotAuthorized
-	}
-	m.Origin = Origin{Protocol: c.Info.Protocol, Namespace: c.Info.Namespace, ClientID: c.Info.ClientID}
-	c.b.stats.MessagesReceived.Add(1)
-	n := c.b.publish(m, c.s, d)
-	if c.b.debug() {
-		c.b.log.Debug("message routed", "client", c.Info.ClientID, "topic", m.Topic,
-			"qos", m.QoS, "retain", m.Retain, "bytes", len(m.Payload), "subscribers", n)
-	}
-	if n == 0 {
-		return NoMatchingSubscribers
-	}
-	return Success
+	code, _ := c.b.checkedPublish(ctx, &c.Info, c.s, m, d)
+	return code
 }
 
 // PublishQoS2 handles an inbound QoS 2 PUBLISH with packet id id. The

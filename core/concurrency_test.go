@@ -30,7 +30,7 @@ func TestConcurrentPublishConnectSubscribe(t *testing.T) {
 		pubs.Add(1)
 		go func() {
 			defer pubs.Done()
-			c, _, err := b.Connect(&ConnectRequest{Info: ClientInfo{ClientID: fmt.Sprint("pub-", p)}, Conn: nullConn{}, SessionExpiry: time.Hour})
+			c, _, err := b.open(&OpenRequest{Info: ClientInfo{ClientID: fmt.Sprint("pub-", p)}, Conn: nullConn{}, SessionExpiry: time.Hour})
 			if err != nil {
 				t.Error(err)
 				return
@@ -47,7 +47,7 @@ func TestConcurrentPublishConnectSubscribe(t *testing.T) {
 					c.PublishQoS2(ctx, id, &Message{Topic: tp, QoS: 2, Payload: []byte("q2")})
 					c.Release(id)
 				case 3:
-					b.Publish(&Message{Topic: tp, QoS: 1, Payload: []byte("bridge")})
+					b.inject(&Message{Topic: tp, QoS: 1, Payload: []byte("bridge")})
 				}
 			}
 			c.Disconnect(DisconnectNormal, "")
@@ -69,7 +69,7 @@ func TestConcurrentPublishConnectSubscribe(t *testing.T) {
 				// Two goroutines share each client id, so takeovers happen.
 				id := fmt.Sprint("sub-", s%(clients/2))
 				fc := newFakeConn()
-				c, _, err := b.Connect(&ConnectRequest{
+				c, _, err := b.open(&OpenRequest{
 					Info:          ClientInfo{ClientID: id},
 					CleanStart:    rng.IntN(4) == 0,
 					SessionExpiry: time.Duration(rng.IntN(3)) * time.Hour,

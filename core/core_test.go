@@ -107,7 +107,7 @@ func newBroker(t testing.TB, cfg Config) *Broker {
 
 // connect connects req; a nil req.Conn gets a fakeConn and an empty
 // Info.Protocol becomes "mqtt".
-func connect(t testing.TB, b *Broker, req ConnectRequest) (*tclient, bool) {
+func connect(t testing.TB, b *Broker, req OpenRequest) (*tclient, bool) {
 	t.Helper()
 	fc, _ := req.Conn.(*fakeConn)
 	if req.Conn == nil {
@@ -117,7 +117,7 @@ func connect(t testing.TB, b *Broker, req ConnectRequest) (*tclient, bool) {
 	if req.Info.Protocol == "" {
 		req.Info.Protocol = "mqtt"
 	}
-	c, present, err := b.Connect(&req)
+	c, present, err := b.Open(context.Background(), &req)
 	if err != nil {
 		t.Fatalf("connect %q: %v", req.Info.ClientID, err)
 	}
@@ -128,7 +128,7 @@ func connect(t testing.TB, b *Broker, req ConnectRequest) (*tclient, bool) {
 // connection by an hour.
 func connectID(t testing.TB, b *Broker, id string) *tclient {
 	t.Helper()
-	c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: id}, SessionExpiry: time.Hour})
+	c, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: id}, SessionExpiry: time.Hour})
 	return c
 }
 
@@ -226,7 +226,7 @@ func TestAssignClientIDSkipsExistingSession(t *testing.T) {
 	b := NewBroker(Config{AllowAnonymous: true})
 	defer b.Close()
 	first := b.AssignClientID("")
-	if _, _, err := b.Connect(&ConnectRequest{Info: ClientInfo{ClientID: first}, Conn: newFakeConn(), SessionExpiry: time.Hour}); err != nil {
+	if _, _, err := b.open(&OpenRequest{Info: ClientInfo{ClientID: first}, Conn: newFakeConn(), SessionExpiry: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	second := b.AssignClientID("")

@@ -54,7 +54,7 @@ func TestEvents(t *testing.T) {
 	b := newBroker(t, Config{MaxQueued: 1})
 	var log eventLog
 	remove := b.Listen(log.events())
-	c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "dev"}, SessionExpiry: time.Hour})
+	c, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "dev"}, SessionExpiry: time.Hour})
 	c.sub(t, "a", topic.Options{QoS: 1})
 	c.subKey(t, "k", "b", topic.Options{Separate: true}, QueueAll)
 	pub := connectID(t, b, "pub")
@@ -66,7 +66,7 @@ func TestEvents(t *testing.T) {
 	c.Settle(ds[0].Tag, Rejected)
 	c.UnsubscribeKey("k")
 	c.Disconnect(DisconnectNormal, "client sent DISCONNECT")
-	short, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "short"}})
+	short, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "short"}})
 	short.Disconnect(DisconnectNormal, "bye")
 	want := []string{
 		"connected dev present=false",
@@ -91,8 +91,8 @@ func TestEvents(t *testing.T) {
 	}
 	// A takeover disconnects the old connection; a clean start ends its
 	// session.
-	c, _ = connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "dev"}, SessionExpiry: time.Hour})
-	connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "dev"}, CleanStart: true})
+	c, _ = connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "dev"}, SessionExpiry: time.Hour})
+	connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "dev"}, CleanStart: true})
 	for _, w := range []string{"connected dev present=true", "disconnected dev session taken over by a new connection", "ended dev"} {
 		if !log.has(w) {
 			t.Errorf("no event %q in\n%v", w, log.lines)

@@ -32,14 +32,14 @@ func BenchmarkPersistentQoS1(b *testing.B) {
 			defer st.Close()
 			br := NewBroker(Config{Store: st, AllowAnonymous: true, MaxQueued: 1 << 20, MaxQueuedBytes: 1 << 30})
 			defer br.Close()
-			sub, _, err := br.Connect(&ConnectRequest{Info: ClientInfo{ClientID: "sub"}, SessionExpiry: time.Hour, Conn: nullConn{}})
+			sub, _, err := br.open(&OpenRequest{Info: ClientInfo{ClientID: "sub"}, SessionExpiry: time.Hour, Conn: nullConn{}})
 			if err != nil {
 				b.Fatal(err)
 			}
 			sub.Subscribe(context.Background(), []SubscribeRequest{{Filter: "sensors/#", Options: topic.Options{QoS: 1}}}, nil)
 			clients := make([]*Client, pubs)
 			for i := range clients {
-				clients[i], _, _ = br.Connect(&ConnectRequest{Info: ClientInfo{ClientID: "pub" + strconv.Itoa(i)}, SessionExpiry: time.Hour, Conn: nullConn{}})
+				clients[i], _, _ = br.open(&OpenRequest{Info: ClientInfo{ClientID: "pub" + strconv.Itoa(i)}, SessionExpiry: time.Hour, Conn: nullConn{}})
 			}
 			payload := []byte(`{"t":21.5,"rh":48,"ts":1767225600}`)
 			done := make(chan struct{})

@@ -74,7 +74,7 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func() store.Store) {
 		b := storedBroker(t, open(), Config{})
 		ctx := context.Background()
-		sub, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "sub", Username: "u", Mountpoint: "m/"},
+		sub, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "sub", Username: "u", Mountpoint: "m/"},
 			SessionExpiry: time.Hour, ReceiveMaximum: 3})
 		sub.sub(t, "t/#", topic.Options{QoS: 2, SubscriptionID: 7, NoLocal: true})
 		sub.sub(t, "r/+", topic.Options{QoS: 1, RetainHandling: 2, RetainAsPublished: true})
@@ -122,7 +122,7 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 		if m, ok := b.retained.Get("m/r/x"); !ok || string(m.Payload) != "kept" || m.QoS != 1 {
 			t.Fatalf("retained message not restored: %v %v", m, ok)
 		}
-		pub, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "pub"}, SessionExpiry: time.Hour})
+		pub, present := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "pub"}, SessionExpiry: time.Hour})
 		if !present {
 			t.Fatal("publisher session not present")
 		}
@@ -134,7 +134,7 @@ func TestRestoreSessionsQueuesInflightInboundRetained(t *testing.T) {
 			t.Fatal("inbound id 105 not restored once")
 		}
 
-		sub, present = connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "sub", Mountpoint: "m/"}, SessionExpiry: time.Hour, ReceiveMaximum: 3})
+		sub, present = connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "sub", Mountpoint: "m/"}, SessionExpiry: time.Hour, ReceiveMaximum: 3})
 		if !present {
 			t.Fatal("subscriber session not present")
 		}
@@ -225,9 +225,9 @@ func TestRestoredQueueEntriesLeaveTheStore(t *testing.T) {
 func TestCleanSessionsNeverTouchTheStore(t *testing.T) {
 	st := memory.New()
 	b := storedBroker(t, st, Config{})
-	sub, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "clean"}})
+	sub, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "clean"}})
 	sub.sub(t, "q", topic.Options{QoS: 2})
-	pub, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "pub"}})
+	pub, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "pub"}})
 	pub.pub(t, "q", 1, "x")
 	pub.PublishQoS2(context.Background(), 1, &Message{Topic: "q", QoS: 2, Payload: []byte("y")})
 	sub.pull()
@@ -249,11 +249,11 @@ func TestSessionEndsInTheStore(t *testing.T) {
 		end  func(t *testing.T, b *Broker)
 	}{
 		{"clean start", func(t *testing.T, b *Broker) {
-			c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "s"}, CleanStart: true})
+			c, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "s"}, CleanStart: true})
 			c.Disconnect(DisconnectNormal, "")
 		}},
 		{"resumed with expiry 0", func(t *testing.T, b *Broker) {
-			c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "s"}})
+			c, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "s"}})
 			c.Disconnect(DisconnectNormal, "")
 		}},
 		{"expiry 0 set at disconnect", func(t *testing.T, b *Broker) {

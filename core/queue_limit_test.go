@@ -54,7 +54,7 @@ func TestHasSession(t *testing.T) {
 	if b.HasSession("", "s") {
 		t.Fatal("session before connect")
 	}
-	c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "s"}, SessionExpiry: 50 * time.Millisecond})
+	c, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "s"}, SessionExpiry: 50 * time.Millisecond})
 	if !b.HasSession("", "s") || b.HasSession("other", "s") {
 		t.Fatal("HasSession wrong while connected")
 	}

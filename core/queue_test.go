@@ -21,7 +21,7 @@ func offline(t *testing.T, b *Broker, id, filter string, qos byte) {
 
 func resume(t *testing.T, b *Broker, id string, receiveMax int) *tclient {
 	t.Helper()
-	c, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: id}, SessionExpiry: time.Hour, ReceiveMaximum: receiveMax})
+	c, present := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: id}, SessionExpiry: time.Hour, ReceiveMaximum: receiveMax})
 	if !present {
 		t.Fatalf("session %q not present", id)
 	}
@@ -30,7 +30,7 @@ func resume(t *testing.T, b *Broker, id string, receiveMax int) *tclient {
 
 func publishN(b *Broker, tp string, qos byte, n int) {
 	for i := 0; i < n; i++ {
-		b.Publish(&Message{Topic: tp, QoS: qos, Payload: []byte(strconv.Itoa(i))})
+		b.inject(&Message{Topic: tp, QoS: qos, Payload: []byte(strconv.Itoa(i))})
 	}
 }
 
@@ -47,8 +47,8 @@ func TestOfflineQueue(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBroker(t, Config{QueueQoS0: tt.queueQoS0})
 			offline(t, b, "s", "q", 1)
-			b.Publish(&Message{Topic: "q", QoS: 0, Payload: []byte("q0")})
-			b.Publish(&Message{Topic: "q", QoS: 1, Payload: []byte("q1")})
+			b.inject(&Message{Topic: "q", QoS: 0, Payload: []byte("q0")})
+			b.inject(&Message{Topic: "q", QoS: 1, Payload: []byte("q1")})
 			if got := payloads(resume(t, b, "s", 0).pull()); got != tt.want {
 				t.Fatalf("pulled %q, want %q", got, tt.want)
 			}
@@ -93,7 +93,7 @@ func TestQueueOversizedMessageDoesNotFlushQueue(t *testing.T) {
 	b := newBroker(t, Config{MaxQueuedBytes: 200, DropPolicy: DropOldest})
 	offline(t, b, "s", "q", 1)
 	publishN(b, "q", 1, 2)
-	b.Publish(&Message{Topic: "q", QoS: 1, Payload: make([]byte, 300)})
+	b.inject(&Message{Topic: "q", QoS: 1, Payload: make([]byte, 300)})
 	if n := b.Stats().MessagesDropped.Load(); n != 1 {
 		t.Fatalf("MessagesDropped = %d, want 1", n)
 	}
@@ -107,7 +107,7 @@ func TestQueueOrderPreservedAcrossWindow(t *testing.T) {
 	offline(t, b, "s", "q", 2)
 	const n = 200
 	for i := 0; i < n; i++ {
-		b.Publish(&Message{Topic: "q", QoS: byte(i%2 + 1), Payload: []byte(strconv.Itoa(i))})
+		b.inject(&Message{Topic: "q", QoS: byte(i%2 + 1), Payload: []byte(strconv.Itoa(i))})
 	}
 	c := resume(t, b, "s", 0)
 	for next := 0; next < n; {
@@ -134,9 +134,9 @@ func TestPullDropsExpiredMessages(t *testing.T) {
 	b := newBroker(t, Config{})
 	offline(t, b, "s", "q", 1)
 	past := time.Now().Add(-time.Second)
-	b.Publish(&Message{Topic: "q", QoS: 1, Payload: []byte("old"), Expiry: past})
-	b.Publish(&Message{Topic: "q", QoS: 1, Payload: []byte("live"), Expiry: time.Now().Add(time.Hour)})
-	b.Publish(&Message{Topic: "q", QoS: 1, Payload: []byte("forever")})
+	b.inject(&Message{Topic: "q", QoS: 1, Payload: []byte("old"), Expiry: past})
+	b.inject(&Message{Topic: "q", QoS: 1, Payload: []byte("live"), Expiry: time.Now().Add(time.Hour)})
+	b.inject(&Message{Topic: "q", QoS: 1, Payload: []byte("forever")})
 	if got := payloads(resume(t, b, "s", 0).pull()); got != "live,forever" {
 		t.Fatalf("pulled %q", got)
 	}
@@ -153,9 +153,9 @@ func TestPullSkipsExpiredWithoutEndingTheBatch(t *testing.T) {
 	offline(t, b, "s", "q", 1)
 	past := time.Now().Add(-time.Second)
 	for i := 0; i < 10; i++ {
-		b.Publish(&Message{Topic: "q", QoS: 1, Payload: []byte("old"), Expiry: past})
+		b.inject(&Message{Topic: "q", QoS: 1, Payload: []byte("old"), Expiry: past})
 	}
-	b.Publish(&Message{Topic: "q", QoS: 1, Payload: []byte("live")})
+	b.inject(&Message{Topic: "q", QoS: 1, Payload: []byte("live")})
 	if got := payloads(resume(t, b, "s", 0).Pull(nil, 4)); got != "live" {
 		t.Fatalf("pulled %q, want live", got)
 	}
@@ -258,8 +258,8 @@ func TestAckStateMachine(t *testing.T) {
 	c := connectID(t, b, "s")
 	c.sub(t, "q1", topic.Options{QoS: 1})
 	c.sub(t, "q2", topic.Options{QoS: 2})
-	b.Publish(&Message{Topic: "q1", QoS: 1})
-	b.Publish(&Message{Topic: "q2", QoS: 2})
+	b.inject(&Message{Topic: "q1", QoS: 1})
+	b.inject(&Message{Topic: "q2", QoS: 2})
 	ds := c.pull()
 	if len(ds) != 2 || ds[0].QoS != 1 || ds[1].QoS != 2 {
 		t.Fatalf("pulled %+v", ds)
@@ -323,7 +323,7 @@ func TestResendAfterReconnect(t *testing.T) {
 	c := connectID(t, b, "s")
 	c.sub(t, "q", topic.Options{QoS: 2, SubscriptionID: 5})
 	for i, qos := range []byte{2, 2, 1, 2} {
-		b.Publish(&Message{Topic: "q", QoS: qos, Payload: []byte(strconv.Itoa(i))})
+		b.inject(&Message{Topic: "q", QoS: qos, Payload: []byte(strconv.Itoa(i))})
 	}
 	ds := c.pull()
 	if len(ds) != 4 {
@@ -334,7 +334,7 @@ func TestResendAfterReconnect(t *testing.T) {
 	c.Complete(ds[0].Tag)
 	c.Hold(ds[1].Tag)
 	c.Disconnect(DisconnectWithWill, "")
-	b.Publish(&Message{Topic: "q", QoS: 1, Payload: []byte("new")})
+	b.inject(&Message{Topic: "q", QoS: 1, Payload: []byte("new")})
 
 	c2 := resume(t, b, "s", 0)
 	got := c2.pull()
@@ -489,7 +489,7 @@ func TestInboundQoS2SurvivesReconnect(t *testing.T) {
 			p := connectID(t, b, "pub")
 			p.PublishQoS2(context.Background(), 7, &Message{Topic: "in", QoS: 2, Payload: []byte("x")})
 			p.Disconnect(DisconnectWithWill, "")
-			p2, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "pub"}, CleanStart: tt.cleanStart, SessionExpiry: time.Hour})
+			p2, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "pub"}, CleanStart: tt.cleanStart, SessionExpiry: time.Hour})
 			if _, dup := p2.PublishQoS2(context.Background(), 7, &Message{Topic: "in", QoS: 2, Payload: []byte("x")}); dup != tt.want {
 				t.Fatalf("retransmission after reconnect dup=%v, want %v", dup, tt.want)
 			}
@@ -510,9 +510,9 @@ func TestInboundQoS2SurvivesReconnect(t *testing.T) {
 func ExampleClient_Pull() {
 	b := NewBroker(Config{AllowAnonymous: true})
 	defer b.Close()
-	c, _, _ := b.Connect(&ConnectRequest{Info: ClientInfo{ClientID: "a"}, Conn: nullConn{}})
+	c, _, _ := b.open(&OpenRequest{Info: ClientInfo{ClientID: "a"}, Conn: nullConn{}})
 	c.Subscribe(context.Background(), []SubscribeRequest{{Filter: "t", Options: topic.Options{QoS: 1}}}, nil)
-	b.Publish(&Message{Topic: "t", QoS: 1, Payload: []byte("hi")})
+	b.inject(&Message{Topic: "t", QoS: 1, Payload: []byte("hi")})
 	for _, d := range c.Pull(nil, 16) {
 		fmt.Println(d.Topic, string(d.Msg.Payload), d.QoS, d.Tag)
 		c.Settle(d.Tag, Accepted)

@@ -19,7 +19,7 @@ func TestReauthorizeRemovesSubscriptionsTheACLNowDenies(t *testing.T) {
 	az := &switchAuthz{}
 	b := NewBroker(Config{AllowAnonymous: true, Authorizer: az})
 	defer b.Close()
-	c, _, err := b.Connect(&ConnectRequest{Info: ClientInfo{ClientID: "durable"}, SessionExpiry: NeverExpire, Conn: nopConn{}})
+	c, _, err := b.open(&OpenRequest{Info: ClientInfo{ClientID: "durable"}, SessionExpiry: NeverExpire, Conn: nopConn{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,10 +34,10 @@ func TestReauthorizeRemovesSubscriptionsTheACLNowDenies(t *testing.T) {
 	if got := b.Reauthorize(context.Background()); got != 1 {
 		t.Fatalf("removed %d, want 1", got)
 	}
-	if n := b.Publish(&Message{Topic: "secret/x", QoS: 1}); n != 0 {
+	if n := b.inject(&Message{Topic: "secret/x", QoS: 1}); n != 0 {
 		t.Fatalf("denied subscription still receives (%d)", n)
 	}
-	if n := b.Publish(&Message{Topic: "open/x", QoS: 1}); n != 1 {
+	if n := b.inject(&Message{Topic: "open/x", QoS: 1}); n != 1 {
 		t.Fatalf("allowed subscription lost (%d)", n)
 	}
 }

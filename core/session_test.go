@@ -12,7 +12,7 @@ import (
 
 func TestConnectNewSessionIsNotPresent(t *testing.T) {
 	b := newBroker(t, Config{})
-	_, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
+	_, present := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	if present {
 		t.Fatal("session present on first connect")
 	}
@@ -26,14 +26,14 @@ func TestConnectResumeKeepsSessionAndSubscriptions(t *testing.T) {
 	a := connectID(t, b, "a")
 	a.sub(t, "x/#", topic.Options{QoS: 1})
 	a.Disconnect(DisconnectNormal, "")
-	a2, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
+	a2, present := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	if !present {
 		t.Fatal("session not present on resume")
 	}
 	if n := b.SubscriptionCount(); n != 1 {
 		t.Fatalf("SubscriptionCount = %d, want 1", n)
 	}
-	if code := b.Publish(&Message{Topic: "x/1", QoS: 1, Payload: []byte("p")}); code != 1 {
+	if code := b.inject(&Message{Topic: "x/1", QoS: 1, Payload: []byte("p")}); code != 1 {
 		t.Fatalf("Publish reached %d sessions, want 1", code)
 	}
 	if got := payloads(a2.pull()); got != "p" {
@@ -47,8 +47,8 @@ func TestConnectCleanStartDiscardsOldSession(t *testing.T) {
 	a.sub(t, "x/#", topic.Options{QoS: 1})
 	a.sub(t, "y", topic.Options{QoS: 0})
 	a.Disconnect(DisconnectNormal, "")
-	b.Publish(&Message{Topic: "x/1", QoS: 1, Payload: []byte("old")})
-	a2, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, CleanStart: true, SessionExpiry: time.Hour})
+	b.inject(&Message{Topic: "x/1", QoS: 1, Payload: []byte("old")})
+	a2, present := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, CleanStart: true, SessionExpiry: time.Hour})
 	if present {
 		t.Fatal("session present after clean start")
 	}
@@ -70,14 +70,14 @@ func TestConnectTakeoverKicksOldConnAndStaleHandleIsNoop(t *testing.T) {
 
 	old := connectID(t, b, "a")
 	old.sub(t, "in", topic.Options{QoS: 1})
-	b.Publish(&Message{Topic: "in", QoS: 1, Payload: []byte("1")})
+	b.inject(&Message{Topic: "in", QoS: 1, Payload: []byte("1")})
 	ds := old.pull()
 	if len(ds) != 1 {
 		t.Fatalf("old pulled %d, want 1", len(ds))
 	}
 	id := ds[0].Tag
 
-	nw, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
+	nw, present := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	if !present {
 		t.Fatal("takeover without clean start: session not present")
 	}
@@ -96,7 +96,7 @@ func TestConnectTakeoverKicksOldConnAndStaleHandleIsNoop(t *testing.T) {
 	if old.Settle(id, Accepted) {
 		t.Fatal("stale Ack succeeded")
 	}
-	b.Publish(&Message{Topic: "in", QoS: 1, Payload: []byte("2")})
+	b.inject(&Message{Topic: "in", QoS: 1, Payload: []byte("2")})
 	if got := old.Pull(nil, 10); len(got) != 0 {
 		t.Fatalf("stale Pull returned %q", payloads(got))
 	}
@@ -123,7 +123,7 @@ func TestConnectTakeoverKicksOldConnAndStaleHandleIsNoop(t *testing.T) {
 
 func TestConnectEmptyClientIDRejected(t *testing.T) {
 	b := newBroker(t, Config{})
-	_, _, err := b.Connect(&ConnectRequest{Conn: newFakeConn()})
+	_, _, err := b.open(&OpenRequest{Conn: newFakeConn()})
 	var ce *CodeError
 	if !errors.As(err, &ce) || ce.Code != ClientIDNotValid {
 		t.Fatalf("err = %v, want ClientIDNotValid", err)
@@ -133,7 +133,7 @@ func TestConnectEmptyClientIDRejected(t *testing.T) {
 func TestConnectAfterCloseFails(t *testing.T) {
 	b := NewBroker(Config{AllowAnonymous: true})
 	b.Close()
-	if _, _, err := b.Connect(&ConnectRequest{Info: ClientInfo{ClientID: "a"}, Conn: newFakeConn()}); !errors.Is(err, ErrClosed) {
+	if _, _, err := b.open(&OpenRequest{Info: ClientInfo{ClientID: "a"}, Conn: newFakeConn()}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("err = %v, want ErrClosed", err)
 	}
 }
@@ -144,14 +144,14 @@ func TestConnectAfterCloseFails(t *testing.T) {
 func TestReconnectRacingSessionEndGetsLiveSession(t *testing.T) {
 	b := newBroker(t, Config{})
 	for i := 0; i < 300; i++ {
-		a, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}})
+		a, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}})
 		var nw *Client
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); a.Disconnect(DisconnectNormal, "") }()
 		go func() {
 			defer wg.Done()
-			nw, _, _ = b.Connect(&ConnectRequest{Info: ClientInfo{ClientID: "a"}, Conn: newFakeConn()})
+			nw, _, _ = b.open(&OpenRequest{Info: ClientInfo{ClientID: "a"}, Conn: newFakeConn()})
 		}()
 		wg.Wait()
 		s := b.sessionOf("", "a")
@@ -179,8 +179,8 @@ func willObserver(t *testing.T, b *Broker, filter string) *tclient {
 	return obs
 }
 
-func willReq(id string, expiry, delay time.Duration) ConnectRequest {
-	return ConnectRequest{
+func willReq(id string, expiry, delay time.Duration) OpenRequest {
+	return OpenRequest{
 		Info:          ClientInfo{ClientID: id},
 		SessionExpiry: expiry,
 		Will:          &Will{Message: &Message{Topic: "will/" + id, QoS: 1, Payload: []byte("gone:" + id)}, Delay: delay},
@@ -240,7 +240,7 @@ func TestWillDelayedCancelledByResume(t *testing.T) {
 	const delay = 20 * time.Millisecond
 	a, _ := connect(t, b, willReq("a", time.Hour, delay))
 	a.Disconnect(DisconnectWithWill, "")
-	connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
+	connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	// [MQTT-3.1.3-9] the resumed session's will is never sent; wait well past
 	// the delay for it.
 	if obs.conn.notified(5 * delay) {
@@ -281,7 +281,7 @@ func TestWillOnTakeover(t *testing.T) {
 			b := newBroker(t, Config{})
 			obs := willObserver(t, b, "will/#")
 			a, _ := connect(t, b, willReq("a", time.Hour, tt.delay))
-			connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, CleanStart: tt.cleanStart, SessionExpiry: time.Hour})
+			connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, CleanStart: tt.cleanStart, SessionExpiry: time.Hour})
 			a.conn.wantKick(t, SessionTakenOver)
 			if got := payloads(obs.pull()); got != tt.want {
 				t.Fatalf("observer got %q, want %q", got, tt.want)
@@ -320,7 +320,7 @@ func TestWillOnTakeoverUsesOldConnectionsMountpoint(t *testing.T) {
 	req := willReq("a", time.Hour, 0)
 	req.Info.Mountpoint = "old/"
 	connect(t, b, req)
-	connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a", Mountpoint: "new/"}, SessionExpiry: time.Hour})
+	connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a", Mountpoint: "new/"}, SessionExpiry: time.Hour})
 	ds := obs.pull()
 	if len(ds) != 1 || ds[0].Msg.Topic != "old/will/a" {
 		t.Fatalf("observer got %+v, want one will on old/will/a", ds)
@@ -369,7 +369,7 @@ func TestSessionExpiry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBroker(t, Config{MaxSessionExpiry: tt.max})
-			a, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: tt.expiry})
+			a, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: tt.expiry})
 			a.sub(t, "x", topic.Options{QoS: 1})
 			if tt.set != nil {
 				a.SetSessionExpiry(*tt.set)
@@ -413,10 +413,10 @@ func ptr[T any](v T) *T { return &v }
 
 func TestResumeBeforeExpiryKeepsSession(t *testing.T) {
 	b := newBroker(t, Config{})
-	a, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: 20 * time.Millisecond})
+	a, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: 20 * time.Millisecond})
 	a.sub(t, "x", topic.Options{QoS: 1})
 	a.Disconnect(DisconnectNormal, "")
-	a2, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: 20 * time.Millisecond})
+	a2, present := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: 20 * time.Millisecond})
 	if !present {
 		t.Fatal("not present")
 	}
@@ -429,7 +429,7 @@ func TestResumeBeforeExpiryKeepsSession(t *testing.T) {
 	if n := b.SessionCount(); n != 1 {
 		t.Fatalf("SessionCount = %d, want 1", n)
 	}
-	b.Publish(&Message{Topic: "x", QoS: 1, Payload: []byte("p")})
+	b.inject(&Message{Topic: "x", QoS: 1, Payload: []byte("p")})
 	if got := payloads(a2.pull()); got != "p" {
 		t.Fatalf("got %q", got)
 	}
@@ -452,7 +452,7 @@ func TestInflightMemoryReleasedAndReused(t *testing.T) {
 	a.sub(t, "x", topic.Options{QoS: 1})
 	for round, n := range []int{1, pooledWindow * 3, 5, 1} {
 		for i := 0; i < n; i++ {
-			b.Publish(&Message{Topic: "x", QoS: 1, Payload: []byte{byte(i)}})
+			b.inject(&Message{Topic: "x", QoS: 1, Payload: []byte{byte(i)}})
 		}
 		ds := a.Pull(nil, 1<<20)
 		if len(ds) != n {
@@ -481,12 +481,12 @@ func TestInflightMemoryReleasedAndReused(t *testing.T) {
 	// A window opened from pooled memory resends in send order after a
 	// reconnect.
 	for i := 0; i < 3; i++ {
-		b.Publish(&Message{Topic: "x", QoS: 1, Payload: []byte{byte(i)}})
+		b.inject(&Message{Topic: "x", QoS: 1, Payload: []byte{byte(i)}})
 	}
 	first := a.Pull(nil, 10)
 	a.Settle(first[1].Tag, Accepted)
 	a.Disconnect(DisconnectNormal, "")
-	a2, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
+	a2, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "a"}, SessionExpiry: time.Hour})
 	again := a2.Pull(nil, 10)
 	if len(again) != 2 || !(again[0].Redelivered > 0) || again[0].Tag != first[0].Tag || again[1].Tag != first[2].Tag {
 		t.Fatalf("resent %+v, want ids %d and %d with DUP", again, first[0].Tag, first[2].Tag)

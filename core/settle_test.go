@@ -77,7 +77,7 @@ func TestRequeueSurvivesRestart(t *testing.T) {
 		b.Close()
 
 		b = storedBroker(t, open(), Config{})
-		c, _ = connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "nacker"}, SessionExpiry: time.Hour})
+		c, _ = connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "nacker"}, SessionExpiry: time.Hour})
 		if got := payloads(c.pull()); got != "a,b" {
 			t.Fatalf("restored %q, want a,b", got)
 		}

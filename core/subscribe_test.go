@@ -79,7 +79,7 @@ func TestResubscribeReplacesOptions(t *testing.T) {
 	if n := b.SubscriptionCount(); n != 1 {
 		t.Fatalf("SubscriptionCount = %d, want 1", n)
 	}
-	b.Publish(&Message{Topic: "a", QoS: 2})
+	b.inject(&Message{Topic: "a", QoS: 2})
 	ds := c.pull()
 	if len(ds) != 1 || ds[0].QoS != 2 || !slices.Equal(ds[0].SubIDs, []uint32{9}) {
 		t.Fatalf("pulled %+v, want one QoS 2 delivery with id 9", ds)
@@ -123,7 +123,7 @@ func TestSendRetainedFollowsRetainHandling(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBroker(t, Config{})
-			b.Publish(&Message{Topic: "r/1", QoS: 1, Retain: true, Payload: []byte("kept")})
+			b.inject(&Message{Topic: "r/1", QoS: 1, Retain: true, Payload: []byte("kept")})
 			c := connectID(t, b, "s")
 			reqs := []SubscribeRequest{{Filter: tt.filter, Options: topic.Options{QoS: 1, RetainHandling: tt.rh, SubscriptionID: 3}}}
 			if tt.existing {
@@ -158,7 +158,7 @@ func TestSendRetainedDeliveryQoSIsMinimum(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBroker(t, Config{})
-			b.Publish(&Message{Topic: "r", QoS: tt.msgQoS, Retain: true, Payload: []byte("x")})
+			b.inject(&Message{Topic: "r", QoS: tt.msgQoS, Retain: true, Payload: []byte("x")})
 			c := connectID(t, b, "s")
 			c.sub(t, "r", topic.Options{QoS: tt.subQoS})
 			ds := c.pull()
@@ -174,8 +174,8 @@ func TestLiveDeliveryQoSIsMinimum(t *testing.T) {
 	c := connectID(t, b, "s")
 	c.sub(t, "q0", topic.Options{QoS: 0})
 	c.sub(t, "q2", topic.Options{QoS: 2})
-	b.Publish(&Message{Topic: "q0", QoS: 2})
-	b.Publish(&Message{Topic: "q2", QoS: 1})
+	b.inject(&Message{Topic: "q0", QoS: 2})
+	b.inject(&Message{Topic: "q2", QoS: 1})
 	ds := c.pull()
 	if len(ds) != 2 || ds[0].QoS != 0 || ds[0].Tag != 0 || ds[1].QoS != 1 {
 		t.Fatalf("pulled %+v", ds)
@@ -188,7 +188,7 @@ func TestOverlappingSubscriptionsDeliverOnceAtMaxQoS(t *testing.T) {
 	c.sub(t, "a/#", topic.Options{QoS: 0, SubscriptionID: 1})
 	c.sub(t, "a/+", topic.Options{QoS: 2, SubscriptionID: 2})
 	c.sub(t, "a/b", topic.Options{QoS: 1, SubscriptionID: 3})
-	b.Publish(&Message{Topic: "a/b", QoS: 2})
+	b.inject(&Message{Topic: "a/b", QoS: 2})
 	ds := c.pull()
 	if len(ds) != 1 {
 		t.Fatalf("pulled %d deliveries, want 1", len(ds))
@@ -233,7 +233,7 @@ func TestRetainFlagOnLiveDelivery(t *testing.T) {
 			b := newBroker(t, Config{})
 			c := connectID(t, b, "s")
 			c.sub(t, "t", topic.Options{RetainAsPublished: tt.rap})
-			b.Publish(&Message{Topic: "t", Retain: tt.retain, Payload: []byte("x")})
+			b.inject(&Message{Topic: "t", Retain: tt.retain, Payload: []byte("x")})
 			ds := c.pull()
 			if len(ds) != 1 || ds[0].Retain != tt.wantFlag {
 				t.Fatalf("pulled %+v, want Retain=%v", ds, tt.wantFlag)
@@ -245,7 +245,7 @@ func TestRetainFlagOnLiveDelivery(t *testing.T) {
 func TestRetainedStore(t *testing.T) {
 	b := newBroker(t, Config{RetainedMax: 2, RetainedMaxPayload: 4})
 	set := func(tp, payload string) {
-		b.Publish(&Message{Topic: tp, Retain: true, Payload: []byte(payload)})
+		b.inject(&Message{Topic: tp, Retain: true, Payload: []byte(payload)})
 	}
 	steps := []struct {
 		name        string
@@ -281,8 +281,8 @@ func TestRetainedStore(t *testing.T) {
 
 func TestExpiredRetainedNotSent(t *testing.T) {
 	b := newBroker(t, Config{})
-	b.Publish(&Message{Topic: "r/old", Retain: true, Payload: []byte("old"), Expiry: time.Now().Add(-time.Second)})
-	b.Publish(&Message{Topic: "r/new", Retain: true, Payload: []byte("new"), Expiry: time.Now().Add(time.Hour)})
+	b.inject(&Message{Topic: "r/old", Retain: true, Payload: []byte("old"), Expiry: time.Now().Add(-time.Second)})
+	b.inject(&Message{Topic: "r/new", Retain: true, Payload: []byte("new"), Expiry: time.Now().Add(time.Hour)})
 	c := connectID(t, b, "s")
 	c.sub(t, "r/#", topic.Options{})
 	if got := payloads(c.pull()); got != "new" {
@@ -296,7 +296,7 @@ func TestRetainDisabled(t *testing.T) {
 	if code := c.Publish(context.Background(), &Message{Topic: "r", Retain: true, Payload: []byte("x")}); code != QuotaExceeded {
 		t.Fatalf("retained publish = %v, want QuotaExceeded", code)
 	}
-	b.Publish(&Message{Topic: "r", Retain: true, Payload: []byte("x")})
+	b.inject(&Message{Topic: "r", Retain: true, Payload: []byte("x")})
 	if n := b.RetainedCount(); n != 0 {
 		t.Fatalf("RetainedCount = %d", n)
 	}
@@ -338,7 +338,7 @@ func TestPublishCodes(t *testing.T) {
 func TestMountpoint(t *testing.T) {
 	b := newBroker(t, Config{})
 	mounted := func(id, mp string) *tclient {
-		c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: id, Mountpoint: mp}, SessionExpiry: time.Hour})
+		c, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: id, Mountpoint: mp}, SessionExpiry: time.Hour})
 		return c
 	}
 	p := mounted("p", "m/")
@@ -372,7 +372,7 @@ func TestMountpoint(t *testing.T) {
 		t.Fatalf("another mountpoint received %+v", ds)
 	}
 	// Retained messages are stripped too.
-	b.Publish(&Message{Topic: "m/r", Retain: true, Payload: []byte("r")})
+	b.inject(&Message{Topic: "m/r", Retain: true, Payload: []byte("r")})
 	same.sub(t, "r", topic.Options{})
 	if ds := same.pull(); len(ds) != 1 || ds[0].Topic != "r" {
 		t.Fatalf("retained under mountpoint: %+v", ds)

@@ -144,7 +144,7 @@ func TestKeyedSubscriptionsSurviveRestart(t *testing.T) {
 		if n := b.SubscriptionCount(); n != 2 {
 			t.Fatalf("%d subscriptions restored, want 2", n)
 		}
-		c, present := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: "keeper"}, SessionExpiry: time.Hour})
+		c, present := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "keeper"}, SessionExpiry: time.Hour})
 		if !present {
 			t.Fatal("session not present after restart")
 		}

@@ -52,7 +52,7 @@ func TestSysClientEvents(t *testing.T) {
 			b := newBroker(t, Config{SysInterval: time.Hour, NodeName: "node1"})
 			obs := connectID(t, b, "observer")
 			obs.sub(t, "$SYS/brokers/+/clients/+/+", topic.Options{})
-			c, _ := connect(t, b, ConnectRequest{Info: ClientInfo{ClientID: tt.clientID, Username: "u", Protocol: "mqtt", Version: 5}})
+			c, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: tt.clientID, Username: "u", Protocol: "mqtt", Version: 5}})
 			c.Disconnect(DisconnectNormal, "")
 			ds := obs.pull()
 			if len(ds) != 2 {

@@ -237,20 +237,10 @@ func (c *conn) connect(p *packet.Packet) error {
 		c.refuse(packet.BadAuthenticationMethod, 0)
 		return fmt.Errorf("authentication method %q not supported", p.Properties.AuthMethod)
 	}
-	var password []byte
+	req := &core.OpenRequest{Info: info, CleanStart: p.CleanStart, Conn: c, KeepAlive: c.keepAlive}
 	if p.HasPassword {
-		password = p.Password
+		req.Password = p.Password
 	}
-	if code := b.Authenticate(context.Background(), &info, password); code.Failed() {
-		v3 := byte(packet.ConnRefusedNotAuthorized)
-		if code == core.BadUsernameOrPassword {
-			v3 = packet.ConnRefusedBadUsernamePassword
-		}
-		c.refuse(reasonCode(code), v3)
-		return fmt.Errorf("authentication failed: %w", code)
-	}
-
-	req := &core.ConnectRequest{Info: info, CleanStart: p.CleanStart, Conn: c, KeepAlive: c.keepAlive}
 	if v5 {
 		pr := &p.Properties
 		if pr.HasSessionExpiry {
@@ -295,15 +285,21 @@ func (c *conn) connect(p *packet.Packet) error {
 		return fmt.Errorf("CONNACK of %d bytes exceeds the client's Maximum Packet Size %d", len(buf), c.maxOut)
 	}
 
-	client, present, err := b.Connect(req)
+	client, present, err := b.Open(context.Background(), req)
 	if err != nil {
-		var ce *core.CodeError
-		code := byte(packet.ServerUnavailable)
-		if errors.As(err, &ce) {
-			code = reasonCode(ce.Code)
+		code := core.ServerUnavailable
+		errors.As(err, &code)
+		v3 := byte(packet.ConnRefusedServerUnavailable)
+		switch code {
+		case core.BadUsernameOrPassword:
+			v3 = packet.ConnRefusedBadUsernamePassword
+		case core.NotAuthorized:
+			v3 = packet.ConnRefusedNotAuthorized
+		case core.ClientIDNotValid:
+			v3 = packet.ConnRefusedIdentifierRejected
 		}
-		c.refuse(code, packet.ConnRefusedServerUnavailable)
-		return fmt.Errorf("connect: %w", err)
+		c.refuse(reasonCode(code), v3)
+		return fmt.Errorf("open session: %w", err)
 	}
 	c.client = client
 	c.attached.Store(true)

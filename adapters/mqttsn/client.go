@@ -2,6 +2,7 @@ package mqttsn
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,21 +231,11 @@ func (c *client) completeConnect() {
 		Mountpoint: g.cfg.Mountpoint,
 		Version:    packet.ProtocolID,
 	}
-	var password []byte
-	if l.cfg.Password != "" {
-		password = []byte(l.cfg.Password)
-	}
-	ctx := context.Background()
-	if code := g.broker.Authenticate(ctx, &info, password); code.Failed() {
-		// MQTT-SN has no authentication return code: not supported.
-		g.log.Debug("mqtt-sn authentication failed", "client", c.id, "listener", l.cfg.Name, "code", code.String())
-		c.sendPacket(&packet.Packet{Type: packet.CONNACK, ReturnCode: packet.RejectedNotSupported})
-		g.stats.Refused.Add(1)
-		g.endLocked(c, core.DisconnectNormal, "not authenticated")
-		return
-	}
-	req := &core.ConnectRequest{Info: info, CleanStart: c.clean, Conn: c, ReceiveMaximum: g.cfg.MaxInflight,
+	req := &core.OpenRequest{Info: info, CleanStart: c.clean, Conn: c, ReceiveMaximum: g.cfg.MaxInflight,
 		KeepAlive: time.Duration(c.duration) * time.Second}
+	if l.cfg.Password != "" {
+		req.Password = []byte(l.cfg.Password)
+	}
 	if !c.clean {
 		req.SessionExpiry = g.cfg.SessionExpiry
 		if req.SessionExpiry == 0 {
@@ -261,11 +252,18 @@ func (c *client) completeConnect() {
 		}
 		req.Will = w
 	}
-	cl, present, err := g.broker.Connect(req)
+	cl, present, err := g.broker.Open(context.Background(), req)
 	if err != nil {
-		c.sendPacket(&packet.Packet{Type: packet.CONNACK, ReturnCode: packet.RejectedCongestion})
+		// MQTT-SN has no authentication return code: a refused login is
+		// "not supported"; anything else is congestion, worth a retry.
+		rc, why := packet.RejectedCongestion, "open session failed"
+		if errors.Is(err, core.BadUsernameOrPassword) || errors.Is(err, core.NotAuthorized) {
+			rc, why = packet.RejectedNotSupported, "not authenticated"
+		}
+		g.log.Debug("mqtt-sn connect refused", "client", c.id, "listener", l.cfg.Name, "err", err)
+		c.sendPacket(&packet.Packet{Type: packet.CONNACK, ReturnCode: rc})
 		g.stats.Refused.Add(1)
-		g.endLocked(c, core.DisconnectNormal, "connect failed")
+		g.endLocked(c, core.DisconnectNormal, why)
 		return
 	}
 	c.core = cl
@@ -425,11 +423,6 @@ func (g *Gateway) publishMinusOne(p peer, pk *packet.Packet) {
 		g.stats.Unknown.Add(1)
 		return
 	}
-	t := g.cfg.Mountpoint + name
-	if strings.HasPrefix(t, "$") || core.ValidateTopicName(t, g.broker.Config().MaxTopicLevels) != nil {
-		g.stats.Denied.Add(1)
-		return
-	}
 	user := g.cfg.QoSMinusOneUsername
 	if user == "" {
 		user = p.l.cfg.Username
@@ -439,16 +432,12 @@ func (g *Gateway) publishMinusOne(p peer, pk *packet.Packet) {
 		ClientID: g.cfg.QoSMinusOneClientID, Username: user, PeerAddr: p.addr, CertCN: p.cn,
 		Mountpoint: g.cfg.Mountpoint, Version: packet.ProtocolID,
 	}
-	if !g.broker.Authorize(context.Background(), &info, core.ActionPublish, t) {
-		g.stats.Denied.Add(1)
-		g.broker.Stats().PublishDenied.Add(1)
-		return
-	}
-	g.broker.Stats().MessagesReceived.Add(1)
-	m := core.NewMessage(t, pk.Data)
+	m := core.NewMessage(name, pk.Data)
 	m.Retain = pk.Retain
-	m.Origin = core.Origin{Protocol: "mqtt-sn", Namespace: g.cfg.Namespace, ClientID: g.cfg.QoSMinusOneClientID}
-	g.broker.Publish(m)
+	if _, err := g.broker.Publish(context.Background(), &info, m); err != nil {
+		// QoS -1 has no answer: the refusal is only counted.
+		g.stats.Denied.Add(1)
+	}
 }
 
 // handle dispatches a message from a known client. c.mu is held.

@@ -1,6 +1,7 @@
 package mqttsn
 
 import (
+	"context"
 	"testing"
 
 	"github.com/mqgate/mqgate/adapters/mqttsn/packet"
@@ -35,7 +36,7 @@ func TestRegistryDroppedWhenTheCoreSessionEnds(t *testing.T) {
 	}
 	// "gone"'s core session ends without the adapter: taken over with a
 	// clean start and closed.
-	c, _, err := e.broker.Connect(&core.ConnectRequest{
+	c, _, err := e.broker.Open(context.Background(), &core.OpenRequest{
 		Info:       core.ClientInfo{Protocol: "test", Namespace: "mqttsn", ClientID: "gone"},
 		CleanStart: true, Conn: nopConn{},
 	})
