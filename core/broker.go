@@ -2,9 +2,9 @@ package core
 
 import (
 	"context"
-	"fmt"
 	"crypto/rand"
 	"encoding/base32"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
