@@ -506,6 +506,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	}
 	s.mu.Lock()
 	s.info = req.Info
+	s.keepAlive, s.connectedAt, s.leftAt = req.KeepAlive, time.Now(), time.Time{}
 	s.expiry = expiry
 	s.will = req.Will
 	s.setWindowLocked(req.ReceiveMaximum)

@@ -440,34 +440,55 @@ func (c *Client) Subscribe(ctx context.Context, reqs []SubscribeRequest, results
 }
 
 func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) (res SubscribeResult, stored bool) {
-	b := c.b
-	if err := topic.ValidateFilter(r.Filter, b.cfg.MaxTopicLevels); err != nil {
-		return SubscribeResult{Code: TopicFilterInvalid}, false
-	}
-	if r.Queue == QueueLatest && !r.Options.Separate {
-		// A merged delivery stands for several subscriptions: there is
-		// no one subscription whose latest value it would be.
-		return SubscribeResult{Code: ImplementationError}, false
-	}
-	filter := c.mount(r.Filter)
-	_, _, shared := topic.ParseShared(filter)
-	if shared && r.Options.NoLocal {
-		// [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
-		return SubscribeResult{Code: ProtocolError}, false
-	}
-	if !b.Authorize(ctx, &c.Info, ActionSubscribe, filter) {
-		b.stats.SubscribeDenied.Add(1)
-		return SubscribeResult{Code: NotAuthorized}, false
+	filter, code := c.b.checkSubscribe(ctx, &c.Info, r, true)
+	if code.Failed() {
+		return SubscribeResult{Code: code}, false
 	}
 	if !c.lock() {
 		return SubscribeResult{Code: UnspecifiedError}, false
 	}
-	s := c.s
+	res, stored = c.s.addSubLocked(r, filter)
+	c.s.mu.Unlock()
+	if !res.Code.Failed() {
+		o := r.Options
+		o.Key = r.Key
+		c.b.emitSubscribed(&c.Info, r.Key, filter, o)
+	}
+	return res, stored
+}
+
+// checkSubscribe validates and, with authorize, authorizes a subscription
+// request of the client info, and returns its mounted filter.
+func (b *Broker) checkSubscribe(ctx context.Context, info *ClientInfo, r *SubscribeRequest, authorize bool) (string, Code) {
+	if err := topic.ValidateFilter(r.Filter, b.cfg.MaxTopicLevels); err != nil {
+		return "", TopicFilterInvalid
+	}
+	if r.Queue == QueueLatest && !r.Options.Separate {
+		// A merged delivery stands for several subscriptions: there is
+		// no one subscription whose latest value it would be.
+		return "", ImplementationError
+	}
+	filter := mount(info.Mountpoint, r.Filter)
+	_, _, shared := topic.ParseShared(filter)
+	if shared && r.Options.NoLocal {
+		// [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
+		return "", ProtocolError
+	}
+	if authorize && !b.Authorize(ctx, info, ActionSubscribe, filter) {
+		b.stats.SubscribeDenied.Add(1)
+		return "", NotAuthorized
+	}
+	return filter, Success
+}
+
+// addSubLocked adds or replaces the subscription r (filter mounted) in
+// the session, the router and, for a persistent session, the store.
+func (s *session) addSubLocked(r *SubscribeRequest, filter string) (res SubscribeResult, stored bool) {
+	b := s.b
 	id := r.id(filter)
 	sub := s.subs[id]
 	existed := sub != nil
 	if !existed && b.cfg.MaxSubscriptions > 0 && len(s.subs) >= b.cfg.MaxSubscriptions {
-		s.mu.Unlock()
 		return SubscribeResult{Code: QuotaExceeded}, false
 	}
 	o := r.Options
@@ -497,18 +518,18 @@ func (c *Client) subscribe(ctx context.Context, r *SubscribeRequest) (res Subscr
 	if s.persist {
 		if err := b.store.Sessions().SetSubscription(s.key.store(), sub.store()); err != nil {
 			s.storeErr("set subscription", err)
-			s.mu.Unlock()
 			return SubscribeResult{Code: UnspecifiedError}, false
 		}
 		stored = true
 	}
-	s.mu.Unlock()
-	b.emitSubscribed(&c.Info, r.Key, filter, o)
 	return SubscribeResult{Code: Success, QoS: r.Options.QoS, existed: existed}, stored
 }
 
-func (c *Client) mount(filter string) string {
-	mp := c.Info.Mountpoint
+func (c *Client) mount(filter string) string { return mount(c.Info.Mountpoint, filter) }
+
+// mount prefixes a filter with a mountpoint, inside a shared
+// subscription's group prefix.
+func mount(mp, filter string) string {
 	if mp == "" {
 		return filter
 	}
@@ -524,42 +545,44 @@ func (c *Client) mount(filter string) string {
 // SendRetained queues the retained messages for the successful
 // subscriptions among reqs, following Retain Handling [MQTT-3.3.1-9..11]:
 // 0 always, 1 only for a new subscription, 2 never; never for shared
-// subscriptions [MQTT-3.8.4-? / 4.8.2].
+// subscriptions (MQTT 5 section 4.8.2).
 func (c *Client) SendRetained(reqs []SubscribeRequest, results []SubscribeResult) {
-	if c.b.cfg.RetainDisabled {
+	for i := range reqs {
+		c.s.sendRetained(c.gen, &reqs[i], results[i], c.mount(reqs[i].Filter))
+	}
+}
+
+// sendRetained queues the retained messages matching one subscription
+// (filter mounted) for the session while its generation is gen.
+func (s *session) sendRetained(gen uint64, r *SubscribeRequest, res SubscribeResult, filter string) {
+	b := s.b
+	if b.cfg.RetainDisabled || res.Code.Failed() || r.Options.RetainHandling == 2 || r.Options.RetainHandling == 1 && res.existed {
 		return
 	}
-	now := time.Now()
-	for i := range reqs {
-		r, res := &reqs[i], results[i]
-		if res.Code.Failed() || r.Options.RetainHandling == 2 || r.Options.RetainHandling == 1 && res.existed {
-			continue
-		}
-		filter := c.mount(r.Filter)
-		if _, _, shared := topic.ParseShared(filter); shared {
-			continue
-		}
-		var ids []uint32
-		if r.Options.SubscriptionID != 0 {
-			ids = []uint32{r.Options.SubscriptionID}
-		}
-		key := ""
-		if r.Options.Separate {
-			key = r.id(filter)
-		}
-		c.b.retained.Match(filter, func(_ string, m *Message) bool {
-			if m.Expired(now) {
-				return true
-			}
-			qos := m.QoS
-			if r.Options.QoS < qos {
-				qos = r.Options.QoS
-			}
-			// [MQTT-3.3.1-8] retained messages sent on subscribe keep RETAIN=1.
-			c.s.enqueueIfCurrent(c.gen, m, qos, ids, key)
-			return true
-		})
+	if _, _, shared := topic.ParseShared(filter); shared {
+		return
 	}
+	var ids []uint32
+	if r.Options.SubscriptionID != 0 {
+		ids = []uint32{r.Options.SubscriptionID}
+	}
+	key := ""
+	if r.Options.Separate {
+		key = r.id(filter)
+	}
+	now := time.Now()
+	b.retained.Match(filter, func(_ string, m *Message) bool {
+		if m.Expired(now) {
+			return true
+		}
+		qos := m.QoS
+		if r.Options.QoS < qos {
+			qos = r.Options.QoS
+		}
+		// [MQTT-3.3.1-8] retained messages sent on subscribe keep RETAIN=1.
+		s.enqueueIfCurrent(gen, m, qos, ids, key)
+		return true
+	})
 }
 
 func (s *session) enqueueIfCurrent(gen uint64, m *Message, qos byte, ids []uint32, key string) {

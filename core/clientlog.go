@@ -121,3 +121,4 @@ func peerString(ap netip.AddrPort) string {
 func (b *Broker) debug() bool {
 	return b.log.Enabled(context.Background(), slog.LevelDebug)
 }
+func slogReason(r string) slog.Attr { return slog.String("reason", r) }

@@ -20,6 +20,9 @@ type session struct {
 	gen         uint64 // bumped on every attach; stale Clients are ignored
 	ended       bool
 	expiry      time.Duration
+	keepAlive   time.Duration // as the connection reported it, for admin views
+	connectedAt time.Time     // of the current or last connection
+	leftAt      time.Time     // when the last connection ended; zero while connected
 	will        *Will
 	subs        map[string]*subscription // by id: the request's Key, or the mounted filter
 	latestSubs  int                      // subscriptions with QueueLatest
@@ -123,6 +126,7 @@ func (s *session) setWindowLocked(clientMax int) {
 // Client handle.
 func (s *session) detachLocked() {
 	s.conn = nil
+	s.leftAt = time.Now()
 	s.queueLimit = 0 // set by the connection, ends with it
 	s.gen++
 	s.online.Store(false)
