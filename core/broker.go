@@ -416,6 +416,10 @@ type OpenRequest struct {
 	// KeepAlive is the keep alive in force, for the log and admin views;
 	// the adapter enforces it.
 	KeepAlive time.Duration
+	// Retransmit says the adapter resends unsettled deliveries on its own
+	// timer, as MQTT-SN and CoAP do over datagrams: the core stamps when
+	// each delivery was handed out, for Redeliver.
+	Retransmit bool
 	Conn      Conn
 }
 
@@ -514,6 +518,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	s.conn = req.Conn
 	s.online.Store(true)
 	s.resend = len(s.inflight) > 0
+	s.stamp = req.Retransmit
 	if b.store != nil {
 		if expiry > 0 {
 			// A new persistent session, or a resumed one whose queue is

@@ -231,6 +231,9 @@ func (c *Client) Hold(tag uint16) bool {
 		s.mu.Unlock()
 		return false
 	}
+	if s.stamp {
+		om.handedAt = time.Now()
+	}
 	if om.state != outReleased {
 		om.state = outReleased
 		om.msg = nil // the message itself is no longer needed
@@ -256,6 +259,39 @@ func (c *Client) Complete(tag uint16) bool {
 	}
 	s.freeAndUnlock(om, true)
 	return true
+}
+
+// Redeliver marks the unsettled deliveries last handed out (or held) at
+// or before olderThan due again, for a session opened with Retransmit;
+// the next Pull hands them out again with the same tags and Redelivered
+// raised, held ones with Held set. It returns how many it marked.
+func (c *Client) Redeliver(olderThan time.Time) int {
+	if !c.lock() {
+		return 0
+	}
+	s := c.s
+	n := 0
+	for _, om := range s.order {
+		if om.done || om.due || om.handedAt.After(olderThan) {
+			continue
+		}
+		om.due = true
+		n++
+	}
+	s.due += n
+	s.mu.Unlock()
+	return n
+}
+
+// Unsettled returns the number of deliveries handed out and not yet
+// settled.
+func (c *Client) Unsettled() int {
+	if !c.lock() {
+		return 0
+	}
+	n := len(c.s.inflight)
+	c.s.mu.Unlock()
+	return n
 }
 
 // freeAndUnlock frees an inflight entry, unlocks the session and, if
@@ -320,9 +356,10 @@ func (s *session) requeueAndUnlock(om *outMsg) {
 }
 
 // Pull appends to out the packets to write next: after a reconnect the
-// unacknowledged inflight messages (PUBLISH with DUP, or PUBREL)
-// [MQTT-4.4.0-1], then queued messages while the inflight window has room.
-// It appends at most max queued messages; the resend after a reconnect is
+// unsettled deliveries again, in the order first handed out (a message
+// with Redelivered raised, or a held delivery) [MQTT-4.4.0-1], and those
+// Redeliver marked due; then queued messages while the inflight window
+// has room. It appends at most max queued messages; redeliveries are
 // appended whole. Expired messages it discards do not count against max.
 func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	if !c.lock() {
@@ -331,19 +368,25 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	s := c.s
 	mp := c.Info.Mountpoint
 	start := len(out)
-	if s.resend {
-		s.resend = false
+	var stamp time.Time
+	if s.stamp {
+		stamp = time.Now()
+	}
+	if s.resend || s.due > 0 {
+		all := s.resend
+		s.resend, s.due = false, 0
 		for _, om := range s.order {
-			if om.done {
+			if om.done || !all && !om.due {
 				continue
 			}
-			d := Delivery{Tag: om.id, QoS: om.qos, Key: om.key}
+			om.due = false
+			d := Delivery{Tag: om.id, QoS: om.qos, Key: om.key, Redelivered: int(om.handedOut)}
+			om.handedOut++
+			om.handedAt = stamp
 			if om.state == outReleased {
 				d.Held = true
 			} else {
 				d.Msg, d.Topic, d.Retain, d.SubIDs = om.msg, strings.TrimPrefix(om.msg.Topic, mp), om.retain, om.subIDs
-				d.Redelivered = int(om.handedOut)
-				om.handedOut++
 			}
 			out = append(out, d)
 		}
@@ -379,7 +422,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		e.handedOut++
 		if e.qos > 0 {
 			om := outMsgs.Get().(*outMsg)
-			*om = outMsg{queued: e, id: s.allocIDLocked()}
+			*om = outMsg{queued: e, id: s.allocIDLocked(), handedAt: stamp}
 			s.openInflightLocked()
 			s.inflight[om.id] = om
 			s.order = append(s.order, om)

@@ -35,6 +35,8 @@ type session struct {
 	nextID      uint16
 	window      int
 	resend      bool                // inflight must be resent before new messages
+	due         int                 // inflight entries Redeliver marked due
+	stamp       bool                // the adapter retransmits: stamp hand-out times
 	inbound     map[uint16]struct{} // QoS 2 ids awaiting PUBREL
 	inboundWide bool                // inbound held more than pooledInbound ids
 	expiryTimer *time.Timer
@@ -96,9 +98,11 @@ func (s *session) frontLocked() *queued {
 // outMsg is one QoS 1/2 message in flight to the client.
 type outMsg struct {
 	queued
-	id    uint16
-	state outState
-	done  bool
+	id       uint16
+	state    outState
+	done     bool
+	due      bool      // Redeliver asked for it again
+	handedAt time.Time // last handed out or held; set for sessions that retransmit
 }
 
 type outState byte

@@ -114,3 +114,44 @@ func TestSettleQoS0(t *testing.T) {
 		t.Fatalf("sent %d dropped %d", st.MessagesSent.Load(), st.MessagesDropped.Load())
 	}
 }
+
+// TestRedeliverDue: a session whose adapter retransmits gets its unsettled
+// deliveries again, same tags, once they are older than it asks.
+func TestRedeliverDue(t *testing.T) {
+	b := newBroker(t, Config{})
+	c, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "sn"}, SessionExpiry: time.Hour, Retransmit: true})
+	c.sub(t, "q", topic.Options{QoS: 2})
+	pub := connectID(t, b, "pub")
+	pub.pub(t, "q", 1, "a")
+	pub.pub(t, "q", 2, "b")
+	first := c.pull()
+	if len(first) != 2 || c.Unsettled() != 2 {
+		t.Fatalf("pulled %q, %d unsettled", payloads(first), c.Unsettled())
+	}
+	if n := c.Redeliver(time.Now().Add(-time.Hour)); n != 0 {
+		t.Fatalf("%d due an hour ago", n)
+	}
+	if got := c.pull(); len(got) != 0 {
+		t.Fatalf("pulled %q with nothing due", payloads(got))
+	}
+	if n := c.Redeliver(time.Now()); n != 2 {
+		t.Fatalf("%d due now, want 2", n)
+	}
+	again := c.pull()
+	if payloads(again) != "a,b" || again[0].Tag != first[0].Tag || again[1].Tag != first[1].Tag || again[0].Redelivered != 1 {
+		t.Fatalf("redelivered %+v", again)
+	}
+	c.Settle(first[0].Tag, Accepted)
+	c.Hold(first[1].Tag)
+	if n := c.Redeliver(time.Now()); n != 1 {
+		t.Fatalf("%d due after settling one and holding the other, want 1", n)
+	}
+	held := c.pull()
+	if len(held) != 1 || !held[0].Held || held[0].Tag != first[1].Tag || held[0].Redelivered != 2 {
+		t.Fatalf("held redelivery %+v", held)
+	}
+	c.Complete(first[1].Tag)
+	if c.Unsettled() != 0 || c.Redeliver(time.Now()) != 0 {
+		t.Fatal("settled deliveries still due")
+	}
+}
