@@ -420,7 +420,7 @@ type OpenRequest struct {
 	// timer, as MQTT-SN and CoAP do over datagrams: the core stamps when
 	// each delivery was handed out, for Redeliver.
 	Retransmit bool
-	Conn      Conn
+	Conn       Conn
 }
 
 // NeverExpire is a session expiry that never elapses.
