@@ -146,16 +146,14 @@ func pageLimit(n int) int {
 func (b *Broker) Sessions(q SessionQuery) SessionPage {
 	after, _ := decodeCursor(q.Cursor)
 	b.regMu.Lock()
-	all := make([]*session, 0, len(b.sessions))
-	for k, s := range b.sessions {
-		if q.Namespace != "" && k.namespace != q.Namespace || !strings.HasPrefix(k.clientID, q.ClientIDPrefix) {
-			continue
+	all := make([]*session, 0, b.sessions.Len())
+	b.sessions.Range(func(k SessionKey, s SessionRef) bool {
+		if (q.Namespace == "" || k.Namespace == q.Namespace) && strings.HasPrefix(k.ClientID, q.ClientIDPrefix) &&
+			(q.Cursor == "" || compareKeys(k, after) > 0) {
+			all = append(all, s)
 		}
-		if q.Cursor != "" && compareKeys(k, after) <= 0 {
-			continue
-		}
-		all = append(all, s)
-	}
+		return true
+	})
 	b.regMu.Unlock()
 	slices.SortFunc(all, func(x, y *session) int { return compareKeys(x.key, y.key) })
 	limit := pageLimit(q.Limit)
@@ -168,7 +166,7 @@ func (b *Broker) Sessions(q SessionQuery) SessionPage {
 		}
 		if len(page.Sessions) == limit {
 			last := page.Sessions[limit-1]
-			page.Next = encodeCursor(sessionKey{last.Namespace, last.ClientID})
+			page.Next = encodeCursor(SessionKey{last.Namespace, last.ClientID})
 			break
 		}
 		page.Sessions = append(page.Sessions, info)
@@ -176,24 +174,24 @@ func (b *Broker) Sessions(q SessionQuery) SessionPage {
 	return page
 }
 
-func compareKeys(x, y sessionKey) int {
-	if c := strings.Compare(x.namespace, y.namespace); c != 0 {
+func compareKeys(x, y SessionKey) int {
+	if c := strings.Compare(x.Namespace, y.Namespace); c != 0 {
 		return c
 	}
-	return strings.Compare(x.clientID, y.clientID)
+	return strings.Compare(x.ClientID, y.ClientID)
 }
 
-func encodeCursor(k sessionKey) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(k.namespace + "\x00" + k.clientID))
+func encodeCursor(k SessionKey) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(k.Namespace + "\x00" + k.ClientID))
 }
 
-func decodeCursor(c string) (sessionKey, bool) {
+func decodeCursor(c string) (SessionKey, bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return sessionKey{}, false
+		return SessionKey{}, false
 	}
 	ns, id, ok := strings.Cut(string(raw), "\x00")
-	return sessionKey{ns, id}, ok
+	return SessionKey{ns, id}, ok
 }
 
 // describe reads a session's summary under its lock.
@@ -206,7 +204,7 @@ func (s *session) describe() SessionInfo {
 func (s *session) describeLocked() SessionInfo {
 	i := &s.info
 	return SessionInfo{
-		Namespace: s.key.namespace, ClientID: s.key.clientID, Username: i.Username, Protocol: i.Protocol,
+		Namespace: s.key.Namespace, ClientID: s.key.ClientID, Username: i.Username, Protocol: i.Protocol,
 		Version: i.Version, Listener: i.Listener, Peer: peerString(i.PeerAddr), Connected: s.conn != nil,
 		ConnectedAt: s.connectedAt, DisconnectedAt: s.leftAt, KeepAlive: s.keepAlive, Expiry: s.expiry,
 		Subscriptions: len(s.subs), Queued: s.queue.len(), QueuedBytes: s.queuedBytes, Inflight: len(s.inflight),
@@ -216,7 +214,7 @@ func (s *session) describeLocked() SessionInfo {
 func (b *Broker) lookup(namespace, clientID string) *session {
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
-	return b.sessions[sessionKey{namespace, clientID}]
+	return b.sessions.Get(SessionKey{namespace, clientID})
 }
 
 // Session implements Admin.
@@ -258,9 +256,9 @@ func (b *Broker) Kick(namespace, clientID string) bool {
 
 // DeleteSession implements Admin.
 func (b *Broker) DeleteSession(namespace, clientID string) bool {
-	key := sessionKey{namespace, clientID}
+	key := SessionKey{namespace, clientID}
 	b.regMu.Lock()
-	s := b.sessions[key]
+	s := b.sessions.Get(key)
 	if s == nil {
 		b.regMu.Unlock()
 		return false
@@ -282,7 +280,7 @@ func (b *Broker) DeleteSession(namespace, clientID string) bool {
 	wInfo := s.info
 	s.ended = true
 	s.deleteLocked()
-	delete(b.sessions, key)
+	b.sessions.Delete(key)
 	s.mu.Unlock()
 	b.regMu.Unlock()
 	if conn != nil {

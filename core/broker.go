@@ -27,6 +27,12 @@ const (
 // Config tunes a Broker. Zero values take the defaults documented on each
 // field.
 type Config struct {
+	// Router, Registry and RetainedIndex replace the single-node
+	// subscription index, session registry and retained index (see
+	// seams.go); nil keeps them.
+	Router        Router
+	Registry      Registry
+	RetainedIndex RetainedIndex
 	// MaxInflight caps the outbound inflight window per client, whatever
 	// Receive Maximum the client announces (default 32, at most 65535).
 	MaxInflight int
@@ -76,6 +82,15 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.Router == nil {
+		c.Router = topic.NewRouter[SessionRef](c.SharedStrategy)
+	}
+	if c.Registry == nil {
+		c.Registry = make(mapRegistry)
+	}
+	if c.RetainedIndex == nil {
+		c.RetainedIndex = topic.NewRetained[*Message]()
+	}
 	if c.MaxInflight <= 0 {
 		c.MaxInflight = 32
 	}
@@ -136,8 +151,8 @@ type Broker struct {
 	// clientLogs limits the per-client info lines.
 	clientLogs *logLimiter
 	events     listeners
-	router     *topic.Router[*session]
-	retained   *topic.Retained[*Message]
+	router     Router
+	retained   RetainedIndex
 	store      store.Store // nil: memory only
 	// retainMu keeps the retained index and the store in the same order
 	// when two publishers set one topic at once; taken only with a store.
@@ -146,7 +161,7 @@ type Broker struct {
 	started  time.Time
 
 	regMu    sync.Mutex
-	sessions map[sessionKey]*session
+	sessions Registry // under regMu
 	closed   bool
 
 	matches sync.Pool // *topic.Matches[*session]
@@ -155,8 +170,10 @@ type Broker struct {
 	wg   sync.WaitGroup
 }
 
-type sessionKey struct {
-	namespace, clientID string
+// SessionKey names a session: a client id within its namespace (each
+// gateway may have its own, as EMQX's do).
+type SessionKey struct {
+	Namespace, ClientID string
 }
 
 // NewBroker builds a broker. Call Start to run its background work and
@@ -167,10 +184,10 @@ func NewBroker(cfg Config) *Broker {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		clientLogs: newLogLimiter(),
-		router:     topic.NewRouter[*session](cfg.SharedStrategy),
-		retained:   topic.NewRetained[*Message](),
+		router:     cfg.Router,
+		retained:   cfg.RetainedIndex,
 		store:      cfg.Store,
-		sessions:   make(map[sessionKey]*session),
+		sessions:   cfg.Registry,
 		stop:       make(chan struct{}),
 		started:    time.Now(),
 	}
@@ -202,7 +219,7 @@ func (b *Broker) RetainedCount() int { return b.retained.Len() }
 func (b *Broker) SessionCount() int {
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
-	return len(b.sessions)
+	return b.sessions.Len()
 }
 
 // HasSession reports whether a session, connected or not, is registered
@@ -211,8 +228,18 @@ func (b *Broker) SessionCount() int {
 func (b *Broker) HasSession(namespace, clientID string) bool {
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
-	_, ok := b.sessions[sessionKey{namespace, clientID}]
+	ok := b.sessions.Get(SessionKey{namespace, clientID}) != nil
 	return ok
+}
+
+// allSessionsLocked appends every registered session to all; regMu is
+// held.
+func (b *Broker) allSessionsLocked(all []*session) []*session {
+	b.sessions.Range(func(_ SessionKey, s SessionRef) bool {
+		all = append(all, s)
+		return true
+	})
+	return all
 }
 
 // Start runs the broker's background work ($SYS updates) until Close.
@@ -240,10 +267,8 @@ func (b *Broker) Close() {
 		return
 	}
 	b.closed = true
-	all := make([]*session, 0, len(b.sessions))
-	for _, s := range b.sessions {
-		all = append(all, s)
-	}
+	all := make([]*session, 0, b.sessions.Len())
+	all = b.allSessionsLocked(all)
 	b.regMu.Unlock()
 	close(b.stop)
 	now := time.Now()
@@ -360,7 +385,7 @@ func (b *Broker) AssignClientID(namespace string) string {
 		randRead(raw[:])
 		id := "mqgate-" + assignedIDEncoding.EncodeToString(raw[:])
 		b.regMu.Lock()
-		_, taken := b.sessions[sessionKey{namespace, id}]
+		taken := b.sessions.Get(SessionKey{namespace, id}) != nil
 		b.regMu.Unlock()
 		if !taken {
 			return id
@@ -447,7 +472,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	if req.Info.ClientID == "" {
 		return nil, false, &CodeError{Code: ClientIDNotValid, Msg: "empty client id"}
 	}
-	key := sessionKey{req.Info.Namespace, req.Info.ClientID}
+	key := SessionKey{req.Info.Namespace, req.Info.ClientID}
 	expiry := req.SessionExpiry
 	if b.cfg.MaxSessionExpiry > 0 && expiry > b.cfg.MaxSessionExpiry {
 		expiry = b.cfg.MaxSessionExpiry
@@ -458,7 +483,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 		b.regMu.Unlock()
 		return nil, false, ErrClosed
 	}
-	old := b.sessions[key]
+	old := b.sessions.Get(key)
 	var oldWill *Will
 	var oldInfo ClientInfo
 	var oldConn Conn
@@ -504,7 +529,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	s := old
 	if s == nil || fresh {
 		s = newSession(b, key)
-		b.sessions[key] = s
+		b.sessions.Put(key, s)
 	} else {
 		present = true
 	}
@@ -579,9 +604,9 @@ func (b *Broker) clientGone() {
 // session for its key, and drops its subscriptions.
 func (b *Broker) endSession(s *session) {
 	b.regMu.Lock()
-	ended := b.sessions[s.key] == s
+	ended := b.sessions.Get(s.key) == s
 	if ended {
-		delete(b.sessions, s.key)
+		b.sessions.Delete(s.key)
 	}
 	b.regMu.Unlock()
 	b.dropSubscriptions(s)
@@ -747,7 +772,7 @@ func (b *Broker) publish(m *Message, from *session, d *durable) int {
 	mt := b.matches.Get().(*topic.Matches[*session])
 	pubID := ""
 	if from != nil {
-		pubID = from.key.clientID
+		pubID = from.key.ClientID
 	}
 	b.router.MatchFrom(m.Topic, from, from != nil, pubID, mt)
 	n := 0

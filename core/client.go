@@ -557,7 +557,7 @@ func (s *session) addSubLocked(r *SubscribeRequest, filter string) (res Subscrib
 	}
 	// The router is updated under the session lock so a concurrent
 	// takeover cannot leave a subscription the session no longer lists.
-	b.router.Subscribe(s, s.key.clientID, filter, o)
+	b.router.Subscribe(s, s.key.ClientID, filter, o)
 	if s.persist {
 		if err := b.store.Sessions().SetSubscription(s.key.store(), sub.store()); err != nil {
 			s.storeErr("set subscription", err)

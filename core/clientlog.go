@@ -24,7 +24,7 @@ const (
 type logLimiter struct {
 	mu     sync.Mutex
 	now    func() time.Time
-	counts map[sessionKey]*logCount
+	counts map[SessionKey]*logCount
 }
 
 type logCount struct {
@@ -34,12 +34,12 @@ type logCount struct {
 }
 
 func newLogLimiter() *logLimiter {
-	return &logLimiter{now: time.Now, counts: make(map[sessionKey]*logCount)}
+	return &logLimiter{now: time.Now, counts: make(map[SessionKey]*logCount)}
 }
 
 // allow reports whether a line for key may be written, and how many lines
 // for key were suppressed since the last one written.
-func (l *logLimiter) allow(key sessionKey) (ok bool, suppressed int) {
+func (l *logLimiter) allow(key SessionKey) (ok bool, suppressed int) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -78,11 +78,11 @@ func (l *logLimiter) sweepLocked(now time.Time) {
 
 // clientLogKey is the limiter key for info: the session's key, or for a
 // client refused before it has a usable id, its peer's address.
-func clientLogKey(info *ClientInfo) sessionKey {
+func clientLogKey(info *ClientInfo) SessionKey {
 	if info.ClientID != "" {
-		return sessionKey{info.Namespace, info.ClientID}
+		return SessionKey{info.Namespace, info.ClientID}
 	}
-	return sessionKey{"\x00peer", info.PeerAddr.Addr().String()}
+	return SessionKey{"\x00peer", info.PeerAddr.Addr().String()}
 }
 
 // logClient writes one rate-limited info line about a client, with the

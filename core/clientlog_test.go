@@ -10,7 +10,7 @@ func TestLogLimiterWindowAndSuppressedCount(t *testing.T) {
 	now := time.Unix(1000, 0)
 	l := newLogLimiter()
 	l.now = func() time.Time { return now }
-	k := sessionKey{"", "dev"}
+	k := SessionKey{"", "dev"}
 	for i := range clientLogBurst {
 		if ok, n := l.allow(k); !ok || n != 0 {
 			t.Fatalf("line %d: allow = %v, %d", i, ok, n)
@@ -21,7 +21,7 @@ func TestLogLimiterWindowAndSuppressedCount(t *testing.T) {
 			t.Fatal("line beyond the burst allowed")
 		}
 	}
-	if ok, _ := l.allow(sessionKey{"", "other"}); !ok {
+	if ok, _ := l.allow(SessionKey{"", "other"}); !ok {
 		t.Fatal("another client limited by the first")
 	}
 	now = now.Add(clientLogWindow)
@@ -38,13 +38,13 @@ func TestLogLimiterIsBounded(t *testing.T) {
 	l := newLogLimiter()
 	l.now = func() time.Time { return now }
 	for i := range clientLogKeys {
-		l.allow(sessionKey{"", fmt.Sprint(i)})
+		l.allow(SessionKey{"", fmt.Sprint(i)})
 	}
-	if ok, _ := l.allow(sessionKey{"", "one too many"}); ok {
+	if ok, _ := l.allow(SessionKey{"", "one too many"}); ok {
 		t.Fatal("a new key allowed with the limiter full of live windows")
 	}
 	now = now.Add(clientLogWindow)
-	if ok, _ := l.allow(sessionKey{"", "later"}); !ok {
+	if ok, _ := l.allow(SessionKey{"", "later"}); !ok {
 		t.Fatal("ended windows not swept")
 	}
 	if len(l.counts) != 1 {

@@ -125,14 +125,15 @@ func TestConcurrentPublishConnectSubscribe(t *testing.T) {
 	}
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
-	for k, s := range b.sessions {
+	b.sessions.Range(func(k SessionKey, s SessionRef) bool {
 		if s.key != k {
-			t.Fatalf("session %v registered under %v", s.key, k)
+			t.Errorf("session %v registered under %v", s.key, k)
 		}
 		s.mu.Lock()
 		if s.conn != nil || s.ended {
 			t.Errorf("session %v: conn %v ended %v", k, s.conn, s.ended)
 		}
 		s.mu.Unlock()
-	}
+		return true
+	})
 }

@@ -208,7 +208,7 @@ func denyPrefix(p string) Authorizer {
 func (b *Broker) sessionOf(ns, id string) *session {
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
-	return b.sessions[sessionKey{ns, id}]
+	return b.sessions.Get(SessionKey{ns, id})
 }
 
 // An assigned client id is never one a session already has, even when

@@ -147,18 +147,18 @@ func (b *Broker) emitDelivered(info *ClientInfo, ds []Delivery) {
 	}
 }
 
-func (b *Broker) emitDropped(k sessionKey, m *Message, reason DropReason) {
+func (b *Broker) emitDropped(k SessionKey, m *Message, reason DropReason) {
 	for _, e := range b.listening() {
 		if e.Dropped != nil {
-			e.Dropped(k.namespace, k.clientID, m, reason)
+			e.Dropped(k.Namespace, k.ClientID, m, reason)
 		}
 	}
 }
 
-func (b *Broker) emitSessionEnded(k sessionKey) {
+func (b *Broker) emitSessionEnded(k SessionKey) {
 	for _, e := range b.listening() {
 		if e.SessionEnded != nil {
-			e.SessionEnded(k.namespace, k.clientID)
+			e.SessionEnded(k.Namespace, k.ClientID)
 		}
 	}
 }

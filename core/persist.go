@@ -59,12 +59,12 @@ func (b *Broker) settle(d *durable) error {
 // redelivery or a stale record that expiry removes.
 func (s *session) storeErr(op string, err error) {
 	if err != nil {
-		s.b.log.Error("store write failed", "op", op, "client", s.key.clientID, "err", err)
+		s.b.log.Error("store write failed", "op", op, "client", s.key.ClientID, "err", err)
 	}
 }
 
-func (k sessionKey) store() store.Key {
-	return store.Key{Namespace: k.namespace, ClientID: k.clientID}
+func (k SessionKey) store() store.Key {
+	return store.Key{Namespace: k.Namespace, ClientID: k.ClientID}
 }
 
 // appendLocked writes a QoS 1/2 message queued for a persistent session
@@ -305,7 +305,7 @@ func (b *Broker) Restore() error {
 // was down. A session past its expiry is deleted.
 func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Will, error) {
 	rec := r.rec
-	key := sessionKey{rec.Key.Namespace, rec.Key.ClientID}
+	key := SessionKey{rec.Key.Namespace, rec.Key.ClientID}
 	s := newSession(b, key)
 	s.info = fromStoreClient(rec.Key, &rec.Client)
 	s.expiry = rec.Expiry
@@ -339,7 +339,7 @@ func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Wil
 		if sub.queue == QueueLatest {
 			s.latestSubs++
 		}
-		b.router.Subscribe(s, key.clientID, sub.filter, sub.opts)
+		b.router.Subscribe(s, key.ClientID, sub.filter, sub.opts)
 	}
 	for _, e := range r.entries {
 		q := queued{msg: fromStoreMessage(e.Message), qos: e.QoS, retain: e.Retain, subIDs: e.SubscriptionIDs, key: e.Key, seq: e.Seq}
@@ -381,7 +381,7 @@ func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Wil
 		left := disc.Add(s.expiry).Sub(now)
 		s.expiryTimer = time.AfterFunc(left, func() { b.expire(s, gen) })
 	}
-	b.sessions[key] = s
+	b.sessions.Put(key, s)
 	return s, will, nil
 }
 

@@ -12,10 +12,8 @@ func (b *Broker) Reauthorize(ctx context.Context) int {
 		return 0
 	}
 	b.regMu.Lock()
-	all := make([]*session, 0, len(b.sessions))
-	for _, s := range b.sessions {
-		all = append(all, s)
-	}
+	all := make([]*session, 0, b.sessions.Len())
+	all = b.allSessionsLocked(all)
 	b.regMu.Unlock()
 	removed := 0
 	for _, s := range all {

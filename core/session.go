@@ -11,7 +11,7 @@ import (
 // and the expiry. All fields below mu are guarded by it.
 type session struct {
 	b      *Broker
-	key    sessionKey
+	key    SessionKey
 	online atomic.Bool
 
 	mu          sync.Mutex
@@ -112,7 +112,7 @@ const (
 	outReleased                  // PUBREC received, PUBREL sent, awaiting PUBCOMP
 )
 
-func newSession(b *Broker, key sessionKey) *session {
+func newSession(b *Broker, key SessionKey) *session {
 	return &session{b: b, key: key}
 }
 
@@ -461,7 +461,7 @@ func (s *session) drop(m *Message, reason DropReason) {
 		if m != nil {
 			t = m.Topic
 		}
-		s.b.log.Debug("message dropped", "client", s.key.clientID, "topic", t, "reason", reason.String())
+		s.b.log.Debug("message dropped", "client", s.key.ClientID, "topic", t, "reason", reason.String())
 	}
 	s.b.emitDropped(s.key, m, reason)
 }
