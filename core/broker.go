@@ -222,16 +222,6 @@ func (b *Broker) SessionCount() int {
 	return b.sessions.Len()
 }
 
-// HasSession reports whether a session, connected or not, is registered
-// under namespace and clientID. Adapters use it to forget what they keep
-// beside a session once the session has ended.
-func (b *Broker) HasSession(namespace, clientID string) bool {
-	b.regMu.Lock()
-	defer b.regMu.Unlock()
-	ok := b.sessions.Get(SessionKey{namespace, clientID}) != nil
-	return ok
-}
-
 // allSessionsLocked appends every registered session to all; regMu is
 // held.
 func (b *Broker) allSessionsLocked(all []*session) []*session {

@@ -57,9 +57,6 @@ func (c *Client) lock() bool {
 	return true
 }
 
-// Broker returns the broker the client belongs to.
-func (c *Client) Broker() *Broker { return c.b }
-
 // ValidateTopic checks a topic name against the broker's rules.
 func (c *Client) ValidateTopic(name string) error {
 	return topic.ValidateName(name, c.b.cfg.MaxTopicLevels)

@@ -49,18 +49,23 @@ func TestClientQueueLimitEndsWithTheConnection(t *testing.T) {
 	}
 }
 
-func TestHasSession(t *testing.T) {
+func TestSessionLookup(t *testing.T) {
 	b := newBroker(t, Config{})
-	if b.HasSession("", "s") {
+	if has(b, "", "s") {
 		t.Fatal("session before connect")
 	}
 	c, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "s"}, SessionExpiry: 50 * time.Millisecond})
-	if !b.HasSession("", "s") || b.HasSession("other", "s") {
+	if !has(b, "", "s") || has(b, "other", "s") {
 		t.Fatal("HasSession wrong while connected")
 	}
 	c.Disconnect(DisconnectNormal, "")
-	if !b.HasSession("", "s") {
+	if !has(b, "", "s") {
 		t.Fatal("offline session not found")
 	}
-	waitFor(t, "session expiry", func() bool { return !b.HasSession("", "s") })
+	waitFor(t, "session expiry", func() bool { return !has(b, "", "s") })
+}
+
+func has(b *Broker, ns, id string) bool {
+	_, ok := b.Session(ns, id)
+	return ok
 }
