@@ -50,7 +50,7 @@ func probe(t *testing.T, ts *testServer) {
 }
 
 // TestMalformedPacketsCloseOnlyThatConnection sends every malformed fixture
-// of the checklist to a connected client's socket and checks that the
+// in testdata/mqtt to a connected client's socket and checks that the
 // connection is closed (v5: after DISCONNECT with the fixture's reason
 // code) while a bystander keeps its session and other clients are served.
 func TestMalformedPacketsCloseOnlyThatConnection(t *testing.T) {
@@ -259,7 +259,7 @@ func TestMaxConnectionsPerListener(t *testing.T) {
 // TestQoS2ExactlyOnceAcrossReconnect publishes QoS 2, reconnects before
 // PUBREL, retransmits the PUBLISH with DUP and then sends PUBREL on the new
 // connection: the subscriber gets the message once, with its QoS and
-// retain flag (checklist G29, G31).
+// retain flag [MQTT-4.3.3-10] [MQTT-4.4.0-1].
 func TestQoS2ExactlyOnceAcrossReconnect(t *testing.T) {
 	ts := startServer(t)
 	sub := connect5(t, ts.tcp(), "sub")
@@ -344,7 +344,7 @@ func TestOutboundQoS2ResumedWithPubrel(t *testing.T) {
 
 // TestInboundReceiveMaximumEnforced: a client that leaves more QoS 2
 // publishes unreleased than the server's Receive Maximum is disconnected
-// with 0x93 (checklist G30).
+// with 0x93 [MQTT-3.3.4-9].
 func TestInboundReceiveMaximumEnforced(t *testing.T) {
 	ts := startServer(t, func(bc *core.Config, _ *mqtt.Config) { bc.MaxInboundQoS2 = 3 })
 	c := dialRaw(t, ts.tcp(), packet.V5)
@@ -362,7 +362,7 @@ func TestInboundReceiveMaximumEnforced(t *testing.T) {
 
 // TestPacketIDsNotReusedBeforeAck fills a client's inflight window without
 // acknowledging: the server never sends more than Receive Maximum and
-// never reuses an unacknowledged id (checklist F26).
+// never reuses an unacknowledged id [MQTT-2.2.1-3].
 func TestPacketIDsNotReusedBeforeAck(t *testing.T) {
 	ts := startServer(t)
 	c := dialRaw(t, ts.tcp(), packet.V5)
@@ -437,7 +437,7 @@ func TestServerKeepAliveAndV3KeepAliveLimit(t *testing.T) {
 }
 
 // TestConnectFlapping connects the same client id from many sockets at
-// once (checklist J39): the broker survives, exactly one connection stays.
+// once [MQTT-3.1.4-3]: the broker survives, exactly one connection stays.
 func TestConnectFlapping(t *testing.T) {
 	ts := startServer(t)
 	const n = 30
@@ -467,7 +467,7 @@ func TestConnectFlapping(t *testing.T) {
 }
 
 // TestRetainedNotResentOnResume: a resumed session keeps its subscriptions
-// but does not get retained messages again (checklist H34).
+// but does not get retained messages again [MQTT-3.3.1-9].
 func TestRetainedNotResentOnResume(t *testing.T) {
 	ts := startServer(t)
 	pub := connect5(t, ts.tcp(), "pub")
@@ -491,8 +491,8 @@ func TestRetainedNotResentOnResume(t *testing.T) {
 	c.expect(packet.PINGRESP)
 }
 
-// TestWillIntoSysNotPublished: a will aimed at $SYS is dropped (checklist
-// C16).
+// TestWillIntoSysNotPublished: a will aimed at $SYS is dropped: $SYS
+// belongs to the broker (MQTT 5 section 4.7.2).
 func TestWillIntoSysNotPublished(t *testing.T) {
 	ts := startServer(t)
 	w := connect5(t, ts.tcp(), "watch")

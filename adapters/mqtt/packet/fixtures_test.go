@@ -43,7 +43,7 @@ func code(c byte) string { return fmt.Sprintf("0x%02x", c) }
 const ok = "ok"
 
 type fixtureCase struct {
-	name    string // file name; the prefix is the checklist class
+	name    string // file name; the prefix is the class in testdata/mqtt/README.md
 	desc    string
 	v       Version
 	maxSize int

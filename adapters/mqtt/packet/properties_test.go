@@ -8,7 +8,7 @@ import (
 
 // TestPropertyPlacement tries every property in every place that carries
 // properties and checks it against table 2.4 of MQTT 5, written out here a
-// second time in the spec's words (checklist K41).
+// second time in the spec's words.
 func TestPropertyPlacement(t *testing.T) {
 	spec := map[string]string{ // property: where it may appear
 		"01 01":                    "PUBLISH Will",

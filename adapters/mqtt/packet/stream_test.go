@@ -6,8 +6,8 @@ import (
 )
 
 // TestDecodeStream reads back-to-back packets from one buffer with one
-// reused Packet, delivered in chunks of every size (checklist A5: packets
-// split across reads, several packets in one read). Each packet must decode
+// reused Packet, delivered in chunks of every size (packets split across
+// reads, several packets in one read). Each packet must decode
 // as it does alone, with nothing left over from the previous one.
 func TestDecodeStream(t *testing.T) {
 	for _, v := range []Version{V311, V5} {
