@@ -91,7 +91,7 @@ func (c *Client) publish(ctx context.Context, m *Message, d *durable) Code {
 // message is routed on first receipt and the id remembered until PUBREL, so
 // a retransmission (DUP) is acknowledged again but never delivered twice
 // [MQTT-4.3.3-10]. dup reports such a retransmission. ReceiveMaximumExceeded
-// means the client exceeded the server's Receive Maximum [MQTT-3.3.4-9].
+// means the client exceeded the server's Receive Maximum [MQTT-3.3.4-7].
 func (c *Client) PublishQoS2(ctx context.Context, id uint16, m *Message) (code Code, dup bool) {
 	if !c.lock() {
 		return ImplementationError, false

@@ -201,7 +201,7 @@ func TestPullRespectsInflightWindow(t *testing.T) {
 
 // TestPacketIDsUniqueAcrossWraparound fills the window, keeps some ids in
 // flight for the whole test and cycles the rest past 65535: an id is never
-// 0 and never one still in flight [MQTT-2.2.1-3].
+// 0 and never one still in flight [MQTT-2.2.1-4].
 func TestPacketIDsUniqueAcrossWraparound(t *testing.T) {
 	const window = 8
 	b := newBroker(t, Config{MaxInflight: window})

@@ -247,7 +247,7 @@ func cloneIDs(ids []uint32) []uint32 {
 }
 
 // allocID returns a packet identifier not in use by the inflight window
-// [MQTT-2.2.1-3]. The caller has checked len(inflight) < window <= 65535,
+// [MQTT-2.2.1-4]. The caller has checked len(inflight) < window <= 65535,
 // so a free identifier exists.
 func (s *session) allocIDLocked() uint16 {
 	for {

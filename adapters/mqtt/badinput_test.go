@@ -344,7 +344,7 @@ func TestOutboundQoS2ResumedWithPubrel(t *testing.T) {
 
 // TestInboundReceiveMaximumEnforced: a client that leaves more QoS 2
 // publishes unreleased than the server's Receive Maximum is disconnected
-// with 0x93 [MQTT-3.3.4-9].
+// with 0x93 [MQTT-3.3.4-7].
 func TestInboundReceiveMaximumEnforced(t *testing.T) {
 	ts := startServer(t, func(bc *core.Config, _ *mqtt.Config) { bc.MaxInboundQoS2 = 3 })
 	c := dialRaw(t, ts.tcp(), packet.V5)
@@ -362,7 +362,7 @@ func TestInboundReceiveMaximumEnforced(t *testing.T) {
 
 // TestPacketIDsNotReusedBeforeAck fills a client's inflight window without
 // acknowledging: the server never sends more than Receive Maximum and
-// never reuses an unacknowledged id [MQTT-2.2.1-3].
+// never reuses an unacknowledged id [MQTT-2.2.1-4].
 func TestPacketIDsNotReusedBeforeAck(t *testing.T) {
 	ts := startServer(t)
 	c := dialRaw(t, ts.tcp(), packet.V5)
@@ -467,7 +467,8 @@ func TestConnectFlapping(t *testing.T) {
 }
 
 // TestRetainedNotResentOnResume: a resumed session keeps its subscriptions
-// but does not get retained messages again [MQTT-3.3.1-9].
+// but does not get retained messages again: they follow a SUBSCRIBE, and
+// a resume is not one.
 func TestRetainedNotResentOnResume(t *testing.T) {
 	ts := startServer(t)
 	pub := connect5(t, ts.tcp(), "pub")
