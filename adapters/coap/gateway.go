@@ -1,0 +1,460 @@
+package coap
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	dtlsnet "github.com/pion/dtls/v3/pkg/net"
+	"github.com/pion/dtls/v3/pkg/protocol"
+	"github.com/pion/dtls/v3/pkg/protocol/recordlayer"
+	"github.com/pion/transport/v4/udp"
+
+	"github.com/mqgate/mqgate/adapters/internal/tlsfiles"
+	"github.com/mqgate/mqgate/core"
+)
+
+// Stats are the gateway's own counters.
+type Stats struct {
+	Malformed     atomic.Int64 // datagrams dropped or answered RST/4.00 as malformed
+	BadOption     atomic.Int64 // requests refused 4.02 or 5.05 for their options
+	TooLarge      atomic.Int64 // datagrams over the message size limit
+	Denied        atomic.Int64 // requests refused 4.01 or 4.03
+	Limited       atomic.Int64 // requests refused by a limit (4.29, 5.03)
+	Duplicates    atomic.Int64 // confirmable requests answered from the duplicate cache
+	Retransmits   atomic.Int64 // CON notifications sent again
+	ObserveLost   atomic.Int64 // observations dropped: never acknowledged, or reset
+	HeartbeatLost atomic.Int64 // clients dropped after a silent heartbeat window
+}
+
+// Gateway is the CoAP adapter.
+type Gateway struct {
+	cfg    Config
+	broker *core.Broker
+	log    *slog.Logger
+	stats  Stats
+
+	mu        sync.Mutex
+	listeners []*listener
+	byAddr    map[string]*client
+	byID      map[string]*client
+	stopping  bool
+	dtlsConns map[net.Conn]struct{}
+
+	dirtyMu sync.Mutex
+	dirty   []*client
+	wake    chan struct{}
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type listener struct {
+	cfg  Listener
+	udp  *net.UDPConn
+	dtls net.Listener
+}
+
+// peer is where a client's datagrams come from and its replies go: a UDP
+// address, or a DTLS association.
+type peer struct {
+	l    *listener
+	addr netip.AddrPort
+	conn net.Conn // DTLS association; nil for plain UDP
+	cn   string   // DTLS certificate CN or PSK identity
+}
+
+// key identifies the peer in Gateway.byAddr.
+func (p *peer) key() string { return p.l.cfg.Name + "|" + p.addr.String() }
+
+func (p *peer) write(b []byte) error {
+	if p.conn != nil {
+		_, err := p.conn.Write(b)
+		return err
+	}
+	_, err := p.l.udp.WriteToUDPAddrPort(b, p.addr)
+	return err
+}
+
+// New builds the gateway; Start opens its listeners.
+func New(cfg Config, b *core.Broker) *Gateway {
+	cfg.setDefaults()
+	return &Gateway{
+		cfg: cfg, broker: b, log: cfg.Logger,
+		byAddr:    map[string]*client{},
+		byID:      map[string]*client{},
+		dtlsConns: map[net.Conn]struct{}{},
+		wake:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+	}
+}
+
+// Name is the name the gateway knows this adapter by.
+func (g *Gateway) Name() string { return "coap" }
+
+// Stats returns the gateway's counters.
+func (g *Gateway) Stats() *Stats { return &g.stats }
+
+// Addrs returns the bound address of each listener by name.
+func (g *Gateway) Addrs() map[string]net.Addr {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	m := map[string]net.Addr{}
+	for _, l := range g.listeners {
+		if l.udp != nil {
+			m[l.cfg.Name] = l.udp.LocalAddr()
+		} else {
+			m[l.cfg.Name] = l.dtls.Addr()
+		}
+	}
+	return m
+}
+
+// Start opens every listener and starts the service goroutine.
+func (g *Gateway) Start(ctx context.Context) error {
+	for _, lc := range g.cfg.Listeners {
+		l, err := g.open(ctx, lc)
+		if err != nil {
+			g.closeListeners()
+			return fmt.Errorf("coap listener %s (%s %s): %w", lc.Name, lc.Type, lc.Address, err)
+		}
+		g.mu.Lock()
+		g.listeners = append(g.listeners, l)
+		g.mu.Unlock()
+	}
+	for _, l := range g.listeners {
+		g.wg.Add(1)
+		if l.udp != nil {
+			g.log.Info("coap listening", "listener", l.cfg.Name, "type", "udp", "addr", l.udp.LocalAddr().String())
+			go g.readUDP(l)
+		} else {
+			g.log.Info("coap listening", "listener", l.cfg.Name, "type", "dtls", "addr", l.dtls.Addr().String())
+			go g.acceptDTLS(l)
+		}
+	}
+	g.wg.Add(1)
+	go g.service()
+	return nil
+}
+
+func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
+	l := &listener{cfg: lc}
+	switch lc.Type {
+	case "udp", "":
+		var lcfg net.ListenConfig
+		pc, err := lcfg.ListenPacket(ctx, "udp", lc.Address)
+		if err != nil {
+			return nil, err
+		}
+		l.udp = pc.(*net.UDPConn)
+	case "dtls":
+		opts, err := dtlsOptions(lc.DTLS)
+		if err != nil {
+			return nil, err
+		}
+		addr, err := net.ResolveUDPAddr("udp", lc.Address)
+		if err != nil {
+			return nil, err
+		}
+		ulc := udp.ListenConfig{AcceptFilter: isDTLSHandshake}
+		parent, err := ulc.Listen("udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		ln, err := dtls.NewListenerWithOptions(dtlsnet.PacketListenerFromListener(parent), opts...)
+		if err != nil {
+			parent.Close()
+			return nil, err
+		}
+		l.dtls = ln
+	default:
+		return nil, fmt.Errorf("unknown listener type %q", lc.Type)
+	}
+	return l, nil
+}
+
+// dtlsOptions builds the server options of a DTLS listener: a
+// certificate, pre-shared keys, or both; extended master secret required.
+// It matches the MQTT-SN gateway's, so one dtls block means the same in
+// both.
+func dtlsOptions(d *DTLS) ([]dtls.ServerOption, error) {
+	if d == nil || d.CertFile == "" && len(d.PSK) == 0 {
+		return nil, errors.New("dtls: a certificate or pre-shared keys are required")
+	}
+	opts := []dtls.ServerOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
+	if d.CertFile != "" {
+		cert, err := tlsfiles.LoadKeyPair(d.CertFile, d.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, dtls.WithCertificates(cert))
+	}
+	if d.CAFile != "" {
+		pool, err := tlsfiles.LoadCAPool(d.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, dtls.WithClientCAs(pool))
+	}
+	switch d.ClientAuth {
+	case "request":
+		opts = append(opts, dtls.WithClientAuth(dtls.VerifyClientCertIfGiven))
+	case "require":
+		opts = append(opts, dtls.WithClientAuth(dtls.RequireAndVerifyClientCert))
+	}
+	if len(d.PSK) > 0 {
+		keys := d.PSK
+		suites := []dtls.CipherSuiteID{dtls.TLS_PSK_WITH_AES_128_GCM_SHA256, dtls.TLS_PSK_WITH_AES_128_CCM_8}
+		if d.CertFile != "" {
+			suites = append(suites, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+		}
+		opts = append(opts,
+			dtls.WithPSK(func(identity []byte) ([]byte, error) {
+				// Identities are untrusted bytes: compared exactly, never
+				// logged or used unquoted.
+				k, ok := keys[string(identity)]
+				if !ok {
+					return nil, fmt.Errorf("unknown PSK identity %q", identity)
+				}
+				return k, nil
+			}),
+			dtls.WithPSKIdentityHint([]byte(d.PSKIdentityHint)),
+			dtls.WithCipherSuites(suites...),
+		)
+	}
+	return opts, nil
+}
+
+// isDTLSHandshake accepts a new association only from a datagram that
+// starts with a handshake record, as dtls.Listen does.
+func isDTLSHandshake(b []byte) bool {
+	pkts, err := recordlayer.UnpackDatagram(b)
+	if err != nil || len(pkts) < 1 {
+		return false
+	}
+	var h recordlayer.Header
+	if err := h.Unmarshal(pkts[0]); err != nil {
+		return false
+	}
+	return h.ContentType == protocol.ContentTypeHandshake
+}
+
+// readBufSize is one byte over the message limit, to tell an oversized
+// datagram from one that fits.
+func (g *Gateway) readBufSize() int { return g.cfg.MaxMessageSize + 1 }
+
+func (g *Gateway) readUDP(l *listener) {
+	defer g.wg.Done()
+	buf := make([]byte, g.readBufSize())
+	var r request
+	for {
+		n, addr, err := l.udp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+		g.datagram(peer{l: l, addr: addr}, buf[:n], &r)
+	}
+}
+
+func (g *Gateway) acceptDTLS(l *listener) {
+	defer g.wg.Done()
+	for {
+		nc, err := l.dtls.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-g.stop:
+				return
+			default:
+			}
+			g.log.Debug("dtls accept failed", "listener", l.cfg.Name, "err", err)
+			continue
+		}
+		g.mu.Lock()
+		if g.stopping {
+			g.mu.Unlock()
+			nc.Close()
+			return
+		}
+		g.dtlsConns[nc] = struct{}{}
+		g.wg.Add(1)
+		g.mu.Unlock()
+		go g.readDTLS(l, nc)
+	}
+}
+
+func (g *Gateway) readDTLS(l *listener, nc net.Conn) {
+	defer g.wg.Done()
+	defer func() {
+		nc.Close()
+		g.mu.Lock()
+		delete(g.dtlsConns, nc)
+		g.mu.Unlock()
+	}()
+	dc := nc.(*dtls.Conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err := dc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		g.log.Debug("dtls handshake failed", "listener", l.cfg.Name, "remote", nc.RemoteAddr().String(), "err", err)
+		return
+	}
+	p := peer{l: l, conn: nc, cn: dtlsIdentity(dc)}
+	if ua, ok := nc.RemoteAddr().(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		p.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	buf := make([]byte, g.readBufSize())
+	var r request
+	for {
+		n, err := nc.Read(buf)
+		if err != nil {
+			return
+		}
+		g.datagram(p, buf[:n], &r)
+	}
+}
+
+// dtlsIdentity is the verified client certificate's common name, or the
+// PSK identity.
+func dtlsIdentity(dc *dtls.Conn) string {
+	st, ok := dc.ConnectionState()
+	if !ok {
+		return ""
+	}
+	if len(st.PeerCertificates) > 0 {
+		if cert, err := x509.ParseCertificate(st.PeerCertificates[0]); err == nil {
+			return cert.Subject.CommonName
+		}
+	}
+	return string(st.IdentityHint)
+}
+
+func (g *Gateway) closeListeners() {
+	g.mu.Lock()
+	ls := g.listeners
+	conns := make([]net.Conn, 0, len(g.dtlsConns))
+	for c := range g.dtlsConns {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+	for _, l := range ls {
+		if l.udp != nil {
+			l.udp.Close()
+		} else {
+			l.dtls.Close()
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// Stop detaches every client from its session as a server-side close,
+// closes the sockets and waits for every goroutine or ctx.
+func (g *Gateway) Stop(ctx context.Context) error {
+	g.mu.Lock()
+	if g.stopping {
+		g.mu.Unlock()
+		return nil
+	}
+	g.stopping = true
+	clients := make([]*client, 0, len(g.byID))
+	for _, c := range g.byID {
+		clients = append(clients, c)
+	}
+	g.mu.Unlock()
+	close(g.stop)
+	for _, c := range clients {
+		c.mu.Lock()
+		g.endLocked(c, core.DisconnectWithWill, "gateway stopping")
+		c.mu.Unlock()
+	}
+	g.closeListeners()
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("coap adapter stop: %w", ctx.Err())
+	}
+}
+
+// markDirty queues c for the service goroutine. It takes only the leaf
+// dirtyMu, so the core may call it with its locks held.
+func (g *Gateway) markDirty(c *client) {
+	if c.queued.Swap(true) {
+		return
+	}
+	g.dirtyMu.Lock()
+	g.dirty = append(g.dirty, c)
+	g.dirtyMu.Unlock()
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// tick is the service goroutine's timer resolution.
+func (g *Gateway) tick() time.Duration {
+	t := g.cfg.AckTimeout / 4
+	return min(max(t, 10*time.Millisecond), time.Second)
+}
+
+// service sends notifications for notified clients and runs the
+// retransmission and heartbeat timers.
+func (g *Gateway) service() {
+	defer g.wg.Done()
+	ticker := time.NewTicker(g.tick())
+	defer ticker.Stop()
+	var batch []*client
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-g.wake:
+			g.dirtyMu.Lock()
+			batch, g.dirty = g.dirty, batch[:0]
+			g.dirtyMu.Unlock()
+			for i, c := range batch {
+				c.queued.Store(false)
+				c.mu.Lock()
+				c.service(time.Now())
+				c.mu.Unlock()
+				batch[i] = nil
+			}
+		case now := <-ticker.C:
+			g.timers(now)
+		}
+	}
+}
+
+// timers retransmits unacknowledged CON notifications and drops clients
+// silent for longer than the heartbeat window.
+func (g *Gateway) timers(now time.Time) {
+	g.mu.Lock()
+	clients := make([]*client, 0, len(g.byID))
+	for _, c := range g.byID {
+		clients = append(clients, c)
+	}
+	g.mu.Unlock()
+	for _, c := range clients {
+		c.mu.Lock()
+		c.timers(now)
+		c.mu.Unlock()
+	}
+}
