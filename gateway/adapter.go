@@ -36,6 +36,9 @@ func (g *Gateway) buildAdapters() []Adapter {
 	if g.cfg.MQTTSN.Enabled {
 		adapters = append(adapters, g.buildMQTTSN(&g.cfg.MQTTSN))
 	}
+	if g.cfg.CoAP.Enabled {
+		adapters = append(adapters, g.buildCoAP(&g.cfg.CoAP))
+	}
 	return adapters
 }
 

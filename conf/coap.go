@@ -1,0 +1,148 @@
+package conf
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CoAPConfig is the CoAP gateway (RFC 7252 over UDP and DTLS, EMQX's /ps
+// scheme). It is off unless enabled.
+type CoAPConfig struct {
+	Enabled    bool           `yaml:"enabled"`
+	Listeners  []CoAPListener `yaml:"listeners"`
+	Namespace  string         `yaml:"namespace"`
+	Mountpoint string         `yaml:"mountpoint"`
+	// Heartbeat is how long a client may stay silent before its session
+	// and observations are dropped.
+	Heartbeat Duration `yaml:"heartbeat"`
+	// ConQoS and NonQoS map a confirmable or non-confirmable request
+	// without a qos query parameter to a QoS.
+	ConQoS int `yaml:"con_qos"`
+	NonQoS int `yaml:"non_qos"`
+	// ObserveQueue is what an observer that cannot keep up gets: latest
+	// (only the newest undelivered message) or all.
+	ObserveQueue         string   `yaml:"observe_queue"`
+	AckTimeout           Duration `yaml:"ack_timeout"`
+	MaxRetransmit        int      `yaml:"max_retransmit"`
+	MaxClients           int      `yaml:"max_clients"`
+	MaxObservers         int      `yaml:"max_observers"`
+	MaxMessageSize       Size     `yaml:"max_message_size"`
+	MaxOptions           int      `yaml:"max_options"`
+	MaxRequestsPerSecond int      `yaml:"max_requests_per_second"` // per client; 0: unlimited
+}
+
+// CoAPListener is one UDP or DTLS socket of the CoAP gateway; its dtls
+// block is the MQTT-SN gateway's.
+type CoAPListener struct {
+	Name    string      `yaml:"name"`
+	Type    string      `yaml:"type"` // udp, dtls
+	Address string      `yaml:"address"`
+	DTLS    *DTLSConfig `yaml:"dtls"`
+}
+
+func defaultCoAP() CoAPConfig {
+	return CoAPConfig{
+		Listeners:            []CoAPListener{{Name: "udp", Type: "udp", Address: ":5683"}},
+		Namespace:            "coap",
+		Heartbeat:            Duration(2 * time.Minute),
+		ConQoS:               1,
+		NonQoS:               0,
+		ObserveQueue:         "latest",
+		AckTimeout:           Duration(2 * time.Second),
+		MaxRetransmit:        4,
+		MaxClients:           10000,
+		MaxObservers:         16,
+		MaxMessageSize:       1152,
+		MaxOptions:           64,
+		MaxRequestsPerSecond: 100,
+	}
+}
+
+// validateCoAP checks the coap section; bad reports "KEY: problem".
+func (c *Config) validateCoAP(bad func(key, format string, args ...any)) {
+	s := &c.CoAP
+	if s.Enabled && len(s.Listeners) == 0 {
+		bad("coap.listeners", "at least one listener is required when coap is enabled")
+	}
+	names := map[string]bool{}
+	for i := range s.Listeners {
+		l := &s.Listeners[i]
+		key := fmt.Sprintf("coap.listeners[%d]", i)
+		if l.Type != "udp" && l.Type != "dtls" {
+			bad(key+".type", "%q is not one of: udp, dtls", l.Type)
+		}
+		if l.Name == "" {
+			l.Name = fmt.Sprintf("coap-%s%d", l.Type, i)
+		}
+		if names[l.Name] {
+			bad(key+".name", "%q is used by another listener", l.Name)
+		}
+		names[l.Name] = true
+		if _, _, err := splitHostPort(l.Address); err != nil {
+			bad(key+".address", "%v", err)
+		}
+		if l.Type == "dtls" {
+			if l.DTLS == nil || (l.DTLS.CertFile == "" && len(l.DTLS.PSK) == 0) {
+				bad(key+".dtls", "is required for a dtls listener: cert_file and key_file, or psk")
+			}
+		} else if l.DTLS != nil {
+			bad(key+".dtls", "is only allowed on dtls listeners")
+		}
+		if d := l.DTLS; d != nil {
+			if (d.CertFile == "") != (d.KeyFile == "") {
+				bad(key+".dtls.key_file", "cert_file and key_file go together")
+			}
+			if d.ClientAuth == "" {
+				d.ClientAuth = "none"
+			}
+			if d.ClientAuth != "none" && d.ClientAuth != "request" && d.ClientAuth != "require" {
+				bad(key+".dtls.client_auth", "%q is not one of: none, request, require", d.ClientAuth)
+			} else if d.ClientAuth != "none" && d.CAFile == "" {
+				bad(key+".dtls.ca_file", "is required when client_auth is %s", d.ClientAuth)
+			}
+			for id, k := range d.PSK {
+				if b, err := hex.DecodeString(k); err != nil || len(b) == 0 {
+					bad(key+".dtls.psk."+id, "must be a non-empty hex key")
+				}
+			}
+		}
+	}
+	if strings.ContainsAny(s.Mountpoint, "+#") {
+		bad("coap.mountpoint", "must not contain '+' or '#'")
+	}
+	if s.Heartbeat <= 0 {
+		bad("coap.heartbeat", "must be positive")
+	}
+	if s.ConQoS < 0 || s.ConQoS > 2 {
+		bad("coap.con_qos", "must be 0, 1 or 2")
+	}
+	if s.NonQoS < 0 || s.NonQoS > 2 {
+		bad("coap.non_qos", "must be 0, 1 or 2")
+	}
+	if s.ObserveQueue != "latest" && s.ObserveQueue != "all" {
+		bad("coap.observe_queue", "%q is not one of: latest, all", s.ObserveQueue)
+	}
+	if s.AckTimeout < Duration(10*time.Millisecond) {
+		bad("coap.ack_timeout", "must be at least 10ms")
+	}
+	if s.MaxRetransmit < 1 || s.MaxRetransmit > 20 {
+		bad("coap.max_retransmit", "must be between 1 and 20")
+	}
+	if s.MaxClients < 1 {
+		bad("coap.max_clients", "must be at least 1")
+	}
+	if s.MaxObservers < 1 {
+		bad("coap.max_observers", "must be at least 1")
+	}
+	if s.MaxMessageSize < 64 || s.MaxMessageSize > 65507 {
+		bad("coap.max_message_size", "must be between 64B and 65507B")
+	}
+	if s.MaxOptions < 8 || s.MaxOptions > 1024 {
+		bad("coap.max_options", "must be between 8 and 1024")
+	}
+	if s.MaxRequestsPerSecond < 0 {
+		bad("coap.max_requests_per_second", "must be 0 (unlimited) or positive")
+	}
+}

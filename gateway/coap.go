@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"encoding/hex"
+
+	"github.com/mqgate/mqgate/adapters/coap"
+	"github.com/mqgate/mqgate/conf"
+)
+
+var _ Adapter = (*coap.Gateway)(nil)
+
+// buildCoAP builds the CoAP adapter from a validated coap section.
+func (g *Gateway) buildCoAP(c *conf.CoAPConfig) *coap.Gateway {
+	cc := coap.Config{
+		Namespace:            c.Namespace,
+		Mountpoint:           c.Mountpoint,
+		Heartbeat:            c.Heartbeat.D(),
+		ConQoS:               byte(c.ConQoS),
+		NonQoS:               byte(c.NonQoS),
+		ObserveQueueAll:      c.ObserveQueue == "all",
+		AckTimeout:           c.AckTimeout.D(),
+		MaxRetransmit:        c.MaxRetransmit,
+		MaxClients:           c.MaxClients,
+		MaxObservers:         c.MaxObservers,
+		MaxMessageSize:       int(c.MaxMessageSize),
+		MaxOptions:           c.MaxOptions,
+		MaxRequestsPerSecond: c.MaxRequestsPerSecond,
+		Logger:               g.log.With("adapter", "coap"),
+	}
+	for _, l := range c.Listeners {
+		cl := coap.Listener{Name: l.Name, Type: l.Type, Address: l.Address}
+		if d := l.DTLS; d != nil {
+			cl.DTLS = &coap.DTLS{CertFile: d.CertFile, KeyFile: d.KeyFile, CAFile: d.CAFile, ClientAuth: d.ClientAuth, PSKIdentityHint: d.PSKIdentityHint}
+			for id, k := range d.PSK {
+				b, _ := hex.DecodeString(k) // validated
+				if cl.DTLS.PSK == nil {
+					cl.DTLS.PSK = map[string][]byte{}
+				}
+				cl.DTLS.PSK[id] = b
+			}
+		}
+		cc.Listeners = append(cc.Listeners, cl)
+	}
+	return coap.New(cc, g.Broker)
+}
