@@ -111,3 +111,5 @@ func rawGET(mid uint16, token []byte, observe bool, segs ...string) []byte {
 	o = append(o, pathOpts(segs...)...)
 	return rawRequest(message.Confirmable, codes.GET, mid, token, o, nil)
 }
+
+func decodeForTest(b []byte, m *message.Message) (int, error) { return coder.DefaultCoder.Decode(b, m) }

@@ -1,11 +1,14 @@
 package coap
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mqgate/mqgate/core/topic"
 )
 
 // Errors of the URI mapping; each is answered 4.00 with its text.
@@ -30,16 +33,11 @@ const maxTopicLength = 65535
 // 2.1]. A client that already decoded (libcoap does) sends the characters
 // themselves; a literal '%' must then be sent as %25.
 func unescape(b []byte) (string, error) {
-	n := 0
-	for i := 0; i < len(b); i++ {
-		if b[i] == '%' {
-			n++
-		}
-	}
-	if n == 0 {
+	if bytes.IndexByte(b, '%') < 0 {
 		return string(b), nil
 	}
-	out := make([]byte, 0, len(b)-2*n)
+	// Not len(b)-2*count: a lone '%' would make that negative.
+	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if c == '%' {
@@ -108,6 +106,15 @@ func topicFromPath(segs [][]byte, filter bool) (string, error) {
 	}
 	if sb.Len() == 0 {
 		return "", errNoTopic
+	}
+	// The core's own rules (control characters, wildcard placement), so a
+	// mapped topic is one the core takes.
+	validate := topic.ValidateName
+	if filter {
+		validate = topic.ValidateFilter
+	}
+	if err := validate(sb.String(), 0); err != nil {
+		return "", err
 	}
 	return sb.String(), nil
 }
