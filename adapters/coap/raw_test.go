@@ -1,6 +1,7 @@
 package coap
 
 import (
+	"bytes"
 	"net"
 	"testing"
 	"time"
@@ -113,3 +114,5 @@ func rawGET(mid uint16, token []byte, observe bool, segs ...string) []byte {
 }
 
 func decodeForTest(b []byte, m *message.Message) (int, error) { return coder.DefaultCoder.Decode(b, m) }
+
+func bytesReader(s string) *bytes.Reader { return bytes.NewReader([]byte(s)) }
