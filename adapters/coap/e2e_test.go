@@ -101,3 +101,34 @@ func TestUnknownResourceAndMethod(t *testing.T) {
 		t.Fatalf("PUT /ps/x: %v %v", resp.Code(), err)
 	}
 }
+
+func TestLegacyMQTTScheme(t *testing.T) {
+	e := startEnv(t)
+	sub := e.mqttSubscribe("sub", "legacy/#", 1)
+	c := e.coapClient()
+	resp, err := c.Put(ctx(t), "/mqtt/legacy/t", 0, bytesReader("put"), query("c=old1", "u=", "p=")...)
+	if err != nil || resp.Code() != codes.Changed {
+		t.Fatalf("PUT /mqtt: %v %v", resp.Code(), err)
+	}
+	if m := recv(t, sub, "legacy publish"); m.topic != "legacy/t" || m.payload != "put" || m.qos != 1 {
+		t.Fatalf("got %+v", m)
+	}
+	ch, cancel := observe(t, c, "/mqtt/legacy/down")
+	recv(t, ch, "legacy registration")
+	e.mqttPublish(e.mqttClient("pub"), "legacy/down", 0, false, "to legacy")
+	if n := recv(t, ch, "legacy notification"); n.payload != "to legacy" {
+		t.Fatalf("got %+v", n)
+	}
+	if err := cancel(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want codes.Code
+	}{{"/mqtt/connection", codes.NotFound}, {"/mqtt/legacy/t", codes.MethodNotAllowed}} {
+		resp, err := c.Post(ctx(t), tc.path, 0, bytesReader("x"))
+		if err != nil || resp.Code() != tc.want {
+			t.Fatalf("POST %s: %v %v, want %v", tc.path, resp.Code(), err, tc.want)
+		}
+	}
+}

@@ -38,6 +38,7 @@ const (
 const (
 	methodGET    = byte(codes.GET)
 	methodPOST   = byte(codes.POST)
+	methodPUT    = byte(codes.PUT)
 	methodDELETE = byte(codes.DELETE)
 )
 
@@ -221,13 +222,13 @@ func (g *Gateway) handleRequest(p peer, r *request, now time.Time) {
 		g.send(p, nil, r.typ, r.mid, r.token, diag(codeBadRequest, err.Error()), now)
 		return
 	}
-	if len(r.path) == 0 || string(r.path[0]) != "ps" {
-		g.send(p, nil, r.typ, r.mid, r.token, diag(codeNotFound, "unknown resource; topics are under /ps"), now)
+	method, why := resourceMethod(r)
+	switch {
+	case method == 0:
+		g.send(p, nil, r.typ, r.mid, r.token, diag(codeNotFound, why), now)
 		return
-	}
-	method := r.code
-	if method != methodGET && method != methodPOST && method != methodDELETE {
-		g.send(p, nil, r.typ, r.mid, r.token, diag(codeMethodNotAllowed, "/ps takes GET, POST and DELETE"), now)
+	case method == methodNone:
+		g.send(p, nil, r.typ, r.mid, r.token, diag(codeMethodNotAllowed, why), now)
 		return
 	}
 	if r.block2 > 0 && (r.block2>>4 != 0 || r.block2&7 == 7) {
@@ -267,6 +268,41 @@ func (g *Gateway) handleRequest(p peer, r *request, now time.Time) {
 		// Retained messages follow the registration's response.
 		c.sendRetainedFor(obsKey(r.token))
 	}
+}
+
+// methodNone marks a known resource asked with a method it does not take.
+const methodNone = 0xff
+
+// resourceMethod maps a request to what it does on /ps, the scheme of
+// EMQX's CoAP gateway: GET, POST publish, DELETE. The legacy scheme of
+// older EMQX releases, /mqtt/{topic}, publishes with PUT and reads or
+// observes with GET; /mqtt/connection is kept for connection mode, which
+// is not done yet. It returns 0 for an unknown resource, methodNone for a
+// method the resource does not take, with a diagnostic.
+func resourceMethod(r *request) (byte, string) {
+	if len(r.path) == 0 {
+		return 0, "unknown resource; topics are under /ps"
+	}
+	switch string(r.path[0]) {
+	case "ps":
+		switch r.code {
+		case methodGET, methodPOST, methodDELETE:
+			return r.code, ""
+		}
+		return methodNone, "/ps takes GET, POST and DELETE"
+	case "mqtt":
+		if len(r.path) == 2 && string(r.path[1]) == "connection" {
+			return 0, "connection mode is not supported"
+		}
+		switch r.code {
+		case methodGET:
+			return methodGET, ""
+		case methodPUT:
+			return methodPOST, ""
+		}
+		return methodNone, "/mqtt takes GET and PUT"
+	}
+	return 0, "unknown resource; topics are under /ps"
 }
 
 // qos is the request's QoS: the qos query parameter, else the configured
