@@ -29,6 +29,7 @@ type CoAPConfig struct {
 	MaxClients           int      `yaml:"max_clients"`
 	MaxObservers         int      `yaml:"max_observers"`
 	MaxMessageSize       Size     `yaml:"max_message_size"`
+	MaxBodySize          Size     `yaml:"max_body_size"`
 	MaxOptions           int      `yaml:"max_options"`
 	MaxRequestsPerSecond int      `yaml:"max_requests_per_second"` // per client; 0: unlimited
 }
@@ -55,6 +56,7 @@ func defaultCoAP() CoAPConfig {
 		MaxClients:           10000,
 		MaxObservers:         16,
 		MaxMessageSize:       1152,
+		MaxBodySize:          64 << 10,
 		MaxOptions:           64,
 		MaxRequestsPerSecond: 100,
 	}
@@ -138,6 +140,9 @@ func (c *Config) validateCoAP(bad func(key, format string, args ...any)) {
 	}
 	if s.MaxMessageSize < 64 || s.MaxMessageSize > 65507 {
 		bad("coap.max_message_size", "must be between 64B and 65507B")
+	}
+	if s.MaxBodySize < 64 || s.MaxBodySize > 16<<20 {
+		bad("coap.max_body_size", "must be between 64B and 16MiB")
 	}
 	if s.MaxOptions < 8 || s.MaxOptions > 1024 {
 		bad("coap.max_options", "must be between 8 and 1024")

@@ -23,6 +23,7 @@ func (g *Gateway) buildCoAP(c *conf.CoAPConfig) *coap.Gateway {
 		MaxClients:           c.MaxClients,
 		MaxObservers:         c.MaxObservers,
 		MaxMessageSize:       int(c.MaxMessageSize),
+		MaxBodySize:          int(c.MaxBodySize),
 		MaxOptions:           c.MaxOptions,
 		MaxRequestsPerSecond: c.MaxRequestsPerSecond,
 		Logger:               g.log.With("adapter", "coap"),

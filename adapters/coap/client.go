@@ -53,6 +53,8 @@ type client struct {
 	// made, for SendRetained once its response is out.
 	retainReq []core.SubscribeRequest
 	retainRes []core.SubscribeResult
+	// xfer is the Block1 publish being received, if any.
+	xfer *transfer
 }
 
 // observation is one Observe relation: a token and its subscription.
@@ -218,7 +220,7 @@ func (g *Gateway) endLocked(c *client, kind core.DisconnectKind, reason string) 
 	if c.cc != nil {
 		c.cc.Disconnect(kind, reason)
 	}
-	c.obs, c.pending = nil, nil
+	c.obs, c.pending, c.xfer = nil, nil, nil
 }
 
 // allow takes one request from the rate bucket.

@@ -32,6 +32,7 @@ type Config struct {
 	MaxClients           int // clients with a session (default 10000)
 	MaxObservers         int // observations per client (default 16)
 	MaxMessageSize       int // largest datagram accepted or sent (default 1152)
+	MaxBodySize          int // largest publish reassembled from Block1 blocks (default 64 KiB)
 	MaxOptions           int // options per request (default 64)
 	MaxRequestsPerSecond int // per client; 0: unlimited (default 100)
 	Logger               *slog.Logger
@@ -72,6 +73,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = 1152
+	}
+	if c.MaxBodySize <= 0 {
+		c.MaxBodySize = 64 << 10
 	}
 	if c.MaxOptions <= 0 {
 		c.MaxOptions = 64

@@ -231,11 +231,9 @@ func (g *Gateway) handleRequest(p peer, r *request, now time.Time) {
 		g.send(p, nil, r.typ, r.mid, r.token, diag(codeMethodNotAllowed, why), now)
 		return
 	}
-	if r.block2 > 0 && (r.block2>>4 != 0 || r.block2&7 == 7) {
-		// Block2 asking for a block after the first: block-wise transfer
-		// is not done yet, so the option is not understood.
+	if bad := blockOptionError(r, method); bad != "" {
 		g.stats.BadOption.Add(1)
-		g.send(p, nil, r.typ, r.mid, r.token, diag(codeBadOption, "block-wise transfer is not supported"), now)
+		g.send(p, nil, r.typ, r.mid, r.token, diag(codeBadOption, bad), now)
 		return
 	}
 	c, code, why := g.resolve(p, &q)
@@ -252,8 +250,10 @@ func (g *Gateway) handleRequest(p peer, r *request, now time.Time) {
 	}
 	var rp reply
 	switch {
+	case method == methodPOST && r.block1 >= 0:
+		rp = c.publishBlock(r, &q, now)
 	case method == methodPOST:
-		rp = c.publish(r, &q)
+		rp = c.publish(r, &q, r.payload)
 	case method == methodDELETE:
 		rp = c.deleteRetained(r)
 	case r.observe == 0:
@@ -318,12 +318,12 @@ func (c *client) qos(r *request, q *params) byte {
 }
 
 // publish handles POST /ps/{topic}.
-func (c *client) publish(r *request, q *params) reply {
+func (c *client) publish(r *request, q *params, payload []byte) reply {
 	t, err := topicFromPath(r.path[1:], false)
 	if err != nil {
 		return diag(codeBadRequest, err.Error())
 	}
-	m := core.NewMessage(t, r.payload)
+	m := core.NewMessage(t, payload)
 	m.QoS, m.Retain = c.qos(r, q), q.retain
 	if q.expiry > 0 {
 		m.Expiry = time.Now().Add(q.expiry)
@@ -333,7 +333,7 @@ func (c *client) publish(r *request, q *params) reply {
 		if ok {
 			m.ContentType = ct
 			if text {
-				if !utf8.Valid(r.payload) {
+				if !utf8.Valid(payload) {
 					return diag(codeBadRequest, "payload is not UTF-8 text")
 				}
 				m.PayloadFormat = 1
@@ -381,11 +381,44 @@ func (c *client) read(r *request) reply {
 	}
 	var rp reply
 	rp.code, rp.payload = codeContent, m.Payload
-	if cf, ok := contentFormatOf(m); ok {
-		if r.accept >= 0 && uint32(r.accept) != cf {
-			return diag(codeNotAcceptable, "the retained message has another content format")
+	cf, hasCF := contentFormatOf(m)
+	if hasCF && r.accept >= 0 && uint32(r.accept) != cf {
+		return diag(codeNotAcceptable, "the retained message has another content format")
+	}
+	szx := c.g.blockSZX()
+	if r.block2 >= 0 {
+		szx = min(szx, uint32(r.block2&7))
+	}
+	size := 16 << szx
+	if r.block2 < 0 && len(m.Payload) <= size {
+		if hasCF {
+			rp.opts = message.Options{{ID: message.ContentFormat, Value: uintBytes(cf)}}
 		}
-		rp.opts = message.Options{{ID: message.ContentFormat, Value: uintBytes(cf)}}
+		return rp
+	}
+	// [RFC7959 2.4] the representation block by block, with an ETag so
+	// the client sees when it changed between blocks.
+	num := 0
+	if r.block2 >= 0 {
+		num = int(r.block2 >> 4)
+	}
+	off := num * size
+	if off >= len(m.Payload) && !(off == 0 && len(m.Payload) == 0) {
+		return diag(codeBadOption, "Block2 number past the end of the retained message")
+	}
+	end := min(off+size, len(m.Payload))
+	more := uint32(0)
+	if end < len(m.Payload) {
+		more = 8
+	}
+	rp.payload = m.Payload[off:end]
+	rp.opts = message.Options{{ID: message.ETag, Value: etagOf(m)}}
+	if hasCF {
+		rp.opts = append(rp.opts, message.Option{ID: message.ContentFormat, Value: uintBytes(cf)})
+	}
+	rp.opts = append(rp.opts, message.Option{ID: message.Block2, Value: uintBytes(uint32(num)<<4 | more | szx)})
+	if num == 0 {
+		rp.opts = append(rp.opts, message.Option{ID: message.Size2, Value: uintBytes(uint32(len(m.Payload)))})
 	}
 	return rp
 }

@@ -75,10 +75,9 @@ func (c *client) notify(d *core.Delivery, now time.Time) {
 		// Too large for one datagram, and block-wise transfer is not
 		// done yet: dropped and counted.
 		c.g.log.Debug("coap notification too large", "client", c.id, "bytes", len(d.Msg.Payload))
-		if d.Tag != 0 {
-			delete(c.pending, d.Tag)
-			c.cc.Settle(d.Tag, core.Rejected)
-		}
+		// Settled Rejected, so the core counts it dropped (tag 0 too).
+		delete(c.pending, d.Tag)
+		c.cc.Settle(d.Tag, core.Rejected)
 		return
 	}
 	c.buf = b
@@ -107,6 +106,9 @@ func (c *client) timers(now time.Time) {
 		c.g.stats.HeartbeatLost.Add(1)
 		c.g.endLocked(c, core.DisconnectWithWill, "heartbeat timeout")
 		return
+	}
+	if c.xfer != nil && now.Sub(c.xfer.touched) > blockTimeout {
+		c.xfer = nil // abandoned
 	}
 	due := false
 	for tag, p := range c.pending {

@@ -47,7 +47,7 @@ type optionDef struct {
 }
 
 // knownOptions are the options the adapter recognizes. Critical options
-// it does not implement (If-Match, If-None-Match, Block1, OSCORE, Q-Block)
+// it does not implement (If-Match, If-None-Match, OSCORE, Q-Block)
 // are absent, so a request carrying one gets 4.02 before any side effect
 // [RFC7252 5.4.1].
 var knownOptions = map[uint16]optionDef{
@@ -63,6 +63,7 @@ var knownOptions = map[uint16]optionDef{
 	optAccept:        {0, 2, false},
 	optLocationQuery: {0, 255, true},
 	optBlock2:        {0, 3, false},
+	optBlock1:        {0, 3, false},
 	optSize2:         {0, 4, false},
 	optProxyURI:      {1, 1034, false},
 	optProxyScheme:   {1, 255, false},
@@ -88,11 +89,14 @@ type request struct {
 	token []byte
 	path  [][]byte
 	query [][]byte
-	// observe, contentFormat, accept and block2 are -1 when absent.
+	// observe, contentFormat, accept, block1, block2 and size1 are -1
+	// when absent.
 	observe       int64
 	contentFormat int64
 	accept        int64
+	block1        int64
 	block2        int64
+	size1         int64
 	payload       []byte
 	// badCritical is the first critical option the adapter does not
 	// recognize, has a wrong length or repeats when it may not; 0: none.
@@ -109,7 +113,7 @@ type request struct {
 // beyond r's slices. After an error other than errShort and errVersion,
 // r.typ and r.mid are valid.
 func parse(b []byte, r *request, maxOptions int) error {
-	*r = request{path: r.path[:0], query: r.query[:0], observe: -1, contentFormat: -1, accept: -1, block2: -1}
+	*r = request{path: r.path[:0], query: r.query[:0], observe: -1, contentFormat: -1, accept: -1, block1: -1, block2: -1, size1: -1}
 	if len(b) < 4 {
 		return errShort
 	}
@@ -200,8 +204,12 @@ func parse(b []byte, r *request, maxOptions int) error {
 			r.contentFormat = int64(uintValue(val))
 		case optAccept:
 			r.accept = int64(uintValue(val))
+		case optBlock1:
+			r.block1 = int64(uintValue(val))
 		case optBlock2:
 			r.block2 = int64(uintValue(val))
+		case optSize1:
+			r.size1 = int64(uintValue(val))
 		case optProxyURI, optProxyScheme:
 			r.proxy = true
 		}
