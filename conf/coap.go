@@ -14,6 +14,9 @@ type CoAPConfig struct {
 	Listeners  []CoAPListener `yaml:"listeners"`
 	Namespace  string         `yaml:"namespace"`
 	Mountpoint string         `yaml:"mountpoint"`
+	// ConnectionRequired makes every request carry the client id and the
+	// token POST /mqtt/connection answered.
+	ConnectionRequired bool `yaml:"connection_required"`
 	// Heartbeat is how long a client may stay silent before its session
 	// and observations are dropped.
 	Heartbeat Duration `yaml:"heartbeat"`

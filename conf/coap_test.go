@@ -43,7 +43,14 @@ func TestCoAPSection(t *testing.T) {
 		{"max_message_size over a UDP datagram",
 			"coap:\n  max_message_size: 70000\n", "coap.max_message_size: must be between 64B and 65507B", nil},
 		{"unknown key",
-			"coap:\n  connection_required: true\n", "coap.connection_required: unknown key", nil},
+			"coap:\n  listener: []\n", "coap.listener: unknown key", nil},
+		{"connection_required",
+			"coap:\n  connection_required: true\n", "",
+			func(t *testing.T, c *conf.Config) {
+				if !c.CoAP.ConnectionRequired {
+					t.Fatal("connection_required not set")
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

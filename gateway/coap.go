@@ -14,6 +14,7 @@ func (g *Gateway) buildCoAP(c *conf.CoAPConfig) *coap.Gateway {
 	cc := coap.Config{
 		Namespace:            c.Namespace,
 		Mountpoint:           c.Mountpoint,
+		ConnectionRequired:   c.ConnectionRequired,
 		Heartbeat:            c.Heartbeat.D(),
 		ConQoS:               byte(c.ConQoS),
 		NonQoS:               byte(c.NonQoS),

@@ -2,6 +2,7 @@ package coap
 
 import (
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -28,6 +29,9 @@ type client struct {
 	// carry the same to be routed here.
 	username string
 	passHash [32]byte
+	// token is the connection mode's token, given by POST
+	// /mqtt/connection; "" for a client that never connected so.
+	token    string
 	lastSeen time.Time
 	gone     bool
 	// obs are the observations by subscription key.
@@ -111,6 +115,9 @@ func (c *client) sameCredentials(q *params) bool {
 // resolve finds or opens the client a request belongs to and returns it
 // locked, or a response code and diagnostic.
 func (g *Gateway) resolve(p peer, q *params) (*client, byte, string) {
+	if g.cfg.ConnectionRequired || q.token != "" {
+		return g.resolveToken(p, q)
+	}
 	id := q.clientID
 	g.mu.Lock()
 	bound := g.byAddr[p.key()]
@@ -147,6 +154,56 @@ func (g *Gateway) resolve(p peer, q *params) (*client, byte, string) {
 		return nil, codeServiceUnavailable, "too many clients"
 	}
 	return g.openClient(p, id, q)
+}
+
+// resolveToken finds the client of a request that carries its client id
+// and connection token, from any address: a device whose NAT port changed
+// resumes its session.
+func (g *Gateway) resolveToken(p peer, q *params) (*client, byte, string) {
+	if q.clientID == "" || q.token == "" {
+		g.stats.Denied.Add(1)
+		return nil, codeBadRequest, "clientid and token are required"
+	}
+	g.mu.Lock()
+	c := g.byID[q.clientID]
+	g.mu.Unlock()
+	if c != nil {
+		c.mu.Lock()
+		if !c.gone && c.kicked.Load() == 0 && c.token != "" &&
+			subtle.ConstantTimeCompare([]byte(c.token), []byte(q.token)) == 1 {
+			if c.peer.key() != p.key() {
+				g.rebindLocked(c, p)
+			}
+			return c, 0, ""
+		}
+		c.mu.Unlock()
+	}
+	g.stats.Denied.Add(1)
+	return nil, codeUnauthorized, "unknown client id or wrong token"
+}
+
+// connect handles POST /mqtt/connection: it authenticates the client id
+// and credentials, opens (or takes over) the session and gives it a new
+// token. The client is returned locked.
+func (g *Gateway) connect(p peer, q *params) (*client, byte, string) {
+	if q.clientID == "" {
+		return nil, codeBadRequest, "clientid is required"
+	}
+	g.mu.Lock()
+	full := len(g.byID) >= g.cfg.MaxClients && g.byID[q.clientID] == nil
+	g.mu.Unlock()
+	if full {
+		g.stats.Limited.Add(1)
+		return nil, codeServiceUnavailable, "too many clients"
+	}
+	c, code, why := g.openClient(p, q.clientID, q)
+	if c == nil {
+		return nil, code, why
+	}
+	var b [16]byte
+	crand.Read(b[:])
+	c.token = hex.EncodeToString(b[:])
+	return c, 0, ""
 }
 
 // addrID is the client id of a client that sends none: stable for its

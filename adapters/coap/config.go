@@ -13,6 +13,9 @@ type Config struct {
 	// prefixes every topic.
 	Namespace  string
 	Mountpoint string
+	// ConnectionRequired makes every request but POST /mqtt/connection
+	// carry the client id and the token that answered it.
+	ConnectionRequired bool
 	// Heartbeat is how long a client may stay silent before it is dropped
 	// with its observations (default 2 minutes).
 	Heartbeat time.Duration

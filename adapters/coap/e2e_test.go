@@ -125,7 +125,7 @@ func TestLegacyMQTTScheme(t *testing.T) {
 	for _, tc := range []struct {
 		path string
 		want codes.Code
-	}{{"/mqtt/connection", codes.NotFound}, {"/mqtt/legacy/t", codes.MethodNotAllowed}} {
+	}{{"/mqtt/connection", codes.BadRequest}, {"/mqtt/legacy/t", codes.MethodNotAllowed}} {
 		resp, err := c.Post(ctx(t), tc.path, 0, bytesReader("x"))
 		if err != nil || resp.Code() != tc.want {
 			t.Fatalf("POST %s: %v %v, want %v", tc.path, resp.Code(), err, tc.want)

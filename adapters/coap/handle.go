@@ -17,6 +17,7 @@ import (
 
 // Response codes the adapter sends [RFC7252 12.1.2].
 const (
+	codeCreated             = byte(codes.Created)
 	codeDeleted             = byte(codes.Deleted)
 	codeChanged             = byte(codes.Changed)
 	codeContent             = byte(codes.Content)
@@ -236,7 +237,13 @@ func (g *Gateway) handleRequest(p peer, r *request, now time.Time) {
 		g.send(p, nil, r.typ, r.mid, r.token, diag(codeBadOption, bad), now)
 		return
 	}
-	c, code, why := g.resolve(p, &q)
+	var c *client
+	var code byte
+	if method == opConnect {
+		c, code, why = g.connect(p, &q)
+	} else {
+		c, code, why = g.resolve(p, &q)
+	}
 	if c == nil {
 		g.send(p, nil, r.typ, r.mid, r.token, diag(code, why), now)
 		return
@@ -250,6 +257,13 @@ func (g *Gateway) handleRequest(p peer, r *request, now time.Time) {
 	}
 	var rp reply
 	switch {
+	case method == opConnect:
+		rp = reply{code: codeCreated, payload: []byte(c.token)}
+	case method == opHeartbeat:
+		rp = reply{code: codeChanged}
+	case method == opClose:
+		g.endLocked(c, core.DisconnectNormal, "client closed its connection")
+		rp = reply{code: codeDeleted}
 	case method == methodPOST && r.block1 >= 0:
 		rp = c.publishBlock(r, &q, now)
 	case method == methodPOST:
@@ -270,14 +284,19 @@ func (g *Gateway) handleRequest(p peer, r *request, now time.Time) {
 	}
 }
 
-// methodNone marks a known resource asked with a method it does not take.
-const methodNone = 0xff
+// methodNone marks a known resource asked with a method it does not take;
+// the op codes are the connection mode's requests on /mqtt/connection.
+const (
+	methodNone  = 0xff
+	opConnect   = 0xf0 // POST: authenticate, open the session, answer a token
+	opHeartbeat = 0xf1 // PUT: the client is alive
+	opClose     = 0xf2 // DELETE: end the session
+)
 
 // resourceMethod maps a request to what it does on /ps, the scheme of
 // EMQX's CoAP gateway: GET, POST publish, DELETE. The legacy scheme of
 // older EMQX releases, /mqtt/{topic}, publishes with PUT and reads or
-// observes with GET; /mqtt/connection is kept for connection mode, which
-// is not done yet. It returns 0 for an unknown resource, methodNone for a
+// observes with GET; /mqtt/connection is connection mode's. It returns 0 for an unknown resource, methodNone for a
 // method the resource does not take, with a diagnostic.
 func resourceMethod(r *request) (byte, string) {
 	if len(r.path) == 0 {
@@ -292,7 +311,15 @@ func resourceMethod(r *request) (byte, string) {
 		return methodNone, "/ps takes GET, POST and DELETE"
 	case "mqtt":
 		if len(r.path) == 2 && string(r.path[1]) == "connection" {
-			return 0, "connection mode is not supported"
+			switch r.code {
+			case methodPOST:
+				return opConnect, ""
+			case methodPUT:
+				return opHeartbeat, ""
+			case methodDELETE:
+				return opClose, ""
+			}
+			return methodNone, "/mqtt/connection takes POST, PUT and DELETE"
 		}
 		switch r.code {
 		case methodGET:
