@@ -278,3 +278,27 @@ func TestNamespaceMountpointAndAddressID(t *testing.T) {
 		t.Fatalf("notification %q", n.payload)
 	}
 }
+
+func TestDuplicateCacheKeepsOnlySmallResponses(t *testing.T) {
+	e := startEnv(t)
+	e.mqttPublish(e.mqttClient("pub"), "big", 1, true, string(bytes.Repeat([]byte("r"), 900)))
+	r := e.raw()
+	r.send(rawRequest(message.Confirmable, codes.POST, 1, nil, pathOpts("ps", "small"), []byte("x")))
+	r.read()
+	r.send(rawGET(2, []byte{1}, false, "ps", "big"))
+	if m := r.read(); len(m.payload) != 900 {
+		t.Fatalf("read %d bytes", len(m.payload))
+	}
+	e.gw.mu.Lock()
+	c := e.gw.byAddr[e.gw.listeners[0].cfg.Name+"|"+r.conn.LocalAddr().String()]
+	e.gw.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := 0
+	for _, d := range c.dedup {
+		total += len(d.resp)
+	}
+	if total == 0 || total > maxRemembered {
+		t.Fatalf("duplicate cache holds %d bytes, want the small 2.04 only", total)
+	}
+}

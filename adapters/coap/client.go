@@ -311,10 +311,18 @@ func (c *client) duplicate(mid uint16, now time.Time) ([]byte, bool) {
 	return nil, false
 }
 
-// remember keeps a confirmable request's response for duplicates. The
-// cache is a fixed ring per client, so its memory is bounded by
-// MaxClients times its size.
+// maxRemembered is the largest response kept for duplicates. Larger ones
+// are reads and blocks of retained messages, idempotent, so a duplicate
+// runs again instead; the cache stays within MaxClients x 32 x 256 bytes
+// whatever the clients ask.
+const maxRemembered = 256
+
+// remember keeps a confirmable request's response for duplicates in a
+// fixed ring per client.
 func (c *client) remember(mid uint16, resp []byte, now time.Time) {
+	if len(resp) > maxRemembered {
+		return
+	}
 	e := &c.dedup[c.dedupPos]
 	c.dedupPos = (c.dedupPos + 1) % len(c.dedup)
 	e.mid, e.at = mid, now
