@@ -133,3 +133,52 @@ func (c *client) publishBlock(r *request, q *params, now time.Time) reply {
 	}
 	return rp
 }
+
+// block answers the Block2 block r asks for (the first without a Block2
+// option) of m's payload [RFC7959 2.4], with an ETag so the client sees
+// when the representation changed between blocks, and Size2 on the first.
+// With observe, it is a notification's first block and carries no Size2
+// check against r.
+func (g *Gateway) block(m *core.Message, r *request, observe bool) reply {
+	szx := g.blockSZX()
+	num := 0
+	if !observe && r.block2 >= 0 {
+		szx = min(szx, uint32(r.block2&7))
+		num = int(r.block2 >> 4)
+	}
+	size := 16 << szx
+	off := num * size
+	if off >= len(m.Payload) && !(off == 0 && len(m.Payload) == 0) {
+		return diag(codeBadOption, "Block2 number past the end of the message")
+	}
+	end := min(off+size, len(m.Payload))
+	more := uint32(0)
+	if end < len(m.Payload) {
+		more = 8
+	}
+	rp := reply{code: codeContent, payload: m.Payload[off:end]}
+	rp.opts = message.Options{{ID: message.ETag, Value: etagOf(m)}}
+	if cf, ok := contentFormatOf(m); ok {
+		rp.opts = append(rp.opts, message.Option{ID: message.ContentFormat, Value: uintBytes(cf)})
+	}
+	rp.opts = append(rp.opts, message.Option{ID: message.Block2, Value: uintBytes(uint32(num)<<4 | more | szx)})
+	if num == 0 {
+		rp.opts = append(rp.opts, message.Option{ID: message.Size2, Value: uintBytes(uint32(len(m.Payload)))})
+	}
+	return rp
+}
+
+// largeNotification returns the last notification too large for one
+// datagram sent to an observation of r's path, for its later blocks.
+func (c *client) largeNotification(r *request) *core.Message {
+	filter, err := topicFromPath(r.path[1:], true)
+	if err != nil {
+		return nil
+	}
+	for _, o := range c.obs {
+		if o.filter == filter && o.large != nil {
+			return o.large
+		}
+	}
+	return nil
+}

@@ -85,20 +85,40 @@ func TestBlock1BodyLimit(t *testing.T) {
 	}
 }
 
-func TestNotificationLargerThanADatagramIsDroppedAndCounted(t *testing.T) {
+func TestLargeNotificationGoesOutInBlocks(t *testing.T) {
 	e := startEnv(t)
-	dropped := make(chan core.DropReason, 4)
-	e.broker.Listen(core.Events{Dropped: func(_, _ string, _ *core.Message, r core.DropReason) { dropped <- r }})
+	c := e.coapClient()
+	ch, _ := observe(t, c, "/ps/huge/+")
+	recv(t, ch, "registration")
+	body := strings.Repeat("0123456789", 300) // 3000 bytes, three blocks
+	e.mqttPublish(e.mqttClient("pub"), "huge/1", 1, false, body)
+	if n := recv(t, ch, "large notification"); n.payload != body {
+		t.Fatalf("notification of %d bytes, want %d", len(n.payload), len(body))
+	}
+	e.mqttPublish(e.mqttClient("pub2"), "huge/2", 0, false, "small")
+	if n := recv(t, ch, "small notification"); n.payload != "small" {
+		t.Fatalf("next notification %q", n.payload)
+	}
+}
+
+// TestLargeNotificationBlocksByGET follows RFC 7959 3.4 by hand: the
+// notification carries block 0, the client ACKs it and GETs the rest.
+func TestLargeNotificationBlocksByGET(t *testing.T) {
+	e := startEnv(t)
 	r := e.raw()
 	r.send(rawGET(1, []byte{7}, true, "ps", "huge"))
 	r.read()
-	pub := e.mqttClient("pub")
-	e.mqttPublish(pub, "huge", 0, false, strings.Repeat("x", 2000))
-	if got := recv(t, dropped, "drop"); got != core.DropRejected {
-		t.Fatalf("dropped as %v", got)
+	body := strings.Repeat("abcdefghij", 150) // 1500 bytes: blocks of 1024 and 476
+	e.mqttPublish(e.mqttClient("pub"), "huge", 1, false, body)
+	n := r.read()
+	if n.typ != typeCON || n.payload != body[:1024] {
+		t.Fatalf("first block: type %d, %d bytes", n.typ, len(n.payload))
 	}
-	e.mqttPublish(pub, "huge", 0, false, "small")
-	if n := r.read(); n.payload != "small" {
-		t.Fatalf("next notification %q", n.payload)
+	r.send([]byte{0x60, 0, byte(n.mid >> 8), byte(n.mid)})
+	o := append(pathOpts("ps", "huge"), message.Option{ID: message.Block2, Value: uintBytes(1<<4 | 6)})
+	r.send(rawRequest(message.Confirmable, codes.GET, 2, []byte{8}, o, nil))
+	m := r.read()
+	if codeString(m.code) != "2.05" || m.payload != body[1024:] {
+		t.Fatalf("block 1: %s, %d bytes", codeString(m.code), len(m.payload))
 	}
 }

@@ -63,9 +63,14 @@ type client struct {
 
 // observation is one Observe relation: a token and its subscription.
 type observation struct {
-	token []byte
-	key   string
-	seq   uint32 // the last Observe value sent
+	token  []byte
+	key    string
+	filter string
+	seq    uint32 // the last Observe value sent
+	// large is the last notification too large for one datagram: its
+	// later blocks are read with GET and Block2 [RFC7959 3.4]. Messages are
+	// immutable and shared, so this holds no copy.
+	large *core.Message
 }
 
 type pendingCON struct {

@@ -67,13 +67,20 @@ func (c *client) notify(d *core.Delivery, now time.Time) {
 		c.recentPos = (c.recentPos + 1) % len(c.recent)
 	}
 	opts := message.Options{{ID: message.Observe, Value: uintBytes(seq)}}
-	if cf, ok := contentFormatOf(d.Msg); ok {
+	payload := d.Msg.Payload
+	if len(payload) > 16<<c.g.blockSZX() {
+		// [RFC7959 3.4] the first block; the client reads the others with
+		// GET and Block2 on the observed path.
+		rp := c.g.block(d.Msg, nil, true)
+		opts = append(opts, rp.opts...)
+		payload = rp.payload
+		o.large = d.Msg
+	} else if cf, ok := contentFormatOf(d.Msg); ok {
 		opts = append(opts, message.Option{ID: message.ContentFormat, Value: uintBytes(cf)})
 	}
-	b, err := c.g.encode(c.buf, typ, codeContent, mid, o.token, opts, d.Msg.Payload)
+	b, err := c.g.encode(c.buf, typ, codeContent, mid, o.token, opts, payload)
 	if err != nil || len(b) > c.g.cfg.MaxMessageSize {
-		// Too large for one datagram, and block-wise transfer is not
-		// done yet: dropped and counted.
+		// Too large for one datagram even so: dropped and counted.
 		c.g.log.Debug("coap notification too large", "client", c.id, "bytes", len(d.Msg.Payload))
 		// Settled Rejected, so the core counts it dropped (tag 0 too).
 		delete(c.pending, d.Tag)
