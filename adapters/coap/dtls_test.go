@@ -167,3 +167,34 @@ func TestDTLSWithPSK(t *testing.T) {
 		t.Fatalf("ClientInfo %+v", in)
 	}
 }
+
+func TestDTLSAssociationsBoundedByMaxClients(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	e := startEnv(t, func(_ *core.Config, c *Config) {
+		c.MaxClients = 1
+		c.Listeners = append(c.Listeners, Listener{Name: "dtls", Type: "dtls", Address: "127.0.0.1:0",
+			DTLS: &DTLS{PSK: map[string][]byte{"device-9": key}}})
+	})
+	addr := e.addrs["dtls"].String()
+	psk := []dtls.ClientOption{
+		dtls.WithPSK(func([]byte) ([]byte, error) { return key, nil }),
+		dtls.WithPSKIdentityHint([]byte("device-9")),
+		dtls.WithCipherSuites(dtls.TLS_PSK_WITH_AES_128_GCM_SHA256),
+	}
+	c, err := dtlsClient(t, addr, psk...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, d := post(t, c, "/ps/one", "x", false); code != codes.Changed.String() {
+		t.Fatalf("first association: %s %q", code, d)
+	}
+	if handshake(t, addr, psk...) == nil {
+		t.Fatal("a second association beyond max_clients completed its handshake")
+	}
+	if code, _ := post(t, c, "/ps/one", "y", false); code != codes.Changed.String() {
+		t.Fatalf("the first association after the refusal: %s", code)
+	}
+	if e.gw.Stats().Limited.Load() == 0 {
+		t.Fatal("the refusal was not counted")
+	}
+}

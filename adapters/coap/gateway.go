@@ -155,7 +155,7 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 		}
 		l.udp = pc.(*net.UDPConn)
 	case "dtls":
-		opts, err := dtlsOptions(lc.DTLS)
+		opts, err := dtlsOptions(lc.DTLS, g.dtlsAttempt)
 		if err != nil {
 			return nil, err
 		}
@@ -184,11 +184,12 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 // certificate, pre-shared keys, or both; extended master secret required.
 // It matches the MQTT-SN gateway's, so one dtls block means the same in
 // both.
-func dtlsOptions(d *DTLS) ([]dtls.ServerOption, error) {
+func dtlsOptions(d *DTLS, attempt func(net.Addr) error) ([]dtls.ServerOption, error) {
 	if d == nil || d.CertFile == "" && len(d.PSK) == 0 {
 		return nil, errors.New("dtls: a certificate or pre-shared keys are required")
 	}
-	opts := []dtls.ServerOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
+	opts := []dtls.ServerOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+		dtls.WithOnConnectionAttempt(attempt)}
 	if d.CertFile != "" {
 		cert, err := tlsfiles.LoadKeyPair(d.CertFile, d.KeyFile)
 		if err != nil {
@@ -230,6 +231,24 @@ func dtlsOptions(d *DTLS) ([]dtls.ServerOption, error) {
 		)
 	}
 	return opts, nil
+}
+
+// errTooManyAssociations refuses a DTLS handshake beyond max_clients.
+var errTooManyAssociations = errors.New("coap: too many DTLS associations")
+
+// dtlsAttempt admits a new DTLS association while fewer than MaxClients
+// exist, handshaking or established: each holds a goroutine for up to the
+// handshake timeout, so a ClientHello flood from spoofed sources is
+// bounded by it.
+func (g *Gateway) dtlsAttempt(net.Addr) error {
+	g.mu.Lock()
+	n := len(g.dtlsConns)
+	g.mu.Unlock()
+	if n >= g.cfg.MaxClients {
+		g.stats.Limited.Add(1)
+		return errTooManyAssociations
+	}
+	return nil
 }
 
 // isDTLSHandshake accepts a new association only from a datagram that
