@@ -198,3 +198,27 @@ func TestDTLSAssociationsBoundedByMaxClients(t *testing.T) {
 		t.Fatal("the refusal was not counted")
 	}
 }
+
+func TestSilentDTLSAssociationClosedAfterHeartbeat(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	e := startEnv(t, func(_ *core.Config, c *Config) {
+		c.Heartbeat = 300 * time.Millisecond
+		c.Listeners = append(c.Listeners, Listener{Name: "dtls", Type: "dtls", Address: "127.0.0.1:0",
+			DTLS: &DTLS{PSK: map[string][]byte{"device-9": key}}})
+	})
+	c, err := dtlsClient(t, e.addrs["dtls"].String(),
+		dtls.WithPSK(func([]byte) ([]byte, error) { return key, nil }),
+		dtls.WithPSKIdentityHint([]byte("device-9")),
+		dtls.WithCipherSuites(dtls.TLS_PSK_WITH_AES_128_GCM_SHA256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post(t, c, "/ps/one", "x", false); code != codes.Changed.String() {
+		t.Fatalf("publish: %s", code)
+	}
+	waitFor(t, "the silent association closed", func() bool {
+		e.gw.mu.Lock()
+		defer e.gw.mu.Unlock()
+		return len(e.gw.dtlsConns) == 0 && len(e.gw.byID) == 0
+	})
+}

@@ -339,6 +339,9 @@ func (g *Gateway) readDTLS(l *listener, nc net.Conn) {
 	buf := make([]byte, g.readBufSize())
 	var r request
 	for {
+		// An association silent for a heartbeat window is closed, as its
+		// client is dropped: it frees its place under max_clients.
+		nc.SetReadDeadline(time.Now().Add(g.cfg.Heartbeat))
 		n, err := nc.Read(buf)
 		if err != nil {
 			return
