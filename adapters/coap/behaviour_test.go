@@ -302,3 +302,51 @@ func TestDuplicateCacheKeepsOnlySmallResponses(t *testing.T) {
 		t.Fatalf("duplicate cache holds %d bytes, want the small 2.04 only", total)
 	}
 }
+
+func TestAcceptThatCannotBeMet(t *testing.T) {
+	e := startEnv(t)
+	r := e.raw()
+	o := append(pathOpts("ps", "cf"), message.Option{ID: message.ContentFormat})
+	r.send(rawRequest(message.Confirmable, codes.POST, 1, nil, append(o, message.Option{ID: message.URIQuery, Value: []byte("retain=1")}), []byte("text")))
+	if m := r.read(); codeString(m.code) != "2.04" {
+		t.Fatalf("publish: %s", codeString(m.code))
+	}
+	for _, tc := range []struct {
+		accept uint32
+		want   string
+	}{{50, "4.06"}, {0, "2.05"}} {
+		o := append(pathOpts("ps", "cf"), message.Option{ID: message.Accept, Value: uintBytes(tc.accept)})
+		r.send(rawRequest(message.Confirmable, codes.GET, uint16(2+tc.accept), nil, o, nil))
+		if m := r.read(); codeString(m.code) != tc.want {
+			t.Fatalf("Accept %d: %s, want %s", tc.accept, codeString(m.code), tc.want)
+		}
+	}
+}
+
+func TestObserveSequenceWrapsAt24Bits(t *testing.T) {
+	if got := nextSeq(0xffffff); got != 0 {
+		t.Fatalf("after 0xffffff: %#x, want 0", got)
+	}
+	e := startEnv(t)
+	r := e.raw()
+	r.send(rawGET(1, []byte{7}, true, "ps", "w"))
+	reg := r.read()
+	c := func() *client {
+		e.gw.mu.Lock()
+		defer e.gw.mu.Unlock()
+		for _, c := range e.gw.byID {
+			return c
+		}
+		return nil
+	}()
+	c.mu.Lock()
+	c.obs[obsKey([]byte{7})].seq = 0xfffffe
+	c.mu.Unlock()
+	pub := e.mqttClient("pub")
+	for _, want := range []int64{0xffffff, 0} {
+		e.mqttPublish(pub, "w", 0, false, "v")
+		if n := r.read(); n.observe != want {
+			t.Fatalf("Observe %#x, want %#x (registration %#x)", n.observe, want, reg.observe)
+		}
+	}
+}
