@@ -17,6 +17,9 @@ type CoAPConfig struct {
 	// ConnectionRequired makes every request carry the client id and the
 	// token POST /mqtt/connection answered.
 	ConnectionRequired bool `yaml:"connection_required"`
+	// ObserveEcho asks an Observe registration over UDP from a client not
+	// yet shown reachable to repeat itself with an Echo option.
+	ObserveEcho bool `yaml:"observe_echo"`
 	// Heartbeat is how long a client may stay silent before its session
 	// and observations are dropped.
 	Heartbeat Duration `yaml:"heartbeat"`

@@ -15,6 +15,7 @@ func (g *Gateway) buildCoAP(c *conf.CoAPConfig) *coap.Gateway {
 		Namespace:            c.Namespace,
 		Mountpoint:           c.Mountpoint,
 		ConnectionRequired:   c.ConnectionRequired,
+		ObserveEcho:          c.ObserveEcho,
 		Heartbeat:            c.Heartbeat.D(),
 		ConQoS:               byte(c.ConQoS),
 		NonQoS:               byte(c.NonQoS),

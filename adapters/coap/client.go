@@ -34,6 +34,9 @@ type client struct {
 	token    string
 	lastSeen time.Time
 	gone     bool
+	// reachable: the client showed it receives what is sent to its
+	// address (an ACK of a CON notification, an Echo, DTLS).
+	verified bool
 	// obs are the observations by subscription key.
 	obs map[string]*observation
 	// pending is the CON notification awaiting its ACK, by tag; the core

@@ -16,6 +16,11 @@ type Config struct {
 	// ConnectionRequired makes every request but POST /mqtt/connection
 	// carry the client id and the token that answered it.
 	ConnectionRequired bool
+	// ObserveEcho makes an Observe registration over UDP from a client not
+	// yet known to be reachable at its address answer 4.01 with an Echo
+	// option, to be repeated with it [RFC9175 2.4], so a spoofed
+	// registration cannot aim notifications at someone else.
+	ObserveEcho bool
 	// Heartbeat is how long a client may stay silent before it is dropped
 	// with its observations (default 2 minutes).
 	Heartbeat time.Duration

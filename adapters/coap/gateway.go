@@ -49,6 +49,8 @@ type Gateway struct {
 	stopping  bool
 	dtlsConns map[net.Conn]struct{}
 
+	echoKey [32]byte
+
 	dirtyMu sync.Mutex
 	dirty   []*client
 	wake    chan struct{}
@@ -93,6 +95,7 @@ func New(cfg Config, b *core.Broker) *Gateway {
 		dtlsConns: map[net.Conn]struct{}{},
 		wake:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
+		echoKey:   newEchoKey(),
 	}
 }
 

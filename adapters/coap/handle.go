@@ -281,6 +281,9 @@ func (g *Gateway) handleRequest(p peer, r *request, now time.Time) {
 		rp = c.publish(r, &q, r.payload)
 	case method == methodDELETE:
 		rp = c.deleteRetained(r)
+	case r.observe == 0 && !c.reachable(r, now):
+		rp = diag(codeUnauthorized, "repeat the registration with the Echo option")
+		rp.opts = message.Options{{ID: message.Echo, Value: g.echoFor(p.addr, now)}}
 	case r.observe == 0:
 		rp = c.observe(r, &q)
 	case r.observe == 1:

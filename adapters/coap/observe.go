@@ -153,6 +153,7 @@ func (c *client) ack(mid uint16, reset bool) {
 			c.g.stats.ObserveLost.Add(1)
 		} else {
 			c.cc.Settle(tag, core.Accepted)
+			c.verified = true
 		}
 		return
 	}

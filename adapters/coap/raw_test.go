@@ -43,6 +43,7 @@ type rawMsg struct {
 	mid     uint16
 	token   []byte
 	observe int64
+	echo    []byte
 	payload string
 	raw     []byte
 }
@@ -64,6 +65,9 @@ func (r *rawClient) readTimeout(timeout time.Duration) (rawMsg, bool) {
 		observe: -1, payload: string(m.Payload), raw: buf[:n]}
 	if v, err := m.Options.Observe(); err == nil {
 		rm.observe = int64(v)
+	}
+	if v, err := m.Options.GetBytes(message.Echo); err == nil {
+		rm.echo = append([]byte(nil), v...)
 	}
 	return rm, true
 }

@@ -35,6 +35,7 @@ const (
 	optProxyURI      = 35
 	optProxyScheme   = 39
 	optSize1         = 60
+	optEcho          = 252
 	optNoResponse    = 258
 )
 
@@ -68,6 +69,7 @@ var knownOptions = map[uint16]optionDef{
 	optProxyURI:      {1, 1034, false},
 	optProxyScheme:   {1, 255, false},
 	optSize1:         {0, 4, false},
+	optEcho:          {1, 40, false},
 	optNoResponse:    {0, 1, false},
 }
 
@@ -98,6 +100,7 @@ type request struct {
 	block2        int64
 	size1         int64
 	payload       []byte
+	echo          []byte // the Echo option [RFC9175 2]; nil when absent
 	// badCritical is the first critical option the adapter does not
 	// recognize, has a wrong length or repeats when it may not; 0: none.
 	badCritical uint16
@@ -210,6 +213,8 @@ func parse(b []byte, r *request, maxOptions int) error {
 			r.block2 = int64(uintValue(val))
 		case optSize1:
 			r.size1 = int64(uintValue(val))
+		case optEcho:
+			r.echo = val
 		case optProxyURI, optProxyScheme:
 			r.proxy = true
 		}
