@@ -24,7 +24,7 @@ type coapBroker struct {
 // startCoAPBroker runs mqgate with the CoAP gateway on a free UDP port (the
 // test picks it: testbroker waits for MQTT listeners only) and waits until
 // it logs that it listens there.
-func startCoAPBroker(t *testing.T) *coapBroker {
+func startCoAPBroker(t *testing.T, extra ...string) *coapBroker {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -36,6 +36,9 @@ func startCoAPBroker(t *testing.T) *coapBroker {
 	cfg := filepath.Join(dir, "mqgate.yaml")
 	data := brokerConfig + fmt.Sprintf("storage: {dir: %q}\ncoap:\n  enabled: true\n  listeners:\n    - {name: udp, type: udp, address: \"127.0.0.1:%d\"}\n",
 		filepath.Join(dir, "data"), port)
+	for _, line := range extra {
+		data += "  " + line + "\n" // more keys of the coap section
+	}
 	if err := os.WriteFile(cfg, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -117,5 +120,17 @@ func TestCoAPClientObservesMQTTPublishes(t *testing.T) {
 			t.Fatal(tok.Error())
 		}
 		p.waitLine(t, 10*time.Second, want, func(l string) bool { return l == want })
+	}
+}
+
+// TestCoAPClientAnswersEcho: with coap.observe_echo, libcoap repeats its
+// Observe registration with the Echo option by itself.
+func TestCoAPClientAnswersEcho(t *testing.T) {
+	cc := coapClient(t)
+	b := startCoAPBroker(t, "observe_echo: true")
+	runTool(t, cc, "-m", "post", "-e", "kept", b.coapURL+"/ps/echo?retain=1")
+	out, _ := runToolErr(t, cc, "-v", "7", "-m", "get", "-s", "2", b.coapURL+"/ps/echo")
+	if !strings.Contains(out, "4.01") || !strings.Contains(out, "kept") {
+		t.Fatalf("coap-client did not get through the Echo exchange:\n%s", out)
 	}
 }
