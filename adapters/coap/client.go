@@ -149,7 +149,7 @@ func (g *Gateway) resolve(p peer, q *params) (*client, byte, string) {
 		c.mu.Lock()
 		if !c.gone && c.kicked.Load() == 0 {
 			sameAddr := c.peer.key() == p.key()
-			if sameAddr && !q.hasUser && !q.hasPassword || c.sameCredentials(q) {
+			if sameAddr && !q.hasUser && !q.hasPassword || c.sameCredentials(q) && c.samePeerKind(p) {
 				if !sameAddr {
 					g.rebindLocked(c, p)
 				}
@@ -162,6 +162,14 @@ func (g *Gateway) resolve(p peer, q *params) (*client, byte, string) {
 		return nil, codeServiceUnavailable, "too many clients"
 	}
 	return g.openClient(p, id, q)
+}
+
+// samePeerKind reports whether p may take c's place without a new
+// authentication: the same listener and, on DTLS, the same certificate CN
+// or PSK identity. A client authenticated by DTLS is never moved to a plain
+// UDP address, or to another identity, by its client id and password alone.
+func (c *client) samePeerKind(p peer) bool {
+	return c.peer.l == p.l && c.peer.cn == p.cn
 }
 
 // resolveToken finds the client of a request that carries its client id
@@ -177,7 +185,7 @@ func (g *Gateway) resolveToken(p peer, q *params) (*client, byte, string) {
 	g.mu.Unlock()
 	if c != nil {
 		c.mu.Lock()
-		if !c.gone && c.kicked.Load() == 0 && c.token != "" &&
+		if !c.gone && c.kicked.Load() == 0 && c.token != "" && c.samePeerKind(p) &&
 			subtle.ConstantTimeCompare([]byte(c.token), []byte(q.token)) == 1 {
 			if c.peer.key() != p.key() {
 				g.rebindLocked(c, p)

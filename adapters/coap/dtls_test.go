@@ -222,3 +222,43 @@ func TestSilentDTLSAssociationClosedAfterHeartbeat(t *testing.T) {
 		return len(e.gw.dtlsConns) == 0 && len(e.gw.byID) == 0
 	})
 }
+
+// certOrPasswordAuth allows a DTLS client by its identity, and others only
+// with password "pw"; MQTT clients always.
+type certOrPasswordAuth struct{}
+
+func (certOrPasswordAuth) Authenticate(_ context.Context, c *core.ClientInfo, pw []byte) (core.Verdict, error) {
+	if c.Protocol != "coap" || c.CertCN != "" || string(pw) == "pw" {
+		return core.Allow, nil
+	}
+	return core.Deny, nil
+}
+
+// TestDTLSClientNotMovedToUDPByClientID: a UDP request naming the client id
+// of a DTLS-authenticated client is authenticated on its own, never routed
+// into that session.
+func TestDTLSClientNotMovedToUDPByClientID(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	e := startEnv(t, func(b *core.Config, c *Config) {
+		b.Authenticator = certOrPasswordAuth{}
+		c.Listeners = append(c.Listeners, Listener{Name: "dtls", Type: "dtls", Address: "127.0.0.1:0",
+			DTLS: &DTLS{PSK: map[string][]byte{"device-9": key}}})
+	})
+	c, err := dtlsClient(t, e.addrs["dtls"].String(),
+		dtls.WithPSK(func([]byte) ([]byte, error) { return key, nil }),
+		dtls.WithPSKIdentityHint([]byte("device-9")),
+		dtls.WithCipherSuites(dtls.TLS_PSK_WITH_AES_128_GCM_SHA256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post(t, c, "/ps/a", "x", false, query("clientid=dev")...); code != codes.Changed.String() {
+		t.Fatalf("DTLS publish: %s", code)
+	}
+	u := e.coapClient()
+	if code, _ := post(t, u, "/ps/a", "y", false, query("clientid=dev")...); code != codes.Unauthorized.String() {
+		t.Fatalf("UDP request naming the DTLS client's id: %s, want 4.01", code)
+	}
+	if code, _ := post(t, c, "/ps/a", "z", false, query("clientid=dev")...); code != codes.Changed.String() {
+		t.Fatalf("the DTLS client afterwards: %s", code)
+	}
+}
