@@ -241,6 +241,9 @@ func (g *Gateway) openClient(p peer, id string, q *params) (*client, byte, strin
 	c.mu.Lock()
 	cc, _, err := g.broker.Open(context.Background(), req)
 	if err != nil {
+		// A Notify during a failed Open may have queued c for the service
+		// goroutine: gone keeps it from touching the nil core client.
+		c.gone = true
 		c.mu.Unlock()
 		g.stats.Denied.Add(1)
 		code, why := codeUnauthorized, "authentication failed"
