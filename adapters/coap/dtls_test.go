@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -260,5 +261,43 @@ func TestDTLSClientNotMovedToUDPByClientID(t *testing.T) {
 	}
 	if code, _ := post(t, c, "/ps/a", "z", false, query("clientid=dev")...); code != codes.Changed.String() {
 		t.Fatalf("the DTLS client afterwards: %s", code)
+	}
+}
+
+// TestPSKIdentitiesAreUntrustedBytes: a non-UTF-8 identity is compared as
+// exact bytes and reaches authentication unchanged; an unknown 1,000-byte
+// one fails its handshake and the gateway goes on serving.
+func TestPSKIdentitiesAreUntrustedBytes(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	odd := "\xff\xfe:dev\x00"
+	auth := &recordingAuth{}
+	e := startEnv(t, func(b *core.Config, c *Config) {
+		b.Authenticator = auth
+		c.Listeners = append(c.Listeners, Listener{Name: "dtls", Type: "dtls", Address: "127.0.0.1:0",
+			DTLS: &DTLS{PSK: map[string][]byte{odd: key}}})
+	})
+	addr := e.addrs["dtls"].String()
+	psk := func(identity string) []dtls.ClientOption {
+		return []dtls.ClientOption{
+			dtls.WithPSK(func([]byte) ([]byte, error) { return key, nil }),
+			dtls.WithPSKIdentityHint([]byte(identity)),
+			dtls.WithCipherSuites(dtls.TLS_PSK_WITH_AES_128_GCM_SHA256),
+		}
+	}
+	if handshake(t, addr, psk(strings.Repeat("x", 1000))...) == nil {
+		t.Fatal("an unknown 1,000-byte identity completed its handshake")
+	}
+	if handshake(t, addr, psk("\xff\xfe:dev")...) == nil {
+		t.Fatal("a prefix of the identity completed its handshake")
+	}
+	c, err := dtlsClient(t, addr, psk(odd)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post(t, c, "/ps/odd", "x", false); code != codes.Changed.String() {
+		t.Fatalf("publish: %s", code)
+	}
+	if in := auth.last(t); in.CertCN != odd {
+		t.Fatalf("CertCN %q, want the identity's exact bytes %q", in.CertCN, odd)
 	}
 }
