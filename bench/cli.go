@@ -47,6 +47,7 @@ type Options struct {
 	PubProto     string        // -pub-proto: publishers' protocol (default -proto)
 	SubProto     string        // -sub-proto: subscribers' protocol (default -proto)
 	SNAddr       string        // -sn-host: the MQTT-SN gateway's UDP address
+	CoAPAddr     string        // -coap-host: the CoAP gateway's UDP address
 	SNKeepAlive  time.Duration // -sn-keepalive: MQTT-SN CONNECT duration
 	SNRetry      time.Duration // -sn-retry: MQTT-SN retransmission interval
 	SNPredefined int           // -sn-topic-id: first predefined topic id of MQTT-SN publishers
@@ -56,6 +57,7 @@ type Options struct {
 const (
 	protoMQTT   = "mqtt"
 	protoMQTTSN = "mqttsn"
+	protoCoAP   = "coap"
 )
 
 const usageText = `usage: mqgate-bench COMMAND [flags]
@@ -87,6 +89,14 @@ has two characters, or predefined ids from -sn-topic-id; -q -1 needs one of
 the latter two and mqttsn.qos_minus_one on the gateway. An MQTT-SN client
 retransmits unacknowledged messages every -sn-retry and sends PINGREQ when it
 has been silent for -sn-keepalive.
+
+-proto coap (or -pub-proto / -sub-proto coap) makes clients CoAP clients over
+UDP to -coap-host, at QoS 0 only: publishers send NON POST /ps/{topic},
+subscribers observe GET /ps/{filter} and get NON notifications (they ping
+every 30 s to stay within the gateway's heartbeat). With the gateway's
+default coap.observe_queue latest, an observer that falls behind gets only
+the newest value and the rest count as lost; set it to all to count every
+message.
 `
 
 const scenarioList = `      fanin     -c publishers (100) on bench/fanin/%i, 1 subscriber to bench/fanin/+
@@ -264,10 +274,11 @@ func newFlags(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.Password, "P", "", "password")
 	fs.StringVar(&o.ClientPrefix, "prefix", "", "client identifier prefix (default mqgb-PID-)")
 	fs.DurationVar(&o.ConnectTimeout, "timeout", 10*time.Second, "connect and subscribe timeout")
-	fs.StringVar(&o.Proto, "proto", protoMQTT, "client protocol: mqtt or mqttsn")
-	fs.StringVar(&o.PubProto, "pub-proto", "", "publishers' protocol, mqtt or mqttsn (default -proto)")
-	fs.StringVar(&o.SubProto, "sub-proto", "", "subscribers' protocol, mqtt or mqttsn (default -proto)")
+	fs.StringVar(&o.Proto, "proto", protoMQTT, "client protocol: mqtt, mqttsn or coap")
+	fs.StringVar(&o.PubProto, "pub-proto", "", "publishers' protocol, mqtt, mqttsn or coap (default -proto)")
+	fs.StringVar(&o.SubProto, "sub-proto", "", "subscribers' protocol, mqtt, mqttsn or coap (default -proto)")
 	fs.StringVar(&o.SNAddr, "sn-host", "", "MQTT-SN gateway UDP `host:port` (default the host of -h, port 1884)")
+	fs.StringVar(&o.CoAPAddr, "coap-host", "", "CoAP gateway UDP `host:port` (default the host of -h, port 5683)")
 	fs.DurationVar(&o.SNKeepAlive, "sn-keepalive", time.Minute, "MQTT-SN keep alive: PINGREQ after this long without sending")
 	fs.DurationVar(&o.SNRetry, "sn-retry", time.Second, "MQTT-SN retransmission interval for unacknowledged messages")
 	fs.IntVar(&o.SNPredefined, "sn-topic-id", 0, "MQTT-SN publishers use predefined topic `ID` (plus the client index when the topic has %i)")
@@ -434,8 +445,11 @@ flags:
 
 func (o *Options) validate() error {
 	for _, p := range []string{o.Proto, o.PubProto, o.SubProto} {
-		if p != "" && p != protoMQTT && p != protoMQTTSN {
-			return fmt.Errorf("protocol %q: want mqtt or mqttsn", p)
+		if p != "" && p != protoMQTT && p != protoMQTTSN && p != protoCoAP {
+			return fmt.Errorf("protocol %q: want mqtt, mqttsn or coap", p)
+		}
+		if p == protoCoAP && o.QoS != 0 {
+			return errCoAPQoS
 		}
 	}
 	switch {
@@ -502,6 +516,13 @@ func (r *run) setProtocols() error {
 			return fmt.Errorf("-h %q: %w", o.Addr, err)
 		}
 		o.SNAddr = net.JoinHostPort(host, "1884")
+	}
+	if o.CoAPAddr == "" {
+		host, _, err := net.SplitHostPort(o.Addr)
+		if err != nil {
+			return fmt.Errorf("-h %q: %w", o.Addr, err)
+		}
+		o.CoAPAddr = net.JoinHostPort(host, "5683")
 	}
 	return nil
 }

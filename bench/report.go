@@ -192,6 +192,8 @@ func (s *Summary) protoName(p string) string {
 		return ""
 	case protoMQTTSN:
 		return " (MQTT-SN)"
+	case protoCoAP:
+		return " (CoAP)"
 	case protoEcho:
 		return " (raw TCP to an echo server)"
 	}
