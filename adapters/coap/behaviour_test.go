@@ -350,3 +350,28 @@ func TestObserveSequenceWrapsAt24Bits(t *testing.T) {
 		}
 	}
 }
+
+// TestRebootedDeviceReusingMIDsIsNotAnsweredFromTheCache: the same MID
+// with a new token is a new request; with the same token, a duplicate.
+func TestRebootedDeviceReusingMIDsIsNotAnsweredFromTheCache(t *testing.T) {
+	e := startEnv(t)
+	sub := e.mqttSubscribe("sub", "boot/#", 1)
+	r := e.raw()
+	before := rawRequest(message.Confirmable, codes.POST, 1, []byte{0xa1}, pathOpts("ps", "boot", "before"), []byte("1"))
+	r.send(before)
+	r.read()
+	r.send(rawRequest(message.Confirmable, codes.POST, 1, []byte{0xb2}, pathOpts("ps", "boot", "after"), []byte("2")))
+	if m := r.read(); codeString(m.code) != "2.04" || !bytes.Equal(m.token, []byte{0xb2}) {
+		t.Fatalf("after the reboot: %s token % x", codeString(m.code), m.token)
+	}
+	r.send(before)
+	if m := r.read(); !bytes.Equal(m.token, []byte{0xa1}) {
+		t.Fatalf("a true duplicate answered with token % x", m.token)
+	}
+	for _, want := range []string{"boot/before", "boot/after"} {
+		if m := recv(t, sub, want); m.topic != want {
+			t.Fatalf("got %s, want %s", m.topic, want)
+		}
+	}
+	none(t, sub, "the duplicate published again")
+}

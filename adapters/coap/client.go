@@ -1,6 +1,7 @@
 package coap
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"crypto/sha256"
@@ -319,11 +320,15 @@ func (c *client) allow(now time.Time) bool {
 }
 
 // duplicate returns the response sent to a confirmable request with mid
-// within the exchange lifetime.
-func (c *client) duplicate(mid uint16, now time.Time) ([]byte, bool) {
+// and token within the exchange lifetime. Deduplication is by MID
+// [RFC7252 4.5]; the token must match too, so a rebooted device that
+// starts its MIDs again with fresh tokens is not answered from the cache.
+func (c *client) duplicate(mid uint16, token []byte, now time.Time) ([]byte, bool) {
 	for i := range c.dedup {
 		e := &c.dedup[i]
-		if e.resp != nil && e.mid == mid && now.Sub(e.at) < exchangeLifetime {
+		// The cached response is a piggybacked ACK: it carries the token.
+		if e.resp != nil && e.mid == mid && now.Sub(e.at) < exchangeLifetime &&
+			bytes.Equal(e.resp[4:4+int(e.resp[0]&0xf)], token) {
 			return e.resp, true
 		}
 	}

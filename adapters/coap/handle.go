@@ -217,7 +217,7 @@ func (g *Gateway) handleRequest(p peer, r *request, now time.Time) {
 	g.mu.Unlock()
 	if bound != nil && r.typ == typeCON {
 		bound.mu.Lock()
-		resp, dup := bound.duplicate(r.mid, now)
+		resp, dup := bound.duplicate(r.mid, r.token, now)
 		if dup {
 			bound.lastSeen = now
 			p.write(resp)
