@@ -12,18 +12,19 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Node     string         `yaml:"node"`
-	Log      LogConfig      `yaml:"log"`
-	Broker   BrokerConfig   `yaml:"broker"`
-	MQTT     MQTTConfig     `yaml:"mqtt"`
-	Sessions SessionsConfig `yaml:"sessions"`
-	Retained RetainedConfig `yaml:"retained"`
-	Auth     AuthConfig     `yaml:"auth"`
-	Sys      SysConfig      `yaml:"sys"`
-	Debug    DebugConfig    `yaml:"debug"`
-	Runtime  RuntimeConfig  `yaml:"runtime"`
-	Storage  StorageConfig  `yaml:"storage"`
-	MQTTSN   MQTTSNConfig   `yaml:"mqttsn"`
+	Node     string           `yaml:"node"`
+	Log      LogConfig        `yaml:"log"`
+	Broker   BrokerConfig     `yaml:"broker"`
+	MQTT     MQTTConfig       `yaml:"mqtt"`
+	Sessions SessionsConfig   `yaml:"sessions"`
+	Retained RetainedConfig   `yaml:"retained"`
+	Auth     AuthConfig       `yaml:"auth"`
+	Sys      SysConfig        `yaml:"sys"`
+	Debug    DebugConfig      `yaml:"debug"`
+	Runtime  RuntimeConfig    `yaml:"runtime"`
+	Storage  StorageConfig    `yaml:"storage"`
+	MQTTSN   MQTTSNConfig     `yaml:"mqttsn"`
+	HTTP     HTTPServerConfig `yaml:"http"`
 
 	// Warnings are what Parse found worth telling but not wrong, such as a
 	// deprecated key it applied; the gateway logs them when it starts.
@@ -161,6 +162,7 @@ func Default() *Config {
 		Sys:      SysConfig{Interval: Duration(10 * time.Second)},
 		Storage:  defaultStorage(),
 		MQTTSN:   defaultMQTTSN(),
+		HTTP:     defaultHTTPServer(),
 		Runtime:  RuntimeConfig{GCPercent: 200},
 	}
 }

@@ -175,6 +175,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateMQTTSN(bad)
 	c.validateStorage(bad)
+	c.validateHTTPServer(bad)
 	return errors.Join(errs...)
 }
 

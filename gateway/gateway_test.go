@@ -44,6 +44,9 @@ func startLogging(t *testing.T, yaml string, log *slog.Logger) *gateway.Gateway 
 	if cfg.Storage.Dir == "./data" {
 		cfg.Storage.Dir = t.TempDir() // never the repository's ./data
 	}
+	if cfg.HTTP.Address == conf.DefaultHTTPAddress {
+		cfg.HTTP.Address = "127.0.0.1:0" // never a fixed port
+	}
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		t.Fatalf("new: %v", err)
@@ -155,7 +158,7 @@ auth:
 func TestGatewayStartFailsOnBusyPort(t *testing.T) {
 	g := start(t, `mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}`)
 	busy := g.MQTTAddr("tcp").String()
-	cfg, err := conf.Parse([]byte(fmt.Sprintf(`{storage: {type: memory}, debug: {pprof_address: "127.0.0.1:0"}, mqtt: {listeners: [{name: a, type: tcp, address: "127.0.0.1:0"}, {name: b, type: tcp, address: %q}]}}`, busy)))
+	cfg, err := conf.Parse([]byte(fmt.Sprintf(`{storage: {type: memory}, debug: {pprof_address: "127.0.0.1:0"}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: a, type: tcp, address: "127.0.0.1:0"}, {name: b, type: tcp, address: %q}]}}`, busy)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +178,7 @@ func TestGatewayStartFailsOnBusyPort(t *testing.T) {
 	for _, want := range []struct{ msg, attr string }{
 		{"mqtt listening", "addr"},
 		{"pprof profiling endpoint enabled", "addr"},
+		{"HTTP API serving without credentials on a loopback address: anyone on this machine may call it; set http.api_key_file to require API keys", "addr"},
 	} {
 		addr := rec.attr(want.msg, want.attr)
 		if addr == "" {

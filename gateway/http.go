@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/httpapi"
+)
+
+// httpServer is the gateway's operations HTTP server (httpapi).
+type httpServer struct {
+	srv   *http.Server
+	ln    net.Listener
+	end   chan struct{} // closed when Serve has returned
+	ready atomic.Bool   // adapters started and not stopping
+	conns httpapi.Conns
+}
+
+var errNotReady = errors.New("the gateway is starting or stopping: not every listener is open")
+
+// startHTTP opens the HTTP server when http.address is set. Without API
+// keys it runs on loopback only (conf.Validate refuses any other address)
+// and says so in the log.
+func (g *Gateway) startHTTP(ctx context.Context) error {
+	c := &g.cfg.HTTP
+	if c.Address == "" {
+		return nil
+	}
+	var keys *httpapi.Keys
+	if c.APIKeyFile != "" {
+		var err error
+		if keys, err = httpapi.LoadKeys(c.APIKeyFile); err != nil {
+			return fmt.Errorf("http.api_key_file: %w", err)
+		}
+		if keys.Len() == 0 && !conf.IsLoopback(c.Address) {
+			return fmt.Errorf("http.api_key_file: %s has no keys; create one with mqgate apikey -f %s NAME", c.APIKeyFile, c.APIKeyFile)
+		}
+	}
+	var tlsCfg *tls.Config
+	if c.TLS != nil {
+		cert, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile)
+		if err != nil {
+			return fmt.Errorf("http.tls: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if c.TLS.MinVersion == "1.3" {
+			tlsCfg.MinVersion = tls.VersionTLS13
+		}
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", c.Address)
+	if err != nil {
+		return fmt.Errorf("http.address: %w", err)
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	h := g.http
+	api := httpapi.New(httpapi.Config{
+		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo,
+		Ready: func() error {
+			if !h.ready.Load() {
+				return errNotReady
+			}
+			return nil
+		},
+		Log: g.log.With("component", "http"),
+	})
+	h.srv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	h.ln, h.end = ln, make(chan struct{})
+	go func() {
+		defer close(h.end)
+		if err := h.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("HTTP server failed", "err", err)
+		}
+	}()
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+	}
+	if keys == nil {
+		g.log.Warn("HTTP API serving without credentials on a loopback address: anyone on this machine may call it; set http.api_key_file to require API keys",
+			"addr", ln.Addr().String())
+	} else {
+		g.log.Info("HTTP API listening", "addr", ln.Addr().String(), "scheme", scheme, "api_keys", keys.Len())
+	}
+	return nil
+}
+
+// stopHTTP closes the HTTP server, letting requests under way finish
+// until ctx ends.
+func (g *Gateway) stopHTTP(ctx context.Context) error {
+	h := g.http
+	h.ready.Store(false)
+	if h.srv == nil {
+		return nil
+	}
+	err := h.srv.Shutdown(ctx)
+	if err != nil {
+		h.srv.Close()
+	}
+	<-h.end
+	h.srv = nil
+	return err
+}
+
+// HTTPAddr returns the bound address of the HTTP server; nil when it is off.
+func (g *Gateway) HTTPAddr() net.Addr {
+	if g.http.ln == nil {
+		return nil
+	}
+	return g.http.ln.Addr()
+}
+
+// gatewayInfo describes the gateway for /api/v1/status.
+func (g *Gateway) gatewayInfo() httpapi.GatewayInfo {
+	info := httpapi.GatewayInfo{Version: Version, Node: g.cfg.Node, Store: g.cfg.Storage.Type, Listeners: []httpapi.Listener{}}
+	for _, a := range g.adapters {
+		addrs := g.Addrs(a.Name())
+		names := make([]string, 0, len(addrs))
+		for n := range addrs {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			info.Listeners = append(info.Listeners, httpapi.Listener{
+				Protocol: a.Name(), Name: n, Address: addrs[n].String(), Connections: g.http.conns.Get(a.Name(), n).Current,
+			})
+		}
+	}
+	return info
+}
