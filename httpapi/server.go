@@ -65,7 +65,19 @@ var routes = []route{
 	{method: "GET", path: "/healthz", public: true, handle: (*Server).healthz},
 	{method: "GET", path: "/readyz", public: true, handle: (*Server).readyz},
 	{method: "GET", path: "/metrics", handle: (*Server).metrics},
+	{method: "GET", path: "/api/v1/openapi.json", public: true, handle: (*Server).openAPI},
 	{method: "GET", path: "/api/v1/status", handle: (*Server).status},
+	{method: "GET", path: "/api/v1/clients", handle: (*Server).listClients},
+	{method: "GET", path: "/api/v1/clients/{clientid}", handle: (*Server).getClient},
+	{method: "DELETE", path: "/api/v1/clients/{clientid}", handle: (*Server).kickClient},
+	{method: "GET", path: "/api/v1/clients/{clientid}/subscriptions", handle: (*Server).listSubscriptions},
+	{method: "POST", path: "/api/v1/clients/{clientid}/subscriptions", handle: (*Server).addSubscription},
+	{method: "DELETE", path: "/api/v1/clients/{clientid}/subscriptions", handle: (*Server).removeSubscription},
+	{method: "GET", path: "/api/v1/retained", handle: (*Server).listRetained},
+	{method: "GET", path: "/api/v1/retained/{topic}", rest: true, handle: (*Server).getRetained},
+	{method: "DELETE", path: "/api/v1/retained/{topic}", rest: true, handle: (*Server).deleteRetained},
+	{method: "POST", path: "/api/v1/publish", handle: (*Server).publish},
+	{method: "POST", path: "/api/v1/publish/bulk", handle: (*Server).publishBulk},
 }
 
 // New returns the server for cfg.
@@ -95,7 +107,7 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A method the path does not have gets the mux's 405 with Allow, as
 	// plain text; the API answers JSON.
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if _, pattern := s.mux.Handler(r); pattern == "/" {
 		if allow := s.allowed(r); allow != "" {
 			w.Header().Set("Allow", allow)
 			writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+allow)
