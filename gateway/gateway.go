@@ -93,6 +93,7 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 	g.adapters = g.buildAdapters()
 	g.http = &httpServer{}
 	g.Broker.Listen(g.http.conns.Events())
+	g.Broker.Listen(g.http.drops.Events())
 	return g, nil
 }
 

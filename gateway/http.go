@@ -22,6 +22,7 @@ type httpServer struct {
 	end   chan struct{} // closed when Serve has returned
 	ready atomic.Bool   // adapters started and not stopping
 	conns httpapi.Conns
+	drops httpapi.Drops
 }
 
 var errNotReady = errors.New("the gateway is starting or stopping: not every listener is open")
@@ -66,6 +67,7 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 	h := g.http
 	api := httpapi.New(httpapi.Config{
 		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo,
+		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops),
 		Ready: func() error {
 			if !h.ready.Load() {
 				return errNotReady

@@ -91,6 +91,8 @@ func TestHTTPServerWithAPIKeysTakesBasicAndBearer(t *testing.T) {
 		{"health needs no key", "/healthz", nil, 200},
 		{"readiness needs no key", "/readyz", nil, 200},
 		{"the API needs a key", "/api/v1/status", nil, 401},
+		{"metrics need a key", "/metrics", nil, 401},
+		{"metrics with a key", "/metrics", basic("ops", secret), 200},
 		{"basic auth with the secret", "/api/v1/status", basic("ops", secret), 200},
 		{"bearer NAME.SECRET", "/api/v1/status", bearer("ops." + secret), 200},
 		{"a wrong secret", "/api/v1/status", basic("ops", secret+"x"), 401},

@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"net/http"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mqgate/mqgate/core"
+)
+
+// Drops counts the messages sessions lost, by reason, from the core's
+// Dropped event, which fires only when a message is dropped.
+type Drops struct {
+	n [core.DropOffline + 1]atomic.Int64
+}
+
+// Events returns the event functions to pass to core.Broker.Listen.
+func (d *Drops) Events() core.Events {
+	return core.Events{Dropped: func(_, _ string, _ *core.Message, r core.DropReason) {
+		if int(r) < len(d.n) {
+			d.n[r].Add(1)
+		}
+	}}
+}
+
+// Metrics returns the /metrics handler: the broker's counters, read when
+// Prometheus scrapes, so that collecting costs the message path nothing,
+// and the Go runtime and process collectors.
+func Metrics(admin core.Admin, conns *Conns, drops *Drops) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&collector{admin: admin, conns: conns, drops: drops},
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+var (
+	descConnections   = prometheus.NewDesc("mqgate_connections", "Open client connections.", []string{"protocol", "listener"}, nil)
+	descConnects      = prometheus.NewDesc("mqgate_connects_total", "Client connections accepted.", []string{"protocol", "listener"}, nil)
+	descDisconnects   = prometheus.NewDesc("mqgate_disconnects_total", "Client connections closed.", []string{"protocol", "listener"}, nil)
+	descConnMax       = prometheus.NewDesc("mqgate_connections_maximum", "Most connections open at once since start.", nil, nil)
+	descMsgsIn        = prometheus.NewDesc("mqgate_messages_received_total", "Messages published into mqgate, by clients and producers.", nil, nil)
+	descMsgsOut       = prometheus.NewDesc("mqgate_messages_sent_total", "Messages delivered to clients.", nil, nil)
+	descBytesIn       = prometheus.NewDesc("mqgate_bytes_received_total", "Bytes received from clients.", nil, nil)
+	descBytesOut      = prometheus.NewDesc("mqgate_bytes_sent_total", "Bytes sent to clients.", nil, nil)
+	descDropped       = prometheus.NewDesc("mqgate_messages_dropped_total", "Messages a session lost, by reason.", []string{"reason"}, nil)
+	descDroppedAll    = prometheus.NewDesc("mqgate_messages_dropped_all_total", "Messages dropped, every reason together (the $SYS figure).", nil, nil)
+	descDenied        = prometheus.NewDesc("mqgate_authorization_denied_total", "Publishes and subscriptions refused by authorization.", []string{"action"}, nil)
+	descSessions      = prometheus.NewDesc("mqgate_sessions", "Sessions, connected or not.", nil, nil)
+	descSubscriptions = prometheus.NewDesc("mqgate_subscriptions", "Subscriptions in the router.", nil, nil)
+	descRetained      = prometheus.NewDesc("mqgate_retained_messages", "Retained messages.", nil, nil)
+	descWills         = prometheus.NewDesc("mqgate_wills_published_total", "Will messages published.", nil, nil)
+	descUptime        = prometheus.NewDesc("mqgate_uptime_seconds", "Seconds since the broker started.", nil, nil)
+)
+
+// collector reads the core's counters at scrape time.
+type collector struct {
+	admin core.Admin
+	conns *Conns
+	drops *Drops
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descConnections, descConnects, descDisconnects, descConnMax, descMsgsIn, descMsgsOut,
+		descBytesIn, descBytesOut, descDropped, descDroppedAll, descDenied, descSessions, descSubscriptions, descRetained, descWills, descUptime} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	if c.conns != nil {
+		for k, n := range c.conns.All() {
+			gauge(descConnections, float64(n.Current), k.Protocol, k.Listener)
+			counter(descConnects, float64(n.Connects), k.Protocol, k.Listener)
+			counter(descDisconnects, float64(n.Disconnects), k.Protocol, k.Listener)
+		}
+	}
+	if c.drops != nil {
+		for r := core.DropQueueFull; r <= core.DropOffline; r++ {
+			counter(descDropped, float64(c.drops.n[r].Load()), r.String())
+		}
+	}
+	s := c.admin.Snapshot()
+	gauge(descConnMax, float64(s.ClientsMaximum))
+	counter(descMsgsIn, float64(s.MessagesReceived))
+	counter(descMsgsOut, float64(s.MessagesSent))
+	counter(descBytesIn, float64(s.BytesReceived))
+	counter(descBytesOut, float64(s.BytesSent))
+	counter(descDroppedAll, float64(s.MessagesDropped))
+	counter(descDenied, float64(s.PublishDenied), "publish")
+	counter(descDenied, float64(s.SubscribeDenied), "subscribe")
+	gauge(descSessions, float64(s.Sessions))
+	gauge(descSubscriptions, float64(s.Subscriptions))
+	gauge(descRetained, float64(s.Retained))
+	counter(descWills, float64(s.WillsPublished))
+	gauge(descUptime, s.Uptime.Seconds())
+}
