@@ -268,18 +268,37 @@ func newLogger(c conf.LogConfig, w io.Writer) *slog.Logger {
 // passwd adds or updates a user. The password comes from -p, or from the
 // terminal without echo, or from the first line of standard input.
 func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("passwd", "mqgate passwd -f FILE [-p PASSWORD] [-cost N] USER",
-		"Add USER to the bcrypt password file FILE, or change USER's password.\nThe file is created when missing and rewritten atomically with mode 0600.\nWithout -p the password is read from the terminal without echo, or from\nthe first line of standard input.")
+	fs := newFlagSet("passwd", "mqgate passwd -f FILE [-p PASSWORD] [-cost N] USER | -D USER | -l",
+		"Add USER to the bcrypt password file FILE, or change USER's password.\nThe file is created when missing and rewritten atomically with mode 0600.\nWithout -p the password is read from the terminal without echo, or from\nthe first line of standard input. -D deletes USER, -l lists the users.")
 	file := fs.String("f", "", "password file to create or update (required)")
 	pw := fs.String("p", "", "password (read from the terminal or standard input when empty)")
 	cost := fs.Int("cost", bcrypt.DefaultCost, "bcrypt cost")
+	del := fs.Bool("D", false, "delete USER, as mosquitto_passwd -D does")
+	list := fs.Bool("l", false, "list the users")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if *file == "" || fs.NArg() != 1 {
-		return newFlagError(errors.New("usage: mqgate passwd -f FILE [-p PASSWORD] USER"))
+	if *list && *file != "" && fs.NArg() == 0 && !*del {
+		users, err := auth.Usernames(*file)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			fmt.Fprintln(stdout, u)
+		}
+		return nil
+	}
+	if *file == "" || fs.NArg() != 1 || *list {
+		return newFlagError(errors.New("usage: mqgate passwd -f FILE [-p PASSWORD] USER, -f FILE -D USER or -f FILE -l"))
 	}
 	user := fs.Arg(0)
+	if *del {
+		if err := auth.DeleteUser(*file, user); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %q deleted from %s\n", user, *file)
+		return nil
+	}
 	password := *pw
 	if password == "" {
 		var err error
