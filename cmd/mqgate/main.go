@@ -4,6 +4,7 @@
 //	mqgate passwd -f FILE USER      add or update a user in a password file
 //	mqgate apikey -f FILE NAME      create an HTTP API key (-D deletes, -l lists)
 //	mqgate ctl COMMAND              call a running gateway's HTTP API
+//	mqgate config check -c FILE     validate a config, print it with defaults
 //	mqgate version                  print the version, commit and commit date
 //	mqgate help [COMMAND]           list the commands, or show one's flags
 //
@@ -54,6 +55,7 @@ func commands() []command {
 		{"passwd", "add or update a user in a bcrypt password file", passwd},
 		{"apikey", "create, delete or list the HTTP API's keys", apikey},
 		{"ctl", "call a running gateway's HTTP API: status, clients, kick, retained, publish", ctl},
+		{"config", "check a configuration file: mqgate config check -c FILE", config},
 		{"version", "print the version, commit, commit date, Go version and platform", version},
 		{"help", "print this help, or a command's: mqgate help COMMAND", help},
 	}
