@@ -92,8 +92,7 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	g.adapters = g.buildAdapters()
 	g.http = &httpServer{}
-	g.Broker.Listen(g.http.conns.Events())
-	g.Broker.Listen(g.http.drops.Events())
+	g.Broker.Listen(g.http.events())
 	return g, nil
 }
 
@@ -206,18 +205,21 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Reload re-reads the password and ACL files (as on SIGHUP) and logs, per
+// Reload re-reads the password, ACL and API key files (as on SIGHUP) and logs, per
 // file, what it loaded or what it kept and why. A file with errors leaves
 // its previous contents in force. Only a good ACL reload re-checks existing
 // subscriptions, removing those the new rules deny. The error joins the
 // failures, which are logged already.
 func (g *Gateway) Reload(ctx context.Context) error {
 	a := &g.cfg.Auth
+	keysErr := g.reloadAPIKeys()
 	if g.passwd == nil && g.acl == nil {
-		g.log.Info("reload: no password or ACL file configured, nothing to reload")
-		return nil
+		if g.cfg.HTTP.APIKeyFile == "" {
+			g.log.Info("reload: no password or ACL file configured, nothing to reload")
+		}
+		return keysErr
 	}
-	var errs []error
+	errs := []error{keysErr}
 	if g.passwd != nil {
 		if err := g.passwd.Reload(); err != nil {
 			err = fmt.Errorf("auth.password_file: %w", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/httpapi"
 )
 
@@ -21,8 +22,17 @@ type httpServer struct {
 	ln    net.Listener
 	end   chan struct{} // closed when Serve has returned
 	ready atomic.Bool   // adapters started and not stopping
+	api   *httpapi.Server
 	conns httpapi.Conns
 	drops httpapi.Drops
+}
+
+// events counts connections and drops for the API and metrics: one set
+// of event functions, so the core calls one more listener, not two.
+func (h *httpServer) events() core.Events {
+	e := h.conns.Events()
+	e.Dropped = h.drops.Events().Dropped
+	return e
 }
 
 var errNotReady = errors.New("the gateway is starting or stopping: not every listener is open")
@@ -76,6 +86,7 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 		},
 		Log: g.log.With("component", "http"),
 	})
+	h.api = api
 	h.srv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	h.ln, h.end = ln, make(chan struct{})
 	go func() {
@@ -94,6 +105,24 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 	} else {
 		g.log.Info("HTTP API listening", "addr", ln.Addr().String(), "scheme", scheme, "api_keys", keys.Len())
 	}
+	return nil
+}
+
+// reloadAPIKeys re-reads http.api_key_file (on SIGHUP) and logs what it
+// loaded, or that it kept the previous keys and why.
+func (g *Gateway) reloadAPIKeys() error {
+	file := g.cfg.HTTP.APIKeyFile
+	if file == "" || g.http.api == nil {
+		return nil
+	}
+	keys, err := httpapi.LoadKeys(file)
+	if err != nil {
+		err = fmt.Errorf("http.api_key_file: %w", err)
+		g.log.Error("API key file reload failed, previous keys kept", "file", file, "err", err)
+		return err
+	}
+	g.http.api.SetKeys(keys)
+	g.log.Info("API key file reloaded", "file", file, "api_keys", keys.Len())
 	return nil
 }
 

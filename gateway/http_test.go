@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -130,5 +131,44 @@ func TestHTTPServerServesTLS(t *testing.T) {
 	code, body := httpDo(t, c, "GET", "https://"+g.HTTPAddr().String()+"/healthz", nil, "")
 	if code != 200 {
 		t.Fatalf("GET /healthz over TLS = %d %s", code, body)
+	}
+}
+
+func TestReloadRereadsAPIKeys(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "api_keys")
+	old, err := httpapi.CreateKey(keyFile, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	g := startLogging(t, fmt.Sprintf(`{storage: {type: memory}, http: {address: "127.0.0.1:0", api_key_file: %q}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}}`, keyFile), slog.New(rec))
+	url := "http://" + g.HTTPAddr().String() + "/api/v1/status"
+	status := func(name, secret string) int {
+		code, _ := httpDo(t, http.DefaultClient, "GET", url, func(r *http.Request) { r.SetBasicAuth(name, secret) }, "")
+		return code
+	}
+	added, err := httpapi.CreateKey(keyFile, "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpapi.DeleteKey(keyFile, "old")
+	if status("new", added) != 401 || status("old", old) != 200 {
+		t.Fatal("the key file changed the keys before a reload")
+	}
+	if err := g.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if status("new", added) != 200 || status("old", old) != 401 {
+		t.Fatal("after a reload the new key is refused or the deleted one accepted")
+	}
+	if rec.attr("API key file reloaded", "api_keys") != "1" {
+		t.Error("the reload is not logged with the key count")
+	}
+	os.WriteFile(keyFile, []byte("broken\n"), 0o600)
+	if err := g.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "http.api_key_file") {
+		t.Fatalf("reload of a broken file: %v", err)
+	}
+	if status("new", added) != 200 {
+		t.Fatal("a broken key file dropped the keys in force")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mqgate/mqgate/core"
 )
@@ -46,8 +47,9 @@ type Listener struct {
 
 // Server is the operations HTTP handler.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg  Config
+	mux  *http.ServeMux
+	keys atomic.Pointer[Keys] // nil: no credentials needed
 }
 
 // route is one endpoint. path is as the OpenAPI document writes it; rest
@@ -86,6 +88,7 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.keys.Store(cfg.Keys)
 	for _, rt := range routes {
 		pattern := rt.path
 		if rt.rest {
@@ -101,6 +104,15 @@ func New(cfg Config) *Server {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})))
 	return s
+}
+
+// SetKeys replaces the API keys, as when the key file is reloaded; the
+// requests that follow are checked against k. k must not be nil: a server
+// that needs keys never stops needing them.
+func (s *Server) SetKeys(k *Keys) {
+	if k != nil {
+		s.keys.Store(k)
+	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -135,7 +147,7 @@ func (s *Server) allowed(r *http.Request) string {
 // has no keys.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k := s.cfg.Keys
+		k := s.keys.Load()
 		if k == nil {
 			next.ServeHTTP(w, r)
 			return

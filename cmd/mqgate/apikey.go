@@ -11,7 +11,7 @@ import (
 // apikey creates, deletes or lists the API keys of the HTTP server.
 func apikey(args []string, _ io.Reader, stdout, _ io.Writer) error {
 	fs := newFlagSet("apikey", "mqgate apikey -f FILE [-D] NAME | mqgate apikey -f FILE -l",
-		"Create the API key NAME in FILE (http.api_key_file) and print its secret,\nwhich is shown once: the file keeps only its SHA-256. A key of that name\nis replaced. Call the API with basic auth NAME:SECRET or with the header\nAuthorization: Bearer NAME.SECRET. The file is created when missing and\nrewritten atomically with mode 0600; a running gateway reads it at start.")
+		"Create the API key NAME in FILE (http.api_key_file) and print its secret,\nwhich is shown once: the file keeps only its SHA-256. A key of that name\nis replaced. Call the API with basic auth NAME:SECRET or with the header\nAuthorization: Bearer NAME.SECRET. The file is created when missing and\nrewritten atomically with mode 0600; a running gateway reads it at start\nand on SIGHUP.")
 	file := fs.String("f", "", "API key file to create or update (required)")
 	del := fs.Bool("D", false, "delete the key NAME")
 	list := fs.Bool("l", false, "list the key names")
