@@ -76,6 +76,12 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 		{`mqgate_authorization_denied_total{action="publish"}`, 0},
 		{`mqgate_bytes_received_total`, -2},
 		{`mqgate_bytes_sent_total`, -2},
+		// "away" has one message queued, "sub" none.
+		{`mqgate_session_queue_messages_count`, 2},
+		{`mqgate_session_queue_messages_bucket{le="0"}`, 1},
+		{`mqgate_session_queue_messages_bucket{le="1"}`, 2},
+		{`mqgate_session_queue_messages_sum`, 1},
+		{`mqgate_session_inflight_messages_bucket{le="0"}`, 2},
 		{`go_goroutines`, -2},
 		{`process_resident_memory_bytes`, -2},
 	} {

@@ -56,7 +56,13 @@ var (
 	descRetained      = prometheus.NewDesc("mqgate_retained_messages", "Retained messages.", nil, nil)
 	descWills         = prometheus.NewDesc("mqgate_wills_published_total", "Will messages published.", nil, nil)
 	descUptime        = prometheus.NewDesc("mqgate_uptime_seconds", "Seconds since the broker started.", nil, nil)
+	descQueueDepth    = prometheus.NewDesc("mqgate_session_queue_messages", "Sessions by the messages waiting in their queue.", nil, nil)
+	descInflight      = prometheus.NewDesc("mqgate_session_inflight_messages", "Sessions by their messages delivered and not yet acknowledged.", nil, nil)
 )
+
+// depthBuckets are the upper bounds of the queue and inflight histograms:
+// one series per bucket, never one per session.
+var depthBuckets = []float64{0, 1, 10, 100, 1000, 10000}
 
 // collector reads the core's counters at scrape time.
 type collector struct {
@@ -67,7 +73,8 @@ type collector struct {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnects, descDisconnects, descConnMax, descMsgsIn, descMsgsOut,
-		descBytesIn, descBytesOut, descDropped, descDroppedAll, descDenied, descSessions, descSubscriptions, descRetained, descWills, descUptime} {
+		descBytesIn, descBytesOut, descDropped, descDroppedAll, descDenied, descSessions, descSubscriptions, descRetained, descWills, descUptime,
+		descQueueDepth, descInflight} {
 		ch <- d
 	}
 }
@@ -105,4 +112,49 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descRetained, float64(s.Retained))
 	counter(descWills, float64(s.WillsPublished))
 	gauge(descUptime, s.Uptime.Seconds())
+	c.collectDepths(ch)
+}
+
+// collectDepths walks the sessions a page at a time for the queue and
+// inflight histograms: the cost is the scrape's, proportional to the
+// sessions, and nothing is kept between scrapes.
+func (c *collector) collectDepths(ch chan<- prometheus.Metric) {
+	queued, inflight := newDepths(), newDepths()
+	for cursor := ""; ; {
+		p := c.admin.Sessions(core.SessionQuery{Cursor: cursor, Limit: 1000})
+		for i := range p.Sessions {
+			queued.add(p.Sessions[i].Queued)
+			inflight.add(p.Sessions[i].Inflight)
+		}
+		if p.Next == "" {
+			break
+		}
+		cursor = p.Next
+	}
+	ch <- prometheus.MustNewConstHistogram(descQueueDepth, queued.count, queued.sum, queued.buckets)
+	ch <- prometheus.MustNewConstHistogram(descInflight, inflight.count, inflight.sum, inflight.buckets)
+}
+
+type depths struct {
+	count   uint64
+	sum     float64
+	buckets map[float64]uint64 // cumulative, as Prometheus wants
+}
+
+func newDepths() *depths {
+	d := &depths{buckets: make(map[float64]uint64, len(depthBuckets))}
+	for _, b := range depthBuckets {
+		d.buckets[b] = 0
+	}
+	return d
+}
+
+func (d *depths) add(n int) {
+	d.count++
+	d.sum += float64(n)
+	for _, b := range depthBuckets {
+		if float64(n) <= b {
+			d.buckets[b]++
+		}
+	}
 }
