@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"gopkg.in/yaml.v3"
 
@@ -20,7 +21,7 @@ func config(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return usage
 	}
 	fs := newFlagSet("config check", "mqgate config check [-c FILE]",
-		"Validate a configuration file and print the effective configuration,\ndefaults filled in, as YAML that mqgate run -c accepts. Every mistake is\nreported with its key; the exit status is 1 when there is one. Without\n-c it prints the embedded defaults.")
+		"Validate a configuration file and print the effective configuration,\ndefaults filled in and MQGATE_SECTION__KEY environment variables applied,\nas YAML that mqgate run -c accepts. Every mistake is reported with its\nkey; the exit status is 1 when there is one. Without -c it starts from\nthe embedded defaults.")
 	path := fs.String("c", "", "configuration file (YAML); the embedded defaults when empty")
 	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
@@ -36,7 +37,8 @@ func config(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		source = *path
-	} else if err := cfg.Validate(); err != nil {
+	}
+	if err := conf.ApplyEnv(cfg, os.Environ()); err != nil {
 		return err
 	}
 	for _, w := range cfg.Warnings {

@@ -47,6 +47,11 @@ func TestConfigCheckPrintsTheEffectiveConfiguration(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "http.api_key_file: is required") || !strings.Contains(stderr, "sessions.drop_policy") {
 		t.Errorf("bad file: exit %d, %s", code, stderr)
 	}
+	t.Setenv("MQGATE_SESSIONS__MAX_INFLIGHT", "7")
+	os.WriteFile(path, []byte("node: edge-1\n"), 0o600)
+	if code, out, stderr = invoke(t, "", "config", "check", "-c", path); code != 0 || !strings.Contains(out, "max_inflight: 7") {
+		t.Errorf("with MQGATE_SESSIONS__MAX_INFLIGHT=7: exit %d, %s\n%s", code, stderr, out)
+	}
 	if code, _, stderr = invoke(t, "", "config", "lint"); code != 1 || !strings.Contains(stderr, "usage: mqgate config check") {
 		t.Errorf("config lint: exit %d, %s", code, stderr)
 	}

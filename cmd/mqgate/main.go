@@ -206,7 +206,7 @@ func version(args []string, _ io.Reader, stdout, _ io.Writer) error {
 
 func runGateway(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "mqgate [run] [-c FILE]",
-		"Start the gateway: with -c on that configuration file, without it on the\nembedded defaults (MQTT on :1883, MQTT over WebSocket on :8083/mqtt, the\nHTTP API on 127.0.0.1:18083). SIGHUP reloads the password, ACL and API key\nfiles; SIGTERM or SIGINT stop it.")
+		"Start the gateway: with -c on that configuration file, without it on the\nembedded defaults (MQTT on :1883, MQTT over WebSocket on :8083/mqtt, the\nHTTP API on 127.0.0.1:18083). MQGATE_SECTION__KEY environment variables\nset keys over both. SIGHUP reloads the password, ACL and API key\nfiles; SIGTERM or SIGINT stop it.")
 	path := fs.String("c", "", "configuration file (YAML); embedded defaults when empty")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -220,6 +220,9 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 		if cfg, err = conf.Load(*path); err != nil {
 			return err
 		}
+	}
+	if err := conf.ApplyEnv(cfg, os.Environ()); err != nil {
+		return err
 	}
 	log := newLogger(cfg.Log, stderr)
 	g, err := gateway.New(cfg, log)
