@@ -20,6 +20,7 @@ import (
 // ctlCommands are mqgate ctl's subcommands.
 var ctlCommands = []struct{ name, summary string }{
 	{"status", "version, node, uptime, listeners and counts"},
+	{"health", "exit 0 when /healthz answers (-ready: /readyz), for a container HEALTHCHECK"},
 	{"clients", "list clients; with a client id, show one with its subscriptions"},
 	{"kick", "close a client's connection (-discard ends its session too)"},
 	{"retained", "list retained messages; get TOPIC or delete TOPIC"},
@@ -59,6 +60,26 @@ func ctl(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		return c.status()
+	case "health":
+		ready := fs.Bool("ready", false, "ask /readyz: every listener open")
+		if err := parseFlags(fs, args, stdout); err != nil {
+			return err
+		}
+		path := "/healthz"
+		if *ready {
+			path = "/readyz"
+		}
+		c.http.Timeout = 5 * time.Second
+		data, err := c.do("GET", path, nil)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(data)
+		} else {
+			fmt.Fprintln(stdout, "ok")
+		}
+		return nil
 	case "clients":
 		prefix := fs.String("prefix", "", "client ids starting with this")
 		user := fs.String("user", "", "this username only")

@@ -64,6 +64,9 @@ func TestCtlTalksToTheAPI(t *testing.T) {
 		return invoke(t, "", append([]string{"ctl", args[0], "-url", base, "-key", key}, args[1:]...)...)
 	}
 
+	if code, out, errOut := ctl("health", "-ready"); code != 0 || out != "ok\n" {
+		t.Errorf("health -ready: exit %d %s%s", code, out, errOut)
+	}
 	code, out, errOut := ctl("status")
 	if code != 0 || !regexp.MustCompile(`(?m)^mqtt +tcp +127\.0\.0\.1:\d+ +1$`).MatchString(out) || !strings.Contains(out, "node") {
 		t.Errorf("status: exit %d\n%s%s", code, out, errOut)
@@ -117,6 +120,12 @@ func TestCtlTalksToTheAPI(t *testing.T) {
 	}
 	if code, _, errOut = ctl("kick", "nobody"); code != 1 || !strings.Contains(errOut, "404 CLIENTID_NOT_FOUND") {
 		t.Errorf("kick nobody: exit %d %s", code, errOut)
+	}
+	if code, _, errOut = invoke(t, "", "ctl", "health", "-url", base); code != 0 {
+		t.Errorf("health needs no key: exit %d %s", code, errOut)
+	}
+	if code, _, errOut = invoke(t, "", "ctl", "health", "-url", "http://127.0.0.1:1"); code != 1 {
+		t.Errorf("health of nothing: exit %d %s", code, errOut)
 	}
 	if code, _, errOut = invoke(t, "", "ctl", "status", "-url", base); code != 1 || !strings.Contains(errOut, "401 BAD_API_KEY_OR_SECRET") {
 		t.Errorf("status without a key: exit %d %s", code, errOut)
