@@ -3,7 +3,7 @@ package conf
 import (
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -24,7 +24,7 @@ const EnvPrefix = "MQGATE_"
 // an unknown key deeper down, or holds a value of the wrong type, is an
 // error naming the variable.
 func ApplyEnv(c *Config, environ []string) error {
-	sort.Strings(environ)
+	environ = slices.Sorted(slices.Values(environ)) // the caller's slice stays as it was
 	top := map[string]bool{}
 	t := reflect.TypeOf(*c)
 	for i := range t.NumField() {
