@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	paho3 "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/mqgate/mqgate/gateway"
+	"github.com/mqgate/mqgate/httpapi"
 )
 
 // api is a client of a gateway's REST API.
@@ -362,5 +365,26 @@ func TestAPIStatusListsListenersWithConnections(t *testing.T) {
 	}
 	if l := st.Listeners[0]; l.Protocol != "mqtt" || l.Name != "tcp" || l.Address != g.MQTTAddr("tcp").String() || l.Connections != 1 {
 		t.Errorf("listener = %+v", l)
+	}
+}
+
+// TestAPIPublishGoesThroughTheACLAsTheKey: the ACL sees an API publish as
+// client http-api with the API key's name as username.
+func TestAPIPublishGoesThroughTheACLAsTheKey(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, acl := filepath.Join(dir, "api_keys"), filepath.Join(dir, "acl")
+	secret, err := httpapi.CreateKey(keyFile, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(acl, []byte("allow user:ops publish ops/#\n"), 0o600)
+	g := start(t, fmt.Sprintf(`{storage: {type: memory}, sys: {interval: 0s}, auth: {acl_file: %q, acl_default: deny}, http: {address: "127.0.0.1:0", api_key_file: %q}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}}`, acl, keyFile))
+	auth := func(r *http.Request) { r.SetBasicAuth("ops", secret) }
+	url := "http://" + g.HTTPAddr().String() + "/api/v1/publish"
+	if code, body := httpDo(t, http.DefaultClient, "POST", url, auth, `{"topic": "ops/deploy", "payload": "1"}`); code != 200 {
+		t.Errorf("publish to ops/deploy = %d %s", code, body)
+	}
+	if code, body := httpDo(t, http.DefaultClient, "POST", url, auth, `{"topic": "plant/valve", "payload": "1"}`); code != 403 || !strings.Contains(body, "NOT_AUTHORIZED") {
+		t.Errorf("publish to plant/valve = %d %s, want 403", code, body)
 	}
 }
