@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -386,5 +387,54 @@ func TestAPIPublishGoesThroughTheACLAsTheKey(t *testing.T) {
 	}
 	if code, body := httpDo(t, http.DefaultClient, "POST", url, auth, `{"topic": "plant/valve", "payload": "1"}`); code != 403 || !strings.Contains(body, "NOT_AUTHORIZED") {
 		t.Errorf("publish to plant/valve = %d %s, want 403", code, body)
+	}
+}
+
+// TestAPIGatewaysListsMQTTSNWithItsClients connects an MQTT-SN client with
+// a raw CONNECT datagram and finds it counted under the mqtt-sn gateway.
+func TestAPIGatewaysListsMQTTSNWithItsClients(t *testing.T) {
+	g := start(t, `{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}, mqttsn: {enabled: true, listeners: [{name: udp, type: udp, address: "127.0.0.1:0"}]}}`)
+	a := newAPI(t, g)
+	conn, err := net.Dial("udp", g.Addrs("mqtt-sn")["udp"].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	id := "sn-1"
+	// [MQTT-SN 5.4.4] CONNECT: length, type 0x04, flags (clean session),
+	// protocol id 0x01, duration 60s, client id.
+	conn.Write(append([]byte{byte(6 + len(id)), 0x04, 0x04, 0x01, 0x00, 60}, id...))
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	ack := make([]byte, 16)
+	if n, err := conn.Read(ack); err != nil || n != 3 || ack[1] != 0x05 || ack[2] != 0 {
+		t.Fatalf("CONNACK = % x, %v", ack[:n], err)
+	}
+	type gw struct {
+		Name      string
+		Status    string
+		Current   int64 `json:"current_connections"`
+		Listeners []struct {
+			Name, Address string
+			Connections   int64
+		}
+	}
+	var list []gw
+	if code := a.call("GET", "/api/v1/gateways", "", &list); code != 200 || len(list) != 1 {
+		t.Fatalf("gateways = %d %+v", code, list)
+	}
+	if sn := list[0]; sn.Name != "mqtt-sn" || sn.Status != "running" || sn.Current != 1 || len(sn.Listeners) != 1 ||
+		sn.Listeners[0].Address != g.Addrs("mqtt-sn")["udp"].String() || sn.Listeners[0].Connections != 1 {
+		t.Errorf("mqtt-sn gateway = %+v", sn)
+	}
+	var one gw
+	if code := a.call("GET", "/api/v1/gateways/mqtt-sn", "", &one); code != 200 || one.Name != "mqtt-sn" {
+		t.Errorf("gateways/mqtt-sn = %d %+v", code, one)
+	}
+	if code := a.call("GET", "/api/v1/gateways/coap", "", nil); code != 404 {
+		t.Errorf("gateways/coap = %d, want 404 while it is not enabled", code)
+	}
+	var c clientJSON
+	if code := a.call("GET", "/api/v1/clients/sn-1?namespace=mqttsn", "", &c); code != 200 || c.ProtoName != "mqtt-sn" || !c.Connected {
+		t.Errorf("the MQTT-SN client = %d %+v", code, c)
 	}
 }

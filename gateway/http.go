@@ -76,7 +76,7 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 	}
 	h := g.http
 	api := httpapi.New(httpapi.Config{
-		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo,
+		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo, Gateways: g.protocolGateways,
 		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops),
 		Ready: func() error {
 			if !h.ready.Load() {
@@ -155,17 +155,45 @@ func (g *Gateway) HTTPAddr() net.Addr {
 func (g *Gateway) gatewayInfo() httpapi.GatewayInfo {
 	info := httpapi.GatewayInfo{Version: Version, Node: g.cfg.Node, Store: g.cfg.Storage.Type, Listeners: []httpapi.Listener{}}
 	for _, a := range g.adapters {
-		addrs := g.Addrs(a.Name())
-		names := make([]string, 0, len(addrs))
-		for n := range addrs {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			info.Listeners = append(info.Listeners, httpapi.Listener{
-				Protocol: a.Name(), Name: n, Address: addrs[n].String(), Connections: g.http.conns.Get(a.Name(), n).Current,
-			})
-		}
+		info.Listeners = append(info.Listeners, g.listeners(a.Name())...)
 	}
 	return info
+}
+
+// listeners describes the bound listeners of an adapter, in name order.
+func (g *Gateway) listeners(adapter string) []httpapi.Listener {
+	addrs := g.Addrs(adapter)
+	names := make([]string, 0, len(addrs))
+	for n := range addrs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	out := []httpapi.Listener{}
+	for _, n := range names {
+		out = append(out, httpapi.Listener{
+			Protocol: adapter, Name: n, Address: addrs[n].String(), Connections: g.http.conns.Get(adapter, n).Current,
+		})
+	}
+	return out
+}
+
+// protocolGateways describes the enabled adapters other than native MQTT
+// for /api/v1/gateways.
+func (g *Gateway) protocolGateways() []httpapi.ProtocolGateway {
+	status := "starting"
+	if g.http.ready.Load() {
+		status = "running"
+	}
+	out := []httpapi.ProtocolGateway{}
+	for _, a := range g.adapters {
+		if a.Name() == "mqtt" {
+			continue
+		}
+		pg := httpapi.ProtocolGateway{Name: a.Name(), Status: status, Listeners: g.listeners(a.Name())}
+		for _, l := range pg.Listeners {
+			pg.Connections += l.Connections
+		}
+		out = append(out, pg)
+	}
+	return out
 }

@@ -24,6 +24,9 @@ type Config struct {
 	Ready func() error
 	// Gateway describes the gateway for /api/v1/status.
 	Gateway func() GatewayInfo
+	// Gateways lists the protocol gateways (every adapter but native
+	// MQTT) for /api/v1/gateways.
+	Gateways func() []ProtocolGateway
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
 	Log     *slog.Logger
@@ -35,6 +38,15 @@ type GatewayInfo struct {
 	Node      string     `json:"node"`
 	Store     string     `json:"store"` // "disk" or "memory"
 	Listeners []Listener `json:"listeners"`
+}
+
+// ProtocolGateway is one protocol gateway (MQTT-SN, CoAP, STOMP) as
+// EMQX's /gateways describes it.
+type ProtocolGateway struct {
+	Name        string     `json:"name"`
+	Status      string     `json:"status"` // running, or starting while the gateway starts or stops
+	Connections int64      `json:"current_connections"`
+	Listeners   []Listener `json:"listeners"`
 }
 
 // Listener is one bound listener and its current connections.
@@ -78,6 +90,8 @@ var routes = []route{
 	{method: "GET", path: "/api/v1/retained", handle: (*Server).listRetained},
 	{method: "GET", path: "/api/v1/retained/{topic}", rest: true, handle: (*Server).getRetained},
 	{method: "DELETE", path: "/api/v1/retained/{topic}", rest: true, handle: (*Server).deleteRetained},
+	{method: "GET", path: "/api/v1/gateways", handle: (*Server).listGateways},
+	{method: "GET", path: "/api/v1/gateways/{name}", handle: (*Server).getGateway},
 	{method: "POST", path: "/api/v1/publish", handle: (*Server).publish},
 	{method: "POST", path: "/api/v1/publish/bulk", handle: (*Server).publishBulk},
 }
