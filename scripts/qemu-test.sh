@@ -44,4 +44,11 @@ for target in "arm:7:qemu-arm" "arm64::qemu-aarch64"; do
 		fail=1
 	fi
 done
+# The release binaries (make release) into a scratch directory: each
+# starts, under qemu-user when it is not for this machine, answers /healthz
+# and a publish/subscribe round trip.
+echo "qemu-test: release binaries, test/release" >&2
+if ! OUT="$out/dist" GO=$GO ./scripts/release.sh || ! MQGATE_RELEASE_DIR="$out/dist" $GO test -count=1 -v -run TestReleaseBinariesServe ./test/release/; then
+	fail=1
+fi
 exit $fail
