@@ -438,3 +438,12 @@ func TestAPIGatewaysListsMQTTSNWithItsClients(t *testing.T) {
 		t.Errorf("the MQTT-SN client = %d %+v", code, c)
 	}
 }
+
+func TestAPIRefusesABodyOverTheLimit(t *testing.T) {
+	_, a := startAPIGateway(t)
+	body := `{"topic": "big", "payload": "` + strings.Repeat("x", 17<<20) + `"}`
+	var e apiErr
+	if code := a.call("POST", "/api/v1/publish", body, &e); code != 413 || e.Code != "BODY_TOO_LARGE" {
+		t.Errorf("a 17 MiB body = %d %+v, want 413", code, e)
+	}
+}

@@ -87,7 +87,8 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 		Log: g.log.With("component", "http"),
 	})
 	h.api = api
-	h.srv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// ReadTimeout bounds a slow upload; the body is bounded in size too.
+	h.srv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	h.ln, h.end = ln, make(chan struct{})
 	go func() {
 		defer close(h.end)
