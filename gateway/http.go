@@ -76,7 +76,7 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 	}
 	h := g.http
 	api := httpapi.New(httpapi.Config{
-		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo, Gateways: g.protocolGateways,
+		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo, Gateways: g.protocolGateways, Bans: banAPI{g},
 		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops),
 		Ready: func() error {
 			if !h.ready.Load() {

@@ -27,6 +27,8 @@ type Config struct {
 	// Gateways lists the protocol gateways (every adapter but native
 	// MQTT) for /api/v1/gateways.
 	Gateways func() []ProtocolGateway
+	// Bans is the ban list for /api/v1/banned; nil answers 404.
+	Bans Bans
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
 	Log     *slog.Logger
@@ -92,6 +94,9 @@ var routes = []route{
 	{method: "DELETE", path: "/api/v1/retained/{topic}", rest: true, handle: (*Server).deleteRetained},
 	{method: "GET", path: "/api/v1/gateways", handle: (*Server).listGateways},
 	{method: "GET", path: "/api/v1/gateways/{name}", handle: (*Server).getGateway},
+	{method: "GET", path: "/api/v1/banned", handle: (*Server).listBans},
+	{method: "POST", path: "/api/v1/banned", handle: (*Server).addBan},
+	{method: "DELETE", path: "/api/v1/banned/{as}/{who}", handle: (*Server).removeBan},
 	{method: "POST", path: "/api/v1/publish", handle: (*Server).publish},
 	{method: "POST", path: "/api/v1/publish/bulk", handle: (*Server).publishBulk},
 }
