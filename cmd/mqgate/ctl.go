@@ -23,6 +23,8 @@ var ctlCommands = []struct{ name, summary string }{
 	{"health", "exit 0 when /healthz answers (-ready: /readyz), for a container HEALTHCHECK"},
 	{"clients", "list clients; with a client id, show one with its subscriptions"},
 	{"kick", "close a client's connection (-discard ends its session too)"},
+	{"subscriptions", "a client's subscriptions: CLIENTID [add FILTER | remove FILTER]"},
+	{"ban", "list bans; add AS WHO (-reason, -until) or remove AS WHO; AS: clientid, username, peerhost"},
 	{"retained", "list retained messages; get TOPIC or delete TOPIC"},
 	{"publish", "publish a message: -t TOPIC -m PAYLOAD [-q QOS] [-r]"},
 }
@@ -115,6 +117,76 @@ func ctl(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "kicked %s\n", fs.Arg(0))
 		return nil
+	case "subscriptions":
+		qos := fs.Int("q", 0, "QoS of a subscription to add")
+		if err := parseFlags(fs, args, stdout); err != nil {
+			return err
+		}
+		usage := newFlagError(errors.New("usage: mqgate ctl subscriptions [-q QOS] CLIENTID [add FILTER | remove FILTER]"))
+		if fs.NArg() == 0 {
+			return usage
+		}
+		path := "/api/v1/clients/" + url.PathEscape(fs.Arg(0)) + "/subscriptions"
+		switch {
+		case fs.NArg() == 1:
+			return c.subscriptions(path)
+		case fs.NArg() == 3 && fs.Arg(1) == "add":
+			data, err := c.do("POST", path, map[string]any{"topic": fs.Arg(2), "qos": *qos})
+			if err == nil && c.json {
+				c.printJSON(data)
+			} else if err == nil {
+				fmt.Fprintf(stdout, "%s subscribed to %s\n", fs.Arg(0), fs.Arg(2))
+			}
+			return err
+		case fs.NArg() == 3 && fs.Arg(1) == "remove":
+			if _, err := c.do("DELETE", path+"?topic="+url.QueryEscape(fs.Arg(2)), nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s unsubscribed from %s\n", fs.Arg(0), fs.Arg(2))
+			return nil
+		}
+		return usage
+	case "ban":
+		reason := fs.String("reason", "", "why, for the list")
+		until := fs.String("until", "", "RFC 3339 time the ban ends; until removed when empty")
+		// Flags may come before the verb and after it:
+		// ban -url U add -reason R AS WHO.
+		if err := parseFlags(fs, args, stdout); err != nil {
+			return err
+		}
+		verb := "list"
+		if fs.NArg() > 0 {
+			verb = fs.Arg(0)
+			if err := parseFlags(fs, fs.Args()[1:], stdout); err != nil {
+				return err
+			}
+		}
+		switch {
+		case verb == "list" && fs.NArg() == 0:
+			return c.bans()
+		case verb == "add" && fs.NArg() == 2:
+			data, err := c.do("POST", "/api/v1/banned", map[string]any{"as": fs.Arg(0), "who": fs.Arg(1), "reason": *reason, "until": *until})
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(data)
+				return nil
+			}
+			var r struct {
+				Kicked int `json:"kicked"`
+			}
+			json.Unmarshal(data, &r)
+			fmt.Fprintf(stdout, "banned %s %s; %d connected client(s) kicked\n", fs.Arg(0), fs.Arg(1), r.Kicked)
+			return nil
+		case verb == "remove" && fs.NArg() == 2:
+			if _, err := c.do("DELETE", "/api/v1/banned/"+url.PathEscape(fs.Arg(0))+"/"+url.PathEscape(fs.Arg(1)), nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "removed the ban of %s %s\n", fs.Arg(0), fs.Arg(1))
+			return nil
+		}
+		return newFlagError(errors.New("usage: mqgate ctl ban [list | add [-reason R] [-until TIME] AS WHO | remove AS WHO]"))
 	case "retained":
 		filter := fs.String("topic", "", "topic filter for the list (default #)")
 		if err := parseFlags(fs, args, stdout); err != nil {
@@ -346,6 +418,50 @@ func (c *ctlClient) client(id string) error {
 		cl.ClientID, dash(cl.Username), protoString(cl.ProtoName, cl.ProtoVer), yesNo(cl.Connected), peerString(cl.IPAddress, cl.Port), cl.Queued, cl.Inflight)
 	for _, s := range cl.Subscriptions {
 		fmt.Fprintf(w, "%s\t%d\n", s.Topic, s.QoS)
+	}
+	return w.Flush()
+}
+
+func (c *ctlClient) subscriptions(path string) error {
+	var subs []struct {
+		Topic string `json:"topic"`
+		QoS   int    `json:"qos"`
+		NL    int    `json:"nl"`
+		RAP   int    `json:"rap"`
+		RH    int    `json:"rh"`
+	}
+	if done, err := c.get(path, &subs); done || err != nil {
+		return err
+	}
+	w := c.table()
+	fmt.Fprintln(w, "FILTER\tQOS\tNL\tRAP\tRH")
+	for _, s := range subs {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\n", s.Topic, s.QoS, s.NL, s.RAP, s.RH)
+	}
+	return w.Flush()
+}
+
+func (c *ctlClient) bans() error {
+	var p struct {
+		Data []struct {
+			As     string     `json:"as"`
+			Who    string     `json:"who"`
+			Reason string     `json:"reason"`
+			At     time.Time  `json:"at"`
+			Until  *time.Time `json:"until"`
+		}
+	}
+	if done, err := c.get("/api/v1/banned", &p); done || err != nil {
+		return err
+	}
+	w := c.table()
+	fmt.Fprintln(w, "AS\tWHO\tSINCE\tUNTIL\tREASON")
+	for _, b := range p.Data {
+		until := "-"
+		if b.Until != nil {
+			until = b.Until.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", b.As, b.Who, b.At.UTC().Format(time.RFC3339), until, dash(b.Reason))
 	}
 	return w.Flush()
 }

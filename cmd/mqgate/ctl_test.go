@@ -110,6 +110,16 @@ func TestCtlTalksToTheAPI(t *testing.T) {
 		t.Errorf("retained get after delete: exit %d %s", code, errOut)
 	}
 
+	if code, out, errOut = ctl("subscriptions", "-q", "1", "dev", "add", "ops/+"); code != 0 || out != "dev subscribed to ops/+\n" {
+		t.Errorf("subscriptions add: exit %d %s%s", code, out, errOut)
+	}
+	if code, out, _ = ctl("subscriptions", "dev"); code != 0 || !regexp.MustCompile(`(?m)^ops/\+ +1 +0 +0 +0$`).MatchString(out) || !strings.Contains(out, "dev/#") {
+		t.Errorf("subscriptions: exit %d\n%s", code, out)
+	}
+	if code, out, _ = ctl("subscriptions", "dev", "remove", "ops/+"); code != 0 || strings.Contains(func() string { _, o, _ := ctl("subscriptions", "dev"); return o }(), "ops/+") {
+		t.Errorf("subscriptions remove: exit %d %s", code, out)
+	}
+
 	if code, out, errOut = ctl("kick", "dev"); code != 0 || out != "kicked dev\n" {
 		t.Fatalf("kick: exit %d %s%s", code, out, errOut)
 	}
@@ -120,6 +130,15 @@ func TestCtlTalksToTheAPI(t *testing.T) {
 	}
 	if code, _, errOut = ctl("kick", "nobody"); code != 1 || !strings.Contains(errOut, "404 CLIENTID_NOT_FOUND") {
 		t.Errorf("kick nobody: exit %d %s", code, errOut)
+	}
+	if code, out, errOut = ctl("ban", "add", "-reason", "test", "username", "mallory"); code != 0 || !strings.Contains(out, "banned username mallory") {
+		t.Errorf("ban add: exit %d %s%s", code, out, errOut)
+	}
+	if code, out, _ = ctl("ban"); code != 0 || !regexp.MustCompile(`(?m)^username +mallory +\S+ +- +test$`).MatchString(out) {
+		t.Errorf("ban list: exit %d\n%s", code, out)
+	}
+	if code, out, _ = ctl("ban", "remove", "username", "mallory"); code != 0 {
+		t.Errorf("ban remove: exit %d %s", code, out)
 	}
 	if code, _, errOut = invoke(t, "", "ctl", "health", "-url", base); code != 0 {
 		t.Errorf("health needs no key: exit %d %s", code, errOut)
