@@ -171,9 +171,15 @@ func (g *Gateway) listeners(adapter string) []httpapi.Listener {
 	slices.Sort(names)
 	out := []httpapi.Listener{}
 	for _, n := range names {
-		out = append(out, httpapi.Listener{
-			Protocol: adapter, Name: n, Address: addrs[n].String(), Connections: g.http.conns.Get(adapter, n).Current,
-		})
+		l := httpapi.Listener{Protocol: adapter, Name: n, Address: addrs[n].String(), Connections: g.http.conns.Get(adapter, n).Current}
+		if adapter == "mqtt" {
+			for _, c := range g.cfg.MQTT.Listeners {
+				if c.Name == n {
+					l.Type, l.Path = c.Type, c.Path
+				}
+			}
+		}
+		out = append(out, l)
 	}
 	return out
 }

@@ -55,6 +55,8 @@ type ProtocolGateway struct {
 type Listener struct {
 	Protocol    string `json:"protocol"`
 	Name        string `json:"name"`
+	Type        string `json:"type,omitempty"` // MQTT: tcp, tls, ws, wss
+	Path        string `json:"path,omitempty"` // ws and wss
 	Address     string `json:"address"`
 	Connections int64  `json:"connections"`
 }
@@ -119,6 +121,8 @@ func New(cfg Config) *Server {
 		}
 		s.mux.Handle(rt.method+" "+pattern, h)
 	}
+	s.mux.Handle("GET /dashboard/", dashboard())
+	s.mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
 	s.mux.Handle("/", s.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})))
@@ -178,7 +182,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			ok = k.CheckToken(strings.TrimSpace(tok))
 		}
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Basic realm="mqgate", charset="UTF-8"`)
+			// A script (the dashboard) says so with X-Requested-With and
+			// gets no challenge: a browser would answer it with its own
+			// login dialog instead of letting the page sign in.
+			if r.Header.Get("X-Requested-With") == "" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="mqgate", charset="UTF-8"`)
+			}
 			writeError(w, http.StatusUnauthorized, "BAD_API_KEY_OR_SECRET", "a valid API key is required: basic auth NAME:SECRET or Authorization: Bearer NAME.SECRET")
 			return
 		}
