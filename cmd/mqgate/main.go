@@ -206,7 +206,7 @@ func version(args []string, _ io.Reader, stdout, _ io.Writer) error {
 
 func runGateway(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "mqgate [run] [-c FILE]",
-		"Start the gateway: with -c on that configuration file, without it on the\nembedded defaults (MQTT on :1883, MQTT over WebSocket on :8083/mqtt, the\nHTTP API on 127.0.0.1:18083). MQGATE_SECTION__KEY environment variables\nset keys over both. SIGHUP reloads the password, ACL and API key\nfiles; SIGTERM or SIGINT stop it.")
+		"Start the gateway: with -c on that configuration file, without it on the\nembedded defaults (MQTT on :1883, MQTT over WebSocket on :8083/mqtt, the\nHTTP API on 127.0.0.1:18083). MQGATE_SECTION__KEY environment variables\nset keys over both. SIGHUP reloads the password, ACL and API key\nfiles and log.level, and logs which other changes need a restart; SIGTERM\nor SIGINT stop it.")
 	path := fs.String("c", "", "configuration file (YAML); embedded defaults when empty")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -224,7 +224,9 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	if err := conf.ApplyEnv(cfg, os.Environ()); err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stderr)
+	level := new(slog.LevelVar)
+	level.Set(parseLevel(cfg.Log.Level))
+	log := newLogger(cfg.Log, level, stderr)
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		return err
@@ -245,8 +247,9 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 		case <-ctx.Done():
 			done = true
 		case <-hup:
-			// Reload logs what it reloaded and what it kept and why; its
+			// Both log what they reloaded and what they kept and why; the
 			// error would only repeat that.
+			cfg = reloadConfig(*path, cfg, level, log)
 			_ = g.Reload(ctx)
 		}
 	}
@@ -260,10 +263,9 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func newLogger(c conf.LogConfig, w io.Writer) *slog.Logger {
-	var lvl slog.Level
-	lvl.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
+// newLogger logs at level, which SIGHUP may change.
+func newLogger(c conf.LogConfig, level *slog.LevelVar, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
