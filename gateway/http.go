@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -77,7 +79,7 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 	h := g.http
 	api := httpapi.New(httpapi.Config{
 		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo, Gateways: g.protocolGateways, Bans: banAPI{g},
-		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops),
+		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops, g.storeBytes()),
 		Ready: func() error {
 			if !h.ready.Load() {
 				return errNotReady
@@ -142,6 +144,27 @@ func (g *Gateway) stopHTTP(ctx context.Context) error {
 	<-h.end
 	h.srv = nil
 	return err
+}
+
+// storeBytes returns what measures the disk store for /metrics: the files
+// of the data directory, walked at scrape time; nil with the memory store.
+func (g *Gateway) storeBytes() func() int64 {
+	if g.cfg.Storage.Type != "disk" {
+		return nil
+	}
+	dir := g.cfg.Storage.Dir
+	return func() int64 {
+		var n int64
+		filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if fi, err := d.Info(); err == nil {
+					n += fi.Size()
+				}
+			}
+			return nil
+		})
+		return n
+	}
 }
 
 // HTTPAddr returns the bound address of the HTTP server; nil when it is off.

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -92,5 +93,15 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 	}
 	if strings.Contains(text, "sub\"") || strings.Contains(text, "clientid") {
 		t.Error("metrics have a series per client")
+	}
+}
+
+func TestMetricsGiveTheDiskStoreSize(t *testing.T) {
+	g := start(t, fmt.Sprintf(`{storage: {dir: %q}, sys: {interval: 0s}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}}`, t.TempDir()))
+	a := newAPI(t, g)
+	a.call("POST", "/api/v1/publish", `{"topic": "keep", "payload": "x", "retain": true, "qos": 1}`, nil)
+	_, text := httpDo(t, http.DefaultClient, "GET", a.base+"/metrics", nil, "")
+	if v := metricValue(text, "mqgate_store_size_bytes"); v <= 0 {
+		t.Errorf("mqgate_store_size_bytes = %v, want the store's size", v)
 	}
 }

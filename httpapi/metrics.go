@@ -28,14 +28,20 @@ func (d *Drops) Events() core.Events {
 
 // Metrics returns the /metrics handler: the broker's counters, read when
 // Prometheus scrapes, so that collecting costs the message path nothing,
-// and the Go runtime and process collectors.
-func Metrics(admin core.Admin, conns *Conns, drops *Drops) http.Handler {
+// and the Go runtime and process collectors. storeBytes, when not nil,
+// gives the size of the durable store on disk.
+func Metrics(admin core.Admin, conns *Conns, drops *Drops, storeBytes func() int64) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&collector{admin: admin, conns: conns, drops: drops},
 	)
+	if storeBytes != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mqgate_store_size_bytes", Help: "Bytes the durable store takes on disk.",
+		}, func() float64 { return float64(storeBytes()) }))
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
