@@ -10,7 +10,7 @@
 //
 // An idle plain TCP connection holds no goroutine and no buffers: on Linux
 // one epoll set watches every such connection (poller_linux.go) and a
-// small pool of workers (workers.go) runs a connection's reader when input
+// small pool of workers (netserve.Workers) runs a connection's reader when input
 // arrives, which lingers briefly for more before handing the socket back.
 // TLS and WebSocket connections, and every connection elsewhere, keep a
 // reading goroutine. Writes go through one writer at a time per

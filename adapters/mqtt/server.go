@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/mqgate/mqgate/adapters/internal/netserve"
 	"github.com/mqgate/mqgate/adapters/internal/tlsfiles"
 	"github.com/mqgate/mqgate/core"
 )
@@ -64,7 +65,7 @@ type Server struct {
 	log    *slog.Logger
 
 	poller  *poller // nil: every connection has a reading goroutine
-	workers *workers
+	workers *netserve.Workers
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -105,7 +106,7 @@ func New(cfg Config, b *core.Broker) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, broker: b, log: cfg.Logger, workers: newWorkers()}
+	return &Server{cfg: cfg, broker: b, log: cfg.Logger, workers: netserve.NewWorkers()}
 }
 
 // Addrs returns the bound address of each listener by name (useful with
@@ -424,7 +425,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		if s.poller != nil {
 			s.poller.close()
 		}
-		s.workers.stop()
+		s.workers.Stop()
 		return nil
 	case <-ctx.Done():
 		// Connections still finishing keep their workers; the waiting
@@ -432,7 +433,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		if s.poller != nil {
 			s.poller.close()
 		}
-		s.workers.release()
+		s.workers.Release()
 		return fmt.Errorf("mqtt adapter stop: %w", ctx.Err())
 	}
 }

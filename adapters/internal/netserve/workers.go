@@ -1,4 +1,4 @@
-package mqtt
+package netserve
 
 import (
 	"runtime"
@@ -6,13 +6,13 @@ import (
 	"sync/atomic"
 )
 
-// workers runs the adapter's short-lived goroutines (handshakes, bursts of
+// Workers runs a server's short-lived goroutines (handshakes, bursts of
 // input, writer runs) on goroutines that outlive one task. A new goroutine
 // starts on a small stack that a handshake or a disconnect grows two or
 // three times, each growth a copy; a worker's stack has already grown. At
 // most maxIdle workers wait for work, the rest end with their task, and the
 // runtime shrinks the stacks of the waiting ones as it collects garbage.
-type workers struct {
+type Workers struct {
 	tasks   chan func() // unbuffered: a send succeeds only to a waiting worker
 	quit    chan struct{}
 	maxIdle int32
@@ -25,8 +25,9 @@ type workers struct {
 	done    chan struct{} // closed when stopped and n is 0
 }
 
-func newWorkers() *workers {
-	return &workers{
+// NewWorkers returns a pool with no worker yet.
+func NewWorkers() *Workers {
+	return &Workers{
 		tasks:   make(chan func()),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -34,9 +35,9 @@ func newWorkers() *workers {
 	}
 }
 
-// Go runs f on a waiting worker, or on a new one if none waits. Once stop
+// Go runs f on a waiting worker, or on a new one if none waits. Once Stop
 // has begun, f runs on a goroutine of its own.
-func (w *workers) Go(f func()) {
+func (w *Workers) Go(f func()) {
 	if w.hand(f) {
 		return
 	}
@@ -48,7 +49,7 @@ func (w *workers) Go(f func()) {
 // work run. On one CPU they run only once the giver stops, so a long
 // batch found no worker waiting after the first few, and started new ones
 // that ended after it, past the idle limit, batch after batch.
-func (w *workers) GoAfterYield(f func()) {
+func (w *Workers) GoAfterYield(f func()) {
 	if w.hand(f) {
 		return
 	}
@@ -60,7 +61,7 @@ func (w *workers) GoAfterYield(f func()) {
 }
 
 // hand gives f to a waiting worker, if one waits.
-func (w *workers) hand(f func()) bool {
+func (w *Workers) hand(f func()) bool {
 	select {
 	case w.tasks <- f:
 		return true
@@ -70,7 +71,7 @@ func (w *workers) hand(f func()) bool {
 }
 
 // start runs f on a new worker.
-func (w *workers) start(f func()) {
+func (w *Workers) start(f func()) {
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
@@ -83,7 +84,7 @@ func (w *workers) start(f func()) {
 	go w.run(f)
 }
 
-func (w *workers) run(f func()) {
+func (w *Workers) run(f func()) {
 	defer w.exit()
 	growStack()
 	for {
@@ -102,7 +103,7 @@ func (w *workers) run(f func()) {
 	}
 }
 
-func (w *workers) exit() {
+func (w *Workers) exit() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.n--; w.n == 0 && w.stopped {
@@ -110,15 +111,15 @@ func (w *workers) exit() {
 	}
 }
 
-// stop ends the waiting workers and waits for the busy ones.
-func (w *workers) stop() {
-	w.release()
+// Stop ends the waiting workers and waits for the busy ones.
+func (w *Workers) Stop() {
+	w.Release()
 	<-w.done
 }
 
-// release ends the waiting workers; the busy ones end with their tasks.
+// Release ends the waiting workers; the busy ones end with their tasks.
 // Tasks given after it run on goroutines of their own.
-func (w *workers) release() {
+func (w *Workers) Release() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {

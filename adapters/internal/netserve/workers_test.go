@@ -1,4 +1,4 @@
-package mqtt
+package netserve
 
 import (
 	"runtime"
@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func (w *workers) alive() int {
+func (w *Workers) alive() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.n
@@ -24,8 +24,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestWorkersReuseAWaitingWorker(t *testing.T) {
-	w := newWorkers()
-	defer w.stop()
+	w := NewWorkers()
+	defer w.Stop()
 	done := make(chan struct{})
 	for range 100 {
 		w.Go(func() { done <- struct{}{} })
@@ -46,8 +46,8 @@ func TestWorkersReuseAWaitingWorker(t *testing.T) {
 // the workers started for them ended after the batch, past maxIdle.
 func TestWorkersGoAfterYieldReusesWorkers(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	w := newWorkers()
-	defer w.stop()
+	w := NewWorkers()
+	defer w.Stop()
 	w.maxIdle = 8
 	var wg sync.WaitGroup
 	for range 20 {
@@ -66,7 +66,7 @@ func TestWorkersGoAfterYieldReusesWorkers(t *testing.T) {
 }
 
 func TestWorkersKeepAtMostMaxIdle(t *testing.T) {
-	w := newWorkers()
+	w := NewWorkers()
 	w.maxIdle = 2
 	release := make(chan struct{})
 	var started sync.WaitGroup
@@ -80,19 +80,19 @@ func TestWorkersKeepAtMostMaxIdle(t *testing.T) {
 	}
 	close(release)
 	waitFor(t, "surplus workers to end", func() bool { return w.alive() == 2 })
-	w.stop()
+	w.Stop()
 	if n := w.alive(); n != 0 {
 		t.Fatalf("%d workers after stop", n)
 	}
 }
 
 func TestWorkersStopWaitsForBusyTasks(t *testing.T) {
-	w := newWorkers()
+	w := NewWorkers()
 	release := make(chan struct{})
 	finished := make(chan struct{})
 	w.Go(func() { <-release; close(finished) })
 	stopped := make(chan struct{})
-	go func() { w.stop(); close(stopped) }()
+	go func() { w.Stop(); close(stopped) }()
 	select {
 	case <-stopped:
 		t.Fatal("stop returned while a task ran")
@@ -112,38 +112,18 @@ func TestWorkersStopWaitsForBusyTasks(t *testing.T) {
 }
 
 func TestWorkersReleaseEndsWaitingWorkersOnly(t *testing.T) {
-	w := newWorkers()
+	w := NewWorkers()
 	release := make(chan struct{})
 	w.Go(func() {})
 	waitFor(t, "a waiting worker", func() bool { return w.idle.Load() == 1 })
 	w.Go(func() { <-release }) // the waiting worker takes it
 	w.Go(func() {})            // a second worker, which then waits
 	waitFor(t, "a waiting worker", func() bool { return w.idle.Load() >= 1 })
-	w.release()
+	w.Release()
 	waitFor(t, "the waiting worker to end", func() bool { return w.alive() == 1 })
 	close(release)
-	w.stop()
+	w.Stop()
 	if n := w.alive(); n != 0 {
 		t.Fatalf("%d workers after stop", n)
-	}
-}
-
-func TestLingeringReaderKeepsOnlyAPooledBuffer(t *testing.T) {
-	c := &conn{keepBuf: true}
-	c.rbuf = getReadBuf()[:10]
-	c.consume(10)
-	if c.rbuf == nil || len(c.rbuf) != 0 {
-		t.Fatalf("a lingering reader dropped its pooled buffer: %v", c.rbuf == nil)
-	}
-	c.rbuf = make([]byte, 100, 3*readChunk) // grown for a large packet
-	c.consume(100)
-	if c.rbuf != nil {
-		t.Fatalf("a lingering reader kept a grown buffer of %d bytes", cap(c.rbuf))
-	}
-	c.keepBuf = false
-	c.rbuf = getReadBuf()[:10]
-	c.consume(10)
-	if c.rbuf != nil {
-		t.Fatal("a reader that does not linger kept its buffer")
 	}
 }
