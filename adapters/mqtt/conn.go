@@ -18,6 +18,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/mqgate/mqgate/adapters/internal/netserve"
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/core/topic"
@@ -129,7 +130,7 @@ var _ core.Conn = (*conn)(nil)
 
 func newConn(s *Server, l *listener, nc net.Conn, remote netip.AddrPort) *conn {
 	c := &conn{srv: s, l: l, nc: nc, remote: remote, exited: make(chan struct{}), wakeCh: make(chan struct{}, 1)}
-	if rawSocketIO && isTCP(nc) {
+	if netserve.RawSocketIO && netserve.IsTCP(nc) {
 		if rc, err := nc.(syscall.Conn).SyscallConn(); err == nil {
 			c.raw = rc
 			c.readFn, c.writeFn = c.readFD, c.writeFD
@@ -142,15 +143,6 @@ func newConn(s *Server, l *listener, nc net.Conn, remote netip.AddrPort) *conn {
 // takeFD records the socket's descriptor for the poller.
 func (c *conn) takeFD() error {
 	return c.raw.Control(func(fd uintptr) { c.fd = int(fd) })
-}
-
-// isTCP says nc is a plain TCP connection.
-func isTCP(nc net.Conn) bool {
-	switch nc.(type) {
-	case *net.TCPConn, *sockConn:
-		return true
-	}
-	return false
 }
 
 // rawOp carries the buffer and the outcome of one raw read or write
@@ -169,7 +161,7 @@ func (c *conn) readFD(fd uintptr) bool {
 	// wait.
 	c.grow()
 	space := cap(c.rbuf) - len(c.rbuf)
-	c.rd.n, c.rd.e = sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
+	c.rd.n, c.rd.e = netserve.SysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
 	c.drained = c.rd.e == 0 && c.rd.n < space
 	if c.rd.e == syscall.EAGAIN && c.rd.wait {
 		if len(c.rbuf) == 0 {
@@ -185,7 +177,7 @@ func (c *conn) readFD(fd uintptr) bool {
 // c.wr.wait, else it returns what went out.
 func (c *conn) writeFD(fd uintptr) bool {
 	for c.wr.n < len(c.wr.b) {
-		m, e := sysWrite(int(fd), c.wr.b[c.wr.n:])
+		m, e := netserve.SysWrite(int(fd), c.wr.b[c.wr.n:])
 		switch {
 		case e == syscall.EAGAIN && c.wr.wait:
 			return false // wait for room
@@ -443,7 +435,7 @@ func (c *conn) serveLinger() error {
 			now := c.moveReadDeadline()
 			c.grow()
 			space := cap(c.rbuf) - len(c.rbuf)
-			n, e := sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
+			n, e := netserve.SysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
 			if e == syscall.EAGAIN {
 				return false // wait for readability
 			}

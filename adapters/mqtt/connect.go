@@ -5,11 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/mqgate/mqgate/adapters/internal/netserve"
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 	"github.com/mqgate/mqgate/core"
 )
@@ -142,18 +142,7 @@ func (c *conn) writeConnack(b []byte) error {
 // without a FIN is still noticed. Listeners of type tcp and tls accept
 // connections without them.
 func (c *conn) tcpKeepAlive() {
-	nc := c.nc
-	if tc, ok := nc.(*tls.Conn); ok {
-		nc = tc.NetConn()
-	}
-	var err error
-	switch tc := nc.(type) {
-	case *net.TCPConn:
-		err = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true})
-	case *sockConn:
-		err = tc.setKeepAlive()
-	}
-	if err != nil {
+	if err := netserve.SetKeepAlive(c.nc); err != nil {
 		c.srv.log.Debug("tcp keep-alive", "remote", c.remote, "err", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/mqgate/mqgate/adapters/internal/netserve"
 )
 
 // poller watches idle plain-TCP connections with one epoll set, so an
@@ -50,28 +52,13 @@ func newPoller() (*poller, error) {
 		return nil, fmt.Errorf("epoll set non-blocking: %w", err)
 	}
 	f := os.NewFile(uintptr(epfd), "epoll")
-	raw, err := pollable(f)
+	raw, err := netserve.Pollable(f)
 	if err != nil {
 		return nil, fmt.Errorf("epoll set: %w", err)
 	}
 	pl := &poller{epfd: epfd, file: f, raw: raw, done: make(chan struct{})}
 	go pl.wait()
 	return pl, nil
-}
-
-// pollable returns f's RawConn once it is sure the runtime's poller took
-// f: only then do its waits and deadlines work. On failure f is closed.
-func pollable(f *os.File) (syscall.RawConn, error) {
-	if err := f.SetDeadline(time.Time{}); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("not pollable: %w", err)
-	}
-	raw, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return raw, nil
 }
 
 // epollCtl is epoll_ctl(2) as a raw system call: it never blocks.

@@ -77,7 +77,7 @@ type Server struct {
 type listener struct {
 	cfg    Listener
 	ln     net.Listener
-	raw    *rawListener // Linux tcp and tls listeners: accepts instead of ln
+	raw    *netserve.RawListener // Linux tcp and tls listeners: accepts instead of ln
 	http   *http.Server
 	tls    *tls.Config
 	active atomic.Int64
@@ -175,7 +175,7 @@ func (s *Server) open(ctx context.Context, lc Listener) (*listener, error) {
 		return nil, err
 	}
 	if lc.Type == "tcp" || lc.Type == "tls" {
-		if rl, err := newRawListener(ln); err == nil {
+		if rl, err := netserve.NewRawListener(ln); err == nil {
 			l.raw = rl
 		} else {
 			s.log.Debug("listener accepts through the net package", "listener", lc.Name, "err", err)
@@ -273,7 +273,7 @@ func (s *Server) serve(l *listener) {
 // accept returns the listener's next connection and its peer's address.
 func (l *listener) accept() (net.Conn, netip.AddrPort, error) {
 	if l.raw != nil {
-		return l.raw.accept()
+		return l.raw.Accept()
 	}
 	nc, err := l.ln.Accept()
 	if err != nil {
@@ -399,7 +399,7 @@ func (s *Server) closeListeners() {
 		case l.http != nil:
 			l.http.Close()
 		case l.raw != nil:
-			l.raw.close()
+			l.raw.Close()
 		default:
 			l.ln.Close()
 		}

@@ -1,25 +1,25 @@
 //go:build linux
 
-package mqtt
+package netserve
 
 import (
 	"syscall"
 	"unsafe"
 )
 
-// sysRead and sysWrite are read(2) and write(2) on a non-blocking socket,
+// RawSocketIO says connections may read and write with SysRead and
+// SysWrite inside RawConn callbacks.
+const RawSocketIO = true
+
+// SysRead and SysWrite are read(2) and write(2) on a non-blocking socket,
 // made without telling the Go scheduler a system call is under way. They
 // never block, so the scheduler has nothing to hand off; and a call the
 // scheduler is told of wakes its monitor thread whenever the process was
 // idle, which at a few thousand messages a second doubled the broker's
 // context switches. Both retry EINTR.
-// rawSocketIO says connections may read and write with sysRead and
-// sysWrite inside RawConn callbacks.
-const rawSocketIO = true
+func SysRead(fd int, b []byte) (int, syscall.Errno) { return rawIO(syscall.SYS_READ, fd, b) }
 
-func sysRead(fd int, b []byte) (int, syscall.Errno) { return rawIO(syscall.SYS_READ, fd, b) }
-
-func sysWrite(fd int, b []byte) (int, syscall.Errno) { return rawIO(syscall.SYS_WRITE, fd, b) }
+func SysWrite(fd int, b []byte) (int, syscall.Errno) { return rawIO(syscall.SYS_WRITE, fd, b) }
 
 func rawIO(trap uintptr, fd int, b []byte) (int, syscall.Errno) {
 	if len(b) == 0 {

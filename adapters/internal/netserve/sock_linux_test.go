@@ -1,6 +1,6 @@
 //go:build linux && !386
 
-package mqtt
+package netserve
 
 import (
 	"errors"
@@ -83,14 +83,14 @@ func TestSockConnWaitsOnlyWhenItMust(t *testing.T) {
 	var n int
 	var e syscall.Errno
 	read := func(fd uintptr) bool {
-		n, e = sysRead(int(fd), buf)
+		n, e = SysRead(int(fd), buf)
 		return e != syscall.EAGAIN
 	}
 	peer.Write([]byte("hello"))
 	if err := rc.Read(read); err != nil || string(buf[:n]) != "hello" {
 		t.Fatalf("read %q, %v, %v", buf[:n], e, err)
 	}
-	if err := rc.Write(func(fd uintptr) bool { sysWrite(int(fd), []byte("hi")); return true }); err != nil {
+	if err := rc.Write(func(fd uintptr) bool { SysWrite(int(fd), []byte("hi")); return true }); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetReadDeadline(time.Time{}); err != nil {
@@ -126,7 +126,7 @@ func TestSockConnDeadlineMakesFile(t *testing.T) {
 	s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 	rc, _ := s.SyscallConn()
 	err := rc.Read(func(fd uintptr) bool {
-		_, e := sysRead(int(fd), make([]byte, 1))
+		_, e := SysRead(int(fd), make([]byte, 1))
 		return e != syscall.EAGAIN
 	})
 	if !errors.Is(err, os.ErrDeadlineExceeded) {

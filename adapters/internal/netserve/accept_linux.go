@@ -1,6 +1,6 @@
 //go:build linux && !386
 
-package mqtt
+package netserve
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 	"unsafe"
 )
 
-// rawListener accepts from a plain-TCP listening socket with accept4(2) as
+// RawListener accepts from a plain-TCP listening socket with accept4(2) as
 // a raw system call and hands each connection over as an *os.File.
 //
 // Accepting through the net package costs, per connection, a
@@ -26,7 +26,7 @@ import (
 // inherit it), and waits, deadlines and RawConn work as for a net.Conn
 // because an *os.File of a non-blocking socket is served by the runtime's
 // poller too.
-type rawListener struct {
+type RawListener struct {
 	file   *os.File // a duplicate of the listening socket; the original is closed
 	rc     syscall.RawConn
 	op     acceptOp
@@ -41,9 +41,9 @@ type acceptOp struct {
 	sa    syscall.RawSockaddrAny
 }
 
-// newRawListener takes over ln's socket: ln is closed, the socket stays
+// NewRawListener takes over ln's socket: ln is closed, the socket stays
 // open through the returned listener.
-func newRawListener(ln net.Listener) (*rawListener, error) {
+func NewRawListener(ln net.Listener) (*RawListener, error) {
 	tl, ok := ln.(*net.TCPListener)
 	if !ok {
 		return nil, errors.New("not a TCP listener")
@@ -52,7 +52,7 @@ func newRawListener(ln net.Listener) (*rawListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening socket: %w", err)
 	}
-	rc, err := pollable(f)
+	rc, err := Pollable(f)
 	if err != nil {
 		return nil, fmt.Errorf("listening socket: %w", err)
 	}
@@ -63,7 +63,7 @@ func newRawListener(ln net.Listener) (*rawListener, error) {
 		f.Close()
 		return nil, fmt.Errorf("listening socket TCP_NODELAY: %w", errors.Join(err, serr))
 	}
-	rl := &rawListener{file: f, rc: rc}
+	rl := &RawListener{file: f, rc: rc}
 	rl.fn = rl.accept4
 	ln.Close() // the duplicate keeps the socket listening
 	return rl, nil
@@ -71,7 +71,7 @@ func newRawListener(ln net.Listener) (*rawListener, error) {
 
 // accept4 makes one accept4(2) for rl.op; on EAGAIN it waits for the next
 // connection.
-func (rl *rawListener) accept4(fd uintptr) bool {
+func (rl *RawListener) accept4(fd uintptr) bool {
 	op := &rl.op
 	for {
 		salen := uint32(unsafe.Sizeof(op.sa))
@@ -88,9 +88,9 @@ func (rl *rawListener) accept4(fd uintptr) bool {
 	}
 }
 
-// accept returns the next connection and its peer's address. Once the
+// Accept returns the next connection and its peer's address. Once the
 // listener is closed it returns net.ErrClosed.
-func (rl *rawListener) accept() (net.Conn, netip.AddrPort, error) {
+func (rl *RawListener) Accept() (net.Conn, netip.AddrPort, error) {
 	rl.op.fd, rl.op.errno = -1, 0
 	if err := rl.rc.Read(rl.fn); err != nil {
 		if rl.closed.Load() {
@@ -105,7 +105,7 @@ func (rl *rawListener) accept() (net.Conn, netip.AddrPort, error) {
 	return newSockConn(rl.op.fd, remote), remote, nil
 }
 
-func (rl *rawListener) close() error {
+func (rl *RawListener) Close() error {
 	rl.closed.Store(true)
 	return rl.file.Close()
 }
