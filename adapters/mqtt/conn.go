@@ -240,8 +240,8 @@ func (c *conn) markKicked(code byte) {
 // closeStatus sets the WebSocket close status for the MQTT reason code
 // code, unless one is set: the first reason to close is the one told.
 func (c *conn) closeStatus(code byte) {
-	if ws, ok := c.nc.(*wsConn); ok {
-		ws.setStatus(wsStatus(code))
+	if ws, ok := c.nc.(*netserve.WSConn); ok {
+		ws.SetStatus(wsStatus(code))
 	}
 }
 
@@ -250,8 +250,8 @@ func (c *conn) closeStatus(code byte) {
 // WebSocket only starts its closing handshake here, which ends the
 // owner's reads: the owner closes it in end.
 func (c *conn) close() {
-	if ws, ok := c.nc.(*wsConn); ok {
-		ws.shutdown()
+	if ws, ok := c.nc.(*netserve.WSConn); ok {
+		ws.Shutdown()
 		return
 	}
 	c.closeNC.Do(func() { c.nc.Close() })
@@ -265,7 +265,7 @@ func (c *conn) close() {
 // the peer's answer to its close frame.
 func (c *conn) end() {
 	c.close()
-	if ws, ok := c.nc.(*wsConn); ok {
+	if ws, ok := c.nc.(*netserve.WSConn); ok {
 		c.closeNC.Do(func() {
 			if err := ws.Close(); err != nil {
 				c.srv.log.Debug("websocket close", "remote", c.remote, "err", err)
@@ -1461,8 +1461,8 @@ func certCN(nc net.Conn) string {
 	switch t := nc.(type) {
 	case *tls.Conn:
 		st = t.ConnectionState()
-	case *wsConn:
-		tc, ok := t.ws.NetConn().(*tls.Conn)
+	case *netserve.WSConn:
+		tc, ok := t.NetConn().(*tls.Conn)
 		if !ok {
 			return ""
 		}

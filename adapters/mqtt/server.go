@@ -314,7 +314,7 @@ func (s *Server) serveWS(l *listener, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxPacketSize) + 16)
-	c := s.newConn(l, newWSConn(ws), peerAddr(r.RemoteAddr))
+	c := s.newConn(l, netserve.NewWSConn(ws, false), peerAddr(r.RemoteAddr))
 	if c == nil {
 		return
 	}
@@ -328,11 +328,11 @@ func (s *Server) newConn(l *listener, nc net.Conn, remote netip.AddrPort) *conn 
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
-		if ws, ok := nc.(*wsConn); ok {
+		if ws, ok := nc.(*netserve.WSConn); ok {
 			// Stop does not wait for this connection: it gets the
 			// close frame but no wait for the peer's answer.
-			ws.setStatus(websocket.CloseGoingAway)
-			ws.abort()
+			ws.SetStatus(netserve.CloseGoingAway)
+			ws.Abort()
 		} else {
 			nc.Close()
 		}

@@ -1,4 +1,4 @@
-package mqtt
+package netserve
 
 import (
 	"errors"
@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 )
 
 // wsCloseWait bounds the WebSocket closing handshake: how long the close
@@ -19,44 +17,51 @@ import (
 // with its own close frame before the TCP connection is closed anyway.
 const wsCloseWait = time.Second
 
-// wsConn presents a WebSocket as a byte stream: MQTT packets may span
-// binary messages and one message may hold several packets [MQTT-6.0.0-2].
+// WSConn presents a WebSocket as a byte stream: the protocol's frames may
+// span messages and one message may hold several of them (MQTT over
+// WebSocket [MQTT-6.0.0-2]; STOMP sends one frame per message, which reads
+// the same). A binary connection reads binary messages only: a text
+// message ends it with status 1003 [MQTT-6.0.0-1]. A text connection reads
+// both kinds and writes text messages.
 //
 // Closing takes the WebSocket closing handshake [RFC6455 7.1]: a close
 // frame with a status code, then the peer's close frame (or EOF, or
 // wsCloseWait), with what arrives meanwhile read and dropped, and only
 // then the TCP connection's close. Closing it without the handshake makes
-// a client that is still writing (its own close frame after DISCONNECT)
-// fail with ECONNRESET or EPIPE, and the kernel resets a connection closed
-// with unread input.
+// a client that is still writing (its own close frame after the
+// protocol's goodbye) fail with ECONNRESET or EPIPE, and the kernel
+// resets a connection closed with unread input.
 //
-// The handshake has two halves: shutdown, which any goroutine may call
+// The handshake has two halves: Shutdown, which any goroutine may call
 // (a kick, the writer), sends the close frame and makes the owner's Read
 // return once the peer answered or wsCloseWait passed; Close, which only
 // the owner calls when it no longer reads, finishes the handshake and
 // closes the TCP connection.
-type wsConn struct {
-	ws *websocket.Conn
-	r  io.Reader // the binary message being read (owner only)
+type WSConn struct {
+	ws   *websocket.Conn
+	text bool      // text messages are data, and writes are text
+	r    io.Reader // the message being read (owner only)
 
 	status atomic.Uint32 // close status to send; the first set wins, 0: normal
 
 	shutOnce sync.Once
-	closing  atomic.Bool // shutdown ran: input is dropped
-	mu       sync.Mutex  // orders SetReadDeadline against shutdown's deadline
+	closing  atomic.Bool // Shutdown ran: input is dropped
+	mu       sync.Mutex  // orders SetReadDeadline against Shutdown's deadline
 
 	readErr  error // the error that ended reading (owner only)
 	peerDone bool  // the peer sent its close frame or closed TCP (owner only)
 }
 
-var _ net.Conn = (*wsConn)(nil)
+var _ net.Conn = (*WSConn)(nil)
 
-func newWSConn(ws *websocket.Conn) *wsConn { return &wsConn{ws: ws} }
+// NewWSConn wraps an upgraded WebSocket; text says the protocol's messages
+// are text (STOMP) rather than binary (MQTT).
+func NewWSConn(ws *websocket.Conn, text bool) *WSConn { return &WSConn{ws: ws, text: text} }
 
-// Read returns the payload of binary messages. Once shutdown ran it drops
+// Read returns the payload of data messages. Once Shutdown ran it drops
 // whatever arrives until the peer's close frame, EOF or the handshake's
 // deadline ends reading.
-func (c *wsConn) Read(p []byte) (int, error) {
+func (c *WSConn) Read(p []byte) (int, error) {
 	if c.readErr != nil {
 		// gorilla's reads fail for good after an error, and panic when
 		// called too often after one.
@@ -68,10 +73,11 @@ func (c *wsConn) Read(p []byte) (int, error) {
 			if err != nil {
 				return 0, c.readFailed(err)
 			}
-			if typ != websocket.BinaryMessage && !c.closing.Load() {
-				// [MQTT-6.0.0-1] text frames close the connection.
-				c.setStatus(websocket.CloseUnsupportedData)
-				return 0, errTextFrame
+			if typ != websocket.BinaryMessage && !c.text && !c.closing.Load() {
+				// Text to a binary protocol ends the connection
+				// (MQTT: [MQTT-6.0.0-1]).
+				c.SetStatus(CloseUnsupportedData)
+				return 0, ErrTextFrame
 			}
 			c.r = r
 		}
@@ -89,7 +95,7 @@ func (c *wsConn) Read(p []byte) (int, error) {
 }
 
 // readFailed records the error that ended reading.
-func (c *wsConn) readFailed(err error) error {
+func (c *WSConn) readFailed(err error) error {
 	var ce *websocket.CloseError
 	// gorilla reports EOF as a CloseError too (1006).
 	c.peerDone = errors.As(err, &ce)
@@ -97,28 +103,34 @@ func (c *wsConn) readFailed(err error) error {
 	return err
 }
 
-func (c *wsConn) Write(p []byte) (int, error) {
-	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
+// Write sends p as one message.
+func (c *WSConn) Write(p []byte) (int, error) {
+	typ := websocket.BinaryMessage
+	if c.text {
+		typ = websocket.TextMessage
+	}
+	if err := c.ws.WriteMessage(typ, p); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-// setStatus sets the close status shutdown sends, unless one is set.
-func (c *wsConn) setStatus(code int) {
+// SetStatus sets the close status [RFC6455 7.4.1] Shutdown sends, unless
+// one is set: the first reason to close is the one told.
+func (c *WSConn) SetStatus(code int) {
 	c.status.CompareAndSwap(0, uint32(code))
 }
 
-// shutdown starts the closing handshake: it sends the close frame and
+// Shutdown starts the closing handshake: it sends the close frame and
 // makes the owner's Read return once the peer answered, at the latest
 // after wsCloseWait. It does not wait for the peer. Any goroutine may call
 // it, any number of times. The peer's own close frame is answered by
 // gorilla's default close handler, with the peer's status.
-func (c *wsConn) shutdown() {
+func (c *WSConn) Shutdown() {
 	c.shutOnce.Do(func() {
 		code := int(c.status.Load())
 		if code == 0 {
-			code = websocket.CloseNormalClosure
+			code = CloseNormal
 		}
 		by := time.Now().Add(wsCloseWait)
 		err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), by)
@@ -140,8 +152,8 @@ func (c *wsConn) shutdown() {
 // Only the connection's owner calls it, once it no longer reads: it reads
 // until the peer's close frame or EOF, dropping data, for at most
 // wsCloseWait after the close frame.
-func (c *wsConn) Close() error {
-	c.shutdown()
+func (c *WSConn) Close() error {
+	c.Shutdown()
 	if !c.peerDone {
 		c.drain()
 	}
@@ -151,17 +163,17 @@ func (c *wsConn) Close() error {
 	return nil
 }
 
-// abort sends the close frame and closes the TCP connection without
+// Abort sends the close frame and closes the TCP connection without
 // waiting for the peer's answer, for a connection nobody waits for.
-func (c *wsConn) abort() {
-	c.shutdown()
+func (c *WSConn) Abort() {
+	c.Shutdown()
 	c.ws.Close()
 }
 
 // drain reads and drops input until the peer's close frame, EOF or the
 // handshake's deadline, so that closing the socket does not reset the
 // connection because of unread input.
-func (c *wsConn) drain() {
+func (c *WSConn) drain() {
 	if c.readErr == nil {
 		for {
 			if _, r, err := c.ws.NextReader(); err != nil {
@@ -192,12 +204,12 @@ func (c *wsConn) drain() {
 	}
 }
 
-func (c *wsConn) LocalAddr() net.Addr  { return c.ws.LocalAddr() }
-func (c *wsConn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+func (c *WSConn) LocalAddr() net.Addr  { return c.ws.LocalAddr() }
+func (c *WSConn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
 
-// SetReadDeadline moves the read deadline until shutdown, which sets the
+// SetReadDeadline moves the read deadline until Shutdown, which sets the
 // deadline of the handshake.
-func (c *wsConn) SetReadDeadline(t time.Time) error {
+func (c *WSConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing.Load() {
@@ -206,40 +218,34 @@ func (c *wsConn) SetReadDeadline(t time.Time) error {
 	return c.ws.SetReadDeadline(t)
 }
 
-func (c *wsConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
+func (c *WSConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
 
-func (c *wsConn) SetDeadline(t time.Time) error {
+func (c *WSConn) SetDeadline(t time.Time) error {
 	if err := c.SetReadDeadline(t); err != nil {
 		return err
 	}
 	return c.ws.SetWriteDeadline(t)
 }
 
-// wsStatus is the WebSocket close status [RFC6455 7.4.1] for an MQTT
-// reason code that ends a connection.
-func wsStatus(code byte) int {
-	switch code {
-	case packet.NormalDisconnection, packet.DisconnectWithWill,
-		packet.KeepAliveTimeout, packet.SessionTakenOver, packet.MaximumConnectTime:
-		return websocket.CloseNormalClosure
-	case packet.ServerShuttingDown, packet.UseAnotherServer, packet.ServerMoved:
-		return websocket.CloseGoingAway
-	case packet.MalformedPacket, packet.ProtocolError, packet.UnsupportedProtocolVersion,
-		packet.ReceiveMaximumExceeded, packet.TopicAliasInvalid:
-		return websocket.CloseProtocolError
-	case packet.PacketTooLarge:
-		return websocket.CloseMessageTooBig
-	case packet.ServerUnavailable, packet.ServerBusy, packet.MessageRateTooHigh,
-		packet.ConnectionRateExceeded:
-		return websocket.CloseTryAgainLater
-	}
-	// Refusals by configuration or policy: authentication, authorization,
-	// quotas, topic rules, administrative action.
-	return websocket.ClosePolicyViolation
-}
+// NetConn returns the connection under the WebSocket: TCP or TLS.
+func (c *WSConn) NetConn() net.Conn { return c.ws.NetConn() }
+
+// WebSocket close statuses [RFC6455 7.4.1] a protocol may end a connection
+// with.
+const (
+	CloseNormal          = websocket.CloseNormalClosure   // 1000
+	CloseGoingAway       = websocket.CloseGoingAway       // 1001: the server is shutting down
+	CloseProtocolError   = websocket.CloseProtocolError   // 1002
+	CloseUnsupportedData = websocket.CloseUnsupportedData // 1003: a text frame to a binary protocol
+	ClosePolicyViolation = websocket.ClosePolicyViolation // 1008: refused by configuration or policy
+	CloseMessageTooBig   = websocket.CloseMessageTooBig   // 1009
+	CloseTryAgainLater   = websocket.CloseTryAgainLater   // 1013
+)
 
 type wsError string
 
 func (e wsError) Error() string { return string(e) }
 
-const errTextFrame = wsError("websocket text frame received; MQTT uses binary frames")
+// ErrTextFrame ends reading a binary WebSocket connection that received a
+// text message.
+const ErrTextFrame = wsError("websocket text frame received; the protocol uses binary frames")
