@@ -88,20 +88,14 @@ func (c *conn) handshake() error {
 // alive. It returns false for a connection the poller cannot watch:
 // run serves that one from the start.
 func (c *conn) awaitConnect() bool {
-	if c.raw == nil || c.srv.poller == nil {
-		return false
-	}
-	if err := c.takeFD(); err != nil {
+	if !c.tc.Pollable() {
 		return false
 	}
 	timeout := c.srv.cfg.ConnectTimeout
 	by := time.Now().Add(timeout)
 	c.connectBy, c.kaDue = by, by
-	c.burstFn, c.armFn = c.run, c.armFD
 	c.kaTimer = time.AfterFunc(timeout, c.keepAliveExpired)
-	c.registered = true
-	c.state.Store(stateArmed)
-	c.srv.poller.arm(c)
+	c.tc.Arm()
 	if !time.Now().Before(by) {
 		// The timer may have fired before the connection was armed,
 		// and then found nothing to end.
@@ -114,7 +108,7 @@ func (c *conn) awaitConnect() bool {
 // sends CONNECT as soon as it is connected, and reading it without waiting
 // needs no deadline timer.
 func (c *conn) connectNow(limit int) (packet.Header, []byte, bool, error) {
-	if c.raw == nil {
+	if c.tc.RawConn() == nil {
 		return packet.Header{}, nil, false, nil
 	}
 	if err := c.readNow(); err != nil && err != errWouldBlock {
@@ -126,7 +120,7 @@ func (c *conn) connectNow(limit int) (packet.Header, []byte, bool, error) {
 // writeConnack writes CONNACK with one raw write when the socket takes it
 // all, as a new connection's does, else within the write timeout.
 func (c *conn) writeConnack(b []byte) error {
-	if c.raw != nil {
+	if c.tc.RawConn() != nil {
 		b = b[c.tryWrite(b):]
 		if len(b) == 0 {
 			return nil
@@ -143,7 +137,7 @@ func (c *conn) writeConnack(b []byte) error {
 // connections without them.
 func (c *conn) tcpKeepAlive() {
 	if err := netserve.SetKeepAlive(c.nc); err != nil {
-		c.srv.log.Debug("tcp keep-alive", "remote", c.remote, "err", err)
+		c.srv.log.Debug("tcp keep-alive", "remote", c.tc.Remote(), "err", err)
 	}
 }
 
@@ -180,7 +174,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		Listener: c.l.cfg.Name,
 		ClientID: p.ClientID,
 		Username: p.Username,
-		PeerAddr: c.remote,
+		PeerAddr: c.tc.Remote(),
 		CertCN:   certCN(c.nc),
 		Version:  byte(c.version),
 	}

@@ -14,7 +14,7 @@ import (
 	"unsafe"
 )
 
-// RawListener accepts from a plain-TCP listening socket with accept4(2) as
+// rawListener accepts from a plain-TCP listening socket with accept4(2) as
 // a raw system call and hands each connection over as an *os.File.
 //
 // Accepting through the net package costs, per connection, a
@@ -26,7 +26,7 @@ import (
 // inherit it), and waits, deadlines and RawConn work as for a net.Conn
 // because an *os.File of a non-blocking socket is served by the runtime's
 // poller too.
-type RawListener struct {
+type rawListener struct {
 	file   *os.File // a duplicate of the listening socket; the original is closed
 	rc     syscall.RawConn
 	op     acceptOp
@@ -41,9 +41,9 @@ type acceptOp struct {
 	sa    syscall.RawSockaddrAny
 }
 
-// NewRawListener takes over ln's socket: ln is closed, the socket stays
+// newRawListener takes over ln's socket: ln is closed, the socket stays
 // open through the returned listener.
-func NewRawListener(ln net.Listener) (*RawListener, error) {
+func newRawListener(ln net.Listener) (*rawListener, error) {
 	tl, ok := ln.(*net.TCPListener)
 	if !ok {
 		return nil, errors.New("not a TCP listener")
@@ -52,7 +52,7 @@ func NewRawListener(ln net.Listener) (*RawListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening socket: %w", err)
 	}
-	rc, err := Pollable(f)
+	rc, err := pollable(f)
 	if err != nil {
 		return nil, fmt.Errorf("listening socket: %w", err)
 	}
@@ -63,7 +63,7 @@ func NewRawListener(ln net.Listener) (*RawListener, error) {
 		f.Close()
 		return nil, fmt.Errorf("listening socket TCP_NODELAY: %w", errors.Join(err, serr))
 	}
-	rl := &RawListener{file: f, rc: rc}
+	rl := &rawListener{file: f, rc: rc}
 	rl.fn = rl.accept4
 	ln.Close() // the duplicate keeps the socket listening
 	return rl, nil
@@ -71,7 +71,7 @@ func NewRawListener(ln net.Listener) (*RawListener, error) {
 
 // accept4 makes one accept4(2) for rl.op; on EAGAIN it waits for the next
 // connection.
-func (rl *RawListener) accept4(fd uintptr) bool {
+func (rl *rawListener) accept4(fd uintptr) bool {
 	op := &rl.op
 	for {
 		salen := uint32(unsafe.Sizeof(op.sa))
@@ -88,9 +88,9 @@ func (rl *RawListener) accept4(fd uintptr) bool {
 	}
 }
 
-// Accept returns the next connection and its peer's address. Once the
+// accept returns the next connection and its peer's address. Once the
 // listener is closed it returns net.ErrClosed.
-func (rl *RawListener) Accept() (net.Conn, netip.AddrPort, error) {
+func (rl *rawListener) accept() (net.Conn, netip.AddrPort, error) {
 	rl.op.fd, rl.op.errno = -1, 0
 	if err := rl.rc.Read(rl.fn); err != nil {
 		if rl.closed.Load() {
@@ -105,7 +105,7 @@ func (rl *RawListener) Accept() (net.Conn, netip.AddrPort, error) {
 	return newSockConn(rl.op.fd, remote), remote, nil
 }
 
-func (rl *RawListener) Close() error {
+func (rl *rawListener) close() error {
 	rl.closed.Store(true)
 	return rl.file.Close()
 }

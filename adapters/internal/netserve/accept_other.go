@@ -8,20 +8,20 @@ import (
 	"net/netip"
 )
 
-// RawListener needs accept4 as a system call of its own (Linux, except
+// rawListener needs accept4 as a system call of its own (Linux, except
 // 386); elsewhere listeners accept through the net package.
-type RawListener struct{}
+type rawListener struct{}
 
-func NewRawListener(net.Listener) (*RawListener, error) {
+func newRawListener(net.Listener) (*rawListener, error) {
 	return nil, errors.New("raw accept is Linux-only")
 }
 
-func (rl *RawListener) Accept() (net.Conn, netip.AddrPort, error) {
+func (rl *rawListener) accept() (net.Conn, netip.AddrPort, error) {
 	return nil, netip.AddrPort{}, net.ErrClosed
 }
-func (rl *RawListener) Close() error { return nil }
+func (rl *rawListener) close() error { return nil }
 
-// sockConn exists only with RawListener.
+// sockConn exists only with rawListener.
 type sockConn struct{ net.Conn }
 
 func (c *sockConn) setKeepAlive() error { return nil }

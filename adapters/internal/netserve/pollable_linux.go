@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// Pollable returns f's RawConn once it is sure the runtime's poller took
+// pollable returns f's RawConn once it is sure the runtime's poller took
 // f: only then do its waits and deadlines work. On failure f is closed.
-func Pollable(f *os.File) (syscall.RawConn, error) {
+func pollable(f *os.File) (syscall.RawConn, error) {
 	if err := f.SetDeadline(time.Time{}); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("not pollable: %w", err)

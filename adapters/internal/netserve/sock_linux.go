@@ -15,7 +15,7 @@ import (
 
 // sockConn is an accepted plain-TCP connection held as a bare descriptor
 // until something has to wait on it. Most connections never wait: the
-// adapter's poller watches them while idle, and their reads and writes
+// server's poller watches them while idle, and their reads and writes
 // are non-blocking system calls that find input there or room to write.
 // Such a connection costs no registration with the runtime's poller (an
 // epoll_ctl to add and one to remove, and an fcntl), no finalizer and no

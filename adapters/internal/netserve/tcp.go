@@ -5,9 +5,9 @@ import (
 	"net"
 )
 
-// IsTCP says nc is a plain TCP connection: one that raw socket I/O and
+// isTCP says nc is a plain TCP connection: one that raw socket I/O and
 // the poller can serve.
-func IsTCP(nc net.Conn) bool {
+func isTCP(nc net.Conn) bool {
 	switch nc.(type) {
 	case *net.TCPConn, *sockConn:
 		return true

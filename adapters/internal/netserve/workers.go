@@ -6,13 +6,13 @@ import (
 	"sync/atomic"
 )
 
-// Workers runs a server's short-lived goroutines (handshakes, bursts of
+// workers runs a server's short-lived goroutines (handshakes, bursts of
 // input, writer runs) on goroutines that outlive one task. A new goroutine
 // starts on a small stack that a handshake or a disconnect grows two or
 // three times, each growth a copy; a worker's stack has already grown. At
 // most maxIdle workers wait for work, the rest end with their task, and the
 // runtime shrinks the stacks of the waiting ones as it collects garbage.
-type Workers struct {
+type workers struct {
 	tasks   chan func() // unbuffered: a send succeeds only to a waiting worker
 	quit    chan struct{}
 	maxIdle int32
@@ -25,9 +25,9 @@ type Workers struct {
 	done    chan struct{} // closed when stopped and n is 0
 }
 
-// NewWorkers returns a pool with no worker yet.
-func NewWorkers() *Workers {
-	return &Workers{
+// newWorkers returns a pool with no worker yet.
+func newWorkers() *workers {
+	return &workers{
 		tasks:   make(chan func()),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -35,9 +35,9 @@ func NewWorkers() *Workers {
 	}
 }
 
-// Go runs f on a waiting worker, or on a new one if none waits. Once Stop
+// Go runs f on a waiting worker, or on a new one if none waits. Once stop
 // has begun, f runs on a goroutine of its own.
-func (w *Workers) Go(f func()) {
+func (w *workers) Go(f func()) {
 	if w.hand(f) {
 		return
 	}
@@ -49,7 +49,7 @@ func (w *Workers) Go(f func()) {
 // work run. On one CPU they run only once the giver stops, so a long
 // batch found no worker waiting after the first few, and started new ones
 // that ended after it, past the idle limit, batch after batch.
-func (w *Workers) GoAfterYield(f func()) {
+func (w *workers) GoAfterYield(f func()) {
 	if w.hand(f) {
 		return
 	}
@@ -61,7 +61,7 @@ func (w *Workers) GoAfterYield(f func()) {
 }
 
 // hand gives f to a waiting worker, if one waits.
-func (w *Workers) hand(f func()) bool {
+func (w *workers) hand(f func()) bool {
 	select {
 	case w.tasks <- f:
 		return true
@@ -71,7 +71,7 @@ func (w *Workers) hand(f func()) bool {
 }
 
 // start runs f on a new worker.
-func (w *Workers) start(f func()) {
+func (w *workers) start(f func()) {
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
@@ -84,7 +84,7 @@ func (w *Workers) start(f func()) {
 	go w.run(f)
 }
 
-func (w *Workers) run(f func()) {
+func (w *workers) run(f func()) {
 	defer w.exit()
 	growStack()
 	for {
@@ -103,7 +103,7 @@ func (w *Workers) run(f func()) {
 	}
 }
 
-func (w *Workers) exit() {
+func (w *workers) exit() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.n--; w.n == 0 && w.stopped {
@@ -111,15 +111,15 @@ func (w *Workers) exit() {
 	}
 }
 
-// Stop ends the waiting workers and waits for the busy ones.
-func (w *Workers) Stop() {
-	w.Release()
+// stop ends the waiting workers and waits for the busy ones.
+func (w *workers) stop() {
+	w.release()
 	<-w.done
 }
 
-// Release ends the waiting workers; the busy ones end with their tasks.
+// release ends the waiting workers; the busy ones end with their tasks.
 // Tasks given after it run on goroutines of their own.
-func (w *Workers) Release() {
+func (w *workers) release() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {

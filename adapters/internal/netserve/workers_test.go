@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func (w *Workers) alive() int {
+func (w *workers) alive() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.n
@@ -24,8 +24,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestWorkersReuseAWaitingWorker(t *testing.T) {
-	w := NewWorkers()
-	defer w.Stop()
+	w := newWorkers()
+	defer w.stop()
 	done := make(chan struct{})
 	for range 100 {
 		w.Go(func() { done <- struct{}{} })
@@ -46,8 +46,8 @@ func TestWorkersReuseAWaitingWorker(t *testing.T) {
 // the workers started for them ended after the batch, past maxIdle.
 func TestWorkersGoAfterYieldReusesWorkers(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	w := NewWorkers()
-	defer w.Stop()
+	w := newWorkers()
+	defer w.stop()
 	w.maxIdle = 8
 	var wg sync.WaitGroup
 	for range 20 {
@@ -66,7 +66,7 @@ func TestWorkersGoAfterYieldReusesWorkers(t *testing.T) {
 }
 
 func TestWorkersKeepAtMostMaxIdle(t *testing.T) {
-	w := NewWorkers()
+	w := newWorkers()
 	w.maxIdle = 2
 	release := make(chan struct{})
 	var started sync.WaitGroup
@@ -80,19 +80,19 @@ func TestWorkersKeepAtMostMaxIdle(t *testing.T) {
 	}
 	close(release)
 	waitFor(t, "surplus workers to end", func() bool { return w.alive() == 2 })
-	w.Stop()
+	w.stop()
 	if n := w.alive(); n != 0 {
 		t.Fatalf("%d workers after stop", n)
 	}
 }
 
 func TestWorkersStopWaitsForBusyTasks(t *testing.T) {
-	w := NewWorkers()
+	w := newWorkers()
 	release := make(chan struct{})
 	finished := make(chan struct{})
 	w.Go(func() { <-release; close(finished) })
 	stopped := make(chan struct{})
-	go func() { w.Stop(); close(stopped) }()
+	go func() { w.stop(); close(stopped) }()
 	select {
 	case <-stopped:
 		t.Fatal("stop returned while a task ran")
@@ -112,17 +112,17 @@ func TestWorkersStopWaitsForBusyTasks(t *testing.T) {
 }
 
 func TestWorkersReleaseEndsWaitingWorkersOnly(t *testing.T) {
-	w := NewWorkers()
+	w := newWorkers()
 	release := make(chan struct{})
 	w.Go(func() {})
 	waitFor(t, "a waiting worker", func() bool { return w.idle.Load() == 1 })
 	w.Go(func() { <-release }) // the waiting worker takes it
 	w.Go(func() {})            // a second worker, which then waits
 	waitFor(t, "a waiting worker", func() bool { return w.idle.Load() >= 1 })
-	w.Release()
+	w.release()
 	waitFor(t, "the waiting worker to end", func() bool { return w.alive() == 1 })
 	close(release)
-	w.Stop()
+	w.stop()
 	if n := w.alive(); n != 0 {
 		t.Fatalf("%d workers after stop", n)
 	}

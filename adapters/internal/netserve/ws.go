@@ -17,7 +17,7 @@ import (
 // with its own close frame before the TCP connection is closed anyway.
 const wsCloseWait = time.Second
 
-// WSConn presents a WebSocket as a byte stream: the protocol's frames may
+// wsConn presents a WebSocket as a byte stream: the protocol's frames may
 // span messages and one message may hold several of them (MQTT over
 // WebSocket [MQTT-6.0.0-2]; STOMP sends one frame per message, which reads
 // the same). A binary connection reads binary messages only: a text
@@ -32,12 +32,12 @@ const wsCloseWait = time.Second
 // protocol's goodbye) fail with ECONNRESET or EPIPE, and the kernel
 // resets a connection closed with unread input.
 //
-// The handshake has two halves: Shutdown, which any goroutine may call
+// The handshake has two halves: shutdown, which any goroutine may call
 // (a kick, the writer), sends the close frame and makes the owner's Read
 // return once the peer answered or wsCloseWait passed; Close, which only
 // the owner calls when it no longer reads, finishes the handshake and
 // closes the TCP connection.
-type WSConn struct {
+type wsConn struct {
 	ws   *websocket.Conn
 	text bool      // text messages are data, and writes are text
 	r    io.Reader // the message being read (owner only)
@@ -45,23 +45,23 @@ type WSConn struct {
 	status atomic.Uint32 // close status to send; the first set wins, 0: normal
 
 	shutOnce sync.Once
-	closing  atomic.Bool // Shutdown ran: input is dropped
-	mu       sync.Mutex  // orders SetReadDeadline against Shutdown's deadline
+	closing  atomic.Bool // shutdown ran: input is dropped
+	mu       sync.Mutex  // orders SetReadDeadline against shutdown's deadline
 
 	readErr  error // the error that ended reading (owner only)
 	peerDone bool  // the peer sent its close frame or closed TCP (owner only)
 }
 
-var _ net.Conn = (*WSConn)(nil)
+var _ net.Conn = (*wsConn)(nil)
 
-// NewWSConn wraps an upgraded WebSocket; text says the protocol's messages
+// newWSConn wraps an upgraded WebSocket; text says the protocol's messages
 // are text (STOMP) rather than binary (MQTT).
-func NewWSConn(ws *websocket.Conn, text bool) *WSConn { return &WSConn{ws: ws, text: text} }
+func newWSConn(ws *websocket.Conn, text bool) *wsConn { return &wsConn{ws: ws, text: text} }
 
-// Read returns the payload of data messages. Once Shutdown ran it drops
+// Read returns the payload of data messages. Once shutdown ran it drops
 // whatever arrives until the peer's close frame, EOF or the handshake's
 // deadline ends reading.
-func (c *WSConn) Read(p []byte) (int, error) {
+func (c *wsConn) Read(p []byte) (int, error) {
 	if c.readErr != nil {
 		// gorilla's reads fail for good after an error, and panic when
 		// called too often after one.
@@ -76,7 +76,7 @@ func (c *WSConn) Read(p []byte) (int, error) {
 			if typ != websocket.BinaryMessage && !c.text && !c.closing.Load() {
 				// Text to a binary protocol ends the connection
 				// (MQTT: [MQTT-6.0.0-1]).
-				c.SetStatus(CloseUnsupportedData)
+				c.setStatus(CloseUnsupportedData)
 				return 0, ErrTextFrame
 			}
 			c.r = r
@@ -95,7 +95,7 @@ func (c *WSConn) Read(p []byte) (int, error) {
 }
 
 // readFailed records the error that ended reading.
-func (c *WSConn) readFailed(err error) error {
+func (c *wsConn) readFailed(err error) error {
 	var ce *websocket.CloseError
 	// gorilla reports EOF as a CloseError too (1006).
 	c.peerDone = errors.As(err, &ce)
@@ -104,7 +104,7 @@ func (c *WSConn) readFailed(err error) error {
 }
 
 // Write sends p as one message.
-func (c *WSConn) Write(p []byte) (int, error) {
+func (c *wsConn) Write(p []byte) (int, error) {
 	typ := websocket.BinaryMessage
 	if c.text {
 		typ = websocket.TextMessage
@@ -115,18 +115,18 @@ func (c *WSConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// SetStatus sets the close status [RFC6455 7.4.1] Shutdown sends, unless
+// setStatus sets the close status [RFC6455 7.4.1] shutdown sends, unless
 // one is set: the first reason to close is the one told.
-func (c *WSConn) SetStatus(code int) {
+func (c *wsConn) setStatus(code int) {
 	c.status.CompareAndSwap(0, uint32(code))
 }
 
-// Shutdown starts the closing handshake: it sends the close frame and
+// shutdown starts the closing handshake: it sends the close frame and
 // makes the owner's Read return once the peer answered, at the latest
 // after wsCloseWait. It does not wait for the peer. Any goroutine may call
 // it, any number of times. The peer's own close frame is answered by
 // gorilla's default close handler, with the peer's status.
-func (c *WSConn) Shutdown() {
+func (c *wsConn) shutdown() {
 	c.shutOnce.Do(func() {
 		code := int(c.status.Load())
 		if code == 0 {
@@ -152,8 +152,8 @@ func (c *WSConn) Shutdown() {
 // Only the connection's owner calls it, once it no longer reads: it reads
 // until the peer's close frame or EOF, dropping data, for at most
 // wsCloseWait after the close frame.
-func (c *WSConn) Close() error {
-	c.Shutdown()
+func (c *wsConn) Close() error {
+	c.shutdown()
 	if !c.peerDone {
 		c.drain()
 	}
@@ -163,17 +163,17 @@ func (c *WSConn) Close() error {
 	return nil
 }
 
-// Abort sends the close frame and closes the TCP connection without
+// abort sends the close frame and closes the TCP connection without
 // waiting for the peer's answer, for a connection nobody waits for.
-func (c *WSConn) Abort() {
-	c.Shutdown()
+func (c *wsConn) abort() {
+	c.shutdown()
 	c.ws.Close()
 }
 
 // drain reads and drops input until the peer's close frame, EOF or the
 // handshake's deadline, so that closing the socket does not reset the
 // connection because of unread input.
-func (c *WSConn) drain() {
+func (c *wsConn) drain() {
 	if c.readErr == nil {
 		for {
 			if _, r, err := c.ws.NextReader(); err != nil {
@@ -204,12 +204,12 @@ func (c *WSConn) drain() {
 	}
 }
 
-func (c *WSConn) LocalAddr() net.Addr  { return c.ws.LocalAddr() }
-func (c *WSConn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+func (c *wsConn) LocalAddr() net.Addr  { return c.ws.LocalAddr() }
+func (c *wsConn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
 
-// SetReadDeadline moves the read deadline until Shutdown, which sets the
+// SetReadDeadline moves the read deadline until shutdown, which sets the
 // deadline of the handshake.
-func (c *WSConn) SetReadDeadline(t time.Time) error {
+func (c *wsConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing.Load() {
@@ -218,9 +218,9 @@ func (c *WSConn) SetReadDeadline(t time.Time) error {
 	return c.ws.SetReadDeadline(t)
 }
 
-func (c *WSConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
+func (c *wsConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
 
-func (c *WSConn) SetDeadline(t time.Time) error {
+func (c *wsConn) SetDeadline(t time.Time) error {
 	if err := c.SetReadDeadline(t); err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (c *WSConn) SetDeadline(t time.Time) error {
 }
 
 // NetConn returns the connection under the WebSocket: TCP or TLS.
-func (c *WSConn) NetConn() net.Conn { return c.ws.NetConn() }
+func (c *wsConn) NetConn() net.Conn { return c.ws.NetConn() }
 
 // WebSocket close statuses [RFC6455 7.4.1] a protocol may end a connection
 // with.

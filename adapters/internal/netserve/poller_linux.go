@@ -1,6 +1,6 @@
 //go:build linux
 
-package mqtt
+package netserve
 
 import (
 	"errors"
@@ -10,16 +10,14 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
-
-	"github.com/mqgate/mqgate/adapters/internal/netserve"
 )
 
 // poller watches idle plain-TCP connections with one epoll set, so an
 // idle connection costs no goroutine and no buffer: when one becomes
-// readable, a worker reads and handles what arrived (conn.burst), and the
-// connection is armed again when it has drained. Registrations are
-// one-shot: a connection is reported once per arming, so at most one
-// burst runs for it at a time.
+// readable, a worker runs its Stream's Readable, which reads and handles
+// what arrived and arms the connection again when it has drained.
+// Registrations are one-shot: a connection is reported once per arming,
+// so at most one burst runs for it at a time.
 //
 // The epoll set is itself waited on through the runtime's poller, and
 // every epoll call is a raw system call: the poller never blocks a thread
@@ -31,7 +29,7 @@ type poller struct {
 	file   *os.File // owns epfd
 	raw    syscall.RawConn
 	mu     sync.RWMutex
-	conns  []*conn // by descriptor: descriptors are small numbers, reused first
+	conns  []*Conn // by descriptor: descriptors are small numbers, reused first
 	closed bool    // close was called
 	dead   bool    // wait ended: nothing is served any more
 	done   chan struct{}
@@ -52,7 +50,7 @@ func newPoller() (*poller, error) {
 		return nil, fmt.Errorf("epoll set non-blocking: %w", err)
 	}
 	f := os.NewFile(uintptr(epfd), "epoll")
-	raw, err := netserve.Pollable(f)
+	raw, err := pollable(f)
 	if err != nil {
 		return nil, fmt.Errorf("epoll set: %w", err)
 	}
@@ -77,10 +75,10 @@ func epollReady(epfd int, events []syscall.EpollEvent) (int, syscall.Errno) {
 }
 
 // arm asks for one readiness report of c's descriptor. The caller has
-// just put c in stateArmed and so given it up: another goroutine (a late
+// just put c in stateArmed (Conn.Arm) and so given it up: another goroutine (a late
 // timer firing, a kick, a report once the descriptor is armed) may own it
 // by now. If arming fails, c is finished.
-func (pl *poller) arm(c *conn) {
+func (pl *poller) arm(c *Conn) {
 	// Registration happens under mu and only while c is still armed: a
 	// connection another goroutine took over is never registered after
 	// its removal. Inside Control the descriptor cannot be closed and its
@@ -90,20 +88,13 @@ func (pl *poller) arm(c *conn) {
 	}
 }
 
-// armFailed finishes c, unless another goroutine took it over already.
-func (c *conn) armFailed(err error) {
-	if c.state.CompareAndSwap(stateArmed, stateBusy) {
-		go c.finish(err)
-	}
-}
-
 // armFD arms c's descriptor inside RawConn.Control: it adds the
 // descriptor to the set the first time, and re-arms it after that. It
 // reads only what does not change once a connection is polled (its
 // server and descriptor), since c may have a new owner already, and
 // touches nothing of c after the epoll_ctl that arms it.
-func (c *conn) armFD(uintptr) {
-	pl, fd := c.srv.poller, c.fd
+func (c *Conn) armFD(uintptr) {
+	pl, fd := c.l.srv.poller, int(c.fd)
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
@@ -130,7 +121,7 @@ func (c *conn) armFD(uintptr) {
 // that comes in between finds no connection and is dropped. The
 // descriptor may already be closed and its number reused by a newer
 // connection, whose registration stays.
-func (pl *poller) remove(c *conn, fd int) {
+func (pl *poller) remove(c *Conn, fd int) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	if pl.lookup(fd) == c {
@@ -140,7 +131,7 @@ func (pl *poller) remove(c *conn, fd int) {
 
 // lookup returns the connection registered with descriptor fd, if any
 // (under mu).
-func (pl *poller) lookup(fd int) *conn {
+func (pl *poller) lookup(fd int) *Conn {
 	if fd < 0 || fd >= len(pl.conns) {
 		return nil
 	}
@@ -148,9 +139,9 @@ func (pl *poller) lookup(fd int) *conn {
 }
 
 // set registers c with descriptor fd (under mu, locked).
-func (pl *poller) set(fd int, c *conn) {
+func (pl *poller) set(fd int, c *Conn) {
 	if fd >= len(pl.conns) {
-		grown := make([]*conn, max(fd+1, 2*len(pl.conns), 1024))
+		grown := make([]*Conn, max(fd+1, 2*len(pl.conns), 1024))
 		copy(grown, pl.conns)
 		pl.conns = grown
 	}
@@ -193,14 +184,14 @@ func (pl *poller) wait() {
 			c := pl.lookup(int(events[i].Fd))
 			pl.mu.RUnlock()
 			if c != nil && c.state.CompareAndSwap(stateArmed, stateBusy) {
-				c.srv.workers.GoAfterYield(c.burstFn)
+				c.l.srv.workers.GoAfterYield(c.readyFn)
 			}
 		}
 	}
 }
 
 // close ends wait. Connections still registered are closed by their
-// owners (Server.Stop kicks them all first).
+// owners (Server.Stop stops their streams first).
 func (pl *poller) close() {
 	pl.mu.Lock()
 	if pl.closed {

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package mqtt
+package netserve
 
 import "errors"
 
@@ -10,8 +10,8 @@ type poller struct{}
 
 func newPoller() (*poller, error) { return nil, errors.New("no epoll on this platform") }
 
-func (pl *poller) arm(*conn)         {}
-func (pl *poller) remove(*conn, int) {}
+func (pl *poller) arm(*Conn)         {}
+func (pl *poller) remove(*Conn, int) {}
 func (pl *poller) close()            {}
 
-func (c *conn) armFD(uintptr) {}
+func (c *Conn) armFD(uintptr) {}
