@@ -172,9 +172,6 @@ func (s *Server) Addrs() map[string]net.Addr {
 	return m
 }
 
-// Go runs f on one of the server's workers.
-func (s *Server) Go(f func()) { s.workers.Go(f) }
-
 // Streams returns the streams of the open connections.
 func (s *Server) Streams() []Stream {
 	s.mu.Lock()
