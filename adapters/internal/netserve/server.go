@@ -398,6 +398,9 @@ func (s *Server) closeListeners() {
 		switch {
 		case l.http != nil:
 			l.http.Close()
+			// Close covers the listener only once Serve runs: a start
+			// that fails before then must close it itself.
+			l.ln.Close()
 		case l.raw != nil:
 			l.raw.close()
 		default:
