@@ -615,8 +615,8 @@ var (
 )
 
 // readPacket reads the next whole packet. The header is checked
-// against maxSize before the body is read or any buffer grown (checklist
-// A2). Packets split across reads and several packets in one read are both
+// against maxSize before the body is read or any buffer grown, so a
+// declared length alone cannot make the broker allocate. Packets split across reads and several packets in one read are both
 // handled: leftover bytes stay in rbuf.
 func (c *conn) readPacket(maxSize int, deadline time.Duration) (packet.Header, []byte, error) {
 	if deadline > 0 {
@@ -896,7 +896,7 @@ func (c *conn) handle(p *packet.Packet) error {
 		return protocolErr(packet.ProtocolError, "second CONNECT")
 	default:
 		// CONNACK, SUBACK, UNSUBACK, PINGRESP are never sent to a server
-		// (checklist B8).
+		// [MQTT-4.8.0-1] (MQTT 5 section 4.13: a Protocol Error).
 		return protocolErr(packet.ProtocolError, "%v sent to the server", p.Type)
 	}
 	return nil
@@ -1011,7 +1011,8 @@ func (c *conn) handlePublish(p *packet.Packet) error {
 	case 2:
 		code, _ := cl.PublishQoS2(ctx, p.PacketID, m)
 		if code == core.ReceiveMaximumExceeded {
-			// [MQTT-3.3.4-9] checklist G30.
+			// [MQTT-3.3.4-7] the client exceeded the server's Receive
+			// Maximum: DISCONNECT 0x93.
 			return protocolErr(packet.ReceiveMaximumExceeded, "more than %d QoS 2 publishes awaiting PUBREL", c.srv.broker.Config().MaxInboundQoS2)
 		}
 		c.sendAck(packet.PUBREC, p.PacketID, reasonCode(code))

@@ -51,7 +51,7 @@ func (c *conn) handshake() error {
 	}
 	if h.Type != packet.CONNECT {
 		// [MQTT-3.1.0-1] the first packet must be CONNECT; no CONNACK can
-		// be sent since no protocol version is known (checklist B8).
+		// be sent since no protocol version is known.
 		return protocolErr(packet.ProtocolError, "first packet is %v, not CONNECT", h.Type)
 	}
 	p := packets.Get().(*packet.Packet)
@@ -192,7 +192,7 @@ func (c *conn) connect(p *packet.Packet) error {
 	if info.ClientID == "" {
 		if c.version == packet.V31 || c.version == packet.V311 && !p.CleanStart {
 			// 3.1 needs 1-23 characters; 3.1.1 assigns only with clean
-			// session 1 [MQTT-3.1.3-8] (checklist C12).
+			// session 1 [MQTT-3.1.3-8].
 			c.refuse(packet.ClientIdentifierNotValid, packet.ConnRefusedIdentifierRejected)
 			return errors.New("empty client id")
 		}
@@ -340,8 +340,8 @@ func (c *conn) connack(p *packet.Packet, info *core.ClientInfo, assigned string,
 	return ack
 }
 
-// will converts the CONNECT will into a core.Will (checklist C16: the will
-// topic must be a valid topic name, not a filter and not empty).
+// will converts the CONNECT will into a core.Will; the will topic must be
+// a valid topic name, not a filter and not empty [MQTT-3.1.3-11].
 func (c *conn) will(p *packet.Packet) (*core.Will, error) {
 	w := &p.Will
 	if w.Topic == "" || core.ValidateTopicName(w.Topic, c.srv.broker.Config().MaxTopicLevels) != nil {

@@ -46,7 +46,7 @@ type TLS struct {
 
 // maxConnectSize caps the first packet, before authentication, so a
 // client cannot make the broker allocate a large buffer without
-// credentials (checklist A2).
+// credentials.
 const maxConnectSize = 100 * 1024
 
 // Server is the MQTT adapter: it accepts connections on its listeners and
