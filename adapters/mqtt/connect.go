@@ -341,7 +341,7 @@ func (c *conn) connack(p *packet.Packet, info *core.ClientInfo, assigned string,
 }
 
 // will converts the CONNECT will into a core.Will; the will topic must be
-// a valid topic name, not a filter and not empty [MQTT-3.1.3-11].
+// a valid topic name, not a filter and not empty (MQTT 5 section 3.1.3.3).
 func (c *conn) will(p *packet.Packet) (*core.Will, error) {
 	w := &p.Will
 	if w.Topic == "" || core.ValidateTopicName(w.Topic, c.srv.broker.Config().MaxTopicLevels) != nil {
