@@ -285,10 +285,7 @@ func (b *Broker) DeleteSession(namespace, clientID string) bool {
 	b.regMu.Unlock()
 	if conn != nil {
 		conn.Kick(AdministrativeAction)
-		b.clientGone()
-		const reason = "session deleted by an administrator"
-		b.emitDisconnected(&info, reason)
-		b.logClient(&info, "client disconnected", slogReason(reason))
+		b.clientLeft(&info, "session deleted by an administrator")
 	}
 	if will != nil {
 		b.publishWill(wInfo, will)

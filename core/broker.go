@@ -552,10 +552,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 
 	if oldConn != nil {
 		oldConn.Kick(SessionTakenOver)
-		b.clientGone()
-		const reason = "session taken over by a new connection"
-		b.emitDisconnected(&oldInfo, reason)
-		b.logClient(&oldInfo, "client disconnected", slog.String("reason", reason))
+		b.clientLeft(&oldInfo, "session taken over by a new connection")
 	}
 	if oldWill != nil {
 		// The will is the old connection's: its mountpoint and identity,
@@ -586,8 +583,11 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	return c, present, nil
 }
 
-func (b *Broker) clientGone() {
+// clientLeft counts a connection gone, tells the listeners and logs why.
+func (b *Broker) clientLeft(info *ClientInfo, reason string) {
 	b.stats.ClientsConnected.Add(-1)
+	b.emitDisconnected(info, reason)
+	b.logClient(info, "client disconnected", slog.String("reason", reason))
 }
 
 // endSession removes s from the registry if it is still the registered

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -790,9 +789,7 @@ func (c *Client) Disconnect(kind DisconnectKind, reason string) {
 	}
 	info := s.info
 	s.mu.Unlock()
-	b.clientGone()
-	b.emitDisconnected(&info, reason)
-	b.logClient(&info, "client disconnected", slog.String("reason", reason))
+	b.clientLeft(&info, reason)
 	if will != nil {
 		b.publishWill(info, will)
 	}
