@@ -3,6 +3,7 @@
 //	mqgate [run] [-c mqgate.yaml]   start the gateway (the default)
 //	mqgate passwd -f FILE USER      add or update a user in a password file
 //	mqgate version                  print the version, commit and commit date
+//	mqgate health                   exit 0 when the local gateway answers
 //	mqgate help [COMMAND]           list the commands, or show one's flags
 //
 // The load generator is a command of its own, cmd/mqgate-bench.
@@ -51,6 +52,7 @@ func commands() []command {
 			}},
 		{"passwd", "add or update a user in a bcrypt password file", passwd},
 		{"version", "print the version, commit, commit date, Go version and platform", version},
+		{"health", "exit 0 when the gateway on this host answers (a container's HEALTHCHECK)", health},
 		{"help", "print this help, or a command's: mqgate help COMMAND", help},
 	}
 }
