@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,18 +14,13 @@ import (
 // health is the container's HEALTHCHECK: it asks the HTTP API's /healthz
 // and, when nothing listens there (the HTTP server is configured off),
 // whether the MQTT listener answers a CONNECT with a CONNACK.
-func health(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("health", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func health(args []string, _ io.Reader, stdout, _ io.Writer) error {
+	fs := newFlagSet("health", "mqgate health [-url URL] [-mqtt HOST:PORT] [-timeout D]",
+		"Exit 0 when the gateway on this host answers: the HTTP API's /healthz,\nor, when nothing listens there, the MQTT listener with a CONNACK.")
 	url := fs.String("url", "http://127.0.0.1:18083/healthz", "the HTTP API's health endpoint")
 	mqtt := fs.String("mqtt", "127.0.0.1:1883", "the MQTT listener to try when the HTTP API does not answer")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long each check may take")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mqgate health [-url URL] [-mqtt HOST:PORT] [-timeout D]")
-		fmt.Fprintln(fs.Output(), "Exits 0 when the gateway answers, 1 when it does not.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
