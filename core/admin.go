@@ -43,6 +43,11 @@ type Admin interface {
 	DeleteRetained(topic string) (bool, error)
 	// Snapshot reads the broker's statistics.
 	Snapshot() StatsSnapshot
+	// AddBan bans clients by client id, username or address, closing the
+	// connections it matches; RemoveBan lifts one; Bans lists them.
+	AddBan(ban Ban) (kicked int, err error)
+	RemoveBan(kind BanKind, value string) (bool, error)
+	Bans() []Ban
 }
 
 var _ Admin = (*Broker)(nil)

@@ -151,6 +151,7 @@ type Broker struct {
 	// clientLogs limits the per-client info lines.
 	clientLogs *logLimiter
 	events     listeners
+	bans       banList
 	router     Router
 	retained   RetainedIndex
 	store      store.Store // nil: memory only
@@ -451,6 +452,11 @@ var ErrClosed = &CodeError{Code: ServerShuttingDown, Msg: "broker closed"}
 // (BadUsernameOrPassword, NotAuthorized) or a *CodeError that unwraps to
 // one (ClientIDNotValid, ServerShuttingDown).
 func (b *Broker) Open(ctx context.Context, req *OpenRequest) (c *Client, present bool, err error) {
+	if ban, ok := b.bans.banned(&req.Info, time.Now()); ok {
+		b.logClient(&req.Info, "connection refused: banned", slog.String("ban", string(ban.Kind)+" "+ban.Value),
+			slog.String("reason", ban.Reason))
+		return nil, false, Banned
+	}
 	if code := b.Authenticate(ctx, &req.Info, req.Password); code.Failed() {
 		return nil, false, code
 	}

@@ -243,6 +243,9 @@ func (b *Broker) Restore() error {
 		return nil
 	}
 	st := b.store
+	if err := b.restoreBans(); err != nil {
+		return err
+	}
 	var recs []*sessionRecord
 	if err := st.Sessions().Range(func(s *store.Session) bool {
 		recs = append(recs, &sessionRecord{rec: s})

@@ -276,7 +276,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		switch code {
 		case core.BadUsernameOrPassword:
 			v3 = packet.ConnRefusedBadUsernamePassword
-		case core.NotAuthorized:
+		case core.NotAuthorized, core.Banned:
 			v3 = packet.ConnRefusedNotAuthorized
 		case core.ClientIDNotValid:
 			v3 = packet.ConnRefusedIdentifierRejected

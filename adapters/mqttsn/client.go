@@ -272,7 +272,7 @@ func (c *client) completeConnect() {
 		// MQTT-SN has no authentication return code: a refused login is
 		// "not supported"; anything else is congestion, worth a retry.
 		rc, why := packet.RejectedCongestion, "open session failed"
-		if errors.Is(err, core.BadUsernameOrPassword) || errors.Is(err, core.NotAuthorized) {
+		if errors.Is(err, core.BadUsernameOrPassword) || errors.Is(err, core.NotAuthorized) || errors.Is(err, core.Banned) {
 			rc, why = packet.RejectedNotSupported, "not authenticated"
 		}
 		g.log.Debug("mqtt-sn connect refused", "client", c.id, "listener", l.cfg.Name, "err", err)
