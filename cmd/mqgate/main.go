@@ -210,12 +210,9 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return newFlagError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	cfg := conf.Default()
-	if *path != "" {
-		var err error
-		if cfg, err = conf.Load(*path); err != nil {
-			return err
-		}
+	cfg, err := conf.Resolve(*path, os.Environ())
+	if err != nil {
+		return err
 	}
 	log := newLogger(cfg.Log, stderr)
 	g, err := gateway.New(cfg, log)
