@@ -848,7 +848,14 @@ func (c *conn) logPacket(msg string, p *packet.Packet) {
 		attrs = append(attrs, slog.Int("id", int(p.PacketID)), slog.Any("filters", p.Filters))
 	case packet.SUBACK, packet.UNSUBACK:
 		attrs = append(attrs, slog.Int("id", int(p.PacketID)), slog.String("codes", fmt.Sprintf("% X", p.ReasonCodes)))
-	case packet.DISCONNECT, packet.CONNACK:
+	case packet.CONNECT:
+		// Never the password.
+		attrs = append(attrs, slog.String("client_id", p.ClientID), slog.Int("version", int(p.Version)),
+			slog.Bool("clean_start", p.CleanStart), slog.Int("keep_alive", int(p.KeepAlive)),
+			slog.String("username", p.Username), slog.Bool("will", p.HasWill))
+	case packet.CONNACK:
+		attrs = append(attrs, slog.String("code", fmt.Sprintf("0x%02X", p.ReasonCode)), slog.Bool("session_present", p.SessionPresent))
+	case packet.DISCONNECT:
 		attrs = append(attrs, slog.String("code", fmt.Sprintf("0x%02X", p.ReasonCode)))
 	}
 	c.srv.log.LogAttrs(context.Background(), slog.LevelDebug, msg, attrs...)

@@ -72,6 +72,9 @@ func (c *conn) handshake() error {
 		}
 		return fmt.Errorf("decode CONNECT: %w", err)
 	}
+	if c.srv.debug() {
+		c.logPacket("mqtt packet received", p)
+	}
 	// The decoded CONNECT aliases the read buffer (will payload, password):
 	// release the buffer only once connect has copied what it keeps.
 	err = c.connect(p)
@@ -293,6 +296,9 @@ func (c *conn) connect(p *packet.Packet) error {
 			client.Disconnect(core.DisconnectWithWill, "CONNACK could not be encoded")
 			return fmt.Errorf("encode CONNACK: %w", err)
 		}
+	}
+	if c.srv.debug() {
+		c.logPacket("mqtt packet sent", ack)
 	}
 	if err := c.writeConnack(buf); err != nil {
 		client.Disconnect(core.DisconnectWithWill, "CONNACK could not be written")

@@ -214,7 +214,7 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stderr)
+	log, level := newLogger(cfg.Log, stderr)
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		return err
@@ -235,6 +235,7 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 		case <-ctx.Done():
 			done = true
 		case <-hup:
+			reloadConfig(*path, os.Environ(), cfg, level, log)
 			// Reload logs what it reloaded and what it kept and why; its
 			// error would only repeat that.
 			_ = g.Reload(ctx)
@@ -250,14 +251,18 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func newLogger(c conf.LogConfig, w io.Writer) *slog.Logger {
+// newLogger returns the logger for c and the level it logs at, which a
+// reload may change.
+func newLogger(c conf.LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
+	level := new(slog.LevelVar)
+	level.Set(lvl)
+	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), level
 }
 
 // passwd adds or updates a user. The password comes from -p, or from the
