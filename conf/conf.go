@@ -24,6 +24,7 @@ type Config struct {
 	Runtime  RuntimeConfig  `yaml:"runtime"`
 	Storage  StorageConfig  `yaml:"storage"`
 	MQTTSN   MQTTSNConfig   `yaml:"mqttsn"`
+	Bridges  []BridgeConfig `yaml:"bridges"`
 
 	// Warnings are what Parse found worth telling but not wrong, such as a
 	// deprecated key it applied; the gateway logs them when it starts.
