@@ -1,0 +1,166 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	paho3 "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/mqgate/mqgate/core/store"
+)
+
+// mqtt3 is an MQTT 3.1.1 upstream through paho.mqtt.golang. The library's
+// automatic reconnect and resume are off and every connection gets a
+// fresh in-memory store: the outbox decides what is sent again, not the
+// library.
+type mqtt3 struct {
+	c    paho3.Client
+	done chan struct{}
+	once sync.Once
+	mu   sync.Mutex
+	err  error
+}
+
+var _ upstream = (*mqtt3)(nil)
+
+func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHandler) (upstream, error) {
+	t, err := parseAddr(addr, cfg.TLS != nil)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := cfg.password()
+	if err != nil {
+		return nil, err
+	}
+	u := &mqtt3{done: make(chan struct{})}
+	scheme := map[string]string{"tcp": "tcp", "tls": "ssl", "ws": "ws", "wss": "wss"}[t.scheme]
+	o := paho3.NewClientOptions().
+		AddBroker(scheme + "://" + t.host + t.path).
+		SetClientID(cfg.ClientID).
+		SetProtocolVersion(4).
+		SetCleanSession(cfg.CleanStart).
+		SetKeepAlive(cfg.KeepAlive).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetResumeSubs(false).
+		SetStore(paho3.NewMemoryStore()).
+		SetOrderMatters(true).
+		SetAutoAckDisabled(true).
+		SetConnectTimeout(connectTimeout(ctx)).
+		SetWriteTimeout(10 * time.Second).
+		SetConnectionLostHandler(func(_ paho3.Client, err error) { u.lost(err) }).
+		SetDefaultPublishHandler(func(_ paho3.Client, m paho3.Message) {
+			sm := &store.Message{Topic: m.Topic(), Payload: m.Payload(), QoS: m.Qos(), Retain: m.Retained()}
+			if err := handle(sm); err != nil {
+				// Unacknowledged, the upstream sends it again on the
+				// next connection.
+				u.lost(err)
+				return
+			}
+			m.Ack()
+		})
+	if cfg.Username != "" {
+		o.SetUsername(cfg.Username)
+	}
+	if pw != nil {
+		o.SetPassword(string(pw))
+	}
+	if t.scheme == "tls" || t.scheme == "wss" {
+		tc, err := cfg.tlsConfig(t.host)
+		if err != nil {
+			return nil, err
+		}
+		o.SetTLSConfig(tc)
+	}
+	u.c = paho3.NewClient(o)
+	tok := u.c.Connect()
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		go func() { <-tok.Done(); u.c.Disconnect(0) }()
+		return nil, ctx.Err()
+	}
+	if err := tok.Error(); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// connectTimeout is the time left before ctx's deadline, or 30 seconds.
+func connectTimeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Millisecond)
+	}
+	return 30 * time.Second
+}
+
+func (u *mqtt3) lost(err error) {
+	u.once.Do(func() {
+		u.mu.Lock()
+		if err == nil {
+			err = errors.New("connection closed")
+		}
+		u.err = err
+		u.mu.Unlock()
+		close(u.done)
+	})
+}
+
+func (u *mqtt3) Publish(m *store.Message, done func(error)) {
+	tok := u.c.Publish(m.Topic, m.QoS, m.Retain, m.Payload)
+	go func() {
+		select {
+		case <-tok.Done():
+			if err := tok.Error(); err != nil {
+				done(fmt.Errorf("%w: %v", errLost, err))
+				return
+			}
+			done(nil)
+		case <-u.done:
+			done(errLost)
+		}
+	}()
+}
+
+func (u *mqtt3) Subscribe(ctx context.Context, subs []remoteSub) error {
+	if len(subs) == 0 {
+		return nil
+	}
+	filters := make(map[string]byte, len(subs))
+	for _, s := range subs {
+		filters[s.Filter] = s.QoS
+	}
+	tok := u.c.SubscribeMultiple(filters, nil)
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-u.done:
+		return u.Err()
+	}
+	if err := tok.Error(); err != nil {
+		return err
+	}
+	for f, q := range tok.(*paho3.SubscribeToken).Result() {
+		if q == 0x80 {
+			return fmt.Errorf("subscription to %q refused", f)
+		}
+	}
+	return nil
+}
+
+func (u *mqtt3) Done() <-chan struct{} { return u.done }
+
+func (u *mqtt3) Err() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.err
+}
+
+func (u *mqtt3) Close() {
+	u.c.Disconnect(250)
+	u.lost(errors.New("closed"))
+}
