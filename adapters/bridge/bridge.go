@@ -127,6 +127,7 @@ type Bridge struct {
 	out    map[string]*outRule // by local subscription key
 	in     []*inRule
 	ob     *outbox
+	echo   *echoes // 3.1.1 upstreams with in rules; nil otherwise
 
 	local    *core.Client
 	notify   chan struct{} // local deliveries are waiting
@@ -190,6 +191,13 @@ func newBridge(cfg *Config, node string, st store.Store, b *core.Broker, log *sl
 			}
 			br.in = append(br.in, &inRule{m: m, qos: r.QoS})
 		}
+	}
+	if br.cfg.Protocol != "5" && len(br.in) > 0 {
+		var fs []string
+		for _, r := range br.in {
+			fs = append(fs, r.m.Filter())
+		}
+		br.echo = newEchoes(fs)
 	}
 	return br, nil
 }
@@ -369,6 +377,9 @@ func (br *Bridge) take(d *core.Delivery) (bool, error) {
 			br.ob.countDrop()
 			return false, nil
 		}
+		if br.echo != nil {
+			br.echo.sending(sm.Topic, sm.Payload)
+		}
 		up.Publish(sm, func(error) {})
 		return false, nil
 	}
@@ -494,6 +505,9 @@ func (br *Bridge) send(ctx context.Context, up upstream) error {
 				}
 				inflight++
 				seq := e.Seq
+				if br.echo != nil {
+					br.echo.sending(e.Message.Topic, e.Message.Payload)
+				}
 				up.Publish(e.Message, func(err error) { acks <- ack{seq, err} })
 			}
 		}
@@ -526,6 +540,9 @@ func (br *Bridge) send(ctx context.Context, up upstream) error {
 // handleInbound publishes a message from the upstream locally, under each
 // in rule whose remote filter it matches, and returns once it is durable.
 func (br *Bridge) handleInbound(sm *store.Message) error {
+	if br.echo != nil && br.echo.isEcho(sm.Topic, sm.Payload) {
+		return nil
+	}
 	var done []string
 	for _, r := range br.in {
 		t, err := r.m.Apply(sm.Topic)

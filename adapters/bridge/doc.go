@@ -17,8 +17,10 @@
 // Inbound messages are published through Broker.Publish with the bridge's
 // identity and acknowledged upstream once it returned, that is once they
 // are durable locally. A message that came in through a bridge is never
-// sent back out through it; MQTT 5 upstreams are also subscribed with No
-// Local and Retain As Published.
+// sent back out through it (core.Message.Origin names the bridge). MQTT 5
+// upstreams are subscribed with No Local and Retain As Published; an MQTT
+// 3.1.1 upstream sends a bridge's own messages straight back, and those
+// echoes are recognized and dropped (echo.go).
 //
 // MQTT 3.1.1 upstreams go through paho.mqtt.golang, MQTT 5 ones through
 // paho.golang, both behind the upstream interface; neither library's own
