@@ -36,6 +36,9 @@ func (g *Gateway) buildAdapters() []Adapter {
 	if g.cfg.MQTTSN.Enabled {
 		adapters = append(adapters, g.buildMQTTSN(&g.cfg.MQTTSN))
 	}
+	if len(g.cfg.Bridges) > 0 {
+		adapters = append(adapters, g.buildBridges(g.cfg.Bridges))
+	}
 	return adapters
 }
 

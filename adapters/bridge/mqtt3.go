@@ -2,8 +2,11 @@ package bridge
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"sync"
 	"time"
 
@@ -68,22 +71,49 @@ func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHand
 	if pw != nil {
 		o.SetPassword(string(pw))
 	}
+	var tc *tls.Config
 	if t.scheme == "tls" || t.scheme == "wss" {
-		tc, err := cfg.tlsConfig(t.host)
-		if err != nil {
+		if tc, err = cfg.tlsConfig(t.host); err != nil {
 			return nil, err
 		}
 		o.SetTLSConfig(tc)
 	}
+	var connMu sync.Mutex
+	var conn net.Conn
+	if t.scheme == "tcp" || t.scheme == "tls" {
+		// Dial under ctx, so that stopping the bridge ends an attempt at
+		// once, whatever the library's own timeouts.
+		o.SetCustomOpenConnectionFn(func(*url.URL, paho3.ClientOptions) (net.Conn, error) {
+			var c net.Conn
+			var err error
+			if tc != nil {
+				d := tls.Dialer{Config: tc}
+				c, err = d.DialContext(ctx, "tcp", t.host)
+			} else {
+				var d net.Dialer
+				c, err = d.DialContext(ctx, "tcp", t.host)
+			}
+			connMu.Lock()
+			conn = c
+			connMu.Unlock()
+			return c, err
+		})
+	}
 	u.c = paho3.NewClient(o)
 	tok := u.c.Connect()
-	select {
-	case <-tok.Done():
-	case <-ctx.Done():
-		go func() { <-tok.Done(); u.c.Disconnect(0) }()
-		return nil, ctx.Err()
-	}
+	stop := context.AfterFunc(ctx, func() {
+		connMu.Lock()
+		defer connMu.Unlock()
+		if conn != nil {
+			conn.Close() // a CONNACK that never comes
+		}
+	})
+	<-tok.Done()
+	stop()
 	if err := tok.Error(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, err
 	}
 	return u, nil
