@@ -489,16 +489,16 @@ func (br *Bridge) send(ctx context.Context, up upstream) error {
 	next := uint64(0)
 	for {
 		for inflight < window {
-			es, err := br.ob.peek(next, window-inflight)
+			es, from, err := br.ob.peek(next, window-inflight)
 			if err != nil {
 				return fmt.Errorf("outbox: %w", err)
 			}
+			next = from
 			if len(es) == 0 {
 				break
 			}
 			now := time.Now()
 			for _, e := range es {
-				next = e.Seq + 1
 				if e.Message.Expired(now) {
 					br.ob.remove(e.Seq)
 					continue
@@ -509,6 +509,11 @@ func (br *Bridge) send(ctx context.Context, up upstream) error {
 					br.echo.sending(e.Message.Topic, e.Message.Payload)
 				}
 				up.Publish(e.Message, func(err error) { acks <- ack{seq, err} })
+			}
+		}
+		if inflight == 0 {
+			if err := br.ob.flush(); err != nil {
+				return fmt.Errorf("outbox: %w", err)
 			}
 		}
 		select {
@@ -530,8 +535,10 @@ func (br *Bridge) send(ctx context.Context, up upstream) error {
 			}
 		case <-br.appended:
 		case <-up.Done():
+			br.ob.flush()
 			return up.Err()
 		case <-ctx.Done():
+			br.ob.flush()
 			return nil
 		}
 	}

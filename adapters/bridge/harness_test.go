@@ -19,13 +19,13 @@ import (
 // listener on a fixed loopback port, so that it can go down and come
 // back on the same address.
 type node struct {
-	t      *testing.T
+	t      testing.TB
 	Broker *core.Broker
 	addr   string
 	srv    *mqtt.Server
 }
 
-func newNode(t *testing.T, name string, st store.Store) *node {
+func newNode(t testing.TB, name string, st store.Store) *node {
 	t.Helper()
 	b := core.NewBroker(core.Config{NodeName: name, AllowAnonymous: true, Store: st, MaxQueued: 100000})
 	if st != nil {
@@ -43,7 +43,7 @@ func newNode(t *testing.T, name string, st store.Store) *node {
 }
 
 // freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -102,7 +102,7 @@ func (s *sink) Notify() {
 func (s *sink) Kick(core.Code) {}
 
 // newSink subscribes a session named id to filter at QoS 2.
-func newSink(t *testing.T, b *core.Broker, id, filter string) *sink {
+func newSink(t testing.TB, b *core.Broker, id, filter string) *sink {
 	t.Helper()
 	s := &sink{notify: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	c, _, err := b.Open(context.Background(), &core.OpenRequest{Info: core.ClientInfo{Protocol: "test", ClientID: id}, Conn: s, ReceiveMaximum: 1000})
@@ -161,7 +161,7 @@ func (s *sink) messages() []*core.Message {
 }
 
 // waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -174,7 +174,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 // publish publishes a numbered sequence on a broker as a producer named
 // id, at qos.
-func publish(t *testing.T, b *core.Broker, id, prefix string, from, to int, qos byte) {
+func publish(t testing.TB, b *core.Broker, id, prefix string, from, to int, qos byte) {
 	t.Helper()
 	info := core.ClientInfo{Protocol: "test", ClientID: id}
 	for i := from; i < to; i++ {
@@ -188,7 +188,7 @@ func publish(t *testing.T, b *core.Broker, id, prefix string, from, to int, qos 
 
 // checkSequence asserts that msgs hold 0..n-1 in order, allowing
 // redelivered runs (QoS 1: at least once), and returns the duplicates.
-func checkSequence(t *testing.T, msgs []*core.Message, n int) (dups int) {
+func checkSequence(t testing.TB, msgs []*core.Message, n int) (dups int) {
 	t.Helper()
 	next := 0
 	for _, m := range msgs {
@@ -221,7 +221,7 @@ func testConfig(name, addr, protocol string, rules ...Rule) Config {
 }
 
 // startBridges runs the bridges on a broker until the test ends.
-func startBridges(t *testing.T, b *core.Broker, st store.Store, cfgs ...Config) *Set {
+func startBridges(t testing.TB, b *core.Broker, st store.Store, cfgs ...Config) *Set {
 	t.Helper()
 	s := New(cfgs, "edge", st, b, nil)
 	if err := s.Start(context.Background()); err != nil {

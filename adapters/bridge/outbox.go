@@ -24,7 +24,16 @@ type outbox struct {
 	count int
 	bytes int64
 	drops int64
+	// Acknowledged entries leave the store in batches, by DeleteUpTo below
+	// the oldest entry still waiting: deleting them one by one costs a
+	// store (the memory one above all) far more. Until then peek skips
+	// them; after a crash they are sent again (at least once).
+	lastSeq   uint64 // highest Seq appended or loaded
+	unflushed int    // removals not yet deleted from the store
 }
+
+// flushEvery is how many acknowledged entries may wait for deletion.
+const flushEvery = 256
 
 // entryInfo is what the outbox keeps in memory per stored message.
 type entryInfo struct {
@@ -59,6 +68,7 @@ func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropO
 			o.count++
 			o.bytes += int64(sz)
 			from = e.Seq + 1
+			o.lastSeq = e.Seq
 		}
 		if len(es) < 1024 {
 			return o, nil
@@ -79,7 +89,8 @@ func (o *outbox) append(m *store.Message) (appended bool, err error) {
 			return false, nil
 		}
 		e := o.frontLocked()
-		if err := o.st.Outbox().Delete(o.name, e.seq); err != nil {
+		// Everything below the front is gone already.
+		if err := o.st.Outbox().DeleteUpTo(o.name, e.seq); err != nil {
 			return false, err
 		}
 		o.goneLocked(e.seq)
@@ -90,6 +101,7 @@ func (o *outbox) append(m *store.Message) (appended bool, err error) {
 		return false, err
 	}
 	o.ents = append(o.ents, entryInfo{seq: seq, size: sz, at: time.Now()})
+	o.lastSeq = seq
 	o.count++
 	o.bytes += int64(sz)
 	return true, nil
@@ -103,9 +115,9 @@ func (o *outbox) frontLocked() *entryInfo {
 	return &o.ents[0]
 }
 
-// goneLocked marks seq deleted and reports whether it was still counted.
-func (o *outbox) goneLocked(seq uint64) bool {
-	i, ok := slices.BinarySearchFunc(o.ents, seq, func(e entryInfo, s uint64) int {
+// findLocked returns the index of seq in ents.
+func (o *outbox) findLocked(seq uint64) (int, bool) {
+	return slices.BinarySearchFunc(o.ents, seq, func(e entryInfo, s uint64) int {
 		switch {
 		case e.seq < s:
 			return -1
@@ -114,6 +126,11 @@ func (o *outbox) goneLocked(seq uint64) bool {
 		}
 		return 0
 	})
+}
+
+// goneLocked marks seq deleted and reports whether it was still counted.
+func (o *outbox) goneLocked(seq uint64) bool {
+	i, ok := o.findLocked(seq)
 	if !ok || o.ents[i].gone {
 		return false
 	}
@@ -129,14 +146,41 @@ func (o *outbox) goneLocked(seq uint64) bool {
 	return true
 }
 
-// remove deletes seq once the upstream acknowledged it (or refused it).
+// remove deletes seq once the upstream acknowledged it (or refused it);
+// the store deletion may wait for a later flush.
 func (o *outbox) remove(seq uint64) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.goneLocked(seq) {
 		return nil
 	}
-	return o.st.Outbox().Delete(o.name, seq)
+	if o.unflushed++; o.unflushed >= flushEvery {
+		return o.flushLocked()
+	}
+	return nil
+}
+
+// flush deletes from the store what was removed below the oldest entry
+// still waiting.
+func (o *outbox) flush() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.flushLocked()
+}
+
+func (o *outbox) flushLocked() error {
+	if o.unflushed == 0 {
+		return nil
+	}
+	upTo := o.lastSeq
+	if len(o.ents) > 0 {
+		if o.ents[0].seq == 0 {
+			return nil
+		}
+		upTo = o.ents[0].seq - 1
+	}
+	o.unflushed = 0
+	return o.st.Outbox().DeleteUpTo(o.name, upTo)
 }
 
 // countDrop counts a message dropped on its way to the outbox.
@@ -146,9 +190,28 @@ func (o *outbox) countDrop() {
 	o.mu.Unlock()
 }
 
-// peek returns up to max stored entries from seq on.
-func (o *outbox) peek(from uint64, max int) ([]store.OutboxEntry, error) {
-	return o.st.Outbox().Peek(o.name, from, max)
+// peek returns up to max entries still waiting from seq on, and the seq
+// to peek from next; no entries means none are left.
+func (o *outbox) peek(from uint64, max int) ([]store.OutboxEntry, uint64, error) {
+	for {
+		es, err := o.st.Outbox().Peek(o.name, from, max)
+		if err != nil || len(es) == 0 {
+			return nil, from, err
+		}
+		next := es[len(es)-1].Seq + 1
+		o.mu.Lock()
+		kept := es[:0]
+		for _, e := range es {
+			if i, ok := o.findLocked(e.Seq); ok && !o.ents[i].gone {
+				kept = append(kept, e)
+			}
+		}
+		o.mu.Unlock()
+		if len(kept) > 0 {
+			return kept, next, nil
+		}
+		from = next
+	}
 }
 
 // outboxStats is the outbox's state for the bridge's status.
