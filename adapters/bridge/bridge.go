@@ -228,9 +228,10 @@ func (br *Bridge) start(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	br.cancel = cancel
-	br.wg.Add(2)
+	br.wg.Add(3)
 	go br.localLoop(rctx)
 	go br.connLoop(rctx)
+	go br.statusLoop(rctx)
 	br.publishStatus()
 	return nil
 }
@@ -538,8 +539,36 @@ func (br *Bridge) send(ctx context.Context, up upstream) error {
 			br.ob.flush()
 			return up.Err()
 		case <-ctx.Done():
+			br.drainAcks(up, acks, inflight)
 			br.ob.flush()
 			return nil
+		}
+	}
+}
+
+// stopGrace bounds how long a stopping bridge waits for the upstream to
+// acknowledge what is in flight; what it does not acknowledge stays in the
+// outbox and is sent again after the restart.
+const stopGrace = 2 * time.Second
+
+func (br *Bridge) drainAcks(up upstream, acks <-chan ack, inflight int) {
+	if inflight == 0 {
+		return
+	}
+	grace := time.NewTimer(stopGrace)
+	defer grace.Stop()
+	for inflight > 0 {
+		select {
+		case a := <-acks:
+			inflight--
+			if a.err == nil {
+				br.ob.remove(a.seq)
+			}
+		case <-up.Done():
+			return
+		case <-grace.C:
+			br.log.Info("bridge stopped with messages awaiting the upstream's acknowledgement; they stay in the outbox", "messages", inflight)
+			return
 		}
 	}
 }
@@ -640,6 +669,33 @@ func (br *Bridge) Status() Status {
 	return Status{
 		Connected: br.up != nil, Address: br.addr, Queued: s.Count, QueuedBytes: s.Bytes,
 		OldestSeconds: s.OldestAge.Seconds(), Dropped: s.Drops, Reconnects: br.reconnects, LastError: br.lastErr,
+	}
+}
+
+// statusInterval is how often a changed status is published.
+const statusInterval = 5 * time.Second
+
+// statusLoop publishes the status when the backlog or the drops changed,
+// and logs new drops.
+func (br *Bridge) statusLoop(ctx context.Context) {
+	defer br.wg.Done()
+	t := time.NewTicker(statusInterval)
+	defer t.Stop()
+	last := br.Status()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := br.Status()
+		if st.Dropped != last.Dropped {
+			br.log.Warn("bridge dropped messages", "dropped", st.Dropped-last.Dropped, "total", st.Dropped, "queued", st.Queued)
+		}
+		if st.Queued != last.Queued || st.Dropped != last.Dropped || st.Connected != last.Connected {
+			br.publishStatus()
+		}
+		last = st
 	}
 }
 

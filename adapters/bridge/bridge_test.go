@@ -1,8 +1,11 @@
 package bridge
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/mqgate/mqgate/core"
 )
 
 var protocols = []string{"3.1.1", "5"}
@@ -108,6 +111,46 @@ func TestBothOnTheSameTopicsDoesNotLoop(t *testing.T) {
 					t.Errorf("%s got %d distinct messages, want 40", side, len(count))
 				}
 			}
+		})
+	}
+}
+
+// TestFailoverToTheNextAddress lists a dead address first: the bridge
+// goes on to the next one.
+func TestFailoverToTheNextAddress(t *testing.T) {
+	local, up := newNode(t, "edge", nil), newNode(t, "cloud", nil)
+	up.up()
+	got := newSink(t, up.Broker, "cloud-app", "a")
+	cfg := testConfig("c", freeAddr(t), "3.1.1", Rule{Direction: "out", Local: "a", QoS: 1})
+	cfg.Addresses = append(cfg.Addresses, up.addr)
+	set := startBridges(t, local.Broker, nil, cfg)
+	waitFor(t, 5*time.Second, "the bridge on the second address", func() bool {
+		st := set.bridge("c").Status()
+		return st.Connected && st.Address == up.addr
+	})
+	publish(t, local.Broker, "sensor", "a", 0, 1, 1)
+	waitFor(t, 5*time.Second, "the message", func() bool { return len(got.messages()) == 1 })
+}
+
+// TestRetainedStaysRetainedUpstream: the local subscription is retain as
+// published, so a retained message is retained upstream too, and a late
+// upstream subscriber gets it.
+func TestRetainedStaysRetainedUpstream(t *testing.T) {
+	for _, proto := range protocols {
+		t.Run("mqtt"+proto, func(t *testing.T) {
+			local, up := newNode(t, "edge", nil), newNode(t, "cloud", nil)
+			up.up()
+			set := startBridges(t, local.Broker, nil, testConfig("c", up.addr, proto, Rule{Direction: "out", Local: "state/#", QoS: 1}))
+			waitFor(t, 5*time.Second, "the bridge connected", func() bool { return set.bridge("c").Status().Connected })
+			m := core.NewMessage("state/door", []byte("open"))
+			m.QoS, m.Retain = 1, true
+			if _, err := local.Broker.Publish(context.Background(), &core.ClientInfo{Protocol: "test", ClientID: "s"}, m); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 5*time.Second, "the retained message upstream", func() bool {
+				r, ok := up.Broker.RetainedMessage("state/door")
+				return ok && string(r.Payload) == "open"
+			})
 		})
 	}
 }
