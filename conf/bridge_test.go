@@ -1,6 +1,7 @@
 package conf_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,39 @@ func TestBridges(t *testing.T) {
 				tc.check(t, c)
 			}
 		})
+	}
+}
+
+// TestReadmeBridgeConfigsLoad parses the YAML examples of the README's
+// Bridges section, so that they stay valid.
+func TestReadmeBridgeConfigsLoad(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Bridges\n")
+	if !ok {
+		t.Fatal("README has no Bridges section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	blocks := 0
+	for {
+		_, rest, ok := strings.Cut(section, "```yaml\n")
+		if !ok {
+			break
+		}
+		block, after, _ := strings.Cut(rest, "```")
+		section = after
+		blocks++
+		c, err := conf.Parse([]byte(block))
+		if err != nil {
+			t.Fatalf("README bridge example %d: %v\n%s", blocks, err, block)
+		}
+		if len(c.Bridges) != 1 {
+			t.Fatalf("README bridge example %d has %d bridges", blocks, len(c.Bridges))
+		}
+	}
+	if blocks != 2 {
+		t.Fatalf("README Bridges section has %d yaml examples, want 2 (a local broker, a cloud broker over mTLS)", blocks)
 	}
 }
