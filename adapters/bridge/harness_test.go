@@ -25,9 +25,13 @@ type node struct {
 	srv    *mqtt.Server
 }
 
-func newNode(t testing.TB, name string, st store.Store) *node {
+func newNode(t testing.TB, name string, st store.Store, opts ...func(*core.Config)) *node {
 	t.Helper()
-	b := core.NewBroker(core.Config{NodeName: name, AllowAnonymous: true, Store: st, MaxQueued: 100000})
+	cfg := core.Config{NodeName: name, AllowAnonymous: true, Store: st, MaxQueued: 100000}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b := core.NewBroker(cfg)
 	if st != nil {
 		if err := b.Restore(); err != nil {
 			t.Fatal(err)
@@ -56,7 +60,14 @@ func freeAddr(t testing.TB) string {
 // up starts the MQTT listener.
 func (n *node) up() {
 	n.t.Helper()
-	srv := mqtt.New(mqtt.Config{Listeners: []mqtt.Listener{{Name: "tcp", Type: "tcp", Address: n.addr}}}, n.Broker)
+	n.upWith(mqtt.Config{})
+}
+
+// upWith starts the MQTT listener with cfg's limits.
+func (n *node) upWith(cfg mqtt.Config) {
+	n.t.Helper()
+	cfg.Listeners = []mqtt.Listener{{Name: "tcp", Type: "tcp", Address: n.addr}}
+	srv := mqtt.New(cfg, n.Broker)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		err := srv.Start(context.Background())

@@ -1,0 +1,138 @@
+package bridge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/internal/testcert"
+)
+
+// passwordIs accepts one password.
+type passwordIs string
+
+func (p passwordIs) Authenticate(_ context.Context, _ *core.ClientInfo, pw []byte) (core.Verdict, error) {
+	if string(pw) == string(p) {
+		return core.Allow, nil
+	}
+	return core.Deny, nil
+}
+
+// TestPasswordFileIsReadOnEveryConnect rotates the password in its file:
+// the next attempt uses the new one (checklist #22).
+func TestPasswordFileIsReadOnEveryConnect(t *testing.T) {
+	local := newNode(t, "edge", nil)
+	up := newNode(t, "cloud", nil, func(c *core.Config) { c.Authenticator = passwordIs("new-secret"); c.AllowAnonymous = false })
+	up.up()
+	pwFile := filepath.Join(t.TempDir(), "password")
+	os.WriteFile(pwFile, []byte("old-secret\n"), 0o600)
+	cfg := testConfig("c", up.addr, "3.1.1", Rule{Direction: "out", Local: "a", QoS: 1})
+	cfg.Username, cfg.PasswordFile = "edge", pwFile
+	set := startBridges(t, local.Broker, nil, cfg)
+	br := set.bridge("c")
+	waitFor(t, 5*time.Second, "a refused attempt", func() bool { return br.Status().LastError != "" })
+	os.WriteFile(pwFile, []byte("new-secret\n"), 0o600)
+	waitFor(t, 5*time.Second, "the bridge connected with the new password", func() bool { return br.Status().Connected })
+}
+
+// TestMessageExpiryCountsTheWaitInTheOutbox: a message that waited in the
+// outbox is forwarded with what is left of its expiry, and one that expired
+// there is not forwarded at all (checklist #25).
+func TestMessageExpiryCountsTheWaitInTheOutbox(t *testing.T) {
+	local, up := newNode(t, "edge", nil), newNode(t, "cloud", nil)
+	got := newSink(t, up.Broker, "cloud-app", "x/#")
+	set := startBridges(t, local.Broker, nil, testConfig("c", up.addr, "5", Rule{Direction: "out", Local: "x/#", QoS: 1}))
+	info := core.ClientInfo{Protocol: "test", ClientID: "s"}
+	soon := core.NewMessage("x/soon", []byte("gone"))
+	soon.QoS, soon.Expiry = 1, time.Now().Add(300*time.Millisecond)
+	later := core.NewMessage("x/later", []byte("kept"))
+	later.QoS, later.Expiry = 1, time.Now().Add(time.Hour)
+	for _, m := range []*core.Message{soon, later} {
+		if _, err := local.Broker.Publish(context.Background(), &info, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "both in the outbox", func() bool { return set.bridge("c").Status().Queued == 2 })
+	waitFor(t, 5*time.Second, "the first to expire", func() bool { return soon.Expired(time.Now()) })
+	up.up()
+	waitFor(t, 5*time.Second, "the outbox drained", func() bool { return set.bridge("c").Status().Queued == 0 && len(got.messages()) >= 1 })
+	ms := got.messages()
+	if len(ms) != 1 || ms[0].Topic != "x/later" {
+		t.Fatalf("got %d messages, first %q", len(ms), ms[0].Topic)
+	}
+	if left := time.Until(ms[0].Expiry); ms[0].Expiry.IsZero() || left > time.Hour || left < 59*time.Minute {
+		t.Fatalf("expiry left upstream %v", left)
+	}
+}
+
+// TestTLSWithSNIAndALPN bridges through a TLS terminator that, like AWS
+// IoT on port 443, completes the handshake only with the expected server
+// name and ALPN protocol (checklist #21), then proxies to the upstream.
+func TestTLSWithSNIAndALPN(t *testing.T) {
+	certs := testcert.Write(t, t.TempDir(), "edge-1")
+	local, up := newNode(t, "edge", nil), newNode(t, "cloud", nil)
+	up.up()
+	got := newSink(t, up.Broker, "cloud-app", "a")
+	cert, err := tls.LoadX509KeyPair(certs.Cert, certs.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name, proto = "iot.example.com", "x-amzn-mqtt-ca"
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{proto},
+		GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+			if h.ServerName != name || !slices.Contains(h.SupportedProtos, proto) {
+				return nil, errors.New("no SNI or ALPN") // the handshake fails
+			}
+			return nil, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if err := c.(*tls.Conn).Handshake(); err != nil {
+					return
+				}
+				u, err := net.Dial("tcp", up.addr)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go io.Copy(u, c)
+				io.Copy(c, u)
+			}()
+		}
+	}()
+	for _, p := range protocols {
+		without := testConfig("plain-"+p, "tls://"+ln.Addr().String(), p, Rule{Direction: "out", Local: "b", QoS: 1})
+		without.TLS = &TLS{InsecureSkipVerify: true} // the certificate is for 127.0.0.1; SNI is what is tested
+		with := testConfig("alpn-"+p, "tls://"+ln.Addr().String(), p, Rule{Direction: "out", Local: "a", QoS: 1})
+		with.TLS = &TLS{InsecureSkipVerify: true, ServerName: name, ALPN: []string{proto}}
+		set := startBridges(t, local.Broker, nil, without, with)
+		waitFor(t, 5*time.Second, "the bridge with SNI and ALPN connected over "+p, func() bool { return set.bridge("alpn-" + p).Status().Connected })
+		waitFor(t, 5*time.Second, "the bridge without them refused over "+p, func() bool {
+			st := set.bridge("plain-" + p).Status()
+			return !st.Connected && st.LastError != ""
+		})
+	}
+	publish(t, local.Broker, "sensor", "a", 0, 1, 1)
+	waitFor(t, 5*time.Second, "the message through the terminator", func() bool { return len(got.messages()) == 2 })
+}
