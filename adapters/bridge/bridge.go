@@ -127,6 +127,7 @@ type Bridge struct {
 	out    map[string]*outRule // by local subscription key
 	in     []*inRule
 	ob     *outbox
+	poison poison  // used by connLoop only
 	echo   *echoes // 3.1.1 upstreams with in rules; nil otherwise
 
 	local    *core.Client
@@ -456,8 +457,13 @@ func (br *Bridge) connLoop(ctx context.Context) {
 		}
 		fails = 0
 		br.setUp(up, addr)
-		err = br.send(ctx, up)
+		began := time.Now()
+		var res sendResult
+		res, err = br.send(ctx, up)
 		up.Close()
+		if ctx.Err() == nil {
+			br.poison.connectionEnded(br, res, time.Since(began))
+		}
 		if ctx.Err() != nil {
 			br.setDown(addr, nil)
 			return
@@ -480,19 +486,37 @@ type ack struct {
 	err error
 }
 
+// sendResult is what one connection's sender saw.
+type sendResult struct {
+	acked int    // acknowledgements received
+	head  uint64 // oldest entry left unacknowledged; 0: none
+}
+
 // send drains the outbox over up from its oldest entry, with up to
-// MaxInflight messages awaiting acknowledgement, until the connection
-// ends. It returns why it ended.
-func (br *Bridge) send(ctx context.Context, up upstream) error {
+// MaxInflight messages awaiting acknowledgement (one while a poison
+// message is being looked for), until the connection ends. It returns
+// why it ended.
+func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err error) {
 	window := br.cfg.MaxInflight
+	if br.poison.probing {
+		window = 1
+	}
 	acks := make(chan ack, window)
 	inflight := 0
 	next := uint64(0)
+	pending := map[uint64]bool{}
+	defer func() {
+		for seq := range pending {
+			if res.head == 0 || seq < res.head {
+				res.head = seq
+			}
+		}
+	}()
 	for {
 		for inflight < window {
 			es, from, err := br.ob.peek(next, window-inflight)
 			if err != nil {
-				return fmt.Errorf("outbox: %w", err)
+				return res, fmt.Errorf("outbox: %w", err)
 			}
 			next = from
 			if len(es) == 0 {
@@ -509,12 +533,13 @@ func (br *Bridge) send(ctx context.Context, up upstream) error {
 				if br.echo != nil {
 					br.echo.sending(e.Message.Topic, e.Message.Payload)
 				}
+				pending[seq] = true
 				up.Publish(e.Message, func(err error) { acks <- ack{seq, err} })
 			}
 		}
 		if inflight == 0 {
 			if err := br.ob.flush(); err != nil {
-				return fmt.Errorf("outbox: %w", err)
+				return res, fmt.Errorf("outbox: %w", err)
 			}
 		}
 		select {
@@ -523,7 +548,7 @@ func (br *Bridge) send(ctx context.Context, up upstream) error {
 			switch {
 			case a.err == nil:
 				if err := br.ob.remove(a.seq); err != nil {
-					return fmt.Errorf("outbox: %w", err)
+					return res, fmt.Errorf("outbox: %w", err)
 				}
 			case errors.Is(a.err, errRefused):
 				br.log.Warn("upstream refused a message; dropped", "err", a.err)
@@ -532,16 +557,16 @@ func (br *Bridge) send(ctx context.Context, up upstream) error {
 			default:
 				// The connection is suspect: resend from the oldest
 				// entry on a new one.
-				return a.err
+				return res, a.err
 			}
 		case <-br.appended:
 		case <-up.Done():
 			br.ob.flush()
-			return up.Err()
+			return res, up.Err()
 		case <-ctx.Done():
 			br.drainAcks(up, acks, inflight)
 			br.ob.flush()
-			return nil
+			return res, nil
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqgate/mqgate/adapters/mqtt"
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/internal/testcert"
 )
@@ -135,4 +136,31 @@ func TestTLSWithSNIAndALPN(t *testing.T) {
 	}
 	publish(t, local.Broker, "sensor", "a", 0, 1, 1)
 	waitFor(t, 5*time.Second, "the message through the terminator", func() bool { return len(got.messages()) == 2 })
+}
+
+// TestPoisonMessageIsDropped publishes a message larger than the
+// upstream's maximum packet size ahead of ordinary ones: the upstream
+// closes the connection over it each time, the bridge finds it, drops and
+// counts it, and the messages behind it arrive.
+func TestPoisonMessageIsDropped(t *testing.T) {
+	for _, proto := range protocols {
+		t.Run("mqtt"+proto, func(t *testing.T) {
+			local, up := newNode(t, "edge", nil), newNode(t, "cloud", nil)
+			up.upWith(mqtt.Config{MaxPacketSize: 1024})
+			got := newSink(t, up.Broker, "cloud-app", "seq")
+			set := startBridges(t, local.Broker, nil, testConfig("c", up.addr, proto, Rule{Direction: "out", Local: "seq", QoS: 1}))
+			br := set.bridge("c")
+			big := core.NewMessage("seq", make([]byte, 4000))
+			big.QoS = 1
+			if _, err := local.Broker.Publish(context.Background(), &core.ClientInfo{Protocol: "test", ClientID: "s"}, big); err != nil {
+				t.Fatal(err)
+			}
+			publish(t, local.Broker, "sensor", "seq", 0, 10, 1)
+			waitFor(t, 10*time.Second, "the ordinary messages upstream", func() bool { return len(got.messages()) >= 10 })
+			checkSequence(t, got.messages(), 10)
+			if st := br.Status(); st.Dropped != 1 || st.Queued != 0 {
+				t.Fatalf("status %+v", st)
+			}
+		})
+	}
 }
