@@ -164,3 +164,28 @@ func TestPoisonMessageIsDropped(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketUpstream bridges over WebSocket to an mqgate ws listener,
+// over 3.1.1 and 5, out and in.
+func TestWebSocketUpstream(t *testing.T) {
+	for _, proto := range protocols {
+		t.Run("mqtt"+proto, func(t *testing.T) {
+			local, up := newNode(t, "edge", nil), newNode(t, "cloud", nil)
+			srv := mqtt.New(mqtt.Config{Listeners: []mqtt.Listener{{Name: "ws", Type: "ws", Address: "127.0.0.1:0"}}}, up.Broker)
+			if err := srv.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Stop(context.Background()) })
+			atCloud := newSink(t, up.Broker, "cloud-app", "up/#")
+			atEdge := newSink(t, local.Broker, "actuator", "cmd/#")
+			set := startBridges(t, local.Broker, nil, testConfig("c", "ws://"+srv.Addrs()["ws"].String(), proto,
+				Rule{Direction: "out", Local: "seq", Remote: "up/seq", QoS: 1},
+				Rule{Direction: "in", Local: "cmd/#", Remote: "down/#", QoS: 1}))
+			waitFor(t, 5*time.Second, "the bridge connected", func() bool { return set.bridge("c").Status().Connected })
+			publish(t, local.Broker, "sensor", "seq", 0, 500, 1)
+			publish(t, up.Broker, "app", "down/x", 0, 1, 1)
+			waitFor(t, 5*time.Second, "both directions", func() bool { return len(atCloud.messages()) >= 500 && len(atEdge.messages()) == 1 })
+			checkSequence(t, atCloud.messages(), 500)
+		})
+	}
+}

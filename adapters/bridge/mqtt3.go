@@ -40,6 +40,9 @@ func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHand
 	}
 	u := &mqtt3{done: make(chan struct{})}
 	scheme := map[string]string{"tcp": "tcp", "tls": "ssl", "ws": "ws", "wss": "wss"}[t.scheme]
+	if (t.scheme == "ws" || t.scheme == "wss") && t.path == "" {
+		t.path = "/mqtt"
+	}
 	o := paho3.NewClientOptions().
 		AddBroker(scheme + "://" + t.host + t.path).
 		SetClientID(cfg.ClientID).

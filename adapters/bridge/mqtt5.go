@@ -76,8 +76,14 @@ func dialMQTT5(ctx context.Context, cfg *Config, addr string, handle inboundHand
 		}
 		d := tls.Dialer{Config: tc}
 		conn, err = d.DialContext(ctx, "tcp", t.host)
-	default:
-		return nil, fmt.Errorf("%s: MQTT 5 bridges support tcp and tls addresses only", addr)
+	case "ws", "wss":
+		var tc *tls.Config
+		if t.scheme == "wss" {
+			if tc, err = cfg.tlsConfig(t.host); err != nil {
+				return nil, err
+			}
+		}
+		conn, err = dialWebSocket(ctx, t, tc)
 	}
 	if err != nil {
 		return nil, err
