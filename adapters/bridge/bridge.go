@@ -399,6 +399,7 @@ func toStore(m *core.Message, t string, qos byte, retain bool) *store.Message {
 	for _, u := range m.UserProperties {
 		sm.UserProperties = append(sm.UserProperties, store.UserProperty(u))
 	}
+	sm.UserProperties = withHop(sm.UserProperties)
 	return sm
 }
 
@@ -602,6 +603,11 @@ func (br *Bridge) drainAcks(up upstream, acks <-chan ack, inflight int) {
 // in rule whose remote filter it matches, and returns once it is durable.
 func (br *Bridge) handleInbound(sm *store.Message) error {
 	if br.echo != nil && br.echo.isEcho(sm.Topic, sm.Payload) {
+		return nil
+	}
+	if hops(sm.UserProperties) >= MaxHops {
+		br.log.Warn("inbound message dropped: it crossed too many bridges, a loop between brokers", "topic", sm.Topic, "hops", MaxHops)
+		br.ob.countDrop()
 		return nil
 	}
 	var done []string

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -187,5 +188,53 @@ func TestWebSocketUpstream(t *testing.T) {
 			waitFor(t, 5*time.Second, "both directions", func() bool { return len(atCloud.messages()) >= 500 && len(atEdge.messages()) == 1 })
 			checkSequence(t, atCloud.messages(), 500)
 		})
+	}
+}
+
+// TestLoopThroughThreeBrokersDies bridges three brokers in a triangle,
+// each pair both ways on the same topics over MQTT 5: without a hop limit
+// a message would circle forever. It crosses at most MaxHops bridges, and
+// the traffic stops.
+func TestLoopThroughThreeBrokersDies(t *testing.T) {
+	a, b, c := newNode(t, "a", nil), newNode(t, "b", nil), newNode(t, "c", nil)
+	b.up()
+	c.up()
+	rule := Rule{Direction: "both", Local: "t/#", QoS: 1}
+	startBridges(t, a.Broker, nil, testConfig("ab", b.addr, "5", rule), testConfig("ac", c.addr, "5", rule))
+	startBridges(t, b.Broker, nil, testConfig("bc", c.addr, "5", rule))
+	sinks := []*sink{newSink(t, a.Broker, "app", "t/#"), newSink(t, b.Broker, "app", "t/#"), newSink(t, c.Broker, "app", "t/#")}
+	waitFor(t, 5*time.Second, "every bridge subscribed", func() bool {
+		return b.Broker.SubscriptionCount() >= 3 && c.Broker.SubscriptionCount() >= 3
+	})
+	publish(t, a.Broker, "sensor", "t/x", 0, 1, 1)
+	total := func() int {
+		n := 0
+		for _, s := range sinks {
+			n += len(s.messages())
+		}
+		return n
+	}
+	// The loop has died when nothing new arrived for half a second.
+	last, since := -1, time.Now()
+	waitFor(t, 20*time.Second, "the traffic to stop", func() bool {
+		if n := total(); n != last {
+			last, since = n, time.Now()
+		}
+		return time.Since(since) > 500*time.Millisecond
+	})
+	maxHops := 0
+	for _, s := range sinks {
+		for _, m := range s.messages() {
+			for _, u := range m.UserProperties {
+				if u.Key == HopsProperty {
+					h, _ := strconv.Atoi(u.Value)
+					maxHops = max(maxHops, h)
+				}
+			}
+		}
+	}
+	t.Logf("one message became %d deliveries across the triangle; at most %d hops", total(), maxHops)
+	if maxHops > MaxHops {
+		t.Fatalf("a message crossed %d bridges, more than %d", maxHops, MaxHops)
 	}
 }
