@@ -75,6 +75,7 @@ type BridgeRule struct {
 // Bridge defaults.
 const (
 	DefaultBridgeKeepAlive    = 60 * time.Second
+	DefaultBridgeSessionExp   = 24 * time.Hour
 	DefaultBridgeMaxInflight  = 64
 	DefaultBridgeReconnectMin = time.Second
 	DefaultBridgeReconnectMax = 2 * time.Minute
@@ -135,6 +136,9 @@ func (c *Config) validateBridges(bad func(key, format string, args ...any)) {
 		}
 		if b.SessionExpiry < 0 {
 			bad(key+".session_expiry", "must not be negative")
+		}
+		if b.SessionExpiry == 0 && !b.CleanStart {
+			b.SessionExpiry = Duration(DefaultBridgeSessionExp)
 		}
 		if b.MaxInflight == 0 {
 			b.MaxInflight = DefaultBridgeMaxInflight

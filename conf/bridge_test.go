@@ -23,7 +23,7 @@ func TestBridges(t *testing.T) {
 				b := c.Bridges[0]
 				if b.Protocol != "3.1.1" || b.ClientID != "edge-up" || b.KeepAlive.D() != time.Minute ||
 					b.MaxInflight != conf.DefaultBridgeMaxInflight || b.Outbox.Policy != "drop_oldest" ||
-					b.Outbox.MaxMessages != conf.DefaultBridgeOutboxMax || b.CleanStart {
+					b.Outbox.MaxMessages != conf.DefaultBridgeOutboxMax || b.CleanStart || b.SessionExpiry.D() != 24*time.Hour {
 					t.Fatalf("bridge %+v", b)
 				}
 			}},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/bridge/topicmap"
@@ -131,6 +132,7 @@ type Bridge struct {
 	echo   *echoes // 3.1.1 upstreams with in rules; nil otherwise
 
 	local    *core.Client
+	reopen   atomic.Bool   // the local session was kicked
 	notify   chan struct{} // local deliveries are waiting
 	appended chan struct{} // the outbox grew
 	cancel   context.CancelFunc
@@ -211,9 +213,15 @@ func (br *Bridge) Notify() {
 	}
 }
 
-// Kick implements core.Conn. Nothing else should take over the bridge's
-// session; if an administrator kicks it, the local loop opens it again.
-func (br *Bridge) Kick(core.Code) { br.Notify() }
+// Kick implements core.Conn. An administrator's kick makes the local loop
+// detach and open the session again (the bridge is configuration, not a
+// client to keep out); a shutdown or a takeover is left alone.
+func (br *Bridge) Kick(c core.Code) {
+	if c == core.AdministrativeAction {
+		br.reopen.Store(true)
+		br.Notify()
+	}
+}
 
 func (br *Bridge) start(ctx context.Context) error {
 	ob, err := openOutbox(br.st, br.cfg.Name, br.cfg.OutboxMax, br.cfg.OutboxBytes, !br.cfg.DropNewest)
@@ -292,6 +300,14 @@ func (br *Bridge) localLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-br.notify:
+		}
+		if br.reopen.Swap(false) {
+			br.local.Disconnect(core.DisconnectNormal, "kicked by an administrator")
+			if err := br.openLocal(ctx); err != nil {
+				br.log.Error("bridge local session not reopened after a kick", "err", err)
+				continue
+			}
+			br.log.Info("bridge local session reopened after a kick")
 		}
 		for {
 			ds = br.local.Pull(ds[:0], 256)

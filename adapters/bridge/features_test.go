@@ -238,3 +238,22 @@ func TestLoopThroughThreeBrokersDies(t *testing.T) {
 		t.Fatalf("a message crossed %d bridges, more than %d", maxHops, MaxHops)
 	}
 }
+
+// TestKickedLocalSessionIsReopened: an administrator's kick of the
+// bridge's local session does not stop the bridge.
+func TestKickedLocalSessionIsReopened(t *testing.T) {
+	local, up := newNode(t, "edge", nil), newNode(t, "cloud", nil)
+	up.up()
+	got := newSink(t, up.Broker, "cloud-app", "a")
+	set := startBridges(t, local.Broker, nil, testConfig("c", up.addr, "3.1.1", Rule{Direction: "out", Local: "a", QoS: 1}))
+	waitFor(t, 5*time.Second, "the bridge connected", func() bool { return set.bridge("c").Status().Connected })
+	if !local.Broker.Kick(Namespace, "c") {
+		t.Fatal("the bridge's local session is not connected")
+	}
+	waitFor(t, 5*time.Second, "the session reopened", func() bool {
+		d, ok := local.Broker.Session(Namespace, "c")
+		return ok && d.Connected
+	})
+	publish(t, local.Broker, "sensor", "a", 0, 5, 1)
+	waitFor(t, 5*time.Second, "the messages upstream", func() bool { return len(got.messages()) == 5 })
+}
