@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -551,7 +553,7 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 					br.echo.sending(e.Message.Topic, e.Message.Payload)
 				}
 				pending[seq] = true
-				up.Publish(e.Message, func(err error) { acks <- ack{seq, err} })
+				up.Publish(br.withID(e), func(err error) { acks <- ack{seq, err} })
 			}
 		}
 		if inflight == 0 {
@@ -586,6 +588,24 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 			return res, nil
 		}
 	}
+}
+
+// MessageIDProperty is the MQTT 5 user property that names an outbox
+// entry: the bridge's client id and the entry's sequence number, which
+// never repeats in a store. A message sent again (after a reconnect, or a
+// crash before its deletion) carries the same id, so an upstream consumer
+// can drop the duplicate (checklist #11).
+const MessageIDProperty = "mqgate-msg-id"
+
+// withID returns the entry's message with its id, for MQTT 5 upstreams.
+func (br *Bridge) withID(e store.OutboxEntry) *store.Message {
+	if br.cfg.Protocol != "5" {
+		return e.Message
+	}
+	m := *e.Message
+	m.UserProperties = append(slices.Clip(m.UserProperties),
+		store.UserProperty{Key: MessageIDProperty, Value: br.cfg.ClientID + ":" + strconv.FormatUint(e.Seq, 10)})
+	return &m
 }
 
 // stopGrace bounds how long a stopping bridge waits for the upstream to

@@ -49,6 +49,9 @@ func TestBacklogDrainsInOrderAfterUpstreamReturns(t *testing.T) {
 			waitFor(t, 20*time.Second, "every message upstream", func() bool { return br.Status().Queued == 0 && len(got.messages()) >= n })
 			dups := checkSequence(t, got.messages(), n)
 			t.Logf("%d messages arrived in order, %d duplicates (QoS 1, at least once)", n, dups)
+			if proto == "5" {
+				checkMessageIDs(t, got.messages())
+			}
 			if st := br.Status(); st.Reconnects < 1 || st.Dropped != 0 {
 				t.Fatalf("status %+v", st)
 			}
@@ -152,5 +155,32 @@ func TestRetainedStaysRetainedUpstream(t *testing.T) {
 				return ok && string(r.Payload) == "open"
 			})
 		})
+	}
+}
+
+// checkMessageIDs asserts that every message carries a message id, one
+// per payload: a duplicate has its original's id, and no two originals
+// share one.
+func checkMessageIDs(t *testing.T, ms []*core.Message) {
+	t.Helper()
+	byPayload, byID := map[string]string{}, map[string]string{}
+	for _, m := range ms {
+		id := ""
+		for _, u := range m.UserProperties {
+			if u.Key == MessageIDProperty {
+				id = u.Value
+			}
+		}
+		if id == "" {
+			t.Fatalf("message %q has no %s", m.Payload, MessageIDProperty)
+		}
+		p := string(m.Payload)
+		if old, ok := byPayload[p]; ok && old != id {
+			t.Fatalf("message %q sent again with id %s, first %s", p, id, old)
+		}
+		if old, ok := byID[id]; ok && old != p {
+			t.Fatalf("id %s on %q and %q", id, old, p)
+		}
+		byPayload[p], byID[id] = id, p
 	}
 }
