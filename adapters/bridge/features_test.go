@@ -157,7 +157,7 @@ func TestPoisonMessageIsDropped(t *testing.T) {
 				t.Fatal(err)
 			}
 			publish(t, local.Broker, "sensor", "seq", 0, 10, 1)
-			waitFor(t, 10*time.Second, "the ordinary messages upstream", func() bool { return len(got.messages()) >= 10 })
+			waitFor(t, 10*time.Second, "the ordinary messages upstream", func() bool { return len(got.messages()) >= 10 && br.Status().Queued == 0 })
 			checkSequence(t, got.messages(), 10)
 			if st := br.Status(); st.Dropped != 1 || st.Queued != 0 {
 				t.Fatalf("status %+v", st)

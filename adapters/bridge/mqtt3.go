@@ -21,6 +21,7 @@ import (
 // library.
 type mqtt3 struct {
 	c    paho3.Client
+	out  chan pub3 // to the publishing goroutine, in order
 	done chan struct{}
 	once sync.Once
 	mu   sync.Mutex
@@ -38,7 +39,7 @@ func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHand
 	if err != nil {
 		return nil, err
 	}
-	u := &mqtt3{done: make(chan struct{})}
+	u := &mqtt3{done: make(chan struct{}), out: make(chan pub3, 256)}
 	scheme := map[string]string{"tcp": "tcp", "tls": "ssl", "ws": "ws", "wss": "wss"}[t.scheme]
 	if (t.scheme == "ws" || t.scheme == "wss") && t.path == "" {
 		t.path = "/mqtt"
@@ -119,6 +120,7 @@ func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHand
 		}
 		return nil, err
 	}
+	go u.publishing()
 	return u, nil
 }
 
@@ -142,20 +144,54 @@ func (u *mqtt3) lost(err error) {
 	})
 }
 
+// pub3 is one message for the publishing goroutine.
+type pub3 struct {
+	m    *store.Message
+	done func(error)
+}
+
+// Publish hands m to the publishing goroutine. paho.mqtt.golang's Publish
+// can block for its whole write timeout when the connection is lost at
+// the wrong moment (it still reports connected while its writer has
+// stopped); the bridge's sender must see the loss at once instead.
 func (u *mqtt3) Publish(m *store.Message, done func(error)) {
-	tok := u.c.Publish(m.Topic, m.QoS, m.Retain, m.Payload)
-	go func() {
+	select {
+	case u.out <- pub3{m, done}:
+	case <-u.done:
+		done(errLost)
+	}
+}
+
+// publishing publishes in order until the connection ends; a publish it
+// was blocked in when that happened ends at the library's write timeout.
+func (u *mqtt3) publishing() {
+	for {
 		select {
-		case <-tok.Done():
-			if err := tok.Error(); err != nil {
-				done(fmt.Errorf("%w: %v", errLost, err))
-				return
-			}
-			done(nil)
 		case <-u.done:
-			done(errLost)
+			for {
+				select {
+				case p := <-u.out:
+					p.done(errLost)
+				default:
+					return
+				}
+			}
+		case p := <-u.out:
+			tok := u.c.Publish(p.m.Topic, p.m.QoS, p.m.Retain, p.m.Payload)
+			go func() {
+				select {
+				case <-tok.Done():
+					if err := tok.Error(); err != nil {
+						p.done(fmt.Errorf("%w: %v", errLost, err))
+						return
+					}
+					p.done(nil)
+				case <-u.done:
+					p.done(errLost)
+				}
+			}()
 		}
-	}()
+	}
 }
 
 func (u *mqtt3) Subscribe(ctx context.Context, subs []remoteSub) error {
