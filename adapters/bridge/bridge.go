@@ -505,6 +505,13 @@ type ack struct {
 	err error
 }
 
+// maxQoS2v3 bounds the QoS 2 messages in flight to an MQTT 3.1.1
+// upstream, which announces no Receive Maximum but may close the
+// connection beyond its own limit of unreleased QoS 2 messages (mqgate's
+// default is 32). MQTT 5 upstreams announce theirs in CONNACK, and
+// paho.golang keeps to it.
+const maxQoS2v3 = 16
+
 // sendResult is what one connection's sender saw.
 type sendResult struct {
 	acked int    // acknowledgements received
@@ -523,7 +530,8 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 	acks := make(chan ack, window)
 	inflight := 0
 	next := uint64(0)
-	pending := map[uint64]bool{}
+	pending := map[uint64]byte{} // seq -> QoS, awaiting acknowledgement
+	inflight2 := 0               // QoS 2 among them
 	defer func() {
 		for seq := range pending {
 			if res.head == 0 || seq < res.head {
@@ -532,6 +540,7 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 		}
 	}()
 	for {
+	fill:
 		for inflight < window {
 			es, from, err := br.ob.peek(next, window-inflight)
 			if err != nil {
@@ -547,12 +556,19 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 					br.ob.remove(e.Seq)
 					continue
 				}
+				if e.Message.QoS == 2 && inflight2 >= maxQoS2v3 && br.cfg.Protocol != "5" {
+					next = e.Seq // after an acknowledgement
+					break fill
+				}
 				inflight++
 				seq := e.Seq
 				if br.echo != nil {
 					br.echo.sending(e.Message.Topic, e.Message.Payload)
 				}
-				pending[seq] = true
+				pending[seq] = e.Message.QoS
+				if e.Message.QoS == 2 {
+					inflight2++
+				}
 				up.Publish(br.withID(e), func(err error) { acks <- ack{seq, err} })
 			}
 		}
@@ -564,6 +580,13 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 		select {
 		case a := <-acks:
 			inflight--
+			if a.err == nil || errors.Is(a.err, errRefused) {
+				if pending[a.seq] == 2 {
+					inflight2--
+				}
+				delete(pending, a.seq)
+				res.acked++
+			}
 			switch {
 			case a.err == nil:
 				if err := br.ob.remove(a.seq); err != nil {

@@ -184,3 +184,39 @@ func checkMessageIDs(t *testing.T, ms []*core.Message) {
 		byPayload[p], byID[id] = id, p
 	}
 }
+
+// TestQoS2BothWays forwards QoS 2 out and in: the local deliveries are
+// held and completed once in the outbox, the upstream's PUBCOMP removes
+// them from it, and inbound QoS 2 is published locally at QoS 2.
+func TestQoS2BothWays(t *testing.T) {
+	for _, proto := range protocols {
+		t.Run("mqtt"+proto, func(t *testing.T) {
+			local, up := newNode(t, "edge", nil), newNode(t, "cloud", nil)
+			up.up()
+			atCloud := newSink(t, up.Broker, "cloud-app", "up/#")
+			atEdge := newSink(t, local.Broker, "actuator", "cmd/#")
+			set := startBridges(t, local.Broker, nil, testConfig("c", up.addr, proto,
+				Rule{Direction: "out", Local: "seq", Remote: "up/seq", QoS: 2},
+				Rule{Direction: "in", Local: "cmd/#", Remote: "down/#", QoS: 2}))
+			br := set.bridge("c")
+			waitFor(t, 5*time.Second, "the bridge connected", func() bool { return br.Status().Connected })
+			publish(t, local.Broker, "sensor", "seq", 0, 200, 2)
+			publish(t, up.Broker, "app", "down/x", 0, 20, 2)
+			waitFor(t, 5*time.Second, "both directions", func() bool {
+				return len(atCloud.messages()) >= 200 && len(atEdge.messages()) >= 20 && br.Status().Queued == 0
+			})
+			if dups := checkSequence(t, atCloud.messages(), 200); dups != 0 {
+				t.Fatalf("%d duplicates over a steady link", dups)
+			}
+			checkSequence(t, atEdge.messages(), 20)
+			for _, m := range atCloud.messages()[:1] {
+				if m.QoS != 2 {
+					t.Fatalf("upstream got QoS %d", m.QoS)
+				}
+			}
+			if d, ok := local.Broker.Session(Namespace, "c"); !ok || d.Inflight != 0 {
+				t.Fatalf("bridge session %+v", d)
+			}
+		})
+	}
+}

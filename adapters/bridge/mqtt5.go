@@ -107,6 +107,12 @@ func dialMQTT5(ctx context.Context, cfg *Config, addr string, handle inboundHand
 		}},
 		OnClientError: func(err error) { u.lost(err) },
 		OnServerDisconnect: func(d *paho.Disconnect) {
+			if d.ReasonCode == 0x8E {
+				// Two bridges (two boxes, or a copied config) with one
+				// client id take each other's session in turn.
+				u.lost(fmt.Errorf("upstream sent DISCONNECT 0x8E: another client connected with client id %q", cfg.ClientID))
+				return
+			}
 			u.lost(fmt.Errorf("upstream sent DISCONNECT with reason 0x%02x", d.ReasonCode))
 		},
 	})
