@@ -110,7 +110,15 @@ func (s *Set) Start(ctx context.Context) error {
 
 // Stop stops every bridge: its local session is detached (the session and
 // its queue stay in the store), its upstream disconnected.
+//
+// The bridges stop together: each waits up to stopGrace for its inflight
+// acknowledgements, so many bridges take no longer than one.
 func (s *Set) Stop(ctx context.Context) error {
+	for _, br := range s.bridges {
+		if br.cancel != nil {
+			br.cancel()
+		}
+	}
 	for _, br := range s.bridges {
 		br.stop()
 	}
