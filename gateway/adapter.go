@@ -38,6 +38,8 @@ func (g *Gateway) buildAdapters() []Adapter {
 	}
 	if len(g.cfg.Bridges) > 0 {
 		adapters = append(adapters, g.buildBridges(g.cfg.Bridges))
+	} else {
+		g.forgetBridges()
 	}
 	return adapters
 }

@@ -34,3 +34,9 @@ func (g *Gateway) buildBridges(cs []conf.BridgeConfig) *bridge.Set {
 	}
 	return bridge.New(cfgs, g.cfg.Node, g.storage.backend(), g.Broker, g.log.With("adapter", "bridge"))
 }
+
+// forgetBridges deletes the local sessions bridges left in the store when
+// none is configured any more.
+func (g *Gateway) forgetBridges() {
+	bridge.ForgetRemoved(g.Broker, nil, g.log.With("adapter", "bridge"))
+}

@@ -94,6 +94,11 @@ func (s *Set) Name() string { return "bridge" }
 // loops. It never waits for an upstream: a bridge without uplink connects
 // in the background.
 func (s *Set) Start(ctx context.Context) error {
+	names := make([]string, len(s.cfgs))
+	for i := range s.cfgs {
+		names[i] = s.cfgs[i].Name
+	}
+	ForgetRemoved(s.broker, names, s.log)
 	for i := range s.cfgs {
 		br, err := newBridge(&s.cfgs[i], s.node, s.st, s.broker, s.log.With("bridge", s.cfgs[i].Name))
 		if err == nil {
@@ -124,6 +129,29 @@ func (s *Set) Stop(ctx context.Context) error {
 	}
 	s.bridges = nil
 	return nil
+}
+
+// ForgetRemoved deletes the local sessions of bridges that are no longer
+// configured: a persistent session with nobody to pull from it would
+// otherwise keep queueing (and storing) what its old rules matched. Their
+// outboxes stay in the store, untouched, in case the bridge comes back.
+func ForgetRemoved(b *core.Broker, configured []string, log *slog.Logger) {
+	q := core.SessionQuery{Namespace: Namespace}
+	for {
+		page := b.Sessions(q)
+		for _, si := range page.Sessions {
+			if si.Namespace == Namespace && !slices.Contains(configured, si.ClientID) {
+				b.DeleteSession(Namespace, si.ClientID)
+				if log != nil {
+					log.Info("deleted the local session of a bridge no longer configured", "bridge", si.ClientID)
+				}
+			}
+		}
+		if page.Next == "" {
+			return
+		}
+		q.Cursor = page.Next
+	}
 }
 
 // Bridge is one running bridge.

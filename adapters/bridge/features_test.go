@@ -257,3 +257,25 @@ func TestKickedLocalSessionIsReopened(t *testing.T) {
 	publish(t, local.Broker, "sensor", "a", 0, 5, 1)
 	waitFor(t, 5*time.Second, "the messages upstream", func() bool { return len(got.messages()) == 5 })
 }
+
+// TestRemovedBridgeSessionIsForgotten: the local session of a bridge taken
+// out of the configuration is deleted, so it queues nothing more.
+func TestRemovedBridgeSessionIsForgotten(t *testing.T) {
+	local := newNode(t, "edge", nil)
+	rule := Rule{Direction: "out", Local: "a", QoS: 1}
+	set := New([]Config{testConfig("keep", freeAddr(t), "3.1.1", rule), testConfig("gone", freeAddr(t), "3.1.1", rule)}, "edge", nil, local.Broker, nil)
+	if err := set.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	set.Stop(context.Background())
+	if _, ok := local.Broker.Session(Namespace, "gone"); !ok {
+		t.Fatal("a stopped bridge's session should stay")
+	}
+	startBridges(t, local.Broker, nil, testConfig("keep", freeAddr(t), "3.1.1", rule))
+	if _, ok := local.Broker.Session(Namespace, "gone"); ok {
+		t.Fatal("the removed bridge's session is still there")
+	}
+	if _, ok := local.Broker.Session(Namespace, "keep"); !ok {
+		t.Fatal("the configured bridge's session is gone")
+	}
+}
