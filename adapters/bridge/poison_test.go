@@ -48,3 +48,36 @@ func TestPoisonStrikes(t *testing.T) {
 		t.Fatalf("after %d strikes: %+v", poisonStrikes, st)
 	}
 }
+
+func TestBackoffIsCappedWithJitter(t *testing.T) {
+	lo, hi := 100*time.Millisecond, 2*time.Second
+	for n := range 12 {
+		want := min(lo<<n, hi)
+		for range 50 {
+			if d := backoff(n, lo, hi); d < want/2 || d > want {
+				t.Fatalf("attempt %d: %v outside [%v, %v]", n, d, want/2, want)
+			}
+		}
+	}
+}
+
+func TestEchoesDropOnlyWhatWasSent(t *testing.T) {
+	e := newEchoes([]string{"a/#"})
+	e.sending("a/x", []byte("1"))
+	e.sending("a/x", []byte("1")) // sent twice: two echoes
+	e.sending("b/x", []byte("1")) // no in rule matches: no echo expected
+	for i, c := range []struct {
+		topic, payload string
+		echo           bool
+	}{
+		{"a/x", "1", true},
+		{"a/x", "2", false},
+		{"b/x", "1", false},
+		{"a/x", "1", true},
+		{"a/x", "1", false}, // both echoes seen: this one is genuine
+	} {
+		if got := e.isEcho(c.topic, []byte(c.payload)); got != c.echo {
+			t.Fatalf("%d: isEcho(%s, %s) = %v", i, c.topic, c.payload, got)
+		}
+	}
+}
