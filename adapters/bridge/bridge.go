@@ -67,12 +67,13 @@ type Rule struct {
 
 // Set is the gateway's bridges, run as one adapter.
 type Set struct {
-	cfgs    []Config
-	node    string
-	st      store.Store
-	broker  *core.Broker
-	log     *slog.Logger
-	bridges []*Bridge
+	cfgs     []Config
+	node     string
+	st       store.Store
+	broker   *core.Broker
+	log      *slog.Logger
+	bridges  []*Bridge
+	unlisten func()
 }
 
 // New builds the bridges; st is the broker's store, nil when it keeps
@@ -99,6 +100,22 @@ func (s *Set) Start(ctx context.Context) error {
 		names[i] = s.cfgs[i].Name
 	}
 	ForgetRemoved(s.broker, names, s.log)
+	// A message dropped from a bridge's local session before it reached
+	// the outbox (its queue full while the bridge lagged, or expired) was
+	// acknowledged to its publisher: count it with the bridge's drops.
+	byName := map[string]*Bridge{}
+	var mu sync.Mutex
+	s.unlisten = s.broker.Listen(core.Events{Dropped: func(ns, id string, _ *core.Message, _ core.DropReason) {
+		if ns != Namespace {
+			return
+		}
+		mu.Lock()
+		br := byName[id]
+		mu.Unlock()
+		if br != nil {
+			br.sessionDrops.Add(1)
+		}
+	}})
 	for i := range s.cfgs {
 		br, err := newBridge(&s.cfgs[i], s.node, s.st, s.broker, s.log.With("bridge", s.cfgs[i].Name))
 		if err == nil {
@@ -109,6 +126,9 @@ func (s *Set) Start(ctx context.Context) error {
 			return fmt.Errorf("bridge %s: %w", s.cfgs[i].Name, err)
 		}
 		s.bridges = append(s.bridges, br)
+		mu.Lock()
+		byName[br.cfg.Name] = br
+		mu.Unlock()
 	}
 	return nil
 }
@@ -128,6 +148,10 @@ func (s *Set) Stop(ctx context.Context) error {
 		br.stop()
 	}
 	s.bridges = nil
+	if s.unlisten != nil {
+		s.unlisten()
+		s.unlisten = nil
+	}
 	return nil
 }
 
@@ -169,12 +193,13 @@ type Bridge struct {
 	poison poison  // used by connLoop only
 	echo   *echoes // 3.1.1 upstreams with in rules; nil otherwise
 
-	local    *core.Client
-	reopen   atomic.Bool   // the local session was kicked
-	notify   chan struct{} // local deliveries are waiting
-	appended chan struct{} // the outbox grew
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	local        *core.Client
+	sessionDrops atomic.Int64  // dropped by the core from the local session
+	reopen       atomic.Bool   // the local session was kicked
+	notify       chan struct{} // local deliveries are waiting
+	appended     chan struct{} // the outbox grew
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
 
 	mu         sync.Mutex
 	up         upstream // nil while disconnected
@@ -794,7 +819,7 @@ func (br *Bridge) Status() Status {
 	defer br.mu.Unlock()
 	return Status{
 		Connected: br.up != nil, Address: br.addr, Queued: s.Count, QueuedBytes: s.Bytes,
-		OldestSeconds: s.OldestAge.Seconds(), Dropped: s.Drops, Reconnects: br.reconnects, LastError: br.lastErr,
+		OldestSeconds: s.OldestAge.Seconds(), Dropped: s.Drops + br.sessionDrops.Load(), Reconnects: br.reconnects, LastError: br.lastErr,
 	}
 }
 

@@ -279,3 +279,18 @@ func TestRemovedBridgeSessionIsForgotten(t *testing.T) {
 		t.Fatal("the configured bridge's session is gone")
 	}
 }
+
+// TestDropsInTheLocalSessionAreCounted: when the bridge's local session
+// overflows before the bridge moved its messages to the outbox (here the
+// session queue holds 5 and the bridge is not running), the drops show in
+// the bridge's status once it runs.
+func TestDropsInTheLocalSessionAreCounted(t *testing.T) {
+	local := newNode(t, "edge", nil, func(c *core.Config) { c.MaxQueued = 5 })
+	cfg := testConfig("c", freeAddr(t), "3.1.1", Rule{Direction: "out", Local: "a", QoS: 1})
+	set := startBridges(t, local.Broker, nil, cfg)
+	br := set.bridge("c")
+	// Hold the local loop: no Notify reaches it while it is busy here.
+	br.local.Disconnect(core.DisconnectNormal, "test: the bridge lags")
+	publish(t, local.Broker, "sensor", "a", 0, 8, 1)
+	waitFor(t, 5*time.Second, "3 drops counted", func() bool { return br.Status().Dropped == 3 })
+}
