@@ -294,3 +294,25 @@ func TestDropsInTheLocalSessionAreCounted(t *testing.T) {
 	publish(t, local.Broker, "sensor", "a", 0, 8, 1)
 	waitFor(t, 5*time.Second, "3 drops counted", func() bool { return br.Status().Dropped == 3 })
 }
+
+// TestUpstreamWithoutRetainGetsTheMessageUnretained: an MQTT 5 upstream
+// that announces Retain Available 0 would refuse a retained PUBLISH; the
+// bridge sends it without the flag instead of dropping it.
+func TestUpstreamWithoutRetainGetsTheMessageUnretained(t *testing.T) {
+	local := newNode(t, "edge", nil)
+	up := newNode(t, "cloud", nil, func(c *core.Config) { c.RetainDisabled = true })
+	up.up()
+	got := newSink(t, up.Broker, "cloud-app", "state/#")
+	set := startBridges(t, local.Broker, nil, testConfig("c", up.addr, "5", Rule{Direction: "out", Local: "state/#", QoS: 1}))
+	br := set.bridge("c")
+	waitFor(t, 5*time.Second, "the bridge connected", func() bool { return br.Status().Connected })
+	m := core.NewMessage("state/door", []byte("open"))
+	m.QoS, m.Retain = 1, true
+	if _, err := local.Broker.Publish(context.Background(), &core.ClientInfo{Protocol: "test", ClientID: "s"}, m); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the message upstream", func() bool { return len(got.messages()) == 1 && br.Status().Queued == 0 })
+	if st := br.Status(); st.Dropped != 0 {
+		t.Fatalf("status %+v", st)
+	}
+}

@@ -29,6 +29,10 @@ type mqtt5 struct {
 	mu   sync.Mutex
 	err  error
 	pub  sync.Mutex // one Publish at a time, so they go out in order
+	// What the upstream's CONNACK allows.
+	maxQoS    byte
+	retainOK  bool
+	maxPacket int // 0: no limit
 }
 
 // tap is paho's in-memory session state with one change: the response to
@@ -141,6 +145,16 @@ func dialMQTT5(ctx context.Context, cfg *Config, addr string, handle inboundHand
 		}
 		return nil, err
 	}
+	u.maxQoS, u.retainOK = 2, true
+	if p := ca.Properties; p != nil {
+		if p.MaximumQoS != nil {
+			u.maxQoS = *p.MaximumQoS
+		}
+		u.retainOK = p.RetainAvailable
+		if p.MaximumPacketSize != nil {
+			u.maxPacket = int(*p.MaximumPacketSize)
+		}
+	}
 	go func() {
 		<-c.Done()
 		u.lost(errors.New("connection closed"))
@@ -195,6 +209,16 @@ func (u *mqtt5) lost(err error) {
 
 func (u *mqtt5) Publish(m *store.Message, done func(error)) {
 	p := toPaho5(m)
+	// An upstream that takes less (AWS IoT: no QoS 2) gets what it takes
+	// rather than a message refused over and over (checklist #8, #20).
+	p.QoS = min(p.QoS, u.maxQoS)
+	if !u.retainOK {
+		p.Retain = false
+	}
+	if u.maxPacket > 0 && packetSize(p) > u.maxPacket {
+		done(fmt.Errorf("%w: %d bytes, over the upstream's maximum packet size %d", errRefused, packetSize(p), u.maxPacket))
+		return
+	}
 	u.pub.Lock()
 	defer u.pub.Unlock()
 	if p.QoS > 0 {
@@ -229,6 +253,18 @@ func (u *mqtt5) Publish(m *store.Message, done func(error)) {
 			done(fmt.Errorf("%w: %v", errLost, err))
 		}
 	}
+}
+
+// packetSize is an upper bound of p's size on the wire.
+func packetSize(p *paho.Publish) int {
+	n := 5 + 2 + len(p.Topic) + 2 + 4 + len(p.Payload)
+	if pp := p.Properties; pp != nil {
+		n += 16 + len(pp.ContentType) + len(pp.ResponseTopic) + len(pp.CorrelationData)
+		for _, u := range pp.User {
+			n += 5 + len(u.Key) + len(u.Value)
+		}
+	}
+	return n
 }
 
 // pubResult reads the upstream's answer to a QoS 1/2 PUBLISH.
