@@ -69,7 +69,7 @@ func TestOutboxFullPolicies(t *testing.T) {
 			br := set.bridge("c")
 			publish(t, local.Broker, "sensor", "seq", 0, 30, 1)
 			waitFor(t, 5*time.Second, "10 drops", func() bool { return br.Status().Dropped == 10 })
-			if st := br.Status(); st.Queued != 20 {
+			if st := br.Status(); st.Queued != 20 || st.QueuedBytes == 0 || st.OldestSeconds <= 0 {
 				t.Fatalf("status %+v", st)
 			}
 			up.up()

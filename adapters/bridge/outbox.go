@@ -18,6 +18,7 @@ type outbox struct {
 	maxCount int
 	maxBytes int64
 	dropOld  bool
+	opened   time.Time
 
 	mu    sync.Mutex
 	ents  []entryInfo // in Seq order; deleted ones stay until they reach the front
@@ -35,12 +36,16 @@ type outbox struct {
 // flushEvery is how many acknowledged entries may wait for deletion.
 const flushEvery = 256
 
-// entryInfo is what the outbox keeps in memory per stored message.
+// entryInfo is what the outbox keeps in memory per stored message: 24
+// bytes, 24 MB at the default limit of a million messages.
 type entryInfo struct {
-	seq  uint64
+	seq uint64
+	// at is when it was appended, or loaded after a restart, in
+	// nanoseconds of the monotonic clock since the outbox opened, so a
+	// step of the wall clock does not change its age.
+	at   int64
 	size int32
 	gone bool
-	at   time.Time // when it was appended, or loaded after a restart
 }
 
 // msgSize is the size a message is charged against max_bytes.
@@ -54,8 +59,7 @@ func msgSize(m *store.Message) int32 {
 
 // openOutbox loads the accounting of what the store already holds.
 func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropOld bool) (*outbox, error) {
-	o := &outbox{st: st, name: name, maxCount: maxCount, maxBytes: maxBytes, dropOld: dropOld}
-	now := time.Now()
+	o := &outbox{st: st, name: name, maxCount: maxCount, maxBytes: maxBytes, dropOld: dropOld, opened: time.Now()}
 	from := uint64(0)
 	for {
 		es, err := st.Outbox().Peek(name, from, 1024)
@@ -64,7 +68,7 @@ func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropO
 		}
 		for _, e := range es {
 			sz := msgSize(e.Message)
-			o.ents = append(o.ents, entryInfo{seq: e.Seq, size: sz, at: now})
+			o.ents = append(o.ents, entryInfo{seq: e.Seq, size: sz, at: 0})
 			o.count++
 			o.bytes += int64(sz)
 			from = e.Seq + 1
@@ -100,7 +104,7 @@ func (o *outbox) append(m *store.Message) (appended bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	o.ents = append(o.ents, entryInfo{seq: seq, size: sz, at: time.Now()})
+	o.ents = append(o.ents, entryInfo{seq: seq, size: sz, at: int64(time.Since(o.opened))})
 	o.lastSeq = seq
 	o.count++
 	o.bytes += int64(sz)
@@ -227,7 +231,7 @@ func (o *outbox) stats() outboxStats {
 	defer o.mu.Unlock()
 	s := outboxStats{Count: o.count, Bytes: o.bytes, Drops: o.drops}
 	if o.count > 0 {
-		s.OldestAge = time.Since(o.frontLocked().at)
+		s.OldestAge = time.Since(o.opened) - time.Duration(o.frontLocked().at)
 	}
 	return s
 }
