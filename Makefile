@@ -27,8 +27,8 @@ test: test-deps vet
 test-qemu:
 	@GO=$(GO) ./scripts/qemu-test.sh
 
-# Static, stripped, version-stamped binaries in dist/ for linux amd64,
-# arm64, arm v6 and v7; test-qemu runs each of them.
+# Static, stripped, version-stamped binaries for linux/amd64, arm64, armv6
+# and armv7 in dist/ (test-qemu runs them).
 release:
 	@GO=$(GO) ./scripts/release.sh
 

@@ -24,6 +24,7 @@ type Config struct {
 	Runtime  RuntimeConfig    `yaml:"runtime"`
 	Storage  StorageConfig    `yaml:"storage"`
 	MQTTSN   MQTTSNConfig     `yaml:"mqttsn"`
+	Bridges  []BridgeConfig   `yaml:"bridges"`
 	HTTP     HTTPServerConfig `yaml:"http"`
 
 	// Warnings are what Parse found worth telling but not wrong, such as a
@@ -184,7 +185,10 @@ func Load(path string) (*Config, error) {
 // document is checked against the schema first, so that an unknown key or a
 // value of the wrong type is reported with its full path. A key that moved
 // (moved.go) is applied under its new name, with a warning in Warnings.
-func Parse(data []byte) (*Config, error) {
+func Parse(data []byte) (*Config, error) { return parse(data, nil) }
+
+// parse is Parse with the MQGATE_ variables of environ over the document.
+func parse(data []byte, environ []string) (*Config, error) {
 	c := Default()
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -192,7 +196,11 @@ func Parse(data []byte) (*Config, error) {
 	}
 	// An empty or comment-only file, or a lone "---" or "~", means defaults.
 	if len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
-		return c, c.Validate()
+		root.Kind = yaml.DocumentNode
+		root.Content = []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}
+	}
+	if err := envOverlay(root.Content[0], environ); err != nil {
+		return nil, err
 	}
 	warnings, err := moveKeys(root.Content[0])
 	if err != nil {

@@ -2,89 +2,106 @@ package conf
 
 import (
 	"fmt"
-	"reflect"
-	"slices"
+	"os"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
 // EnvPrefix starts the environment variables that set configuration keys:
-// MQGATE_ then the key's path in upper case with "__" between levels, so
-// that a key's own underscores stay: MQGATE_MQTT__MAX_PACKET_SIZE=2MiB sets
-// mqtt.max_packet_size, MQGATE_NODE sets node. The value is YAML, so a
-// list or a mapping is written as in the file:
-// MQGATE_MQTT__LISTENERS='[{type: tcp, address: ":1883"}]'.
+// MQGATE_ followed by the key's path, sections separated by a double
+// underscore, in any case: MQGATE_MQTT__MAX_PACKET_SIZE=256KiB sets
+// mqtt.max_packet_size, MQGATE_NODE=edge-1 sets node. The value is read
+// as YAML, so lists and maps can be given in flow form:
+// MQGATE_MQTT__LISTENERS='[{name: tcp, type: tcp, address: ":1883"}]'.
+// Variables starting MQGATE_TEST_ belong to the test suite and are not
+// read.
 const EnvPrefix = "MQGATE_"
 
-// ApplyEnv sets the keys that environment variables name (environ is as
-// os.Environ returns it) over c, in name order, and validates the result.
-// A variable whose first level is no top-level key (MQGATE_URL, which
-// mqgate ctl reads) is not configuration and is ignored; one that names
-// an unknown key deeper down, or holds a value of the wrong type, is an
-// error naming the variable.
-func ApplyEnv(c *Config, environ []string) error {
-	environ = slices.Sorted(slices.Values(environ)) // the caller's slice stays as it was
-	top := map[string]bool{}
-	t := reflect.TypeOf(*c)
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "-" {
-			top[name] = true
-		}
-	}
-	for _, kv := range environ {
-		name, value, _ := strings.Cut(kv, "=")
-		rest, ok := strings.CutPrefix(name, EnvPrefix)
-		if !ok {
-			continue
-		}
-		path := strings.Split(strings.ToLower(rest), "__")
-		if !top[path[0]] {
-			continue
-		}
-		if err := setPath(reflect.ValueOf(c).Elem(), path, strings.Join(path, "."), value); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return c.Validate()
+// envLine marks the nodes the environment set, for error messages.
+const envLine = -1
+
+// envName is the variable that sets the key at path.
+func envName(path string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(path, ".", "__"))
 }
 
-// setPath decodes value as YAML into the field that path names in v; key
-// is the whole path, dotted, for errors.
-func setPath(v reflect.Value, path []string, key, value string) error {
-	for v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
-		}
-		v = v.Elem()
+// markEnv marks n and everything below it as set by the environment.
+func markEnv(n *yaml.Node) {
+	n.Line, n.Column = envLine, 0
+	for _, c := range n.Content {
+		markEnv(c)
 	}
-	if len(path) == 0 {
-		var n yaml.Node
-		if err := yaml.Unmarshal([]byte(value), &n); err != nil {
-			return err
-		}
-		if len(n.Content) == 0 { // an empty value: the empty string
-			n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ""}
-		} else {
-			n = *n.Content[0]
-		}
-		if err := checkKeys(&n, v.Type(), key); err != nil {
-			return err
-		}
-		return n.Decode(v.Addr().Interface())
-	}
-	if v.Kind() != reflect.Struct {
-		return fmt.Errorf("%s: %q is below a key that is not a mapping of keys", key, path[0])
-	}
-	var names []string
-	for i := range v.NumField() {
-		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
-		if name == path[0] {
-			return setPath(v.Field(i), path[1:], key, value)
-		}
-		if name != "-" {
-			names = append(names, name)
+}
+
+// Resolve builds the configuration mqgate runs with: the embedded
+// defaults, the file at path over them (none when path is empty), and the
+// MQGATE_ variables of environ over both. Every key is checked as in a
+// file; an unknown one names its variable.
+func Resolve(path string, environ []string) (*Config, error) {
+	var data []byte
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
 		}
 	}
-	return fmt.Errorf("%s: unknown key %q; allowed keys here are: %s", key, path[0], strings.Join(names, ", "))
+	c, err := parse(data, environ)
+	if err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// envOverlay sets the keys the MQGATE_ variables of environ name in the
+// document's root mapping, replacing what the file set there.
+func envOverlay(root *yaml.Node, environ []string) error {
+	var vars []string
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, EnvPrefix) && !strings.HasPrefix(kv, EnvPrefix+"TEST_") {
+			vars = append(vars, kv)
+		}
+	}
+	sort.Strings(vars) // one order, whatever the environment's
+	for _, kv := range vars {
+		name, value, _ := strings.Cut(kv, "=")
+		path := strings.Split(strings.ToLower(strings.TrimPrefix(name, EnvPrefix)), "__")
+		for _, p := range path {
+			if p == "" {
+				return fmt.Errorf("%s: an empty key in the variable's name", name)
+			}
+		}
+		var v yaml.Node
+		if err := yaml.Unmarshal([]byte(value), &v); err != nil || len(v.Content) == 0 {
+			// Not YAML (or empty): the string as it is.
+			v = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: value}}}
+		}
+		val := v.Content[0]
+		markEnv(val)
+		n := root
+		for i, key := range path {
+			if n.Kind != yaml.MappingNode {
+				return fmt.Errorf("%s: %s is not a section", name, strings.Join(path[:i], "."))
+			}
+			next := mappingValue(n, key)
+			if i == len(path)-1 {
+				if next != nil {
+					*next = *val
+				} else {
+					n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: envLine}, val)
+				}
+				break
+			}
+			if next == nil {
+				next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: envLine}
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: envLine}, next)
+			}
+			n = next
+		}
+	}
+	return nil
 }

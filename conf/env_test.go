@@ -1,6 +1,8 @@
 package conf_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -8,40 +10,50 @@ import (
 	"github.com/mqgate/mqgate/conf"
 )
 
-func TestApplyEnvSetsEveryKindOfKey(t *testing.T) {
-	c := conf.Default()
-	err := conf.ApplyEnv(c, []string{
-		"MQGATE_NODE=edge-7",
-		"MQGATE_MQTT__MAX_PACKET_SIZE=2MiB",
-		"MQGATE_MQTT__CONNECT_TIMEOUT=3s",
-		"MQGATE_AUTH__ALLOW_ANONYMOUS=false",
-		"MQGATE_AUTH__HTTP__HEADERS={x-api: k}",
-		`MQGATE_MQTT__LISTENERS=[{type: tcp, address: ":1999"}]`,
-		"MQGATE_HTTP__ADDRESS=",
-		"MQGATE_URL=http://elsewhere:18083", // mqgate ctl's, not a key
-		"HOME=/root",
+func TestEnvironmentSetsEveryKey(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "mqgate.yaml")
+	os.WriteFile(file, []byte("node: from-file\nmqtt:\n  max_packet_size: 1KiB\n  connect_timeout: 3s\n"), 0o600)
+	c, err := conf.Resolve(file, []string{
+		"PATH=/bin",
+		"MQGATE_MQTT__MAX_PACKET_SIZE=256KiB", // over the file
+		"mqgate_node=edge-1",                  // lower case is not ours
+		"MQGATE_NODE=edge-2",                  // a top-level key
+		"MQGATE_Storage__Type=memory",         // any case after the prefix
+		"MQGATE_SYS__INTERVAL=0s",             // a duration
+		"MQGATE_AUTH__ALLOW_ANONYMOUS=false",  // a bool
+		`MQGATE_MQTT__LISTENERS=[{name: t, type: tcp, address: "127.0.0.1:1999"}]`, // a list in flow form
+		"MQGATE_TEST_EXEC=qemu-arm", // the test suite's, not a key
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Node != "edge-7" || c.MQTT.MaxPacketSize != 2<<20 || c.MQTT.ConnectTimeout.D() != 3*time.Second || c.Auth.AllowAnonymous ||
-		c.Auth.HTTP.Headers["x-api"] != "k" || len(c.MQTT.Listeners) != 1 || c.MQTT.Listeners[0].Address != ":1999" ||
-		c.MQTT.Listeners[0].Name != "tcp0" || c.HTTP.Address != "" {
-		t.Fatalf("config after ApplyEnv = %+v", c)
+	if c.MQTT.MaxPacketSize != 256<<10 || c.Node != "edge-2" || c.Storage.Type != "memory" ||
+		c.Sys.Interval != 0 || c.Auth.AllowAnonymous || time.Duration(c.MQTT.ConnectTimeout) != 3*time.Second {
+		t.Fatalf("config %+v", c)
+	}
+	if len(c.MQTT.Listeners) != 1 || c.MQTT.Listeners[0].Address != "127.0.0.1:1999" {
+		t.Fatalf("listeners %+v", c.MQTT.Listeners)
+	}
+	// Without a file, over the embedded defaults.
+	c, err = conf.Resolve("", []string{"MQGATE_LOG__LEVEL=debug"})
+	if err != nil || c.Log.Level != "debug" || len(c.MQTT.Listeners) != 2 {
+		t.Fatalf("%+v, %v", c, err)
 	}
 }
 
-func TestApplyEnvNamesTheVariableAtFault(t *testing.T) {
-	for _, tc := range []struct{ env, want string }{
-		{"MQGATE_MQTT__MAX_PAKET_SIZE=1", `MQGATE_MQTT__MAX_PAKET_SIZE: mqtt.max_paket_size: unknown key "max_paket_size"; allowed keys here are: listeners, max_packet_size`},
-		{"MQGATE_MQTT__MAX_PACKET_SIZE=lots", "MQGATE_MQTT__MAX_PACKET_SIZE: mqtt.max_packet_size: \"lots\" is not a size"},
-		{"MQGATE_AUTH__ALLOW_ANONYMOUS=perhaps", "MQGATE_AUTH__ALLOW_ANONYMOUS: auth.allow_anonymous: \"perhaps\" is not a boolean"},
-		{"MQGATE_NODE__X=1", "MQGATE_NODE__X: node.x: \"x\" is below a key that is not a mapping"},
-		{"MQGATE_HTTP__ADDRESS=:18083", "http.api_key_file: is required"},
+func TestEnvironmentErrorsNameTheVariable(t *testing.T) {
+	for _, tc := range []struct {
+		env, want string
+	}{
+		{"MQGATE_MQTT__MAX_PACKET_SIZEE=1", "mqtt.max_packet_sizee: unknown key"},
+		{"MQGATE_MQTT__MAX_PACKET_SIZEE=1", "set by MQGATE_MQTT__MAX_PACKET_SIZEE"},
+		{"MQGATE_SYS__INTERVAL=soon", "set by MQGATE_SYS__INTERVAL"},
+		{"MQGATE_NODE__X=1", "node: must be a single value"},
+		{"MQGATE_MQTT____X=1", "an empty key"},
 	} {
-		err := conf.ApplyEnv(conf.Default(), []string{tc.env})
+		_, err := conf.Resolve("", []string{tc.env})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want %q", tc.env, err, tc.want)
+			t.Errorf("%s: error %v, want it to say %q", tc.env, err, tc.want)
 		}
 	}
 }

@@ -151,6 +151,7 @@ type Broker struct {
 	// clientLogs limits the per-client info lines.
 	clientLogs *logLimiter
 	events     listeners
+	bans       banList
 	router     Router
 	retained   RetainedIndex
 	store      store.Store // nil: memory only
@@ -451,6 +452,11 @@ var ErrClosed = &CodeError{Code: ServerShuttingDown, Msg: "broker closed"}
 // (BadUsernameOrPassword, NotAuthorized) or a *CodeError that unwraps to
 // one (ClientIDNotValid, ServerShuttingDown).
 func (b *Broker) Open(ctx context.Context, req *OpenRequest) (c *Client, present bool, err error) {
+	if ban, ok := b.bans.banned(&req.Info, time.Now()); ok {
+		b.logClient(&req.Info, "connection refused: banned", slog.String("ban", string(ban.Kind)+" "+ban.Value),
+			slog.String("reason", ban.Reason))
+		return nil, false, Banned
+	}
 	if code := b.Authenticate(ctx, &req.Info, req.Password); code.Failed() {
 		return nil, false, code
 	}
@@ -552,10 +558,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 
 	if oldConn != nil {
 		oldConn.Kick(SessionTakenOver)
-		b.clientGone()
-		const reason = "session taken over by a new connection"
-		b.emitDisconnected(&oldInfo, reason)
-		b.logClient(&oldInfo, "client disconnected", slog.String("reason", reason))
+		b.clientLeft(&oldInfo, "session taken over by a new connection")
 	}
 	if oldWill != nil {
 		// The will is the old connection's: its mountpoint and identity,
@@ -586,8 +589,11 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	return c, present, nil
 }
 
-func (b *Broker) clientGone() {
+// clientLeft counts a connection gone, tells the listeners and logs why.
+func (b *Broker) clientLeft(info *ClientInfo, reason string) {
 	b.stats.ClientsConnected.Add(-1)
+	b.emitDisconnected(info, reason)
+	b.logClient(info, "client disconnected", slog.String("reason", reason))
 }
 
 // endSession removes s from the registry if it is still the registered

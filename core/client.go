@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -229,7 +228,7 @@ func (c *Client) Hold(tag uint16) bool {
 		return false
 	}
 	if s.stamp {
-		om.handedAt = time.Now()
+		om.handedAt = time.Now().UnixNano()
 	}
 	if om.state != outReleased {
 		om.state = outReleased
@@ -269,7 +268,7 @@ func (c *Client) Redeliver(olderThan time.Time) int {
 	s := c.s
 	n := 0
 	for _, om := range s.order {
-		if om.done || om.due || om.handedAt.After(olderThan) {
+		if om.done || om.due || om.handedAt > olderThan.UnixNano() {
 			continue
 		}
 		om.due = true
@@ -338,14 +337,12 @@ func (s *session) requeueAndUnlock(om *outMsg) {
 	if q.seq != 0 && s.persist {
 		s.storeErr("queue state", s.b.store.Queues().SetState(s.key.store(), q.seq, store.Queued))
 	}
-	if q.key != "" && s.latestSubs > 0 {
-		if sub := s.subs[q.key]; sub != nil && sub.queue == QueueLatest && sub.waiting {
-			// A newer value waits already: the requeued one is stale.
-			s.removeLocked(q.seq)
-			s.drop(q.msg, DropSuperseded)
-			s.unlockNotify()
-			return
-		}
+	if sub := q.sub; sub != nil && sub.queue == QueueLatest && sub.waiting {
+		// A newer value waits already: the requeued one is stale.
+		s.removeLocked(q.seq)
+		s.drop(q.msg, DropSuperseded)
+		s.unlockNotify()
+		return
 	}
 	s.queue.pushFront(q)
 	s.queuedBytes += q.msg.size()
@@ -365,9 +362,9 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	s := c.s
 	mp := c.Info.Mountpoint
 	start := len(out)
-	var stamp time.Time
+	var stamp int64
 	if s.stamp {
-		stamp = time.Now()
+		stamp = time.Now().UnixNano()
 	}
 	if s.resend || s.due > 0 {
 		all := s.resend
@@ -377,7 +374,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 				continue
 			}
 			om.due = false
-			d := Delivery{Tag: om.id, QoS: om.qos, Key: om.key, Redelivered: int(om.handedOut)}
+			d := Delivery{Tag: om.id, QoS: om.qos, Key: om.key(), Redelivered: int(om.handedOut)}
 			om.handedOut++
 			om.handedAt = stamp
 			if om.state == outReleased {
@@ -390,10 +387,14 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	}
 	now := time.Time{}
 	sent := 0 // QoS 0 deliveries, counted once per Pull: the shared counter is contended
-	for n := 0; n < max; {
-		q := s.frontLocked()
-		if q == nil {
-			break
+	for n := 0; n < max && s.queue.len() > 0; {
+		q := s.queue.peek()
+		if q.marker {
+			if !q.sub.waiting {
+				s.queue.pop() // its subscription is gone
+				continue
+			}
+			q = &q.sub.latest
 		}
 		if !q.msg.Expiry.IsZero() {
 			if now.IsZero() {
@@ -412,10 +413,18 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		if q.qos > 0 && len(s.inflight) >= s.window {
 			break
 		}
-		e, _ := resolveLocked(s.queue.pop())
+		e := s.queue.pop()
+		if e.marker {
+			e, _ = resolveLocked(e)
+		}
 		s.queuedBytes -= e.msg.size()
-		d := Delivery{Msg: e.msg, Topic: strings.TrimPrefix(e.msg.Topic, mp), QoS: e.qos, Retain: e.retain,
-			SubIDs: e.subIDs, Key: e.key, Redelivered: int(e.handedOut)}
+		d := Delivery{Msg: e.msg, Topic: e.msg.Topic, QoS: e.qos, Retain: e.retain, SubIDs: e.subIDs}
+		if mp != "" {
+			d.Topic = strings.TrimPrefix(d.Topic, mp)
+		}
+		if e.sub != nil || e.handedOut != 0 {
+			d.Key, d.Redelivered = e.key(), int(e.handedOut)
+		}
 		e.handedOut++
 		if e.qos > 0 {
 			om := outMsgs.Get().(*outMsg)
@@ -780,9 +789,7 @@ func (c *Client) Disconnect(kind DisconnectKind, reason string) {
 	}
 	info := s.info
 	s.mu.Unlock()
-	b.clientGone()
-	b.emitDisconnected(&info, reason)
-	b.logClient(&info, "client disconnected", slog.String("reason", reason))
+	b.clientLeft(&info, reason)
 	if will != nil {
 		b.publishWill(info, will)
 	}

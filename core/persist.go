@@ -76,7 +76,7 @@ func (s *session) appendLocked(q *queued, d *durable) uint64 {
 	if !s.persist || qos0 && (s.conn != nil || !s.b.cfg.QueueQoS0) {
 		return 0
 	}
-	e := store.QueueEntry{Message: d.message(q.msg), QoS: q.qos, Retain: q.retain, SubscriptionIDs: q.subIDs, Key: q.key}
+	e := store.QueueEntry{Message: d.message(q.msg), QoS: q.qos, Retain: q.retain, SubscriptionIDs: q.subIDs, Key: q.key()}
 	seq, err := s.b.store.Queues().Append(s.key.store(), &e, false)
 	if err != nil {
 		s.storeErr("queue append", err)
@@ -197,22 +197,18 @@ func fromStoreWill(w *store.Will) *Will {
 // one (a restart between the write of the newer and the removal of the
 // older).
 func (s *session) restoreQueuedLocked(q queued) {
-	if q.key != "" && s.latestSubs > 0 {
-		if sub := s.subs[q.key]; sub != nil && sub.queue == QueueLatest {
-			if sub.waiting {
-				s.queuedBytes -= sub.latest.msg.size()
-				s.removeLocked(sub.latest.seq)
-				sub.latest = q
-				s.queuedBytes += q.msg.size()
-				return
-			}
-			sub.latest, sub.waiting = q, true
-			s.queue.push(queued{marker: sub})
-			s.queuedBytes += q.msg.size()
-			return
-		}
+	sub := q.sub
+	switch {
+	case sub == nil || sub.queue != QueueLatest:
+		s.queue.push(q)
+	case sub.waiting:
+		s.queuedBytes -= sub.latest.msg.size()
+		s.removeLocked(sub.latest.seq)
+		sub.latest = q
+	default:
+		sub.latest, sub.waiting = q, true
+		s.queue.push(queued{sub: sub, marker: true})
 	}
-	s.queue.push(q)
 	s.queuedBytes += q.msg.size()
 }
 
@@ -247,6 +243,9 @@ func (b *Broker) Restore() error {
 		return nil
 	}
 	st := b.store
+	if err := b.restoreBans(); err != nil {
+		return err
+	}
 	var recs []*sessionRecord
 	if err := st.Sessions().Range(func(s *store.Session) bool {
 		recs = append(recs, &sessionRecord{rec: s})
@@ -342,7 +341,12 @@ func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Wil
 		b.router.Subscribe(s, key.ClientID, sub.filter, sub.opts)
 	}
 	for _, e := range r.entries {
-		q := queued{msg: fromStoreMessage(e.Message), qos: e.QoS, retain: e.Retain, subIDs: e.SubscriptionIDs, key: e.Key, seq: e.Seq}
+		q := queued{msg: fromStoreMessage(e.Message), qos: e.QoS, retain: e.Retain, subIDs: e.SubscriptionIDs, seq: e.Seq}
+		if e.Key != "" {
+			// The subscription of a Separate delivery; gone if it was
+			// removed meanwhile, and the delivery loses its key.
+			q.sub = s.subs[e.Key]
+		}
 		if e.State == store.Queued {
 			s.restoreQueuedLocked(q)
 			continue

@@ -36,6 +36,11 @@ func (g *Gateway) buildAdapters() []Adapter {
 	if g.cfg.MQTTSN.Enabled {
 		adapters = append(adapters, g.buildMQTTSN(&g.cfg.MQTTSN))
 	}
+	if len(g.cfg.Bridges) > 0 {
+		adapters = append(adapters, g.buildBridges(g.cfg.Bridges))
+	} else {
+		g.forgetBridges()
+	}
 	return adapters
 }
 

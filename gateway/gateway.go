@@ -36,7 +36,6 @@ type Gateway struct {
 	pprofEnd chan struct{} // closed when pprof's Serve has returned
 	storage  *storage
 	http     *httpServer
-	bans     *bans
 }
 
 // New builds a gateway from a validated configuration and logs the
@@ -64,11 +63,6 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 	if g.storage, err = openStorage(&cfg.Storage, log); err != nil {
 		return nil, err
 	}
-	if g.bans, err = loadBans(bansFile(cfg.Storage.Type, cfg.Storage.Dir)); err != nil {
-		g.storage.close()
-		return nil, err
-	}
-	authn = &banCheck{bans: g.bans, next: authn, anonymous: cfg.Auth.AllowAnonymous}
 	g.Broker = core.NewBroker(core.Config{
 		MaxInflight:        cfg.Sessions.MaxInflight,
 		MaxInboundQoS2:     cfg.MQTT.ReceiveMaximum,

@@ -27,8 +27,6 @@ type Config struct {
 	// Gateways lists the protocol gateways (every adapter but native
 	// MQTT) for /api/v1/gateways.
 	Gateways func() []ProtocolGateway
-	// Bans is the ban list for /api/v1/banned; nil answers 404.
-	Bans Bans
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
 	Log     *slog.Logger

@@ -29,16 +29,12 @@ func config(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usage
 	}
-	cfg := conf.Default()
 	source := "the embedded defaults"
 	if *path != "" {
-		var err error
-		if cfg, err = conf.Load(*path); err != nil {
-			return err
-		}
 		source = *path
 	}
-	if err := conf.ApplyEnv(cfg, os.Environ()); err != nil {
+	cfg, err := conf.Resolve(*path, os.Environ())
+	if err != nil {
 		return err
 	}
 	for _, w := range cfg.Warnings {

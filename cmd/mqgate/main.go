@@ -6,6 +6,7 @@
 //	mqgate ctl COMMAND              call a running gateway's HTTP API
 //	mqgate config check -c FILE     validate a config, print it with defaults
 //	mqgate version                  print the version, commit and commit date
+//	mqgate health                   exit 0 when the local gateway answers
 //	mqgate help [COMMAND]           list the commands, or show one's flags
 //
 // The load generator is a command of its own, cmd/mqgate-bench.
@@ -57,6 +58,7 @@ func commands() []command {
 		{"ctl", "call a running gateway's HTTP API: status, clients, kick, retained, publish", ctl},
 		{"config", "check a configuration file: mqgate config check -c FILE", config},
 		{"version", "print the version, commit, commit date, Go version and platform", version},
+		{"health", "exit 0 when the gateway on this host answers (a container's HEALTHCHECK)", health},
 		{"help", "print this help, or a command's: mqgate help COMMAND", help},
 	}
 }
@@ -214,19 +216,11 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return newFlagError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	cfg := conf.Default()
-	if *path != "" {
-		var err error
-		if cfg, err = conf.Load(*path); err != nil {
-			return err
-		}
-	}
-	if err := conf.ApplyEnv(cfg, os.Environ()); err != nil {
+	cfg, err := conf.Resolve(*path, os.Environ())
+	if err != nil {
 		return err
 	}
-	level := new(slog.LevelVar)
-	level.Set(parseLevel(cfg.Log.Level))
-	log := newLogger(cfg.Log, level, stderr)
+	log, level := newLogger(cfg.Log, stderr)
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		return err
@@ -247,9 +241,9 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 		case <-ctx.Done():
 			done = true
 		case <-hup:
-			// Both log what they reloaded and what they kept and why; the
+			reloadConfig(*path, os.Environ(), cfg, level, log)
+			// Reload logs what it reloaded and what it kept and why; its
 			// error would only repeat that.
-			cfg = reloadConfig(*path, cfg, level, log)
 			_ = g.Reload(ctx)
 		}
 	}
@@ -263,13 +257,18 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// newLogger logs at level, which SIGHUP may change.
-func newLogger(c conf.LogConfig, level *slog.LevelVar, w io.Writer) *slog.Logger {
+// newLogger returns the logger for c and the level it logs at, which a
+// reload may change.
+func newLogger(c conf.LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(c.Level))
+	level := new(slog.LevelVar)
+	level.Set(lvl)
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), level
 }
 
 // passwd adds or updates a user. The password comes from -p, or from the

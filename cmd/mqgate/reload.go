@@ -1,63 +1,51 @@
 package main
 
 import (
-	"bytes"
 	"log/slog"
-	"os"
 	"reflect"
-
-	"gopkg.in/yaml.v3"
+	"strings"
 
 	"github.com/mqgate/mqgate/conf"
 )
 
-// reloadConfig re-reads the configuration on SIGHUP: it applies what can
-// change while running (log.level) and logs, by section, what changed and
-// needs a restart. A file that no longer loads leaves everything as it
-// was. cur is the configuration in force; the one it returns is.
-func reloadConfig(path string, cur *conf.Config, level *slog.LevelVar, log *slog.Logger) *conf.Config {
-	if path == "" {
-		return cur
-	}
-	next, err := conf.Load(path)
-	if err == nil {
-		err = conf.ApplyEnv(next, os.Environ())
-	}
+// reloadConfig reads the configuration again on SIGHUP: the log level
+// takes effect at once; any other section that changed is named as
+// needing a restart, and the running configuration stays. The password
+// and ACL files are the gateway's to reload (Gateway.Reload).
+func reloadConfig(path string, environ []string, running *conf.Config, level *slog.LevelVar, log *slog.Logger) {
+	next, err := conf.Resolve(path, environ)
 	if err != nil {
-		log.Error("configuration reload failed, the running configuration is kept", "file", path, "err", err)
-		return cur
+		log.Error("config reload failed, running configuration kept", "err", err)
+		return
 	}
-	if next.Log.Level != cur.Log.Level {
-		level.Set(parseLevel(next.Log.Level))
-		log.Info("log level changed", "from", cur.Log.Level, "to", next.Log.Level)
+	if next.Log.Level != running.Log.Level {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(next.Log.Level)); err == nil {
+			level.Set(l)
+			running.Log.Level = next.Log.Level
+			log.Info("log level changed", "level", next.Log.Level)
+		}
 	}
 	var restart []string
-	t := reflect.TypeOf(*cur)
-	for i := range t.NumField() {
-		name := t.Field(i).Tag.Get("yaml")
-		if name == "-" || name == "log" {
+	rv, nv := reflect.ValueOf(running).Elem(), reflect.ValueOf(next).Elem()
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if key == "" || key == "-" {
 			continue
 		}
-		a, _ := yaml.Marshal(reflect.ValueOf(*cur).Field(i).Interface())
-		b, _ := yaml.Marshal(reflect.ValueOf(*next).Field(i).Interface())
-		if !bytes.Equal(a, b) {
-			restart = append(restart, name)
+		a, b := rv.Field(i).Interface(), nv.Field(i).Interface()
+		if key == "log" {
+			// The level is applied above; the format needs a restart.
+			a, b = running.Log.Format, next.Log.Format
+		}
+		if !reflect.DeepEqual(a, b) {
+			restart = append(restart, key)
 		}
 	}
-	if next.Log.Format != cur.Log.Format {
-		restart = append(restart, "log.format")
-	}
 	if len(restart) > 0 {
-		log.Warn("configuration changed where a restart is needed; the running values are kept", "file", path, "sections", restart)
+		log.Warn("config changes that need a restart, not applied", "sections", strings.Join(restart, ","))
+	} else {
+		log.Info("config re-read; no change in it needs a restart")
 	}
-	// Only the log level took effect; the rest stays as running.
-	kept := *cur
-	kept.Log.Level = next.Log.Level
-	return &kept
-}
-
-func parseLevel(s string) slog.Level {
-	var l slog.Level
-	l.UnmarshalText([]byte(s))
-	return l
 }

@@ -177,6 +177,32 @@ var cases = []testCase{
 		wantNotFound(t, s.Sessions().SetSubscription(keyB, store.Subscription{Filter: "x"}))
 		must(t, s.Sessions().DeleteSubscription(keyB, "x"))
 	}},
+	{"bans put, replace, delete and list in order", func(t *testing.T, s store.Store) {
+		bans := []store.Ban{
+			{Kind: "username", Value: "mallory", Reason: "abuse", At: t0},
+			{Kind: "clientid", Value: "dev-9", At: t0, Until: t0.Add(time.Hour)},
+			{Kind: "peerhost", Value: "192.0.2.0/24", Reason: "scanner", At: t0},
+		}
+		for i := range bans {
+			must(t, s.Bans().Put(&bans[i]))
+		}
+		replaced := store.Ban{Kind: "username", Value: "mallory", Reason: "still abuse", At: t0.Add(time.Minute)}
+		must(t, s.Bans().Put(&replaced))
+		must(t, s.Bans().Delete("clientid", "dev-9"))
+		must(t, s.Bans().Delete("clientid", "never"))
+		got, err := s.Bans().List()
+		must(t, err)
+		want := []store.Ban{bans[2], replaced}
+		if len(got) != len(want) {
+			t.Fatalf("bans %+v, want %+v", got, want)
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Kind != w.Kind || g.Value != w.Value || g.Reason != w.Reason || !g.At.Equal(w.At) || !g.Until.Equal(w.Until) {
+				t.Errorf("ban %d = %+v, want %+v", i, g, w)
+			}
+		}
+	}},
 	{"keyed subscriptions share a filter", func(t *testing.T, s store.Store) {
 		want := fullSession(keyA)
 		want.Subscriptions = nil
