@@ -432,6 +432,11 @@ type OpenRequest struct {
 	// KeepAlive is the keep alive in force, for the log and admin views;
 	// the adapter enforces it.
 	KeepAlive time.Duration
+	// MaxQueued and MaxQueuedBytes replace the broker's queue limits for
+	// this session (0: the broker's), above them too: a bridge's local
+	// session queues as much as its outbox may hold.
+	MaxQueued      int
+	MaxQueuedBytes int64
 	// Retransmit says the adapter resends unsettled deliveries on its own
 	// timer, as MQTT-SN and CoAP do over datagrams: the core stamps when
 	// each delivery was handed out, for Redeliver.
@@ -540,6 +545,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	s.online.Store(true)
 	s.resend = len(s.inflight) > 0
 	s.stamp = req.Retransmit
+	s.maxQueued, s.maxQueuedBytes = req.MaxQueued, req.MaxQueuedBytes
 	if b.store != nil {
 		if expiry > 0 {
 			// A new persistent session, or a resumed one whose queue is

@@ -29,18 +29,22 @@ type session struct {
 	queue       ring
 	queuedBytes int
 	queueLimit  int // messages, below Config.MaxQueued; 0: none (Client.SetQueueLimit)
-	inflight    map[uint16]*outMsg
-	order       []*outMsg    // inflight in send order; acked entries are pruned lazily
-	inflightMem *inflightMem // holder of inflight and order, back to the pool once empty
-	nextID      uint16
-	window      int
-	resend      bool                // inflight must be resent before new messages
-	due         int                 // inflight entries Redeliver marked due
-	stamp       bool                // the adapter retransmits: stamp hand-out times
-	inbound     map[uint16]struct{} // QoS 2 ids awaiting PUBREL
-	inboundWide bool                // inbound held more than pooledInbound ids
-	expiryTimer *time.Timer
-	willTimer   *time.Timer
+	// maxQueued and maxQueuedBytes replace the broker's limits (0: the
+	// broker's); OpenRequest sets them.
+	maxQueued      int
+	maxQueuedBytes int64
+	inflight       map[uint16]*outMsg
+	order          []*outMsg    // inflight in send order; acked entries are pruned lazily
+	inflightMem    *inflightMem // holder of inflight and order, back to the pool once empty
+	nextID         uint16
+	window         int
+	resend         bool                // inflight must be resent before new messages
+	due            int                 // inflight entries Redeliver marked due
+	stamp          bool                // the adapter retransmits: stamp hand-out times
+	inbound        map[uint16]struct{} // QoS 2 ids awaiting PUBREL
+	inboundWide    bool                // inbound held more than pooledInbound ids
+	expiryTimer    *time.Timer
+	willTimer      *time.Timer
 	// persist: the session outlives its connection and the broker has a
 	// store, so its transitions are written there (persist.go).
 	persist    bool
@@ -174,7 +178,11 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 	}
 	size := m.size()
 	cfg := &s.b.cfg
-	if size > cfg.MaxQueuedBytes {
+	maxBytes := cfg.MaxQueuedBytes
+	if s.maxQueuedBytes > 0 {
+		maxBytes = int(s.maxQueuedBytes)
+	}
+	if size > maxBytes {
 		// It can never fit: drop it without evicting what is queued.
 		s.mu.Unlock()
 		s.drop(m, DropTooLarge)
@@ -201,10 +209,13 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 		return true
 	}
 	maxQueued := cfg.MaxQueued
+	if s.maxQueued > 0 {
+		maxQueued = s.maxQueued
+	}
 	if s.queueLimit > 0 && s.queueLimit < maxQueued {
 		maxQueued = s.queueLimit
 	}
-	for s.queue.len() >= maxQueued || s.queuedBytes+size > cfg.MaxQueuedBytes {
+	for s.queue.len() >= maxQueued || s.queuedBytes+size > maxBytes {
 		if cfg.DropPolicy == DropNewest || s.queue.len() == 0 {
 			s.mu.Unlock()
 			s.drop(m, DropQueueFull)

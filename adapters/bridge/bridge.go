@@ -325,6 +325,11 @@ func (br *Bridge) stop() {
 func (br *Bridge) openLocal(ctx context.Context) error {
 	c, _, err := br.broker.OpenInternal(&core.OpenRequest{
 		Info: br.info, SessionExpiry: core.NeverExpire, ReceiveMaximum: br.cfg.MaxInflight, Conn: br,
+		// What waits here is acknowledged already: it must fit as the
+		// outbox would, not only within the broker's per-client limits.
+		// The outbox's policy decides what a full outbox gives up.
+		MaxQueued:      max(br.cfg.OutboxMax, br.broker.Config().MaxQueued),
+		MaxQueuedBytes: max(br.cfg.OutboxBytes, int64(br.broker.Config().MaxQueuedBytes)),
 	})
 	if err != nil {
 		return fmt.Errorf("local session: %w", err)

@@ -282,11 +282,13 @@ func TestRemovedBridgeSessionIsForgotten(t *testing.T) {
 
 // TestDropsInTheLocalSessionAreCounted: when the bridge's local session
 // overflows before the bridge moved its messages to the outbox (here the
-// session queue holds 5 and the bridge is not running), the drops show in
-// the bridge's status once it runs.
+// session queue holds 5, the larger of the broker's and the outbox's
+// limits, and the bridge is not running), the drops show in the bridge's
+// status once it runs.
 func TestDropsInTheLocalSessionAreCounted(t *testing.T) {
 	local := newNode(t, "edge", nil, func(c *core.Config) { c.MaxQueued = 5 })
 	cfg := testConfig("c", freeAddr(t), "3.1.1", Rule{Direction: "out", Local: "a", QoS: 1})
+	cfg.OutboxMax = 5
 	set := startBridges(t, local.Broker, nil, cfg)
 	br := set.bridge("c")
 	// Hold the local loop: no Notify reaches it while it is busy here.
