@@ -447,3 +447,46 @@ func TestAPIRefusesABodyOverTheLimit(t *testing.T) {
 		t.Errorf("a 17 MiB body = %d %+v, want 413", code, e)
 	}
 }
+
+// TestAPIBridgesShowTheirState bridges an edge gateway to an upstream
+// gateway and to an address nothing listens on: the API shows the first
+// connected, carrying a message to the upstream, and the second not.
+func TestAPIBridgesShowTheirState(t *testing.T) {
+	up := start(t, `{storage: {type: memory}, sys: {interval: 0s}, http: {address: ""}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}}`)
+	closed := freeAddr(t)
+	edge := start(t, fmt.Sprintf(`{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]},
+bridges: [{name: cloud, address: %q, rules: [{direction: out, local: "up/#", qos: 1}]}, {name: nowhere, address: %q, rules: [{direction: out, local: "x/#"}]}]}`,
+		up.MQTTAddr("tcp").String(), closed))
+	a := newAPI(t, edge)
+	type bridgeJSON struct {
+		Name, Status string
+		Queued       int
+	}
+	var list []bridgeJSON
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		a.call("GET", "/api/v1/bridges", "", &list)
+		if len(list) == 2 && list[0].Status == "connected" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(list) != 2 || list[0].Name != "cloud" || list[0].Status != "connected" || list[1].Name != "nowhere" || list[1].Status != "disconnected" {
+		t.Fatalf("bridges = %+v", list)
+	}
+	c, upMsgs, _ := mqttClient(t, up, "cloud-sub", "", true)
+	if tok := c.Subscribe("up/#", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if code := a.call("POST", "/api/v1/publish", `{"topic": "up/temp", "payload": "7", "qos": 1}`, nil); code != 200 {
+		t.Fatalf("publish = %d", code)
+	}
+	if m := receive(t, upMsgs); m.Topic() != "up/temp" || string(m.Payload()) != "7" {
+		t.Errorf("upstream got %s=%s", m.Topic(), m.Payload())
+	}
+	var one bridgeJSON
+	if code := a.call("GET", "/api/v1/bridges/cloud", "", &one); code != 200 || one.Name != "cloud" {
+		t.Errorf("bridges/cloud = %d %+v", code, one)
+	}
+	if code := a.call("GET", "/api/v1/bridges/nope", "", nil); code != 404 {
+		t.Errorf("bridges/nope = %d", code)
+	}
+}

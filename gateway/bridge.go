@@ -3,6 +3,7 @@ package gateway
 import (
 	"github.com/mqgate/mqgate/adapters/bridge"
 	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/httpapi"
 )
 
 var _ Adapter = (*bridge.Set)(nil)
@@ -33,6 +34,35 @@ func (g *Gateway) buildBridges(cs []conf.BridgeConfig) *bridge.Set {
 		cfgs = append(cfgs, bc)
 	}
 	return bridge.New(cfgs, g.cfg.Node, g.storage.backend(), g.Broker, g.log.With("adapter", "bridge"))
+}
+
+// bridgeStatus describes the configured bridges for /api/v1/bridges. The
+// running ones are read only once the gateway is ready: the bridge set
+// builds them while it starts.
+func (g *Gateway) bridgeStatus() []httpapi.BridgeStatus {
+	var running []*bridge.Bridge
+	if g.http.ready.Load() {
+		for _, a := range g.adapters {
+			if s, ok := a.(*bridge.Set); ok {
+				running = s.Bridges()
+			}
+		}
+	}
+	out := make([]httpapi.BridgeStatus, 0, len(g.cfg.Bridges))
+	for i, c := range g.cfg.Bridges {
+		b := httpapi.BridgeStatus{Name: c.Name, Enabled: true, Status: "starting", Addresses: c.Addrs()}
+		if i < len(running) {
+			st := running[i].Status()
+			b.Status = "disconnected"
+			if st.Connected {
+				b.Status = "connected"
+			}
+			b.Address, b.Queued, b.QueuedBytes, b.OldestSeconds = st.Address, st.Queued, st.QueuedBytes, st.OldestSeconds
+			b.Dropped, b.Reconnects, b.LastError = st.Dropped, st.Reconnects, st.LastError
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // forgetBridges deletes the local sessions bridges left in the store when

@@ -27,6 +27,8 @@ type Config struct {
 	// Gateways lists the protocol gateways (every adapter but native
 	// MQTT) for /api/v1/gateways.
 	Gateways func() []ProtocolGateway
+	// Bridges lists the upstream bridges for /api/v1/bridges.
+	Bridges func() []BridgeStatus
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
 	Log     *slog.Logger
@@ -94,6 +96,8 @@ var routes = []route{
 	{method: "DELETE", path: "/api/v1/retained/{topic}", rest: true, handle: (*Server).deleteRetained},
 	{method: "GET", path: "/api/v1/gateways", handle: (*Server).listGateways},
 	{method: "GET", path: "/api/v1/gateways/{name}", handle: (*Server).getGateway},
+	{method: "GET", path: "/api/v1/bridges", handle: (*Server).listBridges},
+	{method: "GET", path: "/api/v1/bridges/{name}", handle: (*Server).getBridge},
 	{method: "GET", path: "/api/v1/banned", handle: (*Server).listBans},
 	{method: "POST", path: "/api/v1/banned", handle: (*Server).addBan},
 	{method: "DELETE", path: "/api/v1/banned/{as}/{who}", handle: (*Server).removeBan},

@@ -24,6 +24,7 @@ var ctlCommands = []struct{ name, summary string }{
 	{"clients", "list clients; with a client id, show one with its subscriptions"},
 	{"kick", "close a client's connection (-discard ends its session too)"},
 	{"subscriptions", "a client's subscriptions: CLIENTID [add FILTER | remove FILTER]"},
+	{"bridges", "the upstream bridges: status, backlog, drops, reconnects"},
 	{"ban", "list bans; add AS WHO (-reason, -until) or remove AS WHO; AS: clientid, username, peerhost"},
 	{"retained", "list retained messages; get TOPIC or delete TOPIC"},
 	{"publish", "publish a message: -t TOPIC -m PAYLOAD [-q QOS] [-r]"},
@@ -146,6 +147,11 @@ func ctl(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return nil
 		}
 		return usage
+	case "bridges":
+		if err := parseFlags(fs, args, stdout); err != nil {
+			return err
+		}
+		return c.bridges()
 	case "ban":
 		reason := fs.String("reason", "", "why, for the list")
 		until := fs.String("until", "", "RFC 3339 time the ban ends; until removed when empty")
@@ -437,6 +443,28 @@ func (c *ctlClient) subscriptions(path string) error {
 	fmt.Fprintln(w, "FILTER\tQOS\tNL\tRAP\tRH")
 	for _, s := range subs {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\n", s.Topic, s.QoS, s.NL, s.RAP, s.RH)
+	}
+	return w.Flush()
+}
+
+func (c *ctlClient) bridges() error {
+	var bs []struct {
+		Name       string  `json:"name"`
+		Status     string  `json:"status"`
+		Address    string  `json:"address"`
+		Queued     int     `json:"queued"`
+		Oldest     float64 `json:"oldest_age_seconds"`
+		Dropped    int64   `json:"dropped"`
+		Reconnects int64   `json:"reconnects"`
+		LastError  string  `json:"last_error"`
+	}
+	if done, err := c.get("/api/v1/bridges", &bs); done || err != nil {
+		return err
+	}
+	w := c.table()
+	fmt.Fprintln(w, "NAME\tSTATUS\tADDRESS\tQUEUED\tOLDEST\tDROPPED\tRECONNECTS\tLAST ERROR")
+	for _, b := range bs {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%.0fs\t%d\t%d\t%s\n", b.Name, b.Status, dash(b.Address), b.Queued, b.Oldest, b.Dropped, b.Reconnects, dash(b.LastError))
 	}
 	return w.Flush()
 }

@@ -140,6 +140,9 @@ func TestCtlTalksToTheAPI(t *testing.T) {
 	if code, out, _ = ctl("ban", "remove", "username", "mallory"); code != 0 {
 		t.Errorf("ban remove: exit %d %s", code, out)
 	}
+	if code, out, _ = ctl("bridges"); code != 0 || !strings.HasPrefix(out, "NAME") {
+		t.Errorf("bridges: exit %d\n%s", code, out)
+	}
 	if code, _, errOut = invoke(t, "", "ctl", "health", "-url", base); code != 0 {
 		t.Errorf("health needs no key: exit %d %s", code, errOut)
 	}
