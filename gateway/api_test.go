@@ -489,4 +489,9 @@ bridges: [{name: cloud, address: %q, rules: [{direction: out, local: "up/#", qos
 	if code := a.call("GET", "/api/v1/bridges/nope", "", nil); code != 404 {
 		t.Errorf("bridges/nope = %d", code)
 	}
+	_, text := httpDo(t, http.DefaultClient, "GET", a.base+"/metrics", nil, "")
+	if metricValue(text, `mqgate_bridge_connected{bridge="cloud"}`) != 1 || metricValue(text, `mqgate_bridge_connected{bridge="nowhere"}`) != 0 ||
+		metricValue(text, `mqgate_bridge_queued_messages{bridge="nowhere"}`) < 0 || metricValue(text, `mqgate_bridge_reconnects_total{bridge="cloud"}`) < 0 {
+		t.Errorf("bridge metrics missing or wrong:\n%s", text)
+	}
 }

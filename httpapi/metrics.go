@@ -29,13 +29,14 @@ func (d *Drops) Events() core.Events {
 // Metrics returns the /metrics handler: the broker's counters, read when
 // Prometheus scrapes, so that collecting costs the message path nothing,
 // and the Go runtime and process collectors. storeBytes, when not nil,
-// gives the size of the durable store on disk.
-func Metrics(admin core.Admin, conns *Conns, drops *Drops, storeBytes func() int64) http.Handler {
+// gives the size of the durable store on disk; bridges, when not nil, the
+// bridges' state.
+func Metrics(admin core.Admin, conns *Conns, drops *Drops, storeBytes func() int64, bridges func() []BridgeStatus) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&collector{admin: admin, conns: conns, drops: drops},
+		&collector{admin: admin, conns: conns, drops: drops, bridges: bridges},
 	)
 	if storeBytes != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -63,6 +64,12 @@ var (
 	descWills         = prometheus.NewDesc("mqgate_wills_published_total", "Will messages published.", nil, nil)
 	descUptime        = prometheus.NewDesc("mqgate_uptime_seconds", "Seconds since the broker started.", nil, nil)
 	descQueueDepth    = prometheus.NewDesc("mqgate_session_queue_messages", "Sessions by the messages waiting in their queue.", nil, nil)
+	descBridgeUp      = prometheus.NewDesc("mqgate_bridge_connected", "1 while the bridge is connected to its upstream.", []string{"bridge"}, nil)
+	descBridgeQueued  = prometheus.NewDesc("mqgate_bridge_queued_messages", "Messages in the bridge's outbox.", []string{"bridge"}, nil)
+	descBridgeBytes   = prometheus.NewDesc("mqgate_bridge_queued_bytes", "Bytes in the bridge's outbox.", []string{"bridge"}, nil)
+	descBridgeAge     = prometheus.NewDesc("mqgate_bridge_oldest_age_seconds", "Age of the oldest message in the bridge's outbox.", []string{"bridge"}, nil)
+	descBridgeDropped = prometheus.NewDesc("mqgate_bridge_dropped_total", "Messages the bridge dropped.", []string{"bridge"}, nil)
+	descBridgeRecon   = prometheus.NewDesc("mqgate_bridge_reconnects_total", "Times the bridge reconnected to its upstream.", []string{"bridge"}, nil)
 	descInflight      = prometheus.NewDesc("mqgate_session_inflight_messages", "Sessions by their messages delivered and not yet acknowledged.", nil, nil)
 )
 
@@ -72,15 +79,16 @@ var depthBuckets = []float64{0, 1, 10, 100, 1000, 10000}
 
 // collector reads the core's counters at scrape time.
 type collector struct {
-	admin core.Admin
-	conns *Conns
-	drops *Drops
+	admin   core.Admin
+	conns   *Conns
+	drops   *Drops
+	bridges func() []BridgeStatus
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnects, descDisconnects, descConnMax, descMsgsIn, descMsgsOut,
 		descBytesIn, descBytesOut, descDropped, descDroppedAll, descDenied, descSessions, descSubscriptions, descRetained, descWills, descUptime,
-		descQueueDepth, descInflight} {
+		descQueueDepth, descInflight, descBridgeUp, descBridgeQueued, descBridgeBytes, descBridgeAge, descBridgeDropped, descBridgeRecon} {
 		ch <- d
 	}
 }
@@ -119,6 +127,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descWills, float64(s.WillsPublished))
 	gauge(descUptime, s.Uptime.Seconds())
 	c.collectDepths(ch)
+	if c.bridges != nil {
+		for _, b := range c.bridges() {
+			up := 0.0
+			if b.Status == "connected" {
+				up = 1
+			}
+			gauge(descBridgeUp, up, b.Name)
+			gauge(descBridgeQueued, float64(b.Queued), b.Name)
+			gauge(descBridgeBytes, float64(b.QueuedBytes), b.Name)
+			gauge(descBridgeAge, b.OldestSeconds, b.Name)
+			counter(descBridgeDropped, float64(b.Dropped), b.Name)
+			counter(descBridgeRecon, float64(b.Reconnects), b.Name)
+		}
+	}
 }
 
 // collectDepths walks the sessions a page at a time for the queue and
