@@ -30,7 +30,8 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := start(t, fmt.Sprintf(`{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0", api_key_file: %q},
-mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}, {name: ws, type: ws, address: "127.0.0.1:0"}]}}`, keyFile))
+mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}, {name: ws, type: ws, address: "127.0.0.1:0"}]},
+bridges: [{name: cloud, address: %q, rules: [{direction: out, local: "dash/up/#"}]}]}`, keyFile, freeAddr(t)))
 	_, _, lost := mqttClient(t, g, "victim", "", false)
 	listener, msgs, _ := mqttClient(t, g, "listener", "", true)
 	if tok := listener.Subscribe("dash/in", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -68,6 +69,10 @@ mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}, {name: ws, ty
 		}
 	}
 
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#bridges tbody").textContent.includes("cloud")`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("the bridge is not listed: %v", err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(victimRow+` button.kick`))); err != nil {
 		t.Fatalf("kick: %v", err)
 	}

@@ -64,6 +64,12 @@ async function refresh() {
     tr.onclick = () => { selected = c.clientid; showSubscriptions(); refresh(); };
   });
 
+  const bridges = await api("GET", "/api/v1/bridges");
+  fill($("bridges").tBodies[0], bridges, (tr, b) => {
+    cell(tr, b.name); cell(tr, b.status); cell(tr, b.address || "-"); cell(tr, b.queued);
+    cell(tr, Math.round(b.oldest_age_seconds) + "s"); cell(tr, b.dropped); cell(tr, b.reconnects); cell(tr, b.last_error || "-");
+  });
+
   const retained = await api("GET", "/api/v1/retained?limit=100");
   fill($("retained").tBodies[0], retained.data, (tr, m) => {
     cell(tr, m.topic); cell(tr, m.qos); cell(tr, m.payload_size); cell(tr, m.from_clientid || "-");
