@@ -246,6 +246,24 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 	return true
 }
 
+// purgeLocked removes from the queue every entry of sub, a removed
+// Separate subscription, and its marker.
+func (s *session) purgeLocked(sub *subscription) {
+	for n := s.queue.len(); n > 0; n-- {
+		q := s.queue.pop()
+		if q.sub != sub {
+			s.queue.push(q)
+			continue
+		}
+		if q.marker {
+			continue // its value went with the subscription
+		}
+		s.queuedBytes -= q.msg.size()
+		s.removeLocked(q.seq)
+		s.drop(q.msg, DropUnsubscribed)
+	}
+}
+
 // cloneIDs copies the router's scratch subscription identifiers.
 func cloneIDs(ids []uint32) []uint32 {
 	if len(ids) == 0 {
