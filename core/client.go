@@ -568,9 +568,6 @@ func (s *session) addSubLocked(r *SubscribeRequest, filter string) (res Subscrib
 			// subscription to filter id gives way to one keyed id.
 			b.router.UnsubscribeKey(s, sub.opts.Key, sub.filter)
 		}
-		if sub.queue == QueueLatest {
-			s.latestSubs--
-		}
 	} else {
 		if s.subs == nil {
 			s.subs = make(map[string]*subscription)
@@ -579,9 +576,6 @@ func (s *session) addSubLocked(r *SubscribeRequest, filter string) (res Subscrib
 		s.subs[id] = sub
 	}
 	sub.filter, sub.opts, sub.queue = filter, o, r.Queue
-	if sub.queue == QueueLatest {
-		s.latestSubs++
-	}
 	// The router is updated under the session lock so a concurrent
 	// takeover cannot leave a subscription the session no longer lists.
 	b.router.Subscribe(s, s.key.ClientID, filter, o)
@@ -707,9 +701,6 @@ func (s *session) removeSubLocked(id string) *subscription {
 		return nil
 	}
 	delete(s.subs, id)
-	if sub.queue == QueueLatest {
-		s.latestSubs--
-	}
 	sub.gone = true
 	if sub.waiting {
 		s.queuedBytes -= sub.latest.msg.size()

@@ -339,9 +339,6 @@ func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Wil
 			s.subs = make(map[string]*subscription, len(rec.Subscriptions))
 		}
 		s.subs[r.ID()] = sub
-		if sub.queue == QueueLatest {
-			s.latestSubs++
-		}
 		b.router.Subscribe(s, key.ClientID, sub.filter, sub.opts)
 	}
 	for _, e := range r.entries {

@@ -25,7 +25,6 @@ type session struct {
 	leftAt      time.Time     // when the last connection ended; zero while connected
 	will        *Will
 	subs        map[string]*subscription // by id: the request's Key, or the mounted filter
-	latestSubs  int                      // subscriptions with QueueLatest
 	queue       ring
 	queuedBytes int
 	queueLimit  int // messages, below Config.MaxQueued; 0: none (Client.SetQueueLimit)
