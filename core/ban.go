@@ -57,16 +57,21 @@ func (b *Ban) matches(info *ClientInfo) bool {
 		return info.Username != "" && info.Username == b.Value
 	case BanPeerHost:
 		p, err := parseBanPrefix(b.Value)
-		return err == nil && info.PeerAddr.IsValid() && p.Contains(info.PeerAddr.Addr().Unmap())
+		return err == nil && info.PeerAddr.IsValid() && p.Contains(peerHostAddr(info))
 	}
 	return false
 }
 
+// parseBanPrefix parses an address or a CIDR prefix; IPv4-mapped IPv6
+// ones become IPv4, as peers are compared unmapped.
 func parseBanPrefix(v string) (netip.Prefix, error) {
 	if strings.Contains(v, "/") {
 		p, err := netip.ParsePrefix(v)
 		if err != nil {
 			return netip.Prefix{}, err
+		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
 		return p.Masked(), nil
 	}
@@ -94,7 +99,7 @@ func (l *banList) banned(info *ClientInfo, now time.Time) (Ban, bool) {
 		}
 	}
 	if info.PeerAddr.IsValid() {
-		a := info.PeerAddr.Addr().Unmap()
+		a := peerHostAddr(info)
 		for _, bp := range l.prefix {
 			if bp.p.Contains(a) && !bp.ban.expired(now) {
 				return bp.ban, true
@@ -102,6 +107,12 @@ func (l *banList) banned(info *ClientInfo, now time.Time) (Ban, bool) {
 		}
 	}
 	return Ban{}, false
+}
+
+// peerHostAddr is the peer's address as bans compare it: unmapped, and
+// without an IPv6 zone, which no prefix contains.
+func peerHostAddr(info *ClientInfo) netip.Addr {
+	return info.PeerAddr.Addr().Unmap().WithZone("")
 }
 
 func (l *banList) putLocked(b Ban) {

@@ -286,6 +286,7 @@ func (b *Broker) Close() {
 		s.mu.Unlock()
 		if conn != nil {
 			conn.Kick(ServerShuttingDown)
+			b.clientLeft(&info, "server shutting down")
 		}
 		if will != nil {
 			b.publishWill(info, will)
@@ -483,6 +484,13 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	if b.closed {
 		b.regMu.Unlock()
 		return nil, false, ErrClosed
+	}
+	if _, banned := b.bans.banned(&req.Info, time.Now()); banned {
+		// Again under regMu: a ban added since Open's check is stored
+		// before AddBan sweeps the registry, so either this sees it or
+		// the sweep sees this connection.
+		b.regMu.Unlock()
+		return nil, false, Banned
 	}
 	old := b.sessions.Get(key)
 	var oldWill *Will

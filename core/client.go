@@ -337,12 +337,28 @@ func (s *session) requeueAndUnlock(om *outMsg) {
 	if q.seq != 0 && s.persist {
 		s.storeErr("queue state", s.b.store.Queues().SetState(s.key.store(), q.seq, store.Queued))
 	}
-	if sub := q.sub; sub != nil && sub.queue == QueueLatest && sub.waiting {
-		// A newer value waits already: the requeued one is stale.
-		s.removeLocked(q.seq)
-		s.drop(q.msg, DropSuperseded)
-		s.unlockNotify()
-		return
+	if sub := q.sub; sub != nil {
+		switch {
+		case sub.gone:
+			// Its subscription went while the client had it.
+			s.removeLocked(q.seq)
+			s.drop(q.msg, DropUnsubscribed)
+			s.unlockNotify()
+			return
+		case sub.queue == QueueLatest && sub.waiting:
+			// A newer value waits already: the requeued one is stale.
+			s.removeLocked(q.seq)
+			s.drop(q.msg, DropSuperseded)
+			s.unlockNotify()
+			return
+		case sub.queue == QueueLatest:
+			// It is the subscription's latest value again.
+			sub.latest, sub.waiting = q, true
+			s.queue.pushFront(queued{sub: sub, marker: true})
+			s.queuedBytes += q.msg.size()
+			s.unlockNotify()
+			return
+		}
 	}
 	s.queue.pushFront(q)
 	s.queuedBytes += q.msg.size()
@@ -512,6 +528,10 @@ func (b *Broker) checkSubscribe(ctx context.Context, info *ClientInfo, r *Subscr
 	if err := topic.ValidateFilter(r.Filter, b.cfg.MaxTopicLevels); err != nil {
 		return "", TopicFilterInvalid
 	}
+	if r.Options.Separate && r.Key == "" {
+		// A separate delivery is named by its subscription's key.
+		return "", ImplementationError
+	}
 	if r.Queue == QueueLatest && !r.Options.Separate {
 		// A merged delivery stands for several subscriptions: there is
 		// no one subscription whose latest value it would be.
@@ -543,12 +563,10 @@ func (s *session) addSubLocked(r *SubscribeRequest, filter string) (res Subscrib
 	o := r.Options
 	o.Key = r.Key
 	if existed {
-		if sub.filter != filter {
-			// The key moves to another filter.
+		if sub.filter != filter || sub.opts.Key != o.Key {
+			// The key moves to another filter, or an unkeyed
+			// subscription to filter id gives way to one keyed id.
 			b.router.UnsubscribeKey(s, sub.opts.Key, sub.filter)
-		}
-		if sub.queue == QueueLatest {
-			s.latestSubs--
 		}
 	} else {
 		if s.subs == nil {
@@ -558,9 +576,6 @@ func (s *session) addSubLocked(r *SubscribeRequest, filter string) (res Subscrib
 		s.subs[id] = sub
 	}
 	sub.filter, sub.opts, sub.queue = filter, o, r.Queue
-	if sub.queue == QueueLatest {
-		s.latestSubs++
-	}
 	// The router is updated under the session lock so a concurrent
 	// takeover cannot leave a subscription the session no longer lists.
 	b.router.Subscribe(s, s.key.ClientID, filter, o)
@@ -686,14 +701,18 @@ func (s *session) removeSubLocked(id string) *subscription {
 		return nil
 	}
 	delete(s.subs, id)
-	if sub.queue == QueueLatest {
-		s.latestSubs--
-	}
+	sub.gone = true
 	if sub.waiting {
-		// Its marker in the queue is skipped from now on.
 		s.queuedBytes -= sub.latest.msg.size()
 		s.removeLocked(sub.latest.seq)
+		s.drop(sub.latest.msg, DropUnsubscribed)
 		sub.latest, sub.waiting = queued{}, false
+	}
+	if sub.opts.Separate {
+		// Its deliveries wait under its key, which the client may reuse
+		// for another subscription: they go with it, and so does its
+		// marker. Merged deliveries (MQTT) stay: they name no subscription.
+		s.purgeLocked(sub)
 	}
 	s.b.router.UnsubscribeKey(s, sub.opts.Key, sub.filter)
 	if s.persist {

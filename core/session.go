@@ -25,7 +25,6 @@ type session struct {
 	leftAt      time.Time     // when the last connection ended; zero while connected
 	will        *Will
 	subs        map[string]*subscription // by id: the request's Key, or the mounted filter
-	latestSubs  int                      // subscriptions with QueueLatest
 	queue       ring
 	queuedBytes int
 	queueLimit  int // messages, below Config.MaxQueued; 0: none (Client.SetQueueLimit)
@@ -244,6 +243,24 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 		d.notify(c)
 	}
 	return true
+}
+
+// purgeLocked removes from the queue every entry of sub, a removed
+// Separate subscription, and its marker.
+func (s *session) purgeLocked(sub *subscription) {
+	for n := s.queue.len(); n > 0; n-- {
+		q := s.queue.pop()
+		if q.sub != sub {
+			s.queue.push(q)
+			continue
+		}
+		if q.marker {
+			continue // its value went with the subscription
+		}
+		s.queuedBytes -= q.msg.size()
+		s.removeLocked(q.seq)
+		s.drop(q.msg, DropUnsubscribed)
+	}
 }
 
 // cloneIDs copies the router's scratch subscription identifiers.

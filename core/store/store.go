@@ -142,7 +142,11 @@ type QueueEntry struct {
 	SubscriptionIDs []uint32
 	// Key is the subscription key of a delivery to a Separate
 	// subscription; empty for a merged delivery.
-	Key      string
+	Key string
+	// Latest marks the newest undelivered message of a latest-value
+	// subscription: of several such entries under one Key, only the last
+	// is kept at restore.
+	Latest   bool
 	PacketID uint16 // 0 while Queued
 	State    DeliveryState
 }

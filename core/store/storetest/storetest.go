@@ -294,6 +294,7 @@ var cases = []testCase{
 			}
 			if i%5 == 0 {
 				e.Key = fmt.Sprint("sub-", i)
+				e.Latest = i%10 == 0
 			}
 			seq, err := s.Queues().Append(keyA, e, i%2 == 0)
 			must(t, err)
@@ -734,7 +735,7 @@ func checkQueue(t testing.TB, got, want []store.QueueEntry) {
 	}
 	for i := range want {
 		g, w := &got[i], &want[i]
-		if g.Seq != w.Seq || g.QoS != w.QoS || g.Retain != w.Retain || g.PacketID != w.PacketID || g.State != w.State || g.Key != w.Key ||
+		if g.Seq != w.Seq || g.QoS != w.QoS || g.Retain != w.Retain || g.PacketID != w.PacketID || g.State != w.State || g.Key != w.Key || g.Latest != w.Latest ||
 			len(g.SubscriptionIDs) != len(w.SubscriptionIDs) || (len(w.SubscriptionIDs) > 0 && !slices.Equal(g.SubscriptionIDs, w.SubscriptionIDs)) {
 			t.Errorf("entry %d:\n got seq %d qos %d retain %v id %d state %d subs %v key %q\nwant seq %d qos %d retain %v id %d state %d subs %v key %q", i,
 				g.Seq, g.QoS, g.Retain, g.PacketID, g.State, g.SubscriptionIDs, g.Key,
