@@ -489,6 +489,10 @@ bridges: [{name: cloud, address: %q, rules: [{direction: out, local: "up/#", qos
 	if code := a.call("GET", "/api/v1/bridges/nope", "", nil); code != 404 {
 		t.Errorf("bridges/nope = %d", code)
 	}
+	var gws []struct{ Name string }
+	if a.call("GET", "/api/v1/gateways", "", &gws); len(gws) != 0 {
+		t.Errorf("gateways = %+v, want none: bridges are not protocol gateways", gws)
+	}
 	_, text := httpDo(t, http.DefaultClient, "GET", a.base+"/metrics", nil, "")
 	if metricValue(text, `mqgate_bridge_connected{bridge="cloud"}`) != 1 || metricValue(text, `mqgate_bridge_connected{bridge="nowhere"}`) != 0 ||
 		metricValue(text, `mqgate_bridge_queued_messages{bridge="nowhere"}`) < 0 || metricValue(text, `mqgate_bridge_reconnects_total{bridge="cloud"}`) < 0 {

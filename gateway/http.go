@@ -207,8 +207,8 @@ func (g *Gateway) listeners(adapter string) []httpapi.Listener {
 	return out
 }
 
-// protocolGateways describes the enabled adapters other than native MQTT
-// for /api/v1/gateways.
+// protocolGateways describes the enabled protocol adapters other than
+// native MQTT for /api/v1/gateways; bridges have /api/v1/bridges.
 func (g *Gateway) protocolGateways() []httpapi.ProtocolGateway {
 	status := "starting"
 	if g.http.ready.Load() {
@@ -216,7 +216,7 @@ func (g *Gateway) protocolGateways() []httpapi.ProtocolGateway {
 	}
 	out := []httpapi.ProtocolGateway{}
 	for _, a := range g.adapters {
-		if a.Name() == "mqtt" {
+		if a.Name() == "mqtt" || a.Name() == "bridge" {
 			continue
 		}
 		pg := httpapi.ProtocolGateway{Name: a.Name(), Status: status, Listeners: g.listeners(a.Name())}
