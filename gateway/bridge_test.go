@@ -26,6 +26,7 @@ func TestBridgeToSilentUpstreamDoesNotDelayStartOrStop(t *testing.T) {
 	defer silent.Close()
 	cfg, err := conf.Parse([]byte(fmt.Sprintf(`
 storage: {type: memory}
+http: {address: ""}
 mqtt: {listeners: [{name: tcp, type: tcp, address: '127.0.0.1:0'}]}
 bridges:
   - name: cloud

@@ -84,6 +84,7 @@ func TestKill9WithBridgeBacklogLosesNothing(t *testing.T) {
 	cloudCfg := filepath.Join(dir, "cloud.yaml")
 	os.WriteFile(cloudCfg, []byte(`node: cloud
 sys: {interval: 0s}
+http: {address: "127.0.0.1:0"}
 sessions: {max_queued_messages: 100000}
 storage: {type: memory}
 mqtt:
@@ -108,6 +109,7 @@ mqtt:
 	edgeCfg := filepath.Join(dir, "edge.yaml")
 	os.WriteFile(edgeCfg, []byte(fmt.Sprintf(`node: edge
 sys: {interval: 0s}
+http: {address: "127.0.0.1:0"}
 storage: {type: disk, dir: %q, sync: always}
 mqtt:
   listeners:

@@ -55,6 +55,7 @@ func TestReleaseBinary(t *testing.T) {
   listeners:
     - {name: tcp, type: tcp, address: "127.0.0.1:0"}
     - {name: ws, type: ws, address: "127.0.0.1:0"}
+http: {address: "127.0.0.1:0"}
 storage: {dir: %q}
 `, filepath.Join(dir, "data"))), 0o600)
 	p := testbroker.Start(t, cfg, "tcp", "ws")
