@@ -2,7 +2,7 @@
 # (Debian's mosquitto-clients, npm's mqtt) when they are missing.
 GO ?= go
 
-.PHONY: all build test test-deps test-qemu vet fuzz bench
+.PHONY: all build test test-deps test-qemu vet fuzz bench release
 
 all: build
 
@@ -26,6 +26,11 @@ test: test-deps vet
 # cross builds take minutes on a cold cache.
 test-qemu:
 	@GO=$(GO) ./scripts/qemu-test.sh
+
+# Static, stripped, version-stamped binaries for linux/amd64, arm64, armv6
+# and armv7 in dist/ (test-qemu runs them).
+release:
+	@GO=$(GO) ./scripts/release.sh
 
 # Short fuzzing pass over every decoder.
 fuzz:

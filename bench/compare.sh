@@ -20,6 +20,9 @@
 # SCENARIOS (space-separated labels to run, default all), ROUNDS (runs of
 # each latency and floor row, default 5: they print medians and ranges),
 # KEEP=1 keeps the work directory with logs and JSON output.
+# BASELINE=REV compares the working tree's mqgate with mqgate built at git
+# revision REV instead of with mosquitto: the before/after figures of a
+# change (BASELINE=HEAD~3 DURATION=5 SCENARIOS="fanin-100-q0 p2p-500-q1").
 set -euo pipefail
 
 DURATION=${DURATION:-10}
@@ -64,7 +67,9 @@ else
 fi
 
 HAVE_MOSQUITTO=1
-if ! command -v mosquitto >/dev/null && [[ ! -x /usr/sbin/mosquitto ]]; then
+if [[ -n "${BASELINE:-}" ]]; then
+	HAVE_MOSQUITTO=0
+elif ! command -v mosquitto >/dev/null && [[ ! -x /usr/sbin/mosquitto ]]; then
 	log "installing mosquitto"
 	SUDO=()
 	((EUID == 0)) || SUDO=(sudo)
@@ -80,6 +85,12 @@ MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
 log "building mqgate and mqgate-bench"
 (cd "$ROOT" && go build -o "$WORK/mqgate" ./cmd/mqgate && go build -o "$WORK/mqgate-bench" ./cmd/mqgate-bench)
+if [[ -n "${BASELINE:-}" ]]; then
+	log "building mqgate at $BASELINE"
+	mkdir "$WORK/base"
+	git -C "$ROOT" archive "$BASELINE" | tar -x -C "$WORK/base"
+	(cd "$WORK/base" && go build -o "$WORK/mqgate-base" ./cmd/mqgate)
+fi
 
 # free_port finds a loopback port nobody listens on, over TCP and, where ss
 # can tell, over UDP too (the MQTT-SN listener takes the same number).
@@ -130,7 +141,7 @@ start_broker() {
 	echo)
 		"${PIN_BROKER[@]}" "$WORK/mqgate-bench" echo -h "127.0.0.1:$port" >>"$WORK/echo.log" 2>&1 &
 		;;
-	mqgate)
+	mqgate | baseline)
 		cat >"$WORK/mqgate.yaml" <<-CONF
 			log:
 			  level: error
@@ -160,7 +171,9 @@ start_broker() {
 				      address: 127.0.0.1:$port
 			CONF
 		fi
-		"${PIN_BROKER[@]}" "$WORK/mqgate" run -c "$WORK/mqgate.yaml" >>"$WORK/mqgate.log" 2>&1 &
+		local bin=$WORK/mqgate
+		[[ $name == baseline ]] && bin=$WORK/mqgate-base
+		"${PIN_BROKER[@]}" "$bin" run -c "$WORK/mqgate.yaml" >>"$WORK/$name.log" 2>&1 &
 		;;
 	esac
 	BROKER_PID=$!
@@ -201,7 +214,12 @@ field() {
 }
 
 BROKERS=(mqgate)
+OTHER=mosquitto SHORT=mosq
 ((HAVE_MOSQUITTO)) && BROKERS=(mosquitto mqgate)
+if [[ -n "${BASELINE:-}" ]]; then
+	BROKERS=(baseline mqgate)
+	OTHER=baseline SHORT=base
+fi
 
 # is_latency LABEL: rows run ROUNDS times and reported as medians. At a
 # fixed moderate rate a p99 measures the machine's scheduling noise as much
@@ -215,7 +233,7 @@ declare -A RESULT
 run_one() {
 	local label=$1 args=$2 broker=$3 round=$4 sn="" server=$3 port
 	if [[ $label == sn-* ]]; then
-		[[ $broker == mqgate ]] || return 0
+		[[ $broker != mosquitto ]] || return 0
 		sn=mqttsn
 	fi
 	if [[ $label == floor-* ]]; then
@@ -279,18 +297,18 @@ stat() {
 
 # One table. Rate is delivered msg/s, or connections/s for conns.
 printf '\n%-18s %12s %12s %7s %10s %10s %10s %10s %10s %10s %12s\n' \
-	scenario "mosq rate" "mqgate rate" ratio "mosq s/M" "mqgate s/M" "mosq rss/c" "mqg rss/c" "mosq p99" "mqg p99" "lost m/q"
+	scenario "$SHORT rate" "mqgate rate" ratio "$SHORT s/M" "mqgate s/M" "$SHORT rss/c" "mqg rss/c" "$SHORT p99" "mqg p99" "lost o/q"
 for run in "${RUNS[@]}"; do
 	label=${run%%|*}
 	[[ -n "${RESULT[$label.mqgate.1]+x}" ]] || continue
 	key=recv_rate cpukey=broker_cpu_s_per_million
 	[[ $label == conns-* ]] && key=conn_rate cpukey=broker_cpu_us_per_conn
 	awk -v l="$label" \
-		-v mr="$(stat "$label" mosquitto $key)" -v qr="$(stat "$label" mqgate $key)" \
-		-v mc="$(stat "$label" mosquitto $cpukey)" -v qc="$(stat "$label" mqgate $cpukey)" \
-		-v mm="$(stat "$label" mosquitto rss_per_conn_bytes)" -v qm="$(stat "$label" mqgate rss_per_conn_bytes)" \
-		-v mp="$(stat "$label" mosquitto p99_us)" -v qp="$(stat "$label" mqgate p99_us)" \
-		-v ml="$(stat "$label" mosquitto lost)" -v ql="$(stat "$label" mqgate lost)" -v conns="$([[ $label == conns-* ]] && echo 1 || echo 0)" '
+		-v mr="$(stat "$label" "$OTHER" $key)" -v qr="$(stat "$label" mqgate $key)" \
+		-v mc="$(stat "$label" "$OTHER" $cpukey)" -v qc="$(stat "$label" mqgate $cpukey)" \
+		-v mm="$(stat "$label" "$OTHER" rss_per_conn_bytes)" -v qm="$(stat "$label" mqgate rss_per_conn_bytes)" \
+		-v mp="$(stat "$label" "$OTHER" p99_us)" -v qp="$(stat "$label" mqgate p99_us)" \
+		-v ml="$(stat "$label" "$OTHER" lost)" -v ql="$(stat "$label" mqgate lost)" -v conns="$([[ $label == conns-* ]] && echo 1 || echo 0)" '
 		function rate(v) { if (v == "-") return "-"; if (v >= 1e6) return sprintf("%.2fM", v/1e6); if (v >= 1e4) return sprintf("%.1fk", v/1e3); return sprintf("%.0f", v) }
 		function cpu(v) { return (v == "-") ? "-" : sprintf("%.2f", v) }
 		function rss(v) { if (v == "-" || !conns) return "-"; return (v >= 1024) ? sprintf("%.1fKiB", v/1024) : sprintf("%.0fB", v) }
@@ -317,7 +335,7 @@ if ((ROUNDS > 1)); then
 	done
 fi
 echo
-echo "rate: delivered msg/s (conns: connections/s); ratio: mqgate/mosquitto; s/M: broker CPU seconds per million delivered"
+echo "rate: delivered msg/s (conns: connections/s); ratio: mqgate/$OTHER; s/M: broker CPU seconds per million delivered"
 echo "(conns: per million connections, from the first connect to the last disconnect);"
 echo "rss/c: broker RSS growth per idle connection; p99: end-to-end latency; lost: expected minus delivered."
 echo "sn-*: MQTT-SN publishers over UDP to MQTT subscribers, mqgate only (mosquitto has no MQTT-SN gateway)."

@@ -31,6 +31,7 @@ func testConfig() *conf.Config {
 	}
 	cfg.Sys.Interval = 0
 	cfg.Storage.Type = "memory" // never the repository's ./data
+	cfg.HTTP.Address = ""       // no fixed port
 	return cfg
 }
 

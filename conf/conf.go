@@ -12,19 +12,21 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Node     string         `yaml:"node"`
-	Log      LogConfig      `yaml:"log"`
-	Broker   BrokerConfig   `yaml:"broker"`
-	MQTT     MQTTConfig     `yaml:"mqtt"`
-	Sessions SessionsConfig `yaml:"sessions"`
-	Retained RetainedConfig `yaml:"retained"`
-	Auth     AuthConfig     `yaml:"auth"`
-	Sys      SysConfig      `yaml:"sys"`
-	Debug    DebugConfig    `yaml:"debug"`
-	Runtime  RuntimeConfig  `yaml:"runtime"`
-	Storage  StorageConfig  `yaml:"storage"`
-	MQTTSN   MQTTSNConfig   `yaml:"mqttsn"`
-	CoAP     CoAPConfig     `yaml:"coap"`
+	Node     string           `yaml:"node"`
+	Log      LogConfig        `yaml:"log"`
+	Broker   BrokerConfig     `yaml:"broker"`
+	MQTT     MQTTConfig       `yaml:"mqtt"`
+	Sessions SessionsConfig   `yaml:"sessions"`
+	Retained RetainedConfig   `yaml:"retained"`
+	Auth     AuthConfig       `yaml:"auth"`
+	Sys      SysConfig        `yaml:"sys"`
+	Debug    DebugConfig      `yaml:"debug"`
+	Runtime  RuntimeConfig    `yaml:"runtime"`
+	Storage  StorageConfig    `yaml:"storage"`
+	MQTTSN   MQTTSNConfig     `yaml:"mqttsn"`
+	Bridges  []BridgeConfig   `yaml:"bridges"`
+	HTTP     HTTPServerConfig `yaml:"http"`
+	CoAP     CoAPConfig       `yaml:"coap"`
 
 	// Warnings are what Parse found worth telling but not wrong, such as a
 	// deprecated key it applied; the gateway logs them when it starts.
@@ -162,6 +164,7 @@ func Default() *Config {
 		Sys:      SysConfig{Interval: Duration(10 * time.Second)},
 		Storage:  defaultStorage(),
 		MQTTSN:   defaultMQTTSN(),
+		HTTP:     defaultHTTPServer(),
 		CoAP:     defaultCoAP(),
 		Runtime:  RuntimeConfig{GCPercent: 200},
 	}
@@ -184,7 +187,10 @@ func Load(path string) (*Config, error) {
 // document is checked against the schema first, so that an unknown key or a
 // value of the wrong type is reported with its full path. A key that moved
 // (moved.go) is applied under its new name, with a warning in Warnings.
-func Parse(data []byte) (*Config, error) {
+func Parse(data []byte) (*Config, error) { return parse(data, nil) }
+
+// parse is Parse with the MQGATE_ variables of environ over the document.
+func parse(data []byte, environ []string) (*Config, error) {
 	c := Default()
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -192,7 +198,11 @@ func Parse(data []byte) (*Config, error) {
 	}
 	// An empty or comment-only file, or a lone "---" or "~", means defaults.
 	if len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
-		return c, c.Validate()
+		root.Kind = yaml.DocumentNode
+		root.Content = []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}
+	}
+	if err := envOverlay(root.Content[0], environ); err != nil {
+		return nil, err
 	}
 	warnings, err := moveKeys(root.Content[0])
 	if err != nil {

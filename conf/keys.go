@@ -108,6 +108,9 @@ func keyError(path string, n *yaml.Node, format string, args ...any) error {
 	if path == "" {
 		path = "top level"
 	}
+	if n.Line == envLine {
+		return fmt.Errorf("%s: %s (set by %s)", path, fmt.Sprintf(format, args...), envName(path))
+	}
 	return fmt.Errorf("%s: %s (line %d)", path, fmt.Sprintf(format, args...), n.Line)
 }
 

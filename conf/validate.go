@@ -174,8 +174,10 @@ func (c *Config) Validate() error {
 		bad("runtime.gc_percent", "must be between 10 and 10000")
 	}
 	c.validateMQTTSN(bad)
+	c.validateBridges(bad)
 	c.validateCoAP(bad)
 	c.validateStorage(bad)
+	c.validateHTTPServer(bad)
 	return errors.Join(errs...)
 }
 

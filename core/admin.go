@@ -43,6 +43,11 @@ type Admin interface {
 	DeleteRetained(topic string) (bool, error)
 	// Snapshot reads the broker's statistics.
 	Snapshot() StatsSnapshot
+	// AddBan bans clients by client id, username or address, closing the
+	// connections it matches; RemoveBan lifts one; Bans lists them.
+	AddBan(ban Ban) (kicked int, err error)
+	RemoveBan(kind BanKind, value string) (bool, error)
+	Bans() []Ban
 }
 
 var _ Admin = (*Broker)(nil)
@@ -285,10 +290,7 @@ func (b *Broker) DeleteSession(namespace, clientID string) bool {
 	b.regMu.Unlock()
 	if conn != nil {
 		conn.Kick(AdministrativeAction)
-		b.clientGone()
-		const reason = "session deleted by an administrator"
-		b.emitDisconnected(&info, reason)
-		b.logClient(&info, "client disconnected", slogReason(reason))
+		b.clientLeft(&info, "session deleted by an administrator")
 	}
 	if will != nil {
 		b.publishWill(wInfo, will)

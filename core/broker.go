@@ -151,6 +151,7 @@ type Broker struct {
 	// clientLogs limits the per-client info lines.
 	clientLogs *logLimiter
 	events     listeners
+	bans       banList
 	router     Router
 	retained   RetainedIndex
 	store      store.Store // nil: memory only
@@ -285,6 +286,7 @@ func (b *Broker) Close() {
 		s.mu.Unlock()
 		if conn != nil {
 			conn.Kick(ServerShuttingDown)
+			b.clientLeft(&info, "server shutting down")
 		}
 		if will != nil {
 			b.publishWill(info, will)
@@ -431,6 +433,11 @@ type OpenRequest struct {
 	// KeepAlive is the keep alive in force, for the log and admin views;
 	// the adapter enforces it.
 	KeepAlive time.Duration
+	// MaxQueued and MaxQueuedBytes replace the broker's queue limits for
+	// this session (0: the broker's), above them too: a bridge's local
+	// session queues as much as its outbox may hold.
+	MaxQueued      int
+	MaxQueuedBytes int64
 	// Retransmit says the adapter resends unsettled deliveries on its own
 	// timer, as MQTT-SN and CoAP do over datagrams: the core stamps when
 	// each delivery was handed out, for Redeliver.
@@ -451,6 +458,11 @@ var ErrClosed = &CodeError{Code: ServerShuttingDown, Msg: "broker closed"}
 // (BadUsernameOrPassword, NotAuthorized) or a *CodeError that unwraps to
 // one (ClientIDNotValid, ServerShuttingDown).
 func (b *Broker) Open(ctx context.Context, req *OpenRequest) (c *Client, present bool, err error) {
+	if ban, ok := b.bans.banned(&req.Info, time.Now()); ok {
+		b.logClient(&req.Info, "connection refused: banned", slog.String("ban", string(ban.Kind)+" "+ban.Value),
+			slog.String("reason", ban.Reason))
+		return nil, false, Banned
+	}
 	if code := b.Authenticate(ctx, &req.Info, req.Password); code.Failed() {
 		return nil, false, code
 	}
@@ -472,6 +484,13 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	if b.closed {
 		b.regMu.Unlock()
 		return nil, false, ErrClosed
+	}
+	if _, banned := b.bans.banned(&req.Info, time.Now()); banned {
+		// Again under regMu: a ban added since Open's check is stored
+		// before AddBan sweeps the registry, so either this sees it or
+		// the sweep sees this connection.
+		b.regMu.Unlock()
+		return nil, false, Banned
 	}
 	old := b.sessions.Get(key)
 	var oldWill *Will
@@ -534,6 +553,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	s.online.Store(true)
 	s.resend = len(s.inflight) > 0
 	s.stamp = req.Retransmit
+	s.maxQueued, s.maxQueuedBytes = req.MaxQueued, req.MaxQueuedBytes
 	if b.store != nil {
 		if expiry > 0 {
 			// A new persistent session, or a resumed one whose queue is
@@ -552,10 +572,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 
 	if oldConn != nil {
 		oldConn.Kick(SessionTakenOver)
-		b.clientGone()
-		const reason = "session taken over by a new connection"
-		b.emitDisconnected(&oldInfo, reason)
-		b.logClient(&oldInfo, "client disconnected", slog.String("reason", reason))
+		b.clientLeft(&oldInfo, "session taken over by a new connection")
 	}
 	if oldWill != nil {
 		// The will is the old connection's: its mountpoint and identity,
@@ -586,8 +603,11 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	return c, present, nil
 }
 
-func (b *Broker) clientGone() {
+// clientLeft counts a connection gone, tells the listeners and logs why.
+func (b *Broker) clientLeft(info *ClientInfo, reason string) {
 	b.stats.ClientsConnected.Add(-1)
+	b.emitDisconnected(info, reason)
+	b.logClient(info, "client disconnected", slog.String("reason", reason))
 }
 
 // endSession removes s from the registry if it is still the registered

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -229,7 +228,7 @@ func (c *Client) Hold(tag uint16) bool {
 		return false
 	}
 	if s.stamp {
-		om.handedAt = time.Now()
+		om.handedAt = time.Now().UnixNano()
 	}
 	if om.state != outReleased {
 		om.state = outReleased
@@ -269,7 +268,7 @@ func (c *Client) Redeliver(olderThan time.Time) int {
 	s := c.s
 	n := 0
 	for _, om := range s.order {
-		if om.done || om.due || om.handedAt.After(olderThan) {
+		if om.done || om.due || om.handedAt > olderThan.UnixNano() {
 			continue
 		}
 		om.due = true
@@ -338,11 +337,25 @@ func (s *session) requeueAndUnlock(om *outMsg) {
 	if q.seq != 0 && s.persist {
 		s.storeErr("queue state", s.b.store.Queues().SetState(s.key.store(), q.seq, store.Queued))
 	}
-	if q.key != "" && s.latestSubs > 0 {
-		if sub := s.subs[q.key]; sub != nil && sub.queue == QueueLatest && sub.waiting {
+	if sub := q.sub; sub != nil {
+		switch {
+		case sub.gone:
+			// Its subscription went while the client had it.
+			s.removeLocked(q.seq)
+			s.drop(q.msg, DropUnsubscribed)
+			s.unlockNotify()
+			return
+		case sub.queue == QueueLatest && sub.waiting:
 			// A newer value waits already: the requeued one is stale.
 			s.removeLocked(q.seq)
 			s.drop(q.msg, DropSuperseded)
+			s.unlockNotify()
+			return
+		case sub.queue == QueueLatest:
+			// It is the subscription's latest value again.
+			sub.latest, sub.waiting = q, true
+			s.queue.pushFront(queued{sub: sub, marker: true})
+			s.queuedBytes += q.msg.size()
 			s.unlockNotify()
 			return
 		}
@@ -365,9 +378,9 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	s := c.s
 	mp := c.Info.Mountpoint
 	start := len(out)
-	var stamp time.Time
+	var stamp int64
 	if s.stamp {
-		stamp = time.Now()
+		stamp = time.Now().UnixNano()
 	}
 	if s.resend || s.due > 0 {
 		all := s.resend
@@ -377,7 +390,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 				continue
 			}
 			om.due = false
-			d := Delivery{Tag: om.id, QoS: om.qos, Key: om.key, Redelivered: int(om.handedOut)}
+			d := Delivery{Tag: om.id, QoS: om.qos, Key: om.key(), Redelivered: int(om.handedOut)}
 			om.handedOut++
 			om.handedAt = stamp
 			if om.state == outReleased {
@@ -390,10 +403,14 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	}
 	now := time.Time{}
 	sent := 0 // QoS 0 deliveries, counted once per Pull: the shared counter is contended
-	for n := 0; n < max; {
-		q := s.frontLocked()
-		if q == nil {
-			break
+	for n := 0; n < max && s.queue.len() > 0; {
+		q := s.queue.peek()
+		if q.marker {
+			if !q.sub.waiting {
+				s.queue.pop() // its subscription is gone
+				continue
+			}
+			q = &q.sub.latest
 		}
 		if !q.msg.Expiry.IsZero() {
 			if now.IsZero() {
@@ -412,10 +429,18 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		if q.qos > 0 && len(s.inflight) >= s.window {
 			break
 		}
-		e, _ := resolveLocked(s.queue.pop())
+		e := s.queue.pop()
+		if e.marker {
+			e, _ = resolveLocked(e)
+		}
 		s.queuedBytes -= e.msg.size()
-		d := Delivery{Msg: e.msg, Topic: strings.TrimPrefix(e.msg.Topic, mp), QoS: e.qos, Retain: e.retain,
-			SubIDs: e.subIDs, Key: e.key, Redelivered: int(e.handedOut)}
+		d := Delivery{Msg: e.msg, Topic: e.msg.Topic, QoS: e.qos, Retain: e.retain, SubIDs: e.subIDs}
+		if mp != "" {
+			d.Topic = strings.TrimPrefix(d.Topic, mp)
+		}
+		if e.sub != nil || e.handedOut != 0 {
+			d.Key, d.Redelivered = e.key(), int(e.handedOut)
+		}
 		e.handedOut++
 		if e.qos > 0 {
 			om := outMsgs.Get().(*outMsg)
@@ -503,6 +528,10 @@ func (b *Broker) checkSubscribe(ctx context.Context, info *ClientInfo, r *Subscr
 	if err := topic.ValidateFilter(r.Filter, b.cfg.MaxTopicLevels); err != nil {
 		return "", TopicFilterInvalid
 	}
+	if r.Options.Separate && r.Key == "" {
+		// A separate delivery is named by its subscription's key.
+		return "", ImplementationError
+	}
 	if r.Queue == QueueLatest && !r.Options.Separate {
 		// A merged delivery stands for several subscriptions: there is
 		// no one subscription whose latest value it would be.
@@ -534,12 +563,10 @@ func (s *session) addSubLocked(r *SubscribeRequest, filter string) (res Subscrib
 	o := r.Options
 	o.Key = r.Key
 	if existed {
-		if sub.filter != filter {
-			// The key moves to another filter.
+		if sub.filter != filter || sub.opts.Key != o.Key {
+			// The key moves to another filter, or an unkeyed
+			// subscription to filter id gives way to one keyed id.
 			b.router.UnsubscribeKey(s, sub.opts.Key, sub.filter)
-		}
-		if sub.queue == QueueLatest {
-			s.latestSubs--
 		}
 	} else {
 		if s.subs == nil {
@@ -549,9 +576,6 @@ func (s *session) addSubLocked(r *SubscribeRequest, filter string) (res Subscrib
 		s.subs[id] = sub
 	}
 	sub.filter, sub.opts, sub.queue = filter, o, r.Queue
-	if sub.queue == QueueLatest {
-		s.latestSubs++
-	}
 	// The router is updated under the session lock so a concurrent
 	// takeover cannot leave a subscription the session no longer lists.
 	b.router.Subscribe(s, s.key.ClientID, filter, o)
@@ -677,14 +701,18 @@ func (s *session) removeSubLocked(id string) *subscription {
 		return nil
 	}
 	delete(s.subs, id)
-	if sub.queue == QueueLatest {
-		s.latestSubs--
-	}
+	sub.gone = true
 	if sub.waiting {
-		// Its marker in the queue is skipped from now on.
 		s.queuedBytes -= sub.latest.msg.size()
 		s.removeLocked(sub.latest.seq)
+		s.drop(sub.latest.msg, DropUnsubscribed)
 		sub.latest, sub.waiting = queued{}, false
+	}
+	if sub.opts.Separate {
+		// Its deliveries wait under its key, which the client may reuse
+		// for another subscription: they go with it, and so does its
+		// marker. Merged deliveries (MQTT) stay: they name no subscription.
+		s.purgeLocked(sub)
 	}
 	s.b.router.UnsubscribeKey(s, sub.opts.Key, sub.filter)
 	if s.persist {
@@ -780,9 +808,7 @@ func (c *Client) Disconnect(kind DisconnectKind, reason string) {
 	}
 	info := s.info
 	s.mu.Unlock()
-	b.clientGone()
-	b.emitDisconnected(&info, reason)
-	b.logClient(&info, "client disconnected", slog.String("reason", reason))
+	b.clientLeft(&info, reason)
 	if will != nil {
 		b.publishWill(info, will)
 	}

@@ -121,4 +121,3 @@ func peerString(ap netip.AddrPort) string {
 func (b *Broker) debug() bool {
 	return b.log.Enabled(context.Background(), slog.LevelDebug)
 }
-func slogReason(r string) slog.Attr { return slog.String("reason", r) }

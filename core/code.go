@@ -32,6 +32,7 @@ const (
 	PayloadFormatInvalid     // the payload is not what its format says
 	SharedSubsNotSupported   // shared subscriptions are off
 	WildcardSubsNotSupported // wildcard subscriptions are off
+	Banned                   // an operator banned the client
 )
 
 var codeNames = [...]string{
@@ -56,6 +57,7 @@ var codeNames = [...]string{
 	PayloadFormatInvalid:     "payload format invalid",
 	SharedSubsNotSupported:   "shared subscriptions not supported",
 	WildcardSubsNotSupported: "wildcard subscriptions not supported",
+	Banned:                   "banned",
 }
 
 // Failed reports whether c is a failure.

@@ -12,21 +12,23 @@ type DropReason byte
 
 // Drop reasons.
 const (
-	DropQueueFull  DropReason = iota + 1 // the queue was at its limit (drop policy)
-	DropTooLarge                         // larger than the queue's byte limit, or than the client takes
-	DropExpired                          // its message expiry passed while it waited
-	DropSuperseded                       // a QueueLatest subscription got a newer value
-	DropRejected                         // settled Rejected
-	DropOffline                          // QoS 0 for a session whose connection left
+	DropQueueFull    DropReason = iota + 1 // the queue was at its limit (drop policy)
+	DropTooLarge                           // larger than the queue's byte limit, or than the client takes
+	DropExpired                            // its message expiry passed while it waited
+	DropSuperseded                         // a QueueLatest subscription got a newer value
+	DropRejected                           // settled Rejected
+	DropOffline                            // QoS 0 for a session whose connection left
+	DropUnsubscribed                       // its Separate subscription was removed
 )
 
 var dropReasons = [...]string{
-	DropQueueFull:  "queue full",
-	DropTooLarge:   "too large",
-	DropExpired:    "expired",
-	DropSuperseded: "superseded",
-	DropRejected:   "rejected",
-	DropOffline:    "offline",
+	DropQueueFull:    "queue full",
+	DropTooLarge:     "too large",
+	DropExpired:      "expired",
+	DropSuperseded:   "superseded",
+	DropRejected:     "rejected",
+	DropOffline:      "offline",
+	DropUnsubscribed: "unsubscribed",
 }
 
 func (r DropReason) String() string {

@@ -76,7 +76,8 @@ func (s *session) appendLocked(q *queued, d *durable) uint64 {
 	if !s.persist || qos0 && (s.conn != nil || !s.b.cfg.QueueQoS0) {
 		return 0
 	}
-	e := store.QueueEntry{Message: d.message(q.msg), QoS: q.qos, Retain: q.retain, SubscriptionIDs: q.subIDs, Key: q.key}
+	e := store.QueueEntry{Message: d.message(q.msg), QoS: q.qos, Retain: q.retain, SubscriptionIDs: q.subIDs, Key: q.key(),
+		Latest: q.sub != nil && q.sub.queue == QueueLatest}
 	seq, err := s.b.store.Queues().Append(s.key.store(), &e, false)
 	if err != nil {
 		s.storeErr("queue append", err)
@@ -193,26 +194,25 @@ func fromStoreWill(w *store.Will) *Will {
 }
 
 // restoreQueuedLocked puts a queued entry read from the store back in the
-// queue; for a QueueLatest subscription a later entry replaces an earlier
-// one (a restart between the write of the newer and the removal of the
-// older).
-func (s *session) restoreQueuedLocked(q queued) {
-	if q.key != "" && s.latestSubs > 0 {
-		if sub := s.subs[q.key]; sub != nil && sub.queue == QueueLatest {
-			if sub.waiting {
-				s.queuedBytes -= sub.latest.msg.size()
-				s.removeLocked(sub.latest.seq)
-				sub.latest = q
-				s.queuedBytes += q.msg.size()
-				return
-			}
-			sub.latest, sub.waiting = q, true
-			s.queue.push(queued{marker: sub})
-			s.queuedBytes += q.msg.size()
-			return
-		}
+// queue; of the entries written as a QueueLatest subscription's latest
+// value, a later one replaces an earlier (a restart between the write of
+// the newer and the removal of the older), and the older is counted
+// dropped.
+func (s *session) restoreQueuedLocked(q queued, latest bool) {
+	sub := q.sub
+	switch {
+	case !latest || sub == nil || sub.queue != QueueLatest:
+		s.queue.push(q)
+	case sub.waiting:
+		old := sub.latest
+		s.queuedBytes -= old.msg.size()
+		s.removeLocked(old.seq)
+		s.drop(old.msg, DropSuperseded)
+		sub.latest = q
+	default:
+		sub.latest, sub.waiting = q, true
+		s.queue.push(queued{sub: sub, marker: true})
 	}
-	s.queue.push(q)
 	s.queuedBytes += q.msg.size()
 }
 
@@ -247,6 +247,9 @@ func (b *Broker) Restore() error {
 		return nil
 	}
 	st := b.store
+	if err := b.restoreBans(); err != nil {
+		return err
+	}
 	var recs []*sessionRecord
 	if err := st.Sessions().Range(func(s *store.Session) bool {
 		recs = append(recs, &sessionRecord{rec: s})
@@ -336,15 +339,21 @@ func (b *Broker) restoreSession(r *sessionRecord, now time.Time) (*session, *Wil
 			s.subs = make(map[string]*subscription, len(rec.Subscriptions))
 		}
 		s.subs[r.ID()] = sub
-		if sub.queue == QueueLatest {
-			s.latestSubs++
-		}
 		b.router.Subscribe(s, key.ClientID, sub.filter, sub.opts)
 	}
 	for _, e := range r.entries {
-		q := queued{msg: fromStoreMessage(e.Message), qos: e.QoS, retain: e.Retain, subIDs: e.SubscriptionIDs, key: e.Key, seq: e.Seq}
+		q := queued{msg: fromStoreMessage(e.Message), qos: e.QoS, retain: e.Retain, subIDs: e.SubscriptionIDs, seq: e.Seq}
+		if e.Key != "" {
+			// The subscription of a Separate delivery; gone if it was
+			// removed meanwhile, and the delivery loses its key.
+			q.sub = s.subs[e.Key]
+		}
+		if e.PacketID != 0 {
+			// Handed out before (it was requeued): DUP when sent again.
+			q.handedOut = 1
+		}
 		if e.State == store.Queued {
-			s.restoreQueuedLocked(q)
+			s.restoreQueuedLocked(q, e.Latest)
 			continue
 		}
 		if _, dup := s.inflight[e.PacketID]; dup || e.PacketID == 0 {

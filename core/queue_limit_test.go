@@ -69,3 +69,25 @@ func has(b *Broker, ns, id string) bool {
 	_, ok := b.Session(ns, id)
 	return ok
 }
+
+// TestSessionQueueLimitsAboveTheBrokers: a session opened with its own
+// queue limits keeps more than the broker's would let it (a bridge's local
+// session holds what its outbox may).
+func TestSessionQueueLimitsAboveTheBrokers(t *testing.T) {
+	b := newBroker(t, Config{MaxQueued: 2})
+	big, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "bridge"}, SessionExpiry: time.Hour, MaxQueued: 10})
+	small := connectID(t, b, "plain")
+	for _, c := range []*tclient{big, small} {
+		c.sub(t, "q", topic.Options{QoS: 1})
+		c.Disconnect(DisconnectWithWill, "")
+	}
+	for i := range 5 {
+		b.inject(&Message{Topic: "q", QoS: 1, Payload: []byte{byte('0' + i)}})
+	}
+	if d, _ := b.Session("", "bridge"); d.Queued != 5 {
+		t.Fatalf("bridge session queued %d, want 5", d.Queued)
+	}
+	if d, _ := b.Session("", "plain"); d.Queued != 2 {
+		t.Fatalf("plain session queued %d, want the broker's 2", d.Queued)
+	}
+}

@@ -25,22 +25,25 @@ type session struct {
 	leftAt      time.Time     // when the last connection ended; zero while connected
 	will        *Will
 	subs        map[string]*subscription // by id: the request's Key, or the mounted filter
-	latestSubs  int                      // subscriptions with QueueLatest
 	queue       ring
 	queuedBytes int
 	queueLimit  int // messages, below Config.MaxQueued; 0: none (Client.SetQueueLimit)
-	inflight    map[uint16]*outMsg
-	order       []*outMsg    // inflight in send order; acked entries are pruned lazily
-	inflightMem *inflightMem // holder of inflight and order, back to the pool once empty
-	nextID      uint16
-	window      int
-	resend      bool                // inflight must be resent before new messages
-	due         int                 // inflight entries Redeliver marked due
-	stamp       bool                // the adapter retransmits: stamp hand-out times
-	inbound     map[uint16]struct{} // QoS 2 ids awaiting PUBREL
-	inboundWide bool                // inbound held more than pooledInbound ids
-	expiryTimer *time.Timer
-	willTimer   *time.Timer
+	// maxQueued and maxQueuedBytes replace the broker's limits (0: the
+	// broker's); OpenRequest sets them.
+	maxQueued      int
+	maxQueuedBytes int64
+	inflight       map[uint16]*outMsg
+	order          []*outMsg    // inflight in send order; acked entries are pruned lazily
+	inflightMem    *inflightMem // holder of inflight and order, back to the pool once empty
+	nextID         uint16
+	window         int
+	resend         bool                // inflight must be resent before new messages
+	due            int                 // inflight entries Redeliver marked due
+	stamp          bool                // the adapter retransmits: stamp hand-out times
+	inbound        map[uint16]struct{} // QoS 2 ids awaiting PUBREL
+	inboundWide    bool                // inbound held more than pooledInbound ids
+	expiryTimer    *time.Timer
+	willTimer      *time.Timer
 	// persist: the session outlives its connection and the broker has a
 	// store, so its transitions are written there (persist.go).
 	persist    bool
@@ -51,15 +54,27 @@ type session struct {
 // standing for the latest message of a QueueLatest subscription.
 type queued struct {
 	msg    *Message
+	subIDs []uint32
+	seq    uint64 // store sequence number; 0: not in the store
+	// sub is the subscription of a Separate delivery (its Key names the
+	// delivery), nil for a merged one.
+	sub    *subscription
 	qos    byte
 	retain bool
-	subIDs []uint32
-	key    string        // the subscription key of a Separate delivery
-	marker *subscription // set on a marker: the message is marker.latest
-	seq    uint64        // store sequence number; 0: not in the store
+	// marker: the entry stands for sub.latest, the newest message of a
+	// QueueLatest subscription.
+	marker bool
 	// handedOut counts the times the message was handed to the session's
 	// connections (Delivery.Redelivered).
 	handedOut uint16
+}
+
+// key returns the subscription key of a Separate delivery.
+func (q *queued) key() string {
+	if q.sub == nil {
+		return ""
+	}
+	return q.sub.opts.Key
 }
 
 // resolveLocked returns the message a queue entry popped from the queue
@@ -67,10 +82,10 @@ type queued struct {
 // message, which leaves the subscription. ok is false for a marker whose
 // message is gone (the subscription was removed or replaced).
 func resolveLocked(q queued) (e queued, ok bool) {
-	sub := q.marker
-	if sub == nil {
+	if !q.marker {
 		return q, true
 	}
+	sub := q.sub
 	if !sub.waiting {
 		return queued{}, false
 	}
@@ -79,30 +94,14 @@ func resolveLocked(q queued) (e queued, ok bool) {
 	return e, true
 }
 
-// front returns the queue's first message, skipping stale markers, or nil
-// when the queue is empty.
-func (s *session) frontLocked() *queued {
-	for s.queue.len() > 0 {
-		q := s.queue.peek()
-		if q.marker == nil {
-			return q
-		}
-		if q.marker.waiting {
-			return &q.marker.latest
-		}
-		s.queue.pop()
-	}
-	return nil
-}
-
 // outMsg is one QoS 1/2 message in flight to the client.
 type outMsg struct {
 	queued
 	id       uint16
 	state    outState
 	done     bool
-	due      bool      // Redeliver asked for it again
-	handedAt time.Time // last handed out or held; set for sessions that retransmit
+	due      bool  // Redeliver asked for it again
+	handedAt int64 // last handed out or held (Unix ns); set for sessions that retransmit
 }
 
 type outState byte
@@ -178,15 +177,20 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 	}
 	size := m.size()
 	cfg := &s.b.cfg
-	if size > cfg.MaxQueuedBytes {
+	maxBytes := cfg.MaxQueuedBytes
+	if s.maxQueuedBytes > 0 {
+		maxBytes = int(s.maxQueuedBytes)
+	}
+	if size > maxBytes {
 		// It can never fit: drop it without evicting what is queued.
 		s.mu.Unlock()
 		s.drop(m, DropTooLarge)
 		return false
 	}
-	var latest *subscription
-	if key != "" && s.latestSubs > 0 {
-		if sub := s.subs[key]; sub != nil && sub.queue == QueueLatest {
+	var sub, latest *subscription
+	if key != "" {
+		sub = s.subs[key]
+		if sub != nil && sub.queue == QueueLatest {
 			latest = sub
 		}
 	}
@@ -196,7 +200,7 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 		s.queuedBytes -= old.msg.size()
 		s.removeLocked(old.seq)
 		s.drop(old.msg, DropSuperseded)
-		q := queued{msg: m, qos: qos, retain: retain, subIDs: cloneIDs(subIDs), key: key}
+		q := queued{msg: m, qos: qos, retain: retain, subIDs: cloneIDs(subIDs), sub: sub}
 		q.seq = s.appendLocked(&q, d)
 		latest.latest = q
 		s.queuedBytes += size
@@ -204,10 +208,13 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 		return true
 	}
 	maxQueued := cfg.MaxQueued
+	if s.maxQueued > 0 {
+		maxQueued = s.maxQueued
+	}
 	if s.queueLimit > 0 && s.queueLimit < maxQueued {
 		maxQueued = s.queueLimit
 	}
-	for s.queue.len() >= maxQueued || s.queuedBytes+size > cfg.MaxQueuedBytes {
+	for s.queue.len() >= maxQueued || s.queuedBytes+size > maxBytes {
 		if cfg.DropPolicy == DropNewest || s.queue.len() == 0 {
 			s.mu.Unlock()
 			s.drop(m, DropQueueFull)
@@ -221,11 +228,11 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 		s.removeLocked(old.seq)
 		s.drop(old.msg, DropQueueFull)
 	}
-	q := queued{msg: m, qos: qos, retain: retain, subIDs: cloneIDs(subIDs), key: key}
+	q := queued{msg: m, qos: qos, retain: retain, subIDs: cloneIDs(subIDs), sub: sub}
 	q.seq = s.appendLocked(&q, d)
 	if latest != nil {
 		latest.latest, latest.waiting = q, true
-		s.queue.push(queued{marker: latest})
+		s.queue.push(queued{sub: latest, marker: true})
 	} else {
 		s.queue.push(q)
 	}
@@ -236,6 +243,24 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 		d.notify(c)
 	}
 	return true
+}
+
+// purgeLocked removes from the queue every entry of sub, a removed
+// Separate subscription, and its marker.
+func (s *session) purgeLocked(sub *subscription) {
+	for n := s.queue.len(); n > 0; n-- {
+		q := s.queue.pop()
+		if q.sub != sub {
+			s.queue.push(q)
+			continue
+		}
+		if q.marker {
+			continue // its value went with the subscription
+		}
+		s.queuedBytes -= q.msg.size()
+		s.removeLocked(q.seq)
+		s.drop(q.msg, DropUnsubscribed)
+	}
 }
 
 // cloneIDs copies the router's scratch subscription identifiers.
@@ -364,11 +389,11 @@ func (s *session) dropQoS0Locked() {
 	for i := 0; i < n; i++ {
 		q := s.queue.pop()
 		e := q
-		if q.marker != nil {
-			if !q.marker.waiting {
+		if q.marker {
+			if !q.sub.waiting {
 				continue
 			}
-			e = q.marker.latest
+			e = q.sub.latest
 		}
 		if e.qos == 0 {
 			resolveLocked(q)

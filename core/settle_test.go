@@ -78,8 +78,9 @@ func TestRequeueSurvivesRestart(t *testing.T) {
 
 		b = storedBroker(t, open(), Config{})
 		c, _ = connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "nacker"}, SessionExpiry: time.Hour})
-		if got := payloads(c.pull()); got != "a,b" {
-			t.Fatalf("restored %q, want a,b", got)
+		got := c.pull()
+		if payloads(got) != "a,b" || got[0].Redelivered != 1 || got[1].Redelivered != 0 {
+			t.Fatalf("restored %q (redelivered %d, %d), want a (redelivered) and b", payloads(got), got[0].Redelivered, got[1].Redelivered)
 		}
 	})
 }

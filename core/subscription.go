@@ -57,6 +57,7 @@ type subscription struct {
 	// its marker in the session's queue while waiting is set.
 	latest  queued
 	waiting bool
+	gone    bool // removed from its session
 }
 
 // store returns the subscription's store record.

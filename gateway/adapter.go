@@ -32,7 +32,16 @@ type listenerAddrs interface {
 // buildAdapters builds the adapters the configuration enables, in the order
 // they start. A new protocol is one more constructor call here.
 func (g *Gateway) buildAdapters() []Adapter {
-	adapters := []Adapter{g.buildMQTT(&g.cfg.MQTT)} // MQTT always runs
+	var adapters []Adapter
+	// Bridges first: a bridge's local session takes its outbox-sized
+	// queue limits when it opens, before any listener lets a publisher
+	// in; and they stop last, after the listeners.
+	if len(g.cfg.Bridges) > 0 {
+		adapters = append(adapters, g.buildBridges(g.cfg.Bridges))
+	} else {
+		g.forgetBridges()
+	}
+	adapters = append(adapters, g.buildMQTT(&g.cfg.MQTT)) // MQTT always runs
 	if g.cfg.MQTTSN.Enabled {
 		adapters = append(adapters, g.buildMQTTSN(&g.cfg.MQTTSN))
 	}

@@ -48,6 +48,7 @@ func newGateway(t *testing.T, adapters ...Adapter) *Gateway {
 	cfg := conf.Default()
 	cfg.MQTT.Listeners = []conf.Listener{{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0"}}
 	cfg.Storage.Type = "memory" // never the repository's ./data
+	cfg.HTTP.Address = ""
 	cfg.Sys.Interval = 0
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,7 @@ type Gateway struct {
 	pprof    *http.Server
 	pprofEnd chan struct{} // closed when pprof's Serve has returned
 	storage  *storage
+	http     *httpServer
 }
 
 // New builds a gateway from a validated configuration and logs the
@@ -90,6 +91,8 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 		return nil, fmt.Errorf("storage: restoring %s: %w", cfg.Storage.Dir, err)
 	}
 	g.adapters = g.buildAdapters()
+	g.http = &httpServer{}
+	g.Broker.Listen(g.http.events())
 	return g, nil
 }
 
@@ -165,11 +168,15 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.Broker.Start()
 	err := g.startPprof(ctx)
 	if err == nil {
+		err = g.startHTTP(ctx)
+	}
+	if err == nil {
 		err = g.startAdapters(ctx)
 	}
 	if err != nil {
 		return errors.Join(err, g.Stop(ctx))
 	}
+	g.http.ready.Store(true)
 	return nil
 }
 
@@ -178,6 +185,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 // says for a server-side close). Then it closes the broker and the store.
 func (g *Gateway) Stop(ctx context.Context) error {
 	var errs []error
+	if err := g.stopHTTP(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop HTTP server: %w", err))
+	}
 	if err := g.stopAdapters(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -195,18 +205,21 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Reload re-reads the password and ACL files (as on SIGHUP) and logs, per
+// Reload re-reads the password, ACL and API key files (as on SIGHUP) and logs, per
 // file, what it loaded or what it kept and why. A file with errors leaves
 // its previous contents in force. Only a good ACL reload re-checks existing
 // subscriptions, removing those the new rules deny. The error joins the
 // failures, which are logged already.
 func (g *Gateway) Reload(ctx context.Context) error {
 	a := &g.cfg.Auth
+	keysErr := g.reloadAPIKeys()
 	if g.passwd == nil && g.acl == nil {
-		g.log.Info("reload: no password or ACL file configured, nothing to reload")
-		return nil
+		if g.cfg.HTTP.APIKeyFile == "" {
+			g.log.Info("reload: no password or ACL file configured, nothing to reload")
+		}
+		return keysErr
 	}
-	var errs []error
+	errs := []error{keysErr}
 	if g.passwd != nil {
 		if err := g.passwd.Reload(); err != nil {
 			err = fmt.Errorf("auth.password_file: %w", err)

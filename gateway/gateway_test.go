@@ -44,6 +44,9 @@ func startLogging(t *testing.T, yaml string, log *slog.Logger) *gateway.Gateway 
 	if cfg.Storage.Dir == "./data" {
 		cfg.Storage.Dir = t.TempDir() // never the repository's ./data
 	}
+	if cfg.HTTP.Address == conf.DefaultHTTPAddress {
+		cfg.HTTP.Address = "127.0.0.1:0" // never a fixed port
+	}
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		t.Fatalf("new: %v", err)
@@ -155,36 +158,50 @@ auth:
 func TestGatewayStartFailsOnBusyPort(t *testing.T) {
 	g := start(t, `mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}`)
 	busy := g.MQTTAddr("tcp").String()
-	cfg, err := conf.Parse([]byte(fmt.Sprintf(`{storage: {type: memory}, debug: {pprof_address: "127.0.0.1:0"}, mqtt: {listeners: [{name: a, type: tcp, address: "127.0.0.1:0"}, {name: b, type: tcp, address: %q}]}}`, busy)))
+	for _, typ := range []string{"tcp", "ws"} {
+		t.Run("first listener "+typ, func(t *testing.T) {
+			first := freeAddr(t)
+			cfg, err := conf.Parse([]byte(fmt.Sprintf(`{storage: {type: memory}, debug: {pprof_address: "127.0.0.1:0"}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: a, type: %s, address: %q}, {name: b, type: tcp, address: %q}]}}`, typ, first, busy)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := newRecorder()
+			g2, err := gateway.New(cfg, slog.New(rec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = g2.Start(context.Background())
+			if err == nil {
+				g2.Stop(context.Background())
+				t.Fatal("started on a port already in use")
+			}
+			if !strings.HasPrefix(err.Error(), "start mqtt: ") {
+				t.Fatalf("start error %q does not name the mqtt adapter", err)
+			}
+			pprof := rec.attr("pprof profiling endpoint enabled", "addr")
+			httpAddr := rec.attr("HTTP API serving without credentials on a loopback address: anyone on this machine may call it; set http.api_key_file to require API keys", "addr")
+			if pprof == "" || httpAddr == "" {
+				t.Fatal("no pprof or HTTP log line with its address")
+			}
+			for _, addr := range []string{first, pprof, httpAddr} {
+				if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+					c.Close()
+					t.Errorf("%s still accepts after the failed start", addr)
+				}
+			}
+		})
+	}
+}
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := newRecorder()
-	g2, err := gateway.New(cfg, slog.New(rec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = g2.Start(context.Background())
-	if err == nil {
-		g2.Stop(context.Background())
-		t.Fatal("started on a port already in use")
-	}
-	if !strings.HasPrefix(err.Error(), "start mqtt: ") {
-		t.Fatalf("start error %q does not name the mqtt adapter", err)
-	}
-	for _, want := range []struct{ msg, attr string }{
-		{"mqtt listening", "addr"},
-		{"pprof profiling endpoint enabled", "addr"},
-	} {
-		addr := rec.attr(want.msg, want.attr)
-		if addr == "" {
-			t.Fatalf("no %q log with %s", want.msg, want.attr)
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			t.Errorf("%s still accepts after the failed start (%q)", addr, want.msg)
-		}
-	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // TestDeprecatedKeyIsAppliedAndLogged starts a gateway whose file sets

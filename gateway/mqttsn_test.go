@@ -12,6 +12,7 @@ func TestMQTTSNOffByDefaultAndStartsWhenEnabled(t *testing.T) {
 	cfg := conf.Default()
 	cfg.MQTT.Listeners = []conf.Listener{{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0"}}
 	cfg.Storage.Type = "memory" // never the repository's ./data
+	cfg.HTTP.Address = ""
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

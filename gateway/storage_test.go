@@ -19,7 +19,7 @@ import (
 
 func storageConfig(t *testing.T, dir string) *conf.Config {
 	t.Helper()
-	cfg, err := conf.Parse([]byte(fmt.Sprintf("sys: {interval: 0s}\nstorage: {dir: %q}\nmqtt: {listeners: [{name: tcp, type: tcp, address: \"127.0.0.1:0\"}]}\n", dir)))
+	cfg, err := conf.Parse([]byte(fmt.Sprintf("sys: {interval: 0s}\nhttp: {address: \"\"}\nstorage: {dir: %q}\nmqtt: {listeners: [{name: tcp, type: tcp, address: \"127.0.0.1:0\"}]}\n", dir)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,4 +44,17 @@ for target in "arm:7:qemu-arm" "arm64::qemu-aarch64"; do
 		fail=1
 	fi
 done
+# The release binaries: each starts (arm and arm64 under qemu-user, amd64
+# natively), carries a publish/subscribe round trip, and keeps to the size
+# budget and, natively, the idle memory budget.
+dist="$out/dist"
+DIST=$dist GO=$GO ./scripts/release.sh
+for target in "amd64:" "arm64:qemu-aarch64" "armv7:qemu-arm" "armv6:qemu-arm"; do
+	IFS=: read -r name qemu <<<"$target"
+	echo "qemu-test: release binary $name ${qemu:+under $qemu}" >&2
+	if ! MQGATE_TEST_BINARY="$dist/mqgate-linux-$name" MQGATE_TEST_EXEC=$qemu \
+		$GO test -count=1 -v -run ReleaseBinary ./test/release/; then
+		fail=1
+	fi
+done
 exit $fail

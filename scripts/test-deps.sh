@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Go modules: Debian's
-# mosquitto-clients and libcoap3-bin (coap-client), and the npm packages of
-# test/interop. Idempotent.
+# mosquitto-clients, Debian's mosquitto broker (an upstream for the bridge
+# tests), chromium (the dashboard's browser test), libcoap3-bin (coap-client)
+# and the npm packages of test/interop. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_apt=()
 command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 command -v coap-client-notls >/dev/null 2>&1 || need_apt+=(libcoap3-bin)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 	$SUDO apt-get update -qq

@@ -2,13 +2,11 @@ package mqtt
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
 	"runtime"
 	"strings"
@@ -18,21 +16,22 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/mqgate/mqgate/adapters/internal/netserve"
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/core/topic"
 )
 
-// conn is one MQTT network connection. Its reader goroutine (run) owns the
-// connection and the writer goroutine; the writer owns the socket's write
-// side. Control packets produced by the reader go through pending so the
-// writer keeps the order in which they were produced.
+// conn is one MQTT network connection, and its netserve.Stream. Its
+// reader goroutine (run) owns the connection and the writer goroutine; the
+// writer owns the socket's write side. Control packets produced by the
+// reader go through pending so the writer keeps the order in which they
+// were produced.
 type conn struct {
-	srv        *Server
-	l          *listener
-	prev, next *conn // in the server's list (under srv.mu)
-	nc         net.Conn
-	remote     netip.AddrPort // the peer, IPv4 unmapped
+	srv *Server
+	l   *listener
+	tc  *netserve.Conn // the transport: socket, poller, the server's list
+	nc  net.Conn       // tc.NetConn()
 
 	version   packet.Version
 	client    *core.Client
@@ -63,28 +62,21 @@ type conn struct {
 	kickOnce sync.Once
 	kickCode atomic.Uint32
 	exited   chan struct{} // closed when the writer handled the kick
-	closeNC  sync.Once
 
-	raw          syscall.RawConn // plain TCP: reads wait for data without a buffer
-	handoff      bool            // run's goroutine no longer owns the connection
-	connDeadline bool            // the handshake set a read deadline
-	connectBy    time.Time       // the connect timeout, for a connection polled until CONNECT
+	handoff      bool      // run's goroutine no longer owns the connection
+	connDeadline bool      // the handshake set a read deadline
+	connectBy    time.Time // the connect timeout, for a connection polled until CONNECT
 
-	// Callbacks made once per connection, so that a read, a write, an
-	// arming of the poller or a task for the workers allocates nothing:
-	// a func literal passed to RawConn or to the workers escapes.
+	// Callbacks made once per connection, so that a read, a write or a
+	// task for the workers allocates nothing: a func literal passed to
+	// RawConn or to the workers escapes.
 	rd, wr     rawOp              // a raw read (owner only), a raw write (writer only)
 	readFn     func(uintptr) bool // c.readFD
 	writeFn    func(uintptr) bool // c.writeFD
 	writeAllFn func()             // c.writeAll
-	burstFn    func()             // c.burst, once polled
-	armFn      func(uintptr)      // c.armFD, once polled
 
 	// Plain TCP on Linux: between bursts of input the connection is
-	// watched by the server's poller and has no goroutine at all.
-	state      atomic.Int32 // stateBusy while a goroutine owns the reads
-	fd         int
-	registered bool           // fd is in the poller (owner only)
+	// watched by the server's poller (tc.Arm) and has no goroutine at all.
 	connacked  bool           // the next burst is the first after CONNACK (owner only)
 	timerBurst bool           // the next burst comes from a late timer firing (owner only)
 	kaTimer    *time.Timer    // keepalive deadline while polled
@@ -107,14 +99,7 @@ type conn struct {
 	yieldFor  uint8  // batches left that yield before writing (see drain)
 }
 
-// Poll states of a connection.
-const (
-	stateBusy  int32 = iota // a goroutine reads and handles input
-	stateArmed              // the poller or the keepalive timer will start one
-)
-
 var (
-	errPollerClosed   = errors.New("poller closed")
 	errWouldBlock     = errors.New("no input")
 	errKicked         = errors.New("connection closed by the server")
 	errKeepAlive      = errors.New("keepalive timeout")
@@ -125,33 +110,45 @@ var (
 // idle connection should not keep one.
 var packets = sync.Pool{New: func() any { return new(packet.Packet) }}
 
-var _ core.Conn = (*conn)(nil)
+var (
+	_ core.Conn       = (*conn)(nil)
+	_ netserve.Stream = (*conn)(nil)
+)
 
-func newConn(s *Server, l *listener, nc net.Conn, remote netip.AddrPort) *conn {
-	c := &conn{srv: s, l: l, nc: nc, remote: remote, exited: make(chan struct{}), wakeCh: make(chan struct{}, 1)}
-	if rawSocketIO && isTCP(nc) {
-		if rc, err := nc.(syscall.Conn).SyscallConn(); err == nil {
-			c.raw = rc
-			c.readFn, c.writeFn = c.readFD, c.writeFD
-		}
+func newConn(s *Server, l *listener, tc *netserve.Conn) *conn {
+	c := &conn{srv: s, l: l, tc: tc, nc: tc.NetConn(), exited: make(chan struct{}), wakeCh: make(chan struct{}, 1)}
+	if tc.RawConn() != nil {
+		c.readFn, c.writeFn = c.readFD, c.writeFD
 	}
 	c.writeAllFn = c.writeAll
 	return c
 }
 
-// takeFD records the socket's descriptor for the poller.
-func (c *conn) takeFD() error {
-	return c.raw.Control(func(fd uintptr) { c.fd = int(fd) })
+// Start implements netserve.Stream: a plain TCP connection on Linux waits
+// in the poller for its CONNECT (awaitConnect), any other reads it on a
+// worker.
+func (c *conn) Start() {
+	if !c.awaitConnect() {
+		c.tc.Go(c.run)
+	}
 }
 
-// isTCP says nc is a plain TCP connection.
-func isTCP(nc net.Conn) bool {
-	switch nc.(type) {
-	case *net.TCPConn, *sockConn:
-		return true
+// Readable implements netserve.Stream: the poller reported input on the
+// idle connection. Before CONNACK, run reads CONNECT; after it, burst
+// handles what arrived.
+func (c *conn) Readable() {
+	if c.handoff {
+		c.burst()
+	} else {
+		c.run()
 	}
-	return false
 }
+
+// PollFailed implements netserve.Stream.
+func (c *conn) PollFailed(err error) { c.finish(err) }
+
+// Stop implements netserve.Stream: the server is shutting down.
+func (c *conn) Stop() { c.Kick(core.ServerShuttingDown) }
 
 // rawOp carries the buffer and the outcome of one raw read or write
 // through a callback made once per connection.
@@ -169,7 +166,7 @@ func (c *conn) readFD(fd uintptr) bool {
 	// wait.
 	c.grow()
 	space := cap(c.rbuf) - len(c.rbuf)
-	c.rd.n, c.rd.e = sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
+	c.rd.n, c.rd.e = netserve.SysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
 	c.drained = c.rd.e == 0 && c.rd.n < space
 	if c.rd.e == syscall.EAGAIN && c.rd.wait {
 		if len(c.rbuf) == 0 {
@@ -185,7 +182,7 @@ func (c *conn) readFD(fd uintptr) bool {
 // c.wr.wait, else it returns what went out.
 func (c *conn) writeFD(fd uintptr) bool {
 	for c.wr.n < len(c.wr.b) {
-		m, e := sysWrite(int(fd), c.wr.b[c.wr.n:])
+		m, e := netserve.SysWrite(int(fd), c.wr.b[c.wr.n:])
 		switch {
 		case e == syscall.EAGAIN && c.wr.wait:
 			return false // wait for room
@@ -208,7 +205,7 @@ func (c *conn) Notify() {
 	default:
 	}
 	if c.ready.Load() && c.running.CompareAndSwap(false, true) {
-		c.srv.workers.Go(c.writeAllFn)
+		c.tc.Go(c.writeAllFn)
 	}
 }
 
@@ -230,7 +227,7 @@ func (c *conn) kick(code byte) {
 		c.close()
 	}
 	c.Notify()
-	if c.state.CompareAndSwap(stateArmed, stateBusy) {
+	if c.tc.Take() {
 		// Polled and idle: nobody would notice the close.
 		go c.finish(errKicked)
 	}
@@ -248,9 +245,7 @@ func (c *conn) markKicked(code byte) {
 // closeStatus sets the WebSocket close status for the MQTT reason code
 // code, unless one is set: the first reason to close is the one told.
 func (c *conn) closeStatus(code byte) {
-	if ws, ok := c.nc.(*wsConn); ok {
-		ws.setStatus(wsStatus(code))
-	}
+	c.tc.SetCloseStatus(wsStatus(code))
 }
 
 // close closes the socket. A polled idle connection would never notice
@@ -258,27 +253,19 @@ func (c *conn) closeStatus(code byte) {
 // WebSocket only starts its closing handshake here, which ends the
 // owner's reads: the owner closes it in end.
 func (c *conn) close() {
-	if ws, ok := c.nc.(*wsConn); ok {
-		ws.shutdown()
-		return
-	}
-	c.closeNC.Do(func() { c.nc.Close() })
-	if c.state.CompareAndSwap(stateArmed, stateBusy) {
+	c.tc.Shutdown()
+	if c.tc.Take() {
 		go c.finish(errKicked)
 	}
 }
 
-// end closes the socket for good. Only the connection's owner calls it,
-// once it no longer reads: a WebSocket then waits, for a bounded time, for
-// the peer's answer to its close frame.
+// end closes the socket for good and the server forgets the connection.
+// Only the connection's owner calls it, once it no longer reads: a
+// WebSocket then waits, for a bounded time, for the peer's answer to its
+// close frame.
 func (c *conn) end() {
-	c.close()
-	if ws, ok := c.nc.(*wsConn); ok {
-		c.closeNC.Do(func() {
-			if err := ws.Close(); err != nil {
-				c.srv.log.Debug("websocket close", "remote", c.remote, "err", err)
-			}
-		})
+	if err := c.tc.Close(); err != nil {
+		c.srv.log.Debug("close", "remote", c.tc.Remote(), "err", err)
 	}
 }
 
@@ -301,11 +288,7 @@ func protocolErr(code byte, format string, args ...any) error {
 func (c *conn) run() {
 	defer func() {
 		if !c.handoff {
-			if c.registered {
-				c.srv.poller.remove(c, c.fd)
-			}
 			c.end()
-			c.srv.connDone(c)
 		}
 	}()
 	if c.kaTimer != nil {
@@ -317,7 +300,7 @@ func (c *conn) run() {
 	}
 
 	if err := c.handshake(); err != nil {
-		c.srv.log.Debug("connect failed", "remote", c.remote, "listener", c.l.cfg.Name, "err", err)
+		c.srv.log.Debug("connect failed", "remote", c.tc.Remote(), "listener", c.l.cfg.Name, "err", err)
 		var ce *errClose
 		var pe *packet.Error
 		switch {
@@ -335,22 +318,10 @@ func (c *conn) run() {
 		c.Notify()
 	}
 	c.handoff = true
-	if c.raw != nil && c.srv.poller != nil {
+	if c.tc.Pollable() {
 		if c.connDeadline {
 			// The handshake's deadline must not cut off later raw reads.
 			c.nc.SetReadDeadline(time.Time{})
-		}
-		if !c.registered {
-			if err := c.takeFD(); err != nil {
-				c.finish(err)
-				return
-			}
-		}
-		c.burstFn = c.burst
-		if c.armFn == nil {
-			// Set once, before the first arming: an arming reads it after
-			// giving the connection up.
-			c.armFn = c.armFD
 		}
 		c.connacked = true
 		c.burst()
@@ -369,7 +340,7 @@ func (c *conn) burst() {
 	// does a connection that was quiet for longer: a keepalive ping or a
 	// DISCONNECT is handled without a goroutine, a buffer and a read
 	// deadline held for a second after it.
-	polled := c.registered && !c.connacked // the poller (or a late timer) handed it over
+	polled := c.tc.Polled() && !c.connacked // the poller (or a late timer) handed it over
 	lingers := polled && !c.timerBurst && time.Since(c.lastIn) < linger
 	c.connacked, c.timerBurst = false, false
 	if polled {
@@ -396,7 +367,6 @@ func (c *conn) burst() {
 			return
 		}
 	}
-	c.registered = true
 	if c.keepAlive > 0 {
 		// [MQTT-3.1.2-24] 1.5 times the keep alive since the last input.
 		c.kaDue = c.lastIn.Add(c.keepAlive * 3 / 2)
@@ -411,15 +381,12 @@ func (c *conn) burst() {
 			c.kaTimer.Reset(d)
 		}
 	}
-	c.state.Store(stateArmed)
-	c.srv.poller.arm(c)
+	c.tc.Arm()
 }
 
-// linger is how long a connection that just had input keeps its reading
-// goroutine, waiting in the runtime's poller, before it goes back to the
-// idle poller: a busy connection then costs no goroutine start, stack
-// growth or epoll re-arm per packet, and an idle one still costs nothing.
-const linger = time.Second
+// linger is how long a busy reader, and a writer that just wrote, wait
+// for more (netserve.Linger).
+const linger = netserve.Linger
 
 // serveLinger reads and handles input until none came for about a linger
 // (or the keepalive deadline passed), then returns errWouldBlock. It all
@@ -438,12 +405,12 @@ func (c *conn) serveLinger() error {
 	c.keepBuf = true
 	c.lingerPkt = packets.Get().(*packet.Packet)
 	defer c.releaseBuf()
-	err := c.raw.Read(func(fd uintptr) bool {
+	err := c.tc.RawConn().Read(func(fd uintptr) bool {
 		for {
 			now := c.moveReadDeadline()
 			c.grow()
 			space := cap(c.rbuf) - len(c.rbuf)
-			n, e := sysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
+			n, e := netserve.SysRead(int(fd), c.rbuf[len(c.rbuf):cap(c.rbuf)])
 			if e == syscall.EAGAIN {
 				return false // wait for readability
 			}
@@ -499,14 +466,14 @@ func (c *conn) moveReadDeadline() time.Time {
 // a later deadline or none: such a firing serves the connection as a
 // report of the poller would.
 func (c *conn) keepAliveExpired() {
-	if !c.state.CompareAndSwap(stateArmed, stateBusy) {
+	if !c.tc.Take() {
 		return
 	}
 	if c.kaDue.IsZero() || time.Now().Before(c.kaDue) {
 		// A report of the poller may have been dropped meanwhile, so the
 		// burst reads; it does not linger, as no input is known to be there.
 		c.timerBurst = true
-		c.srv.workers.Go(c.burstFn)
+		c.tc.Resume()
 		return
 	}
 	c.finish(errKeepAlive)
@@ -566,13 +533,13 @@ func (c *conn) readNow() error {
 		c.rdeadline = time.Time{}
 	}
 	c.rd = rawOp{}
-	err := c.raw.Read(c.readFn)
+	err := c.tc.RawConn().Read(c.readFn)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// The linger deadline passed between the check above and the
 		// runtime's: this read does not wait, so drop it and read again.
 		c.nc.SetReadDeadline(time.Time{})
 		c.rdeadline = time.Time{}
-		err = c.raw.Read(c.readFn)
+		err = c.tc.RawConn().Read(c.readFn)
 	}
 	if err != nil {
 		return err
@@ -592,20 +559,16 @@ func (c *conn) readNow() error {
 // detached with or without its will, and the server forgets the
 // connection.
 func (c *conn) finish(err error) {
-	defer c.srv.connDone(c)
 	defer c.end()
 	if c.kaTimer != nil {
 		c.kaTimer.Stop()
-	}
-	if c.registered {
-		c.srv.poller.remove(c, c.fd)
 	}
 	if c.client == nil {
 		// Polled while awaiting CONNECT: there is no session.
 		if err == errKeepAlive {
 			err = errConnectTimeout
 		}
-		c.srv.log.Debug("connect failed", "remote", c.remote, "listener", c.l.cfg.Name, "err", err)
+		c.srv.log.Debug("connect failed", "remote", c.tc.Remote(), "listener", c.l.cfg.Name, "err", err)
 		return
 	}
 	kind := core.DisconnectWithWill
@@ -652,8 +615,8 @@ var (
 )
 
 // readPacket reads the next whole packet. The header is checked
-// against maxSize before the body is read or any buffer grown (checklist
-// A2). Packets split across reads and several packets in one read are both
+// against maxSize before the body is read or any buffer grown, so a
+// declared length alone cannot make the broker allocate. Packets split across reads and several packets in one read are both
 // handled: leftover bytes stay in rbuf.
 func (c *conn) readPacket(maxSize int, deadline time.Duration) (packet.Header, []byte, error) {
 	if deadline > 0 {
@@ -732,7 +695,7 @@ func (c *conn) grow() {
 
 // fill reads more bytes into rbuf.
 func (c *conn) fill() error {
-	if c.raw != nil {
+	if c.tc.RawConn() != nil {
 		return c.fillRaw()
 	}
 	c.grow()
@@ -745,7 +708,7 @@ func (c *conn) fill() error {
 // Read deadlines apply as for net.Conn.Read.
 func (c *conn) fillRaw() error {
 	c.rd = rawOp{wait: true}
-	if err := c.raw.Read(c.readFn); err != nil {
+	if err := c.tc.RawConn().Read(c.readFn); err != nil {
 		return err
 	}
 	return c.filledRaw(c.rd.n, c.rd.e, time.Time{})
@@ -861,7 +824,7 @@ func (c *conn) logPacket(msg string, p *packet.Packet) {
 	if c.client != nil {
 		id = c.client.Info.ClientID
 	}
-	attrs = append(attrs, slog.String("client", id), slog.String("remote", c.remote.String()),
+	attrs = append(attrs, slog.String("client", id), slog.String("remote", c.tc.Remote().String()),
 		slog.String("type", p.Type.String()))
 	switch p.Type {
 	case packet.PUBLISH:
@@ -885,7 +848,14 @@ func (c *conn) logPacket(msg string, p *packet.Packet) {
 		attrs = append(attrs, slog.Int("id", int(p.PacketID)), slog.Any("filters", p.Filters))
 	case packet.SUBACK, packet.UNSUBACK:
 		attrs = append(attrs, slog.Int("id", int(p.PacketID)), slog.String("codes", fmt.Sprintf("% X", p.ReasonCodes)))
-	case packet.DISCONNECT, packet.CONNACK:
+	case packet.CONNECT:
+		// Never the password.
+		attrs = append(attrs, slog.String("client_id", p.ClientID), slog.Int("version", int(p.Version)),
+			slog.Bool("clean_start", p.CleanStart), slog.Int("keep_alive", int(p.KeepAlive)),
+			slog.String("username", p.Username), slog.Bool("will", p.HasWill))
+	case packet.CONNACK:
+		attrs = append(attrs, slog.String("code", fmt.Sprintf("0x%02X", p.ReasonCode)), slog.Bool("session_present", p.SessionPresent))
+	case packet.DISCONNECT:
 		attrs = append(attrs, slog.String("code", fmt.Sprintf("0x%02X", p.ReasonCode)))
 	}
 	c.srv.log.LogAttrs(context.Background(), slog.LevelDebug, msg, attrs...)
@@ -933,7 +903,7 @@ func (c *conn) handle(p *packet.Packet) error {
 		return protocolErr(packet.ProtocolError, "second CONNECT")
 	default:
 		// CONNACK, SUBACK, UNSUBACK, PINGRESP are never sent to a server
-		// (checklist B8).
+		// [MQTT-4.8.0-1] (MQTT 5 section 4.13: a Protocol Error).
 		return protocolErr(packet.ProtocolError, "%v sent to the server", p.Type)
 	}
 	return nil
@@ -1048,7 +1018,8 @@ func (c *conn) handlePublish(p *packet.Packet) error {
 	case 2:
 		code, _ := cl.PublishQoS2(ctx, p.PacketID, m)
 		if code == core.ReceiveMaximumExceeded {
-			// [MQTT-3.3.4-9] checklist G30.
+			// [MQTT-3.3.4-7] the client exceeded the server's Receive
+			// Maximum: DISCONNECT 0x93.
 			return protocolErr(packet.ReceiveMaximumExceeded, "more than %d QoS 2 publishes awaiting PUBREL", c.srv.broker.Config().MaxInboundQoS2)
 		}
 		c.sendAck(packet.PUBREC, p.PacketID, reasonCode(code))
@@ -1294,7 +1265,7 @@ func (c *conn) wakeDeferred() (batched bool) {
 // returns the number of deliveries it took from the session, -1 if it
 // left them to a writer.
 func (c *conn) writeInline() int {
-	if c.raw == nil || !c.ready.Load() || c.kicked.Load() || c.broken.Load() ||
+	if c.tc.RawConn() == nil || !c.ready.Load() || c.kicked.Load() || c.broken.Load() ||
 		!c.running.CompareAndSwap(false, true) {
 		c.Notify()
 		return -1
@@ -1309,7 +1280,7 @@ func (c *conn) writeInline() int {
 		c.srv.broker.Stats().BytesSent.Add(int64(n))
 		if rest := copy(w.buf, w.buf[n:]); rest > 0 || full {
 			w.buf = w.buf[:rest]
-			c.srv.workers.Go(func() { c.writeLoop(w) })
+			c.tc.Go(func() { c.writeLoop(w) })
 			return deliveries
 		}
 		w.buf = w.buf[:0]
@@ -1318,7 +1289,7 @@ func (c *conn) writeInline() int {
 	c.running.Store(false)
 	// A Notify while running was set started nobody: look again.
 	if (c.wakeup.Load() || c.kicked.Load()) && c.running.CompareAndSwap(false, true) {
-		c.srv.workers.Go(c.writeAllFn)
+		c.tc.Go(c.writeAllFn)
 	}
 	return deliveries
 }
@@ -1326,11 +1297,11 @@ func (c *conn) writeInline() int {
 // tryWrite writes what it can of b without waiting and returns how much.
 func (c *conn) tryWrite(b []byte) int {
 	c.wr = rawOp{b: b}
-	if err := c.raw.Write(c.writeFn); errors.Is(err, os.ErrDeadlineExceeded) {
+	if err := c.tc.RawConn().Write(c.writeFn); errors.Is(err, os.ErrDeadlineExceeded) {
 		// A deadline a past writer run set: this write does not wait, and
 		// the next writer run sets its own.
 		c.nc.SetWriteDeadline(time.Time{})
-		c.raw.Write(c.writeFn)
+		c.tc.RawConn().Write(c.writeFn)
 	}
 	n := c.wr.n
 	c.wr.b = nil
@@ -1341,11 +1312,11 @@ func (c *conn) tryWrite(b []byte) int {
 // A plain TCP connection writes with sysWrite and waits for room in the
 // runtime's poller.
 func (c *conn) write(b []byte) (int, error) {
-	if c.raw == nil {
+	if c.tc.RawConn() == nil {
 		return c.nc.Write(b)
 	}
 	c.wr = rawOp{b: b, wait: true}
-	err := c.raw.Write(c.writeFn)
+	err := c.tc.RawConn().Write(c.writeFn)
 	n, e := c.wr.n, c.wr.e
 	c.wr.b = nil
 	if err == nil && e != 0 {
@@ -1445,40 +1416,10 @@ func (c *conn) appendDelivery(buf []byte, d *core.Delivery, p *packet.Packet) []
 	return out
 }
 
-// peerAddr parses a remote address, IPv4 unmapped.
-func peerAddr(s string) netip.AddrPort {
-	ap, err := netip.ParseAddrPort(s)
-	if err != nil {
-		return netip.AddrPort{}
-	}
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-}
-
-// addrPort converts a connection's remote address, IPv4 unmapped.
-func addrPort(a net.Addr) netip.AddrPort {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ap := ta.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return peerAddr(a.String())
-}
-
 // certCN returns the verified client certificate's common name, if any.
 func certCN(nc net.Conn) string {
-	var st tls.ConnectionState
-	switch t := nc.(type) {
-	case *tls.Conn:
-		st = t.ConnectionState()
-	case *wsConn:
-		tc, ok := t.ws.NetConn().(*tls.Conn)
-		if !ok {
-			return ""
-		}
-		st = tc.ConnectionState()
-	default:
-		return ""
-	}
-	if len(st.PeerCertificates) == 0 || len(st.VerifiedChains) == 0 {
+	st, ok := netserve.ConnectionState(nc)
+	if !ok || len(st.PeerCertificates) == 0 || len(st.VerifiedChains) == 0 {
 		return ""
 	}
 	return st.PeerCertificates[0].Subject.CommonName

@@ -5,11 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/mqgate/mqgate/adapters/internal/netserve"
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 	"github.com/mqgate/mqgate/core"
 )
@@ -51,7 +51,7 @@ func (c *conn) handshake() error {
 	}
 	if h.Type != packet.CONNECT {
 		// [MQTT-3.1.0-1] the first packet must be CONNECT; no CONNACK can
-		// be sent since no protocol version is known (checklist B8).
+		// be sent since no protocol version is known.
 		return protocolErr(packet.ProtocolError, "first packet is %v, not CONNECT", h.Type)
 	}
 	p := packets.Get().(*packet.Packet)
@@ -72,6 +72,9 @@ func (c *conn) handshake() error {
 		}
 		return fmt.Errorf("decode CONNECT: %w", err)
 	}
+	if c.srv.debug() {
+		c.logPacket("mqtt packet received", p)
+	}
 	// The decoded CONNECT aliases the read buffer (will payload, password):
 	// release the buffer only once connect has copied what it keeps.
 	err = c.connect(p)
@@ -88,20 +91,14 @@ func (c *conn) handshake() error {
 // alive. It returns false for a connection the poller cannot watch:
 // run serves that one from the start.
 func (c *conn) awaitConnect() bool {
-	if c.raw == nil || c.srv.poller == nil {
-		return false
-	}
-	if err := c.takeFD(); err != nil {
+	if !c.tc.Pollable() {
 		return false
 	}
 	timeout := c.srv.cfg.ConnectTimeout
 	by := time.Now().Add(timeout)
 	c.connectBy, c.kaDue = by, by
-	c.burstFn, c.armFn = c.run, c.armFD
 	c.kaTimer = time.AfterFunc(timeout, c.keepAliveExpired)
-	c.registered = true
-	c.state.Store(stateArmed)
-	c.srv.poller.arm(c)
+	c.tc.Arm()
 	if !time.Now().Before(by) {
 		// The timer may have fired before the connection was armed,
 		// and then found nothing to end.
@@ -114,7 +111,7 @@ func (c *conn) awaitConnect() bool {
 // sends CONNECT as soon as it is connected, and reading it without waiting
 // needs no deadline timer.
 func (c *conn) connectNow(limit int) (packet.Header, []byte, bool, error) {
-	if c.raw == nil {
+	if c.tc.RawConn() == nil {
 		return packet.Header{}, nil, false, nil
 	}
 	if err := c.readNow(); err != nil && err != errWouldBlock {
@@ -126,7 +123,7 @@ func (c *conn) connectNow(limit int) (packet.Header, []byte, bool, error) {
 // writeConnack writes CONNACK with one raw write when the socket takes it
 // all, as a new connection's does, else within the write timeout.
 func (c *conn) writeConnack(b []byte) error {
-	if c.raw != nil {
+	if c.tc.RawConn() != nil {
 		b = b[c.tryWrite(b):]
 		if len(b) == 0 {
 			return nil
@@ -142,19 +139,8 @@ func (c *conn) writeConnack(b []byte) error {
 // without a FIN is still noticed. Listeners of type tcp and tls accept
 // connections without them.
 func (c *conn) tcpKeepAlive() {
-	nc := c.nc
-	if tc, ok := nc.(*tls.Conn); ok {
-		nc = tc.NetConn()
-	}
-	var err error
-	switch tc := nc.(type) {
-	case *net.TCPConn:
-		err = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true})
-	case *sockConn:
-		err = tc.setKeepAlive()
-	}
-	if err != nil {
-		c.srv.log.Debug("tcp keep-alive", "remote", c.remote, "err", err)
+	if err := netserve.SetKeepAlive(c.nc); err != nil {
+		c.srv.log.Debug("tcp keep-alive", "remote", c.tc.Remote(), "err", err)
 	}
 }
 
@@ -191,7 +177,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		Listener: c.l.cfg.Name,
 		ClientID: p.ClientID,
 		Username: p.Username,
-		PeerAddr: c.remote,
+		PeerAddr: c.tc.Remote(),
 		CertCN:   certCN(c.nc),
 		Version:  byte(c.version),
 	}
@@ -209,7 +195,7 @@ func (c *conn) connect(p *packet.Packet) error {
 	if info.ClientID == "" {
 		if c.version == packet.V31 || c.version == packet.V311 && !p.CleanStart {
 			// 3.1 needs 1-23 characters; 3.1.1 assigns only with clean
-			// session 1 [MQTT-3.1.3-8] (checklist C12).
+			// session 1 [MQTT-3.1.3-8].
 			c.refuse(packet.ClientIdentifierNotValid, packet.ConnRefusedIdentifierRejected)
 			return errors.New("empty client id")
 		}
@@ -293,7 +279,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		switch code {
 		case core.BadUsernameOrPassword:
 			v3 = packet.ConnRefusedBadUsernamePassword
-		case core.NotAuthorized:
+		case core.NotAuthorized, core.Banned:
 			v3 = packet.ConnRefusedNotAuthorized
 		case core.ClientIDNotValid:
 			v3 = packet.ConnRefusedIdentifierRejected
@@ -310,6 +296,9 @@ func (c *conn) connect(p *packet.Packet) error {
 			client.Disconnect(core.DisconnectWithWill, "CONNACK could not be encoded")
 			return fmt.Errorf("encode CONNACK: %w", err)
 		}
+	}
+	if c.srv.debug() {
+		c.logPacket("mqtt packet sent", ack)
 	}
 	if err := c.writeConnack(buf); err != nil {
 		client.Disconnect(core.DisconnectWithWill, "CONNACK could not be written")
@@ -357,8 +346,8 @@ func (c *conn) connack(p *packet.Packet, info *core.ClientInfo, assigned string,
 	return ack
 }
 
-// will converts the CONNECT will into a core.Will (checklist C16: the will
-// topic must be a valid topic name, not a filter and not empty).
+// will converts the CONNECT will into a core.Will; the will topic must be
+// a valid topic name, not a filter and not empty (MQTT 5 section 3.1.3.3).
 func (c *conn) will(p *packet.Packet) (*core.Will, error) {
 	w := &p.Will
 	if w.Topic == "" || core.ValidateTopicName(w.Topic, c.srv.broker.Config().MaxTopicLevels) != nil {

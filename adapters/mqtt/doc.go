@@ -8,12 +8,13 @@
 //
 // # Connections
 //
+// Listeners, sockets, the poller, the workers and WebSocket framing are
+// the shared transport's (adapters/internal/netserve); conn is its Stream.
 // An idle plain TCP connection holds no goroutine and no buffers: on Linux
-// one epoll set watches every such connection (poller_linux.go) and a
-// small pool of workers (workers.go) runs a connection's reader when input
-// arrives, which lingers briefly for more before handing the socket back.
-// TLS and WebSocket connections, and every connection elsewhere, keep a
-// reading goroutine. Writes go through one writer at a time per
+// it waits in netserve's poller, and a worker runs its burst when input
+// arrives, which lingers briefly for more before arming it again. TLS and
+// WebSocket connections, and every connection elsewhere, keep a reading
+// goroutine. Writes go through one writer at a time per
 // connection: control packets the reader produces are appended to
 // pending, and the writer drains them before pulling deliveries from the
 // core, so a SUBACK precedes the retained messages it caused

@@ -8,11 +8,9 @@ func SetReadLinger(cfg *Config, d time.Duration) { cfg.readLinger = d }
 // ArmedConns counts the connections left to the poller, with no goroutine
 // reading them.
 func ArmedConns(s *Server) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for c := s.conns.head; c != nil; c = c.next {
-		if c.state.Load() == stateArmed {
+	for _, st := range s.ns.Streams() {
+		if st.(*conn).tc.Armed() {
 			n++
 		}
 	}
@@ -22,10 +20,7 @@ func ArmedConns(s *Server) int {
 // FireKeepAliveTimers runs every connection's keepalive timer function,
 // as a firing that was late to take its connection would.
 func FireKeepAliveTimers(s *Server) {
-	s.mu.Lock()
-	conns := s.conns.all()
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.keepAliveExpired()
+	for _, st := range s.ns.Streams() {
+		st.(*conn).keepAliveExpired()
 	}
 }

@@ -28,6 +28,7 @@ var reasonCodes = [...]byte{
 	core.PayloadFormatInvalid:     packet.PayloadFormatInvalid,
 	core.SharedSubsNotSupported:   packet.SharedSubscriptionsNotSupported,
 	core.WildcardSubsNotSupported: packet.WildcardSubscriptionsNotSupported,
+	core.Banned:                   packet.Banned,
 }
 
 // reasonCode returns the MQTT 5 reason code for a core outcome; a code the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
+	"github.com/mqgate/mqgate/core"
 )
 
 // A session with expiry 0 ends with its connection, also when a takeover
@@ -158,5 +159,31 @@ func TestV31ConnackReservedByteZeroOnResume(t *testing.T) {
 	v4b := dialRaw(t, ts.tcp(), packet.V311)
 	if ack := v4b.connect("p311", false); !ack.SessionPresent {
 		t.Fatal("3.1.1 resume without Session Present")
+	}
+}
+
+// TestBannedClientRefusedAndKicked: a ban refuses a client at CONNECT
+// with 0x8A Banned (v5) or return code 5 (3.1.1), and a new ban closes
+// a connected client it matches with DISCONNECT 0x98.
+func TestBannedClientRefusedAndKicked(t *testing.T) {
+	ts := startServer(t)
+	online := dialRaw(t, ts.tcp(), packet.V5)
+	if ack := online.connect("victim", true); ack.ReasonCode != 0 {
+		t.Fatalf("CONNACK 0x%02X", ack.ReasonCode)
+	}
+	if n, err := ts.broker.AddBan(core.Ban{Kind: core.BanClientID, Value: "victim"}); err != nil || n != 1 {
+		t.Fatalf("ban: %d kicked, %v", n, err)
+	}
+	if code := online.expectClosed(); code != 0x98 {
+		t.Fatalf("banned connection closed with 0x%02X, want 0x98", code)
+	}
+	if ack := dialRaw(t, ts.tcp(), packet.V5).connect("victim", true); ack.ReasonCode != 0x8A {
+		t.Fatalf("v5 CONNACK 0x%02X, want 0x8A", ack.ReasonCode)
+	}
+	if ack := dialRaw(t, ts.tcp(), packet.V311).connect("victim", true); ack.ReasonCode != packet.ConnRefusedNotAuthorized {
+		t.Fatalf("v3.1.1 CONNACK %d, want 5", ack.ReasonCode)
+	}
+	if ack := dialRaw(t, ts.tcp(), packet.V5).connect("someone-else", true); ack.ReasonCode != 0 {
+		t.Fatalf("an unbanned client got 0x%02X", ack.ReasonCode)
 	}
 }

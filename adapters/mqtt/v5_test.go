@@ -122,6 +122,14 @@ func TestV5PropertiesPassThroughAndExpiryRewritten(t *testing.T) {
 	})
 	sub.sub(t, subOne("props/#", 1))
 	sub.Disconnect(&paho.Disconnect{})
+	// The messages below must find the session offline: published while
+	// the DISCONNECT is still on its way, they would be in flight, and a
+	// message whose delivery has started is completed whatever its
+	// expiry [MQTT-3.3.2-5].
+	waitFor(t, "the session offline", func() bool {
+		s, ok := ts.broker.Session("", "sub")
+		return ok && !s.Connected
+	})
 
 	pub := connect5(t, ts.tcp(), "pub")
 	pf := byte(1)

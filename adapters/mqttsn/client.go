@@ -50,27 +50,40 @@ type client struct {
 	willRetain bool
 	willMsg    []byte
 
-	sess       *sessionState
-	reg        *Registry
-	pending    []core.Delivery // pulled, waiting for a topic registration
-	inflight   map[uint16]*outMsg
-	regOut     *outMsg // the one gateway REGISTER in flight [MQTT-SN 6.10]
+	sess *sessionState
+	reg  *Registry
+	// The core keeps the inflight window: a delivery stays unsettled there
+	// until the client acknowledges it, and Redeliver hands it out again.
+	pending  []core.Delivery // pulled, waiting for a topic registration
+	pulledAt time.Time       // when pending was pulled
+	// Deliveries handed out at or after lateFrom waited for a
+	// registration before they were sent: none is due again before
+	// lateUntil, one retry interval after they went out.
+	lateFrom, lateUntil time.Time
+	pulled              bool // the connection's first Pull is done
+	// retryBase is, for a delivery whose current step did not start with
+	// its first hand-out, the Redelivered count it started at: one resumed
+	// from an earlier connection, or a PUBREL (stepPUBREL until its first
+	// retransmission shows the count). [MQTT-SN 6.13] counts the
+	// retransmissions of each message on a connection; the core counts
+	// hand-outs over the session's life.
+	retryBase  map[uint16]int
+	regOut     *outRegister // the one gateway REGISTER in flight [MQTT-SN 6.10]
 	regMsgID   uint16
 	regBackoff time.Time // REGACK congestion: no REGISTER before then
 	wakePing   bool      // a PINGREQ woke the client: PINGRESP once drained
 	buf        []byte
 }
 
-// outMsg is a message sent to the client and awaiting its acknowledgement.
-type outMsg struct {
-	typ      packet.Type // PUBLISH, PUBREL or REGISTER
-	qos      byte
+// outRegister is the gateway's REGISTER awaiting its REGACK. It is the
+// adapter's own: a registration, not a delivery of the core.
+type outRegister struct {
 	msgID    uint16
-	data     []byte
+	topicID  uint16
+	name     string
+	data     []byte // encoded, for retransmission
 	deadline time.Time
 	retries  int
-	topicID  uint16 // REGISTER
-	name     string // REGISTER
 }
 
 var _ core.Conn = (*client)(nil)
@@ -231,8 +244,10 @@ func (c *client) completeConnect() {
 		Mountpoint: g.cfg.Mountpoint,
 		Version:    packet.ProtocolID,
 	}
+	// Retransmit: unacknowledged deliveries stay in the core's inflight
+	// window, stamped, and the timers resend them [MQTT-SN 6.13].
 	req := &core.OpenRequest{Info: info, CleanStart: c.clean, Conn: c, ReceiveMaximum: g.cfg.MaxInflight,
-		KeepAlive: time.Duration(c.duration) * time.Second}
+		KeepAlive: time.Duration(c.duration) * time.Second, Retransmit: true}
 	if l.cfg.Password != "" {
 		req.Password = []byte(l.cfg.Password)
 	}
@@ -257,7 +272,7 @@ func (c *client) completeConnect() {
 		// MQTT-SN has no authentication return code: a refused login is
 		// "not supported"; anything else is congestion, worth a retry.
 		rc, why := packet.RejectedCongestion, "open session failed"
-		if errors.Is(err, core.BadUsernameOrPassword) || errors.Is(err, core.NotAuthorized) {
+		if errors.Is(err, core.BadUsernameOrPassword) || errors.Is(err, core.NotAuthorized) || errors.Is(err, core.Banned) {
 			rc, why = packet.RejectedNotSupported, "not authenticated"
 		}
 		g.log.Debug("mqtt-sn connect refused", "client", c.id, "listener", l.cfg.Name, "err", err)
@@ -327,7 +342,7 @@ func (g *Gateway) endLocked(c *client, kind core.DisconnectKind, reason string) 
 	}
 	g.mu.Unlock()
 	c.pending = nil
-	c.inflight = nil
+	c.retryBase = nil
 	c.regOut = nil
 }
 
@@ -456,17 +471,17 @@ func (c *client) handle(pk *packet.Packet) {
 	case packet.PUBACK:
 		c.handlePuback(pk)
 	case packet.PUBREC:
-		if om := c.inflight[pk.MsgID]; om != nil && (om.typ == packet.PUBLISH && om.qos == 2 || om.typ == packet.PUBREL) {
-			c.core.Hold(pk.MsgID)
+		// The core holds a QoS 2 delivery, held before or not (a
+		// retransmitted PUBREC), and stamps it: the PUBREL is resent
+		// after Tretry, its retransmissions counted afresh.
+		if c.core.Hold(pk.MsgID) {
+			c.setRetryBase(pk.MsgID, stepPUBREL)
 			c.sendPacket(&packet.Packet{Type: packet.PUBREL, MsgID: pk.MsgID})
-			om.typ, om.data = packet.PUBREL, append(om.data[:0], c.buf...)
-			om.retries, om.deadline = 0, time.Now().Add(c.g.cfg.RetryInterval)
 		}
 	case packet.PUBCOMP:
-		if om := c.inflight[pk.MsgID]; om != nil && om.typ == packet.PUBREL {
-			delete(c.inflight, pk.MsgID)
-			c.core.Complete(pk.MsgID)
-			c.g.markDirty(c)
+		if c.core.Complete(pk.MsgID) {
+			c.forgetRetries(pk.MsgID)
+			c.g.markDirty(c) // a waking client may be drained now
 		}
 	case packet.PUBREL:
 		// Inbound QoS 2: PUBCOMP whether or not the id was known, so a
@@ -585,6 +600,7 @@ func (c *client) dropPendingTopic(name string) {
 		d := c.pending[i]
 		if !d.Held && d.Topic == name {
 			c.core.Settle(d.Tag, core.Rejected)
+			c.forgetRetries(d.Tag)
 			continue
 		}
 		keep = append(keep, d)
@@ -660,26 +676,32 @@ func (c *client) handlePublish(pk *packet.Packet) {
 	}
 }
 
+// handlePuback settles the delivery the PUBACK names. The core reports
+// whether the MsgID named a delivery that could be settled so; a PUBACK
+// for anything else (a delivery awaiting PUBCOMP, a settled or unknown
+// MsgID) is ignored.
 func (c *client) handlePuback(pk *packet.Packet) {
-	om := c.inflight[pk.MsgID]
-	if om == nil || om.typ != packet.PUBLISH {
-		return
-	}
-	switch {
-	case pk.ReturnCode == packet.Accepted && om.qos == 1:
-		c.core.Settle(pk.MsgID, core.Accepted)
-	case pk.ReturnCode == packet.RejectedCongestion:
-		// Try again after Tretry.
-		om.deadline = time.Now().Add(c.g.cfg.RetryInterval)
+	tag := pk.MsgID
+	switch pk.ReturnCode {
+	case packet.Accepted:
+		// A QoS 2 delivery is accepted with PUBREC; a PUBACK refuses it.
+		if !c.core.Settle(tag, core.Accepted) && !c.core.Settle(tag, core.Rejected) {
+			return
+		}
+	case packet.RejectedCongestion:
+		// Try again later: the delivery stays unsettled, and the timer
+		// resends it once it is Tretry old.
 		return
 	default:
+		if !c.core.Settle(tag, core.Rejected) {
+			return
+		}
 		if pk.ReturnCode == packet.RejectedInvalidTopicID && pk.TopicID != 0 {
 			// The client lost the registration: register again next time.
 			c.reg.Remove(pk.TopicID)
 		}
-		c.core.Settle(pk.MsgID, core.Rejected)
 	}
-	delete(c.inflight, pk.MsgID)
+	c.forgetRetries(tag)
 	c.g.markDirty(c)
 }
 

@@ -26,21 +26,34 @@ func (c *client) service(now time.Time) {
 	}
 }
 
-// deliver sends what the session has for the client, registering topic
-// ids as needed, and answers a waking client's PINGREQ once everything
-// was delivered and acknowledged [MQTT-SN 6.14].
+// deliver sends what the session has for the client: the deliveries
+// Redeliver made due again first, then new ones, registering topic ids as
+// needed. It answers a waking client's PINGREQ once everything was
+// delivered and acknowledged [MQTT-SN 6.14].
 func (c *client) deliver(now time.Time) {
+	late := len(c.pending) > 0 // pulled by an earlier call
 	for {
 		if len(c.pending) == 0 {
+			if late {
+				c.sentLate(now)
+				late = false
+			}
+			c.pulledAt = now
 			c.pending = c.core.Pull(c.pending[:0], pullBatch)
+			if !c.pulled {
+				c.pulled = true
+				c.resumed()
+			}
 			if len(c.pending) == 0 {
 				break
 			}
 		}
 		n := 0
 		for n < len(c.pending) && c.sendDelivery(&c.pending[n], now) {
-			c.pending[n] = core.Delivery{}
 			n++
+		}
+		if c.state == stateGone {
+			return // lost after max_retries
 		}
 		rest := copy(c.pending, c.pending[n:])
 		clear(c.pending[rest:])
@@ -52,13 +65,92 @@ func (c *client) deliver(now time.Time) {
 	if len(c.pending) == 0 && cap(c.pending) > 4*pullBatch {
 		c.pending = nil
 	}
-	if c.state == stateAwake && c.wakePing && len(c.pending) == 0 && len(c.inflight) == 0 && c.regOut == nil {
+	if c.state == stateAwake && c.wakePing && len(c.pending) == 0 && c.regOut == nil && c.core.Unsettled() == 0 {
 		c.sendPacket(&packet.Packet{Type: packet.PINGRESP})
 		c.state = stateAsleep
 		c.wakePing = false
 		c.core.SetQueueLimit(c.g.cfg.MaxSleepQueue)
 		c.sleepUntil = now.Add(c.sleepFor * 3 / 2)
 	}
+}
+
+// sentLate records that the deliveries pulled at c.pulledAt went out
+// only now, after waiting for a registration: the core stamped them when
+// they were pulled, and they are not due again before Tretry from now.
+func (c *client) sentLate(now time.Time) {
+	if !now.Before(c.lateUntil) {
+		c.lateFrom = c.pulledAt
+	}
+	c.lateUntil = now.Add(c.g.cfg.RetryInterval)
+}
+
+// dueBefore is the hand-out time at or before which an unsettled delivery
+// is sent again: Tretry ago, but never a delivery still waiting for a
+// registration or one that went out late less than Tretry ago.
+func (c *client) dueBefore(now time.Time) time.Time {
+	t := now.Add(-c.g.cfg.RetryInterval)
+	if len(c.pending) > 0 && !t.Before(c.pulledAt) {
+		t = c.pulledAt.Add(-1)
+	}
+	if now.Before(c.lateUntil) && !t.Before(c.lateFrom) {
+		t = c.lateFrom.Add(-1)
+	}
+	return t
+}
+
+// stepPUBREL is the retry base of a PUBREL until its first
+// retransmission: that hand-out is its first retry.
+const stepPUBREL = -1
+
+// resumed starts the retry count of the deliveries the connection's first
+// Pull handed out again (an earlier connection's, or from before a
+// restart) at their first send on this connection.
+func (c *client) resumed() {
+	for i := range c.pending {
+		if d := &c.pending[i]; d.Tag != 0 && d.Redelivered > 0 {
+			c.setRetryBase(d.Tag, d.Redelivered)
+		}
+	}
+}
+
+func (c *client) setRetryBase(tag uint16, base int) {
+	if c.retryBase == nil {
+		c.retryBase = make(map[uint16]int)
+	}
+	c.retryBase[tag] = base
+}
+
+// forgetRetries drops the retry base of a settled delivery.
+func (c *client) forgetRetries(tag uint16) {
+	if c.retryBase == nil {
+		return
+	}
+	delete(c.retryBase, tag)
+	if len(c.retryBase) == 0 {
+		c.retryBase = nil // an idle client keeps no map
+	}
+}
+
+// retries returns how often d was sent again in its current step on this
+// connection.
+func (c *client) retries(d *core.Delivery) int {
+	if d.Tag == 0 {
+		return 0
+	}
+	if d.Redelivered == 0 {
+		// A first hand-out: a base left under its tag is stale.
+		c.forgetRetries(d.Tag)
+		return 0
+	}
+	base, ok := c.retryBase[d.Tag]
+	if !ok {
+		return d.Redelivered
+	}
+	if base == stepPUBREL {
+		base = d.Redelivered - 1
+		c.retryBase[d.Tag] = base
+	}
+	return d.Redelivered - base
 }
 
 // topicFor finds how to name topic t to this client without registering.
@@ -75,16 +167,25 @@ func (c *client) topicFor(t string) (typ byte, id uint16, ok bool) {
 	return 0, 0, false
 }
 
-// sendDelivery writes one delivery; false means it waits for a topic
-// registration.
+// sendDelivery writes one delivery, a retransmission with DUP when the
+// core handed it out before, or PUBREL for a held one. False means it
+// waits for a topic registration, or the client is lost: d was resent
+// Nretry times without an answer [MQTT-SN 6.13].
 func (c *client) sendDelivery(d *core.Delivery, now time.Time) bool {
+	retries := c.retries(d)
+	if retries > c.g.cfg.MaxRetries {
+		c.lost("no acknowledgement after max_retries")
+		return false
+	}
 	if d.Held {
 		c.sendPacket(&packet.Packet{Type: packet.PUBREL, MsgID: d.Tag})
-		c.track(&outMsg{typ: packet.PUBREL, qos: 2, msgID: d.Tag, data: append([]byte(nil), c.buf...), deadline: now.Add(c.g.cfg.RetryInterval)})
+		c.countRetransmit(retries)
 		return true
 	}
 	typ, id, ok := c.topicFor(d.Topic)
 	if !ok {
+		// A retransmission too: the registry may have forgotten the
+		// topic (PUBACK invalid topic id) since it was first sent.
 		c.register(d, now)
 		return false
 	}
@@ -94,20 +195,18 @@ func (c *client) sendDelivery(d *core.Delivery, now time.Time) bool {
 	}
 	if n, err := packet.Size(&p); err != nil || n > c.g.cfg.MaxMessageSize {
 		c.core.Settle(d.Tag, core.Rejected)
+		c.forgetRetries(d.Tag)
 		return true
 	}
 	c.sendPacket(&p)
-	if d.QoS > 0 {
-		c.track(&outMsg{typ: packet.PUBLISH, qos: d.QoS, msgID: d.Tag, data: append([]byte(nil), c.buf...), deadline: now.Add(c.g.cfg.RetryInterval)})
-	}
+	c.countRetransmit(retries)
 	return true
 }
 
-func (c *client) track(om *outMsg) {
-	if c.inflight == nil {
-		c.inflight = make(map[uint16]*outMsg)
+func (c *client) countRetransmit(retries int) {
+	if retries > 0 {
+		c.g.stats.Retransmits.Add(1)
 	}
-	c.inflight[om.msgID] = om
 }
 
 // register sends the gateway's REGISTER for d's topic unless one is in
@@ -127,17 +226,8 @@ func (c *client) register(d *core.Delivery, now time.Time) {
 		c.regMsgID = 1
 	}
 	c.sendPacket(&packet.Packet{Type: packet.REGISTER, TopicID: id, MsgID: c.regMsgID, TopicName: []byte(d.Topic)})
-	c.regOut = &outMsg{typ: packet.REGISTER, msgID: c.regMsgID, data: append([]byte(nil), c.buf...),
-		deadline: now.Add(c.g.cfg.RetryInterval), topicID: id, name: d.Topic}
-}
-
-// setDup sets the DUP flag of an encoded PUBLISH for its retransmission.
-func setDup(b []byte) {
-	off := 2
-	if b[0] == 0x01 {
-		off = 4
-	}
-	b[off] |= 0x80
+	c.regOut = &outRegister{msgID: c.regMsgID, topicID: id, name: d.Topic, data: append([]byte(nil), c.buf...),
+		deadline: now.Add(c.g.cfg.RetryInterval)}
 }
 
 // timers runs c's keep alive, sleep, will exchange and retransmission
@@ -164,37 +254,29 @@ func (c *client) timers(now time.Time) {
 		c.lost("keep alive timeout")
 		return
 	}
-	for _, om := range c.inflight {
-		if now.Before(om.deadline) {
-			continue
-		}
-		if !c.retransmit(om, now) {
-			return
-		}
-	}
+	// [MQTT-SN 6.13] deliveries unacknowledged for Tretry are due again;
+	// the next Pull hands them out before new messages.
+	due := c.core.Redeliver(c.dueBefore(now)) > 0
 	if r := c.regOut; r != nil && !now.Before(r.deadline) {
-		if !c.retransmit(r, now) {
+		if !c.retransmitRegister(r, now) {
 			return
 		}
 	}
-	if c.regOut == nil && len(c.pending) > 0 && !now.Before(c.regBackoff) {
+	if due || c.regOut == nil && len(c.pending) > 0 && !now.Before(c.regBackoff) {
 		c.deliver(now)
 	}
 }
 
-// retransmit resends om, or ends the client after Nretry attempts
-// [MQTT-SN 6.13].
-func (c *client) retransmit(om *outMsg, now time.Time) bool {
-	om.retries++
-	if om.retries > c.g.cfg.MaxRetries {
+// retransmitRegister resends the gateway's REGISTER, or ends the client
+// after Nretry attempts [MQTT-SN 6.13].
+func (c *client) retransmitRegister(r *outRegister, now time.Time) bool {
+	r.retries++
+	if r.retries > c.g.cfg.MaxRetries {
 		c.lost("no acknowledgement after max_retries")
 		return false
 	}
-	if om.typ == packet.PUBLISH {
-		setDup(om.data)
-	}
 	c.g.stats.Retransmits.Add(1)
-	c.write(om.data)
-	om.deadline = now.Add(c.g.cfg.RetryInterval)
+	c.write(r.data)
+	r.deadline = now.Add(c.g.cfg.RetryInterval)
 	return true
 }

@@ -8,9 +8,19 @@
 // Each UDP listener has one reader goroutine; each DTLS association has one
 // (pion/dtls hands out one net.Conn per peer). One service goroutine per
 // Gateway pulls deliveries for the clients the core notified, retransmits
-// unacknowledged PUBLISH and REGISTER messages, and runs the keep alive,
-// sleep and will-exchange timers on a single ticker. No goroutine exists
-// per client. Stop closes the sockets and waits for all of them.
+// unacknowledged ones and the gateway's own REGISTER, and runs the keep
+// alive, sleep and will-exchange timers on a single ticker. No goroutine
+// exists per client. Stop closes the sockets and waits for all of them.
+//
+// # Inflight messages
+//
+// Sessions are opened with Retransmit, so the core's inflight window is the
+// only record of PUBLISH and PUBREL awaiting an answer: PUBACK, PUBREC and
+// PUBCOMP settle, hold and complete deliveries by MsgID (the core's tag),
+// and every Tretry the timers ask the core to Redeliver what is older and
+// send it again, re-encoded from the delivery. The adapter keeps only what
+// the core cannot know: the REGISTER in flight, the deliveries waiting for
+// it, and how many retransmissions a message had on this connection.
 //
 // # Locks
 //

@@ -2,7 +2,11 @@
 //
 //	mqgate [run] [-c mqgate.yaml]   start the gateway (the default)
 //	mqgate passwd -f FILE USER      add or update a user in a password file
+//	mqgate apikey -f FILE NAME      create an HTTP API key (-D deletes, -l lists)
+//	mqgate ctl COMMAND              call a running gateway's HTTP API
+//	mqgate config check -c FILE     validate a config, print it with defaults
 //	mqgate version                  print the version, commit and commit date
+//	mqgate health                   exit 0 when the local gateway answers
 //	mqgate help [COMMAND]           list the commands, or show one's flags
 //
 // The load generator is a command of its own, cmd/mqgate-bench.
@@ -50,7 +54,11 @@ func commands() []command {
 				return runGateway(args, stdout, stderr)
 			}},
 		{"passwd", "add or update a user in a bcrypt password file", passwd},
+		{"apikey", "create, delete or list the HTTP API's keys", apikey},
+		{"ctl", "call a running gateway's HTTP API: status, clients, kick, retained, publish", ctl},
+		{"config", "check a configuration file: mqgate config check -c FILE", config},
 		{"version", "print the version, commit, commit date, Go version and platform", version},
+		{"health", "exit 0 when the gateway on this host answers (a container's HEALTHCHECK)", health},
 		{"help", "print this help, or a command's: mqgate help COMMAND", help},
 	}
 }
@@ -200,7 +208,7 @@ func version(args []string, _ io.Reader, stdout, _ io.Writer) error {
 
 func runGateway(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "mqgate [run] [-c FILE]",
-		"Start the gateway: with -c on that configuration file, without it on the\nembedded defaults (MQTT on :1883, MQTT over WebSocket on :8083/mqtt).\nSIGHUP reloads the password and ACL files; SIGTERM or SIGINT stop it.")
+		"Start the gateway: with -c on that configuration file, without it on the\nembedded defaults (MQTT on :1883, MQTT over WebSocket on :8083/mqtt, the\nHTTP API on 127.0.0.1:18083). MQGATE_SECTION__KEY environment variables\nset keys over both. SIGHUP reloads the password, ACL and API key\nfiles and log.level, and logs which other changes need a restart; SIGTERM\nor SIGINT stop it.")
 	path := fs.String("c", "", "configuration file (YAML); embedded defaults when empty")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -208,14 +216,11 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return newFlagError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	cfg := conf.Default()
-	if *path != "" {
-		var err error
-		if cfg, err = conf.Load(*path); err != nil {
-			return err
-		}
+	cfg, err := conf.Resolve(*path, os.Environ())
+	if err != nil {
+		return err
 	}
-	log := newLogger(cfg.Log, stderr)
+	log, level := newLogger(cfg.Log, stderr)
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		return err
@@ -236,6 +241,7 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 		case <-ctx.Done():
 			done = true
 		case <-hup:
+			reloadConfig(*path, os.Environ(), cfg, level, log)
 			// Reload logs what it reloaded and what it kept and why; its
 			// error would only repeat that.
 			_ = g.Reload(ctx)
@@ -251,31 +257,54 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func newLogger(c conf.LogConfig, w io.Writer) *slog.Logger {
+// newLogger returns the logger for c and the level it logs at, which a
+// reload may change.
+func newLogger(c conf.LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
+	level := new(slog.LevelVar)
+	level.Set(lvl)
+	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), level
 }
 
 // passwd adds or updates a user. The password comes from -p, or from the
 // terminal without echo, or from the first line of standard input.
 func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("passwd", "mqgate passwd -f FILE [-p PASSWORD] [-cost N] USER",
-		"Add USER to the bcrypt password file FILE, or change USER's password.\nThe file is created when missing and rewritten atomically with mode 0600.\nWithout -p the password is read from the terminal without echo, or from\nthe first line of standard input.")
+	fs := newFlagSet("passwd", "mqgate passwd -f FILE [-p PASSWORD] [-cost N] USER | -D USER | -l",
+		"Add USER to the bcrypt password file FILE, or change USER's password.\nThe file is created when missing and rewritten atomically with mode 0600.\nWithout -p the password is read from the terminal without echo, or from\nthe first line of standard input. -D deletes USER, -l lists the users.")
 	file := fs.String("f", "", "password file to create or update (required)")
 	pw := fs.String("p", "", "password (read from the terminal or standard input when empty)")
 	cost := fs.Int("cost", bcrypt.DefaultCost, "bcrypt cost")
+	del := fs.Bool("D", false, "delete USER, as mosquitto_passwd -D does")
+	list := fs.Bool("l", false, "list the users")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if *file == "" || fs.NArg() != 1 {
-		return newFlagError(errors.New("usage: mqgate passwd -f FILE [-p PASSWORD] USER"))
+	if *list && *file != "" && fs.NArg() == 0 && !*del {
+		users, err := auth.Usernames(*file)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			fmt.Fprintln(stdout, u)
+		}
+		return nil
+	}
+	if *file == "" || fs.NArg() != 1 || *list {
+		return newFlagError(errors.New("usage: mqgate passwd -f FILE [-p PASSWORD] USER, -f FILE -D USER or -f FILE -l"))
 	}
 	user := fs.Arg(0)
+	if *del {
+		if err := auth.DeleteUser(*file, user); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %q deleted from %s\n", user, *file)
+		return nil
+	}
 	password := *pw
 	if password == "" {
 		var err error

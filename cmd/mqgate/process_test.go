@@ -224,7 +224,7 @@ func TestBinary(t *testing.T) {
 	t.Run("SIGTERM stops a running gateway with exit 0", func(t *testing.T) {
 		dir := t.TempDir()
 		tcpAddr, wsAddr := freePort(t), freePort(t)
-		cfg := fmt.Sprintf("mqtt:\n  listeners:\n    - {type: tcp, address: %q}\n    - {type: ws, address: %q}\n", tcpAddr, wsAddr)
+		cfg := fmt.Sprintf("http: {address: \"\"}\nmqtt:\n  listeners:\n    - {type: tcp, address: %q}\n    - {type: ws, address: %q}\n", tcpAddr, wsAddr)
 		if err := os.WriteFile(filepath.Join(dir, "cfg.yaml"), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +252,7 @@ func TestBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		tcpAddr := freePort(t)
-		cfg := fmt.Sprintf("mqtt:\n  listeners:\n    - {type: tcp, address: %q}\nauth:\n  acl_file: %q\n", tcpAddr, acl)
+		cfg := fmt.Sprintf("http: {address: \"\"}\nmqtt:\n  listeners:\n    - {type: tcp, address: %q}\nauth:\n  acl_file: %q\n", tcpAddr, acl)
 		if err := os.WriteFile(filepath.Join(dir, "cfg.yaml"), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}

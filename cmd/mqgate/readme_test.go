@@ -105,21 +105,23 @@ func quickStartCommands(t *testing.T) [][]string {
 	return cmds
 }
 
-// shellWords splits a command line the way sh would for the README's
-// simple commands: words, single quotes, and a trailing # comment.
+// shellWords splits a command line the way sh would for the simple
+// commands of the README and the Dockerfile: words, single and double
+// quotes (no escapes), and a trailing # comment.
 func shellWords(t *testing.T, line string) []string {
 	t.Helper()
 	var words []string
 	var w strings.Builder
-	inWord, quoted := false, false
+	inWord := false
+	var quote rune
 	for _, r := range line {
 		switch {
-		case quoted && r == '\'':
-			quoted = false
-		case quoted:
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
 			w.WriteRune(r)
-		case r == '\'':
-			quoted, inWord = true, true
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
 		case r == '#' && !inWord:
 			return words
 		case r == ' ' || r == '\t':
@@ -133,8 +135,8 @@ func shellWords(t *testing.T, line string) []string {
 			inWord = true
 		}
 	}
-	if quoted {
-		t.Fatalf("unterminated quote in README command %q", line)
+	if quote != 0 {
+		t.Fatalf("unterminated quote in %q", line)
 	}
 	if inWord {
 		words = append(words, w.String())

@@ -142,7 +142,11 @@ type QueueEntry struct {
 	SubscriptionIDs []uint32
 	// Key is the subscription key of a delivery to a Separate
 	// subscription; empty for a merged delivery.
-	Key      string
+	Key string
+	// Latest marks the newest undelivered message of a latest-value
+	// subscription: of several such entries under one Key, only the last
+	// is kept at restore.
+	Latest   bool
 	PacketID uint16 // 0 while Queued
 	State    DeliveryState
 }
@@ -171,6 +175,7 @@ type Store interface {
 	Inbound() Inbound
 	Retained() Retained
 	Outbox() Outbox
+	Bans() Bans
 
 	// Sync makes every write that returned before the call durable, within
 	// the durability the store was opened with (a store that batches
@@ -280,6 +285,26 @@ type Retained interface {
 
 // Outbox keeps, per bridge, the messages waiting to be forwarded upstream.
 // A bridge peeks a window, sends it, and deletes what was acknowledged.
+// Ban refuses clients: by client id, username, or peer address (an
+// address or a CIDR prefix).
+type Ban struct {
+	Kind   string // "clientid", "username" or "peerhost"
+	Value  string
+	Reason string
+	At     time.Time
+	Until  time.Time // zero: never expires
+}
+
+// Bans keeps the ban list. It is small and read whole at startup.
+type Bans interface {
+	// Put adds or replaces the ban of (b.Kind, b.Value), durably.
+	Put(b *Ban) error
+	// Delete removes a ban; removing a missing one is not an error.
+	Delete(kind, value string) error
+	// List returns every ban in (Kind, Value) order.
+	List() ([]Ban, error)
+}
+
 type Outbox interface {
 	// Append adds m to the outbox of bridge and returns its sequence
 	// number; sync as for Queues.Append.

@@ -22,7 +22,8 @@ import (
 var binary string
 
 // Main builds ./cmd/mqgate of the module the calling test belongs to, runs
-// the tests and removes the binary. With MQGATE_TEST_GOARCH (and
+// the tests and removes the binary; MQGATE_TEST_BINARY names a binary to
+// run instead (a release build). With MQGATE_TEST_GOARCH (and
 // MQGATE_TEST_GOARM) set it builds for that architecture, and Start runs the
 // binary through MQGATE_TEST_EXEC, e.g. qemu-arm. Call it from TestMain:
 //
@@ -43,8 +44,14 @@ func Main(m *testing.M) int {
 	return m.Run()
 }
 
+// Binary is the mqgate binary the tests run.
+func Binary() string { return binary }
+
 // build compiles ./cmd/mqgate into dir.
 func build(dir string) (string, error) {
+	if prebuilt := os.Getenv("MQGATE_TEST_BINARY"); prebuilt != "" {
+		return prebuilt, nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
@@ -165,6 +172,9 @@ func Start(t *testing.T, cfgPath string, listeners ...string) *Process {
 	}
 	return p
 }
+
+// Pid is the process id of mqgate, or of the emulator running it.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
 func (p *Process) listening(names []string) bool {
 	for _, n := range names {

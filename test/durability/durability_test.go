@@ -65,6 +65,7 @@ func testKill9(t *testing.T, syncMode string) {
 	cfg := fmt.Sprintf(`node: durability
 log: {level: info, format: text}
 sys: {interval: 0s}
+http: {address: "127.0.0.1:0"}
 sessions: {max_queued_messages: 10000}
 storage: {type: disk, dir: %q, sync: %s}
 mqtt:

@@ -37,6 +37,7 @@ func (b *broker) TCPURL() string { return fmt.Sprintf("mqtt://127.0.0.1:%d", b.T
 const brokerConfig = `node: interop
 log: {level: debug, format: text}
 sys: {interval: 0s}
+http: {address: "127.0.0.1:0"}
 mqtt:
   listeners:
     - {name: tcp, type: tcp, address: "127.0.0.1:0"}

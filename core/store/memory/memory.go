@@ -23,6 +23,7 @@ type Store struct {
 	inbound  map[store.Key]map[uint16]struct{}
 	retained map[string]*store.Message
 	outbox   map[string][]store.OutboxEntry // ascending Seq
+	bans     map[[2]string]store.Ban
 }
 
 type session struct {

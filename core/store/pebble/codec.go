@@ -163,7 +163,8 @@ func (d *decoder) message(m *store.Message) {
 }
 
 // Queue entry: version, QoS, flags (1: retain, 2: has a subscription
-// key), subscription ids, message, and with flag 2 the key.
+// key, 4: latest value), subscription ids, message, and with flag 2 the
+// key.
 func appendEntry(b []byte, e *store.QueueEntry) []byte {
 	var flags byte
 	if e.Retain {
@@ -171,6 +172,9 @@ func appendEntry(b []byte, e *store.QueueEntry) []byte {
 	}
 	if e.Key != "" {
 		flags |= 2
+	}
+	if e.Latest {
+		flags |= 4
 	}
 	b = append(b, valueVersion, e.QoS, flags)
 	b = binary.AppendUvarint(b, uint64(len(e.SubscriptionIDs)))
@@ -190,6 +194,7 @@ func decodeEntry(v []byte, e *store.QueueEntry) bool {
 	e.QoS = d.byte()
 	flags := d.byte()
 	e.Retain = flags&1 != 0
+	e.Latest = flags&4 != 0
 	if n := d.uvarint(); n > 0 && n <= uint64(len(d.buf)) {
 		e.SubscriptionIDs = make([]uint32, n)
 		for i := range e.SubscriptionIDs {

@@ -38,6 +38,7 @@ const (
 	kindRetained     = 'r'
 	kindRetainExpiry = 'e'
 	kindOutbox       = 'o'
+	kindBan          = 'b'
 )
 
 var (

@@ -177,6 +177,32 @@ var cases = []testCase{
 		wantNotFound(t, s.Sessions().SetSubscription(keyB, store.Subscription{Filter: "x"}))
 		must(t, s.Sessions().DeleteSubscription(keyB, "x"))
 	}},
+	{"bans put, replace, delete and list in order", func(t *testing.T, s store.Store) {
+		bans := []store.Ban{
+			{Kind: "username", Value: "mallory", Reason: "abuse", At: t0},
+			{Kind: "clientid", Value: "dev-9", At: t0, Until: t0.Add(time.Hour)},
+			{Kind: "peerhost", Value: "192.0.2.0/24", Reason: "scanner", At: t0},
+		}
+		for i := range bans {
+			must(t, s.Bans().Put(&bans[i]))
+		}
+		replaced := store.Ban{Kind: "username", Value: "mallory", Reason: "still abuse", At: t0.Add(time.Minute)}
+		must(t, s.Bans().Put(&replaced))
+		must(t, s.Bans().Delete("clientid", "dev-9"))
+		must(t, s.Bans().Delete("clientid", "never"))
+		got, err := s.Bans().List()
+		must(t, err)
+		want := []store.Ban{bans[2], replaced}
+		if len(got) != len(want) {
+			t.Fatalf("bans %+v, want %+v", got, want)
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Kind != w.Kind || g.Value != w.Value || g.Reason != w.Reason || !g.At.Equal(w.At) || !g.Until.Equal(w.Until) {
+				t.Errorf("ban %d = %+v, want %+v", i, g, w)
+			}
+		}
+	}},
 	{"keyed subscriptions share a filter", func(t *testing.T, s store.Store) {
 		want := fullSession(keyA)
 		want.Subscriptions = nil
@@ -268,6 +294,7 @@ var cases = []testCase{
 			}
 			if i%5 == 0 {
 				e.Key = fmt.Sprint("sub-", i)
+				e.Latest = i%10 == 0
 			}
 			seq, err := s.Queues().Append(keyA, e, i%2 == 0)
 			must(t, err)
@@ -708,7 +735,7 @@ func checkQueue(t testing.TB, got, want []store.QueueEntry) {
 	}
 	for i := range want {
 		g, w := &got[i], &want[i]
-		if g.Seq != w.Seq || g.QoS != w.QoS || g.Retain != w.Retain || g.PacketID != w.PacketID || g.State != w.State || g.Key != w.Key ||
+		if g.Seq != w.Seq || g.QoS != w.QoS || g.Retain != w.Retain || g.PacketID != w.PacketID || g.State != w.State || g.Key != w.Key || g.Latest != w.Latest ||
 			len(g.SubscriptionIDs) != len(w.SubscriptionIDs) || (len(w.SubscriptionIDs) > 0 && !slices.Equal(g.SubscriptionIDs, w.SubscriptionIDs)) {
 			t.Errorf("entry %d:\n got seq %d qos %d retain %v id %d state %d subs %v key %q\nwant seq %d qos %d retain %v id %d state %d subs %v key %q", i,
 				g.Seq, g.QoS, g.Retain, g.PacketID, g.State, g.SubscriptionIDs, g.Key,

@@ -1,0 +1,237 @@
+package bridge
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mqgate/mqgate/core/store"
+)
+
+// outbox is one bridge's durable queue in the store, with the count and
+// bytes it holds kept in memory so that the limits are checked without
+// reading the store. Appends come from the local loop, deletes from the
+// sender; both take mu.
+type outbox struct {
+	st       store.Store
+	name     string
+	maxCount int
+	maxBytes int64
+	dropOld  bool
+	opened   time.Time
+
+	mu    sync.Mutex
+	ents  []entryInfo // in Seq order; deleted ones stay until they reach the front
+	count int
+	bytes int64
+	drops int64
+	// Acknowledged entries leave the store in batches, by DeleteUpTo below
+	// the oldest entry still waiting: deleting them one by one costs a
+	// store (the memory one above all) far more. Until then peek skips
+	// them; after a crash they are sent again (at least once).
+	lastSeq   uint64 // highest Seq appended or loaded
+	unflushed int    // removals not yet deleted from the store
+}
+
+// flushEvery is how many acknowledged entries may wait for deletion.
+const flushEvery = 256
+
+// entryInfo is what the outbox keeps in memory per stored message: 24
+// bytes, 24 MB at the default limit of a million messages.
+type entryInfo struct {
+	seq uint64
+	// at is when it was appended, or loaded after a restart, in
+	// nanoseconds of the monotonic clock since the outbox opened, so a
+	// step of the wall clock does not change its age.
+	at   int64
+	size int32
+	gone bool
+}
+
+// msgSize is the size a message is charged against max_bytes.
+func msgSize(m *store.Message) int32 {
+	n := len(m.Topic) + len(m.Payload) + len(m.ContentType) + len(m.ResponseTopic) + len(m.CorrelationData) + 32
+	for _, u := range m.UserProperties {
+		n += len(u.Key) + len(u.Value)
+	}
+	return int32(n)
+}
+
+// openOutbox loads the accounting of what the store already holds.
+func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropOld bool) (*outbox, error) {
+	o := &outbox{st: st, name: name, maxCount: maxCount, maxBytes: maxBytes, dropOld: dropOld, opened: time.Now()}
+	from := uint64(0)
+	for {
+		es, err := st.Outbox().Peek(name, from, 1024)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			sz := msgSize(e.Message)
+			o.ents = append(o.ents, entryInfo{seq: e.Seq, size: sz, at: 0})
+			o.count++
+			o.bytes += int64(sz)
+			from = e.Seq + 1
+			o.lastSeq = e.Seq
+		}
+		if len(es) < 1024 {
+			return o, nil
+		}
+	}
+}
+
+// append adds m unsynced; the caller syncs the store before settling the
+// local delivery. A full outbox drops the oldest messages, or m itself
+// under drop_newest; appended is false then.
+func (o *outbox) append(m *store.Message) (appended bool, err error) {
+	sz := msgSize(m)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.count >= o.maxCount || o.bytes+int64(sz) > o.maxBytes {
+		if !o.dropOld || o.count == 0 {
+			o.drops++
+			return false, nil
+		}
+		e := o.frontLocked()
+		// Everything below the front is gone already.
+		if err := o.st.Outbox().DeleteUpTo(o.name, e.seq); err != nil {
+			return false, err
+		}
+		o.goneLocked(e.seq)
+		o.drops++
+	}
+	seq, err := o.st.Outbox().Append(o.name, m, false)
+	if err != nil {
+		return false, err
+	}
+	o.ents = append(o.ents, entryInfo{seq: seq, size: sz, at: int64(time.Since(o.opened))})
+	o.lastSeq = seq
+	o.count++
+	o.bytes += int64(sz)
+	return true, nil
+}
+
+// frontLocked returns the oldest entry still stored; count > 0.
+func (o *outbox) frontLocked() *entryInfo {
+	for o.ents[0].gone {
+		o.ents = o.ents[1:]
+	}
+	return &o.ents[0]
+}
+
+// findLocked returns the index of seq in ents.
+func (o *outbox) findLocked(seq uint64) (int, bool) {
+	return slices.BinarySearchFunc(o.ents, seq, func(e entryInfo, s uint64) int {
+		switch {
+		case e.seq < s:
+			return -1
+		case e.seq > s:
+			return 1
+		}
+		return 0
+	})
+}
+
+// goneLocked marks seq deleted and reports whether it was still counted.
+func (o *outbox) goneLocked(seq uint64) bool {
+	i, ok := o.findLocked(seq)
+	if !ok || o.ents[i].gone {
+		return false
+	}
+	o.ents[i].gone = true
+	o.count--
+	o.bytes -= int64(o.ents[i].size)
+	for len(o.ents) > 0 && o.ents[0].gone {
+		o.ents = o.ents[1:]
+	}
+	if len(o.ents) == 0 {
+		o.ents = nil // let the backing array go
+	}
+	return true
+}
+
+// remove deletes seq once the upstream acknowledged it (or refused it);
+// the store deletion may wait for a later flush.
+func (o *outbox) remove(seq uint64) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.goneLocked(seq) {
+		return nil
+	}
+	if o.unflushed++; o.unflushed >= flushEvery {
+		return o.flushLocked()
+	}
+	return nil
+}
+
+// flush deletes from the store what was removed below the oldest entry
+// still waiting.
+func (o *outbox) flush() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.flushLocked()
+}
+
+func (o *outbox) flushLocked() error {
+	if o.unflushed == 0 {
+		return nil
+	}
+	upTo := o.lastSeq
+	if len(o.ents) > 0 {
+		if o.ents[0].seq == 0 {
+			return nil
+		}
+		upTo = o.ents[0].seq - 1
+	}
+	o.unflushed = 0
+	return o.st.Outbox().DeleteUpTo(o.name, upTo)
+}
+
+// countDrop counts a message dropped on its way to the outbox.
+func (o *outbox) countDrop() {
+	o.mu.Lock()
+	o.drops++
+	o.mu.Unlock()
+}
+
+// peek returns up to max entries still waiting from seq on, and the seq
+// to peek from next; no entries means none are left.
+func (o *outbox) peek(from uint64, max int) ([]store.OutboxEntry, uint64, error) {
+	for {
+		es, err := o.st.Outbox().Peek(o.name, from, max)
+		if err != nil || len(es) == 0 {
+			return nil, from, err
+		}
+		next := es[len(es)-1].Seq + 1
+		o.mu.Lock()
+		kept := es[:0]
+		for _, e := range es {
+			if i, ok := o.findLocked(e.Seq); ok && !o.ents[i].gone {
+				kept = append(kept, e)
+			}
+		}
+		o.mu.Unlock()
+		if len(kept) > 0 {
+			return kept, next, nil
+		}
+		from = next
+	}
+}
+
+// outboxStats is the outbox's state for the bridge's status.
+type outboxStats struct {
+	Count     int
+	Bytes     int64
+	Drops     int64
+	OldestAge time.Duration
+}
+
+func (o *outbox) stats() outboxStats {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := outboxStats{Count: o.count, Bytes: o.bytes, Drops: o.drops}
+	if o.count > 0 {
+		s.OldestAge = time.Since(o.opened) - time.Duration(o.frontLocked().at)
+	}
+	return s
+}

@@ -1,0 +1,72 @@
+package gateway
+
+import (
+	"github.com/mqgate/mqgate/adapters/bridge"
+	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/httpapi"
+)
+
+var _ Adapter = (*bridge.Set)(nil)
+
+// buildBridges builds the upstream bridges from the validated bridges
+// list; their outboxes live in the gateway's store.
+func (g *Gateway) buildBridges(cs []conf.BridgeConfig) *bridge.Set {
+	var cfgs []bridge.Config
+	for _, c := range cs {
+		bc := bridge.Config{
+			Name: c.Name, Addresses: c.Addrs(), Protocol: c.Protocol, ClientID: c.ClientID,
+			Username: c.Username, PasswordFile: c.PasswordFile, CleanStart: c.CleanStart,
+			SessionExpiry: c.SessionExpiry.D(), KeepAlive: c.KeepAlive.D(), MaxInflight: c.MaxInflight,
+			ReconnectMin: c.ReconnectMin.D(), ReconnectMax: c.ReconnectMax.D(),
+			OutboxMax: c.Outbox.MaxMessages, OutboxBytes: int64(c.Outbox.MaxBytes),
+			DropNewest: c.Outbox.Policy == "drop_newest", OutboxQoS0: c.Outbox.QoS0,
+		}
+		if c.Password != "" {
+			bc.Password = []byte(c.Password)
+		}
+		if t := c.TLS; t != nil {
+			bc.TLS = &bridge.TLS{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+				ServerName: t.ServerName, ALPN: t.ALPN, InsecureSkipVerify: t.InsecureSkipVerify}
+		}
+		for _, r := range c.Rules {
+			bc.Rules = append(bc.Rules, bridge.Rule{Direction: r.Direction, Local: r.Local, Remote: r.Remote, QoS: byte(r.QoS)})
+		}
+		cfgs = append(cfgs, bc)
+	}
+	return bridge.New(cfgs, g.cfg.Node, g.storage.backend(), g.Broker, g.log.With("adapter", "bridge"))
+}
+
+// bridgeStatus describes the configured bridges for /api/v1/bridges. The
+// running ones are read only once the gateway is ready: the bridge set
+// builds them while it starts.
+func (g *Gateway) bridgeStatus() []httpapi.BridgeStatus {
+	var running []*bridge.Bridge
+	if g.http.ready.Load() {
+		for _, a := range g.adapters {
+			if s, ok := a.(*bridge.Set); ok {
+				running = s.Bridges()
+			}
+		}
+	}
+	out := make([]httpapi.BridgeStatus, 0, len(g.cfg.Bridges))
+	for i, c := range g.cfg.Bridges {
+		b := httpapi.BridgeStatus{Name: c.Name, Enabled: true, Status: "starting", Addresses: c.Addrs()}
+		if i < len(running) {
+			st := running[i].Status()
+			b.Status = "disconnected"
+			if st.Connected {
+				b.Status = "connected"
+			}
+			b.Address, b.Queued, b.QueuedBytes, b.OldestSeconds = st.Address, st.Queued, st.QueuedBytes, st.OldestSeconds
+			b.Dropped, b.Reconnects, b.LastError = st.Dropped, st.Reconnects, st.LastError
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// forgetBridges deletes the local sessions bridges left in the store when
+// none is configured any more.
+func (g *Gateway) forgetBridges() {
+	bridge.ForgetRemoved(g.Broker, nil, g.log.With("adapter", "bridge"))
+}

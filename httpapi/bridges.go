@@ -1,0 +1,45 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// BridgeStatus is one upstream bridge: its configuration's name and
+// upstream, and its state now (connected, backlog and its age, drops,
+// reconnects, last error).
+type BridgeStatus struct {
+	Name          string   `json:"name"`
+	Enabled       bool     `json:"enable"`
+	Status        string   `json:"status"` // connected, disconnected, or starting while the gateway starts or stops
+	Addresses     []string `json:"addresses"`
+	Address       string   `json:"address,omitempty"` // the one in use or last tried
+	Queued        int      `json:"queued"`
+	QueuedBytes   int64    `json:"queued_bytes"`
+	OldestSeconds float64  `json:"oldest_age_seconds"`
+	Dropped       int64    `json:"dropped"`
+	Reconnects    int64    `json:"reconnects"`
+	LastError     string   `json:"last_error,omitempty"`
+}
+
+func (s *Server) bridges() []BridgeStatus {
+	if s.cfg.Bridges == nil {
+		return []BridgeStatus{}
+	}
+	return s.cfg.Bridges()
+}
+
+func (s *Server) listBridges(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.bridges())
+}
+
+func (s *Server) getBridge(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	for _, b := range s.bridges() {
+		if b.Name == name {
+			writeJSON(w, http.StatusOK, b)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "NOT_FOUND", "no bridge "+strconv.Quote(name)+" is configured")
+}
