@@ -35,6 +35,10 @@ release:
 # Short fuzzing pass over every decoder.
 fuzz:
 	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=30s ./adapters/mqtt/packet/
+	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=30s ./adapters/coap/
+	$(GO) test -run=NONE -fuzz='^FuzzTopicFromPath$$' -fuzztime=15s ./adapters/coap/
+	$(GO) test -run=NONE -fuzz='^FuzzParseQuery$$' -fuzztime=15s ./adapters/coap/
+	$(GO) test -run=NONE -fuzz='^FuzzDatagram$$' -fuzztime=30s ./adapters/coap/
 
 # One package at a time (-p 1): packages benchmarked side by side on a
 # small machine would take each other's CPUs and halve each other's figures.
