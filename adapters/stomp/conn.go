@@ -1,0 +1,400 @@
+package stomp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqgate/mqgate/adapters/internal/netserve"
+	"github.com/mqgate/mqgate/adapters/stomp/frame"
+	"github.com/mqgate/mqgate/core"
+)
+
+// Ack modes, carried as the subscription identifier of the core's
+// subscription so a delivery says how it is acknowledged, also on a
+// session resumed by a new connection.
+const (
+	ackAuto uint32 = iota + 1
+	ackClient
+	ackIndividual
+)
+
+// conn is one STOMP connection and its netserve.Stream. Its reader (run)
+// owns the connection; the writer, started after CONNECTED, owns the
+// socket's write side. Frames the reader answers with (RECEIPT, ERROR)
+// go through out, so the writer keeps their order.
+type conn struct {
+	srv *Server
+	l   *listener
+	tc  *netserve.Conn
+	nc  net.Conn
+
+	version frame.Version
+	client  *core.Client
+	hbIn    time.Duration // the client's heart-beat interval we check (0: none)
+	hbOut   time.Duration // our heart-beat interval (0: none)
+
+	// Reader only.
+	rbuf  []byte
+	fr    frame.Frame
+	subs  map[string]bool // subscription ids of this connection
+	txs   map[string]*tx
+	nsubs int
+
+	mu      sync.Mutex
+	out     []byte // encoded frames for the writer
+	closing bool   // after out is written, the connection ends
+	pending []pend // unacknowledged deliveries, in the order handed out
+	seq     uint64 // the last message-id handed out
+
+	wake    chan struct{} // cap 1
+	stop    chan struct{} // closed when the reader ends
+	done    chan struct{} // closed when the writer ends
+	writing atomic.Bool   // the writer was started
+	kicked  atomic.Bool
+}
+
+// pend is one delivery that waits for ACK or NACK.
+type pend struct {
+	seq  uint64
+	tag  uint16
+	sub  string
+	mode uint32
+}
+
+// tx is an open transaction: its frames take effect at COMMIT.
+type tx struct {
+	ops []txOp
+}
+
+type txOp struct {
+	msg  *core.Message // SEND
+	nack bool          // ACK or NACK of id
+	id   string
+}
+
+var (
+	_ core.Conn       = (*conn)(nil)
+	_ netserve.Stream = (*conn)(nil)
+)
+
+func newConn(s *Server, l *listener, tc *netserve.Conn) *conn {
+	return &conn{srv: s, l: l, tc: tc, nc: tc.NetConn(),
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Start implements netserve.Stream: the connection is read by a
+// goroutine of its own, on one of the server's workers.
+func (c *conn) Start() { c.tc.Go(c.run) }
+
+// Readable implements netserve.Stream; the connection is never armed.
+func (c *conn) Readable() { c.run() }
+
+// PollFailed implements netserve.Stream.
+func (c *conn) PollFailed(error) { c.finish(errors.New("poll failed"), false) }
+
+// Stop implements netserve.Stream: the server is shutting down.
+func (c *conn) Stop() { c.Kick(core.ServerShuttingDown) }
+
+// Notify implements core.Conn.
+func (c *conn) Notify() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Kick implements core.Conn: an ERROR frame says why and the connection
+// closes.
+func (c *conn) Kick(code core.Code) {
+	if !c.kicked.CompareAndSwap(false, true) {
+		return
+	}
+	c.fail(code.String(), "")
+	if !c.writing.Load() {
+		// No writer yet: the handshake is still under way.
+		c.tc.Shutdown()
+	}
+}
+
+// errProtocol ends a connection with an ERROR frame.
+type errProtocol struct {
+	msg, detail string
+}
+
+func (e *errProtocol) Error() string { return e.msg }
+
+func protoErr(msg string, args ...any) error {
+	return &errProtocol{msg: fmt.Sprintf(msg, args...)}
+}
+
+// errDisconnect ends a connection after DISCONNECT.
+var errDisconnect = errors.New("client disconnected")
+
+// run is the connection's owner: it reads CONNECT, then every frame.
+func (c *conn) run() {
+	err := c.handshake()
+	if err == nil {
+		err = c.readLoop()
+	}
+	c.finish(err, errors.Is(err, errDisconnect))
+}
+
+// finish ends the connection: its session is detached, the writer
+// stopped and the socket closed.
+func (c *conn) finish(err error, clean bool) {
+	var pe *errProtocol
+	if errors.As(err, &pe) {
+		c.fail(pe.msg, pe.detail)
+	}
+	close(c.stop)
+	if c.writing.Load() {
+		<-c.done
+	} else {
+		c.flushDirect()
+	}
+	if c.client != nil {
+		kind := core.DisconnectWithWill
+		if clean {
+			kind = core.DisconnectNormal
+		}
+		c.client.Disconnect(kind, err.Error())
+	}
+	c.srv.log.Debug("stomp connection closed", "remote", c.tc.Remote(), "err", err)
+	c.tc.Close()
+}
+
+// fail queues an ERROR frame and marks the connection closing
+// [STOMP 1.2 ERROR]: the server closes the connection after it.
+func (c *conn) fail(msg, detail string) {
+	v := c.version
+	if v == 0 {
+		v = frame.V12
+	}
+	c.mu.Lock()
+	if !c.closing {
+		c.out = frame.AppendCommand(c.out, frame.ERROR)
+		c.out = frame.AppendHeader(c.out, v, false, "message", msg)
+		c.out = frame.AppendHeader(c.out, v, false, "content-type", "text/plain")
+		c.out = frame.AppendBody(c.out, []byte(detail), false)
+		c.closing = true
+	}
+	c.mu.Unlock()
+	c.Notify()
+}
+
+// flushDirect writes what waits in out when no writer runs.
+func (c *conn) flushDirect() {
+	c.mu.Lock()
+	b := c.out
+	c.out = nil
+	c.mu.Unlock()
+	if len(b) > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		c.nc.Write(b)
+	}
+}
+
+// send queues a frame the reader produced for the writer.
+func (c *conn) queue(f func(b []byte) []byte) {
+	c.mu.Lock()
+	c.out = f(c.out)
+	c.mu.Unlock()
+	c.Notify()
+}
+
+func (c *conn) receipt(id []byte) {
+	if id == nil {
+		return
+	}
+	c.queue(func(b []byte) []byte {
+		b = frame.AppendCommand(b, frame.RECEIPT)
+		b = frame.AppendHeader(b, c.version, false, "receipt-id", string(id))
+		return append(b, '\n', 0)
+	})
+}
+
+// read reads more input into rbuf, within deadline d (0: none).
+func (c *conn) read(d time.Duration) error {
+	if len(c.rbuf) == cap(c.rbuf) {
+		limit := c.srv.limits.MaxFrame() + 1
+		if c.client == nil {
+			limit = c.srv.first.MaxFrame() + 1
+		}
+		if cap(c.rbuf) >= limit {
+			return protoErr("frame too large")
+		}
+		nb := make([]byte, len(c.rbuf), min(max(2*cap(c.rbuf), 4096), limit))
+		copy(nb, c.rbuf)
+		c.rbuf = nb
+	}
+	if d > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(d))
+	} else {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	n, err := c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
+	c.rbuf = c.rbuf[:len(c.rbuf)+n]
+	if err != nil && n == 0 {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			if c.client == nil {
+				return protoErr("no CONNECT frame within %s", c.srv.cfg.ConnectTimeout)
+			}
+			return protoErr("heart-beat timeout")
+		}
+		return err
+	}
+	return nil
+}
+
+// next returns the next complete frame, reading as needed within d.
+func (c *conn) next(lim *frame.Limits, v frame.Version, d time.Duration) (*frame.Frame, int, error) {
+	for {
+		n, err := frame.Parse(c.rbuf, v, lim, &c.fr)
+		if err == nil {
+			return &c.fr, n, nil
+		}
+		if !errors.Is(err, frame.ErrShort) {
+			var fe *frame.Error
+			if errors.As(err, &fe) {
+				return nil, 0, &errProtocol{msg: fe.Msg}
+			}
+			return nil, 0, err
+		}
+		if n > 0 {
+			c.consume(n)
+		}
+		if err := c.read(d); err != nil {
+			return nil, 0, err
+		}
+	}
+}
+
+// consume drops the first n bytes of rbuf.
+func (c *conn) consume(n int) {
+	rest := copy(c.rbuf, c.rbuf[n:])
+	c.rbuf = c.rbuf[:rest]
+	if rest == 0 && cap(c.rbuf) > 64<<10 {
+		c.rbuf = nil // a large frame's buffer is not kept while idle
+	}
+}
+
+// readLoop serves frames after CONNECTED.
+func (c *conn) readLoop() error {
+	var d time.Duration
+	if c.hbIn > 0 {
+		// A margin for the peer's timers and the network.
+		d = c.hbIn + c.hbIn/2 + time.Second
+	}
+	for {
+		f, n, err := c.next(&c.srv.limits, c.version, d)
+		if err != nil {
+			return err
+		}
+		err = c.handle(f)
+		c.consume(n)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// handle serves one frame.
+func (c *conn) handle(f *frame.Frame) error {
+	switch f.Command {
+	case frame.SEND:
+		return c.handleSend(f)
+	case frame.SUBSCRIBE:
+		return c.handleSubscribe(f)
+	case frame.UNSUBSCRIBE:
+		return c.handleUnsubscribe(f)
+	case frame.ACK, frame.NACK:
+		return c.handleAck(f)
+	case frame.BEGIN, frame.COMMIT, frame.ABORT:
+		return c.handleTx(f)
+	case frame.DISCONNECT:
+		// Everything before it was handled; no MESSAGE follows the
+		// RECEIPT [STOMP 1.2 DISCONNECT].
+		c.mu.Lock()
+		c.closing = true
+		c.mu.Unlock()
+		c.receipt(valueOrNil(f, "receipt"))
+		return errDisconnect
+	case frame.CONNECT, frame.STOMP:
+		return protoErr("already connected")
+	}
+	return protoErr("unexpected command %s", f.Command)
+}
+
+func valueOrNil(f *frame.Frame, name string) []byte {
+	v, ok := f.Value(name)
+	if !ok {
+		return nil
+	}
+	return append([]byte{}, v...)
+}
+
+// handleTx serves BEGIN, COMMIT and ABORT [STOMP 1.2 BEGIN].
+func (c *conn) handleTx(f *frame.Frame) error {
+	id, ok := f.Value("transaction")
+	if !ok || len(id) == 0 {
+		return protoErr("%s without a transaction header", f.Command)
+	}
+	t := c.txs[string(id)]
+	switch f.Command {
+	case frame.BEGIN:
+		if t != nil {
+			return protoErr("transaction %q is already open", id)
+		}
+		if len(c.txs) >= c.srv.cfg.MaxTransactions {
+			return protoErr("too many open transactions (at most %d)", c.srv.cfg.MaxTransactions)
+		}
+		if c.txs == nil {
+			c.txs = map[string]*tx{}
+		}
+		c.txs[string(id)] = &tx{}
+	case frame.COMMIT:
+		if t == nil {
+			return protoErr("no open transaction %q", id)
+		}
+		delete(c.txs, string(id))
+		for _, op := range t.ops {
+			var err error
+			if op.msg != nil {
+				err = c.publish(op.msg)
+			} else {
+				err = c.settle(op.id, op.nack)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	case frame.ABORT:
+		if t == nil {
+			return protoErr("no open transaction %q", id)
+		}
+		delete(c.txs, string(id))
+	}
+	c.receipt(valueOrNil(f, "receipt"))
+	return nil
+}
+
+// inTx returns the transaction a frame names, nil for none.
+func (c *conn) inTx(f *frame.Frame) (*tx, error) {
+	id, ok := f.Value("transaction")
+	if !ok {
+		return nil, nil
+	}
+	t := c.txs[string(id)]
+	if t == nil {
+		return nil, protoErr("no open transaction %q", id)
+	}
+	if len(t.ops) >= c.srv.cfg.MaxTransactionFrames {
+		return nil, protoErr("transaction %q holds too many frames (at most %d)", id, c.srv.cfg.MaxTransactionFrames)
+	}
+	return t, nil
+}
