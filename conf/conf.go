@@ -24,6 +24,7 @@ type Config struct {
 	Runtime  RuntimeConfig  `yaml:"runtime"`
 	Storage  StorageConfig  `yaml:"storage"`
 	MQTTSN   MQTTSNConfig   `yaml:"mqttsn"`
+	STOMP    STOMPConfig    `yaml:"stomp"`
 
 	// Warnings are what Parse found worth telling but not wrong, such as a
 	// deprecated key it applied; the gateway logs them when it starts.
@@ -161,6 +162,7 @@ func Default() *Config {
 		Sys:      SysConfig{Interval: Duration(10 * time.Second)},
 		Storage:  defaultStorage(),
 		MQTTSN:   defaultMQTTSN(),
+		STOMP:    defaultSTOMP(),
 		Runtime:  RuntimeConfig{GCPercent: 200},
 	}
 }

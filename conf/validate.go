@@ -174,6 +174,7 @@ func (c *Config) Validate() error {
 		bad("runtime.gc_percent", "must be between 10 and 10000")
 	}
 	c.validateMQTTSN(bad)
+	c.validateSTOMP(bad)
 	c.validateStorage(bad)
 	return errors.Join(errs...)
 }

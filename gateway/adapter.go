@@ -36,6 +36,9 @@ func (g *Gateway) buildAdapters() []Adapter {
 	if g.cfg.MQTTSN.Enabled {
 		adapters = append(adapters, g.buildMQTTSN(&g.cfg.MQTTSN))
 	}
+	if g.cfg.STOMP.Enabled {
+		adapters = append(adapters, g.buildSTOMP(&g.cfg.STOMP))
+	}
 	return adapters
 }
 

@@ -1,0 +1,70 @@
+package conf_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mqgate/mqgate/conf"
+)
+
+func TestSTOMP(t *testing.T) {
+	tests := []struct {
+		name    string
+		doc     string
+		wantErr string // "" for valid
+		check   func(t *testing.T, c *conf.Config)
+	}{
+		{"off by default on :61613",
+			"", "",
+			func(t *testing.T, c *conf.Config) {
+				if c.STOMP.Enabled || c.STOMP.Listeners[0].Address != ":61613" || c.STOMP.Destinations != "mqtt" {
+					t.Fatalf("%+v", c.STOMP)
+				}
+			}},
+		{"a ws listener gets /stomp",
+			"stomp:\n  enabled: true\n  listeners:\n    - type: ws\n      address: ':15674'\n  destinations: rabbitmq\n", "",
+			func(t *testing.T, c *conf.Config) {
+				l := c.STOMP.Listeners[0]
+				if l.Path != "/stomp" || l.Name != "stomp-ws0" || c.STOMP.Destinations != "rabbitmq" {
+					t.Fatalf("%+v", l)
+				}
+			}},
+		{"sockjs is refused for now",
+			"stomp:\n  listeners:\n    - type: sockjs\n      address: ':15674'\n",
+			"stomp.listeners[0].type: sockjs is not supported yet", nil},
+		{"an unknown destination mode",
+			"stomp:\n  destinations: activemq\n",
+			`stomp.destinations: "activemq" is not one of: mqtt, rabbitmq`, nil},
+		{"a tls listener needs its certificate",
+			"stomp:\n  listeners:\n    - type: tls\n      address: ':61614'\n",
+			"stomp.listeners[0].tls: cert_file and key_file are required", nil},
+		{"enabled without listeners",
+			"stomp:\n  enabled: true\n  listeners: []\n",
+			"stomp.listeners: at least one listener is required", nil},
+		{"limits take units",
+			"stomp:\n  max_frame_size: 64KiB\n  max_header_length: 1KiB\n", "",
+			func(t *testing.T, c *conf.Config) {
+				if c.STOMP.MaxFrameSize != 64<<10 || c.STOMP.MaxHeaderLength != 1<<10 {
+					t.Fatalf("%+v", c.STOMP)
+				}
+			}},
+		{"heart_beat may be 0, not negative",
+			"stomp:\n  heart_beat: -1s\n",
+			"stomp.heart_beat: must be 0 (none) or positive", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := conf.Parse([]byte(tt.doc))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
