@@ -36,6 +36,8 @@ type conn struct {
 	client  *core.Client
 	hbIn    time.Duration // the client's heart-beat interval we check (0: none)
 	hbOut   time.Duration // our heart-beat interval (0: none)
+	ws      bool          // a WebSocket: one frame per message
+	wsMax   frame.Version // the version its subprotocol names (0: none)
 
 	// Reader only.
 	rbuf  []byte
@@ -46,6 +48,7 @@ type conn struct {
 
 	mu      sync.Mutex
 	out     []byte // encoded frames for the writer
+	outEnds []int  // where each frame in out ends
 	closing bool   // after out is written, the connection ends
 	pending []pend // unacknowledged deliveries, in the order handed out
 	seq     uint64 // the last message-id handed out
@@ -82,8 +85,20 @@ var (
 )
 
 func newConn(s *Server, l *listener, tc *netserve.Conn) *conn {
-	return &conn{srv: s, l: l, tc: tc, nc: tc.NetConn(),
+	c := &conn{srv: s, l: l, tc: tc, nc: tc.NetConn(),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	if sub, ok := tc.WebSocket(); ok {
+		c.ws = true
+		switch sub {
+		case "v10.stomp":
+			c.wsMax = frame.V10
+		case "v11.stomp":
+			c.wsMax = frame.V11
+		case "v12.stomp":
+			c.wsMax = frame.V12
+		}
+	}
+	return c
 }
 
 // Start implements netserve.Stream: the connection is read by a
@@ -180,6 +195,7 @@ func (c *conn) fail(msg, detail string) {
 		c.out = frame.AppendHeader(c.out, v, false, "message", msg)
 		c.out = frame.AppendHeader(c.out, v, false, "content-type", "text/plain")
 		c.out = frame.AppendBody(c.out, []byte(detail), false)
+		c.outEnds = append(c.outEnds, len(c.out))
 		c.closing = true
 	}
 	c.mu.Unlock()
@@ -189,12 +205,12 @@ func (c *conn) fail(msg, detail string) {
 // flushDirect writes what waits in out when no writer runs.
 func (c *conn) flushDirect() {
 	c.mu.Lock()
-	b := c.out
-	c.out = nil
+	b, ends := c.out, c.outEnds
+	c.out, c.outEnds = nil, nil
 	c.mu.Unlock()
 	if len(b) > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-		c.nc.Write(b)
+		c.writeFrames(b, ends)
 	}
 }
 
@@ -202,6 +218,7 @@ func (c *conn) flushDirect() {
 func (c *conn) queue(f func(b []byte) []byte) {
 	c.mu.Lock()
 	c.out = f(c.out)
+	c.outEnds = append(c.outEnds, len(c.out))
 	c.mu.Unlock()
 	c.Notify()
 }

@@ -25,7 +25,7 @@ func (c *conn) handshake() error {
 	if f.Command != frame.CONNECT && f.Command != frame.STOMP {
 		return protoErr("expected CONNECT, got %s", f.Command)
 	}
-	v, ok := negotiate(f)
+	v, ok := negotiate(f, c.wsMax)
 	if !ok {
 		// [STOMP 1.2 Protocol Negotiation] no common version: ERROR
 		// with the versions the server supports.
@@ -126,8 +126,13 @@ func ms(d time.Duration, own int) int {
 }
 
 // negotiate picks the highest version both sides speak [STOMP 1.2
-// Protocol Negotiation]; no accept-version header means 1.0.
-func negotiate(f *frame.Frame) (frame.Version, bool) {
+// Protocol Negotiation]; no accept-version header means 1.0. On a
+// WebSocket whose subprotocol names a version (v11.stomp), no higher one
+// is chosen, so the subprotocol and the frames agree.
+func negotiate(f *frame.Frame, limit frame.Version) (frame.Version, bool) {
+	if limit == 0 {
+		limit = frame.V12
+	}
 	av, ok := f.Value("accept-version")
 	if !ok {
 		return frame.V10, true
@@ -143,7 +148,9 @@ func negotiate(f *frame.Frame) (frame.Version, bool) {
 		case "1.2":
 			v = frame.V12
 		}
-		best = max(best, v)
+		if v <= limit {
+			best = max(best, v)
+		}
 	}
 	return best, best != 0
 }

@@ -38,7 +38,10 @@ func startServer(t testing.TB, opts ...serverOpt) *testServer {
 	t.Helper()
 	bc := core.Config{AllowAnonymous: true, Logger: testLogger()}
 	sc := stomp.Config{
-		Listeners:      []stomp.Listener{{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0"}},
+		Listeners: []stomp.Listener{
+			{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0"},
+			{Name: "ws", Type: "ws", Address: "127.0.0.1:0", Path: "/stomp"},
+		},
 		ConnectTimeout: 5 * time.Second,
 		WriteTimeout:   5 * time.Second,
 		Logger:         testLogger(),

@@ -20,6 +20,7 @@ func (c *conn) writeLoop() {
 	defer close(c.done)
 	var (
 		buf  []byte
+		ends []int // where each frame in buf ends
 		ds   []core.Delivery
 		hb   *time.Timer
 		hbC  <-chan time.Time
@@ -43,24 +44,27 @@ func (c *conn) writeLoop() {
 			more = false
 			c.mu.Lock()
 			buf = append(buf[:0], c.out...)
-			c.out = c.out[:0]
+			ends = append(ends[:0], c.outEnds...)
+			c.out, c.outEnds = c.out[:0], c.outEnds[:0]
 			closing := c.closing
 			c.mu.Unlock()
 			if !closing && !stopped {
 				ds = c.client.Pull(ds[:0], pullBatch)
 				for i := range ds {
 					buf = c.appendMessage(buf, &ds[i])
+					ends = append(ends, len(buf))
 				}
 				more = len(ds) == pullBatch
 				clear(ds)
 			}
 			if len(buf) == 0 && beat {
 				buf = append(buf, '\n')
+				ends = append(ends, len(buf))
 			}
 			beat = false
 			if len(buf) > 0 {
 				c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-				if _, err := c.nc.Write(buf); err != nil {
+				if err := c.writeFrames(buf, ends); err != nil {
 					c.tc.Shutdown()
 					<-c.stop
 					return
@@ -122,4 +126,22 @@ func (c *conn) appendMessage(b []byte, d *core.Delivery) []byte {
 		b = frame.AppendHeader(b, v, false, u.Key, u.Value)
 	}
 	return frame.AppendBody(b, m.Payload, false)
+}
+
+// writeFrames writes buf, whose frames end at ends: in one write on a
+// stream, one message per frame on a WebSocket (what STOMP over
+// WebSocket clients expect).
+func (c *conn) writeFrames(buf []byte, ends []int) error {
+	if !c.ws {
+		_, err := c.nc.Write(buf)
+		return err
+	}
+	start := 0
+	for _, end := range ends {
+		if _, err := c.nc.Write(buf[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
 }
