@@ -1,0 +1,94 @@
+package interop
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqgate/mqgate/internal/testbroker"
+)
+
+// requireStompJS returns node's path once @stomp/stompjs is installed in
+// this directory, skipping (or failing in CI) otherwise.
+func requireStompJS(t *testing.T) string {
+	t.Helper()
+	node := requireTool(t, "node")
+	if _, err := os.Stat(filepath.Join("node_modules", "@stomp", "stompjs", "package.json")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("@stomp/stompjs not installed (run scripts/test-deps.sh): %v", err)
+		}
+		t.Skipf("@stomp/stompjs not installed; run scripts/test-deps.sh: %v", err)
+	}
+	return node
+}
+
+const stompConfig = `
+stomp:
+  enabled: true
+  listeners:
+    - {name: stompws, type: ws, address: "127.0.0.1:0", path: /stomp}
+`
+
+// startSTOMPBroker runs mqgate with the MQTT listeners of startBroker and
+// a STOMP over WebSocket listener.
+func startSTOMPBroker(t *testing.T) (*broker, string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "mqgate.yaml")
+	data := fmt.Sprintf("storage: {dir: %q}\n", filepath.Join(dir, "data"))
+	if err := os.WriteFile(cfg, []byte(brokerConfig+stompConfig+data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := testbroker.Start(t, cfg, "tcp", "ws", "stompws")
+	return &broker{Process: p, TCPPort: p.Port("tcp"), WSPort: p.Port("ws")},
+		fmt.Sprintf("ws://127.0.0.1:%d/stomp", p.Port("stompws"))
+}
+
+func TestStompJSRoundTrip(t *testing.T) {
+	_, url := startSTOMPBroker(t)
+	node := requireStompJS(t)
+	out, err := runToolErr(t, node, "stompjs_client.js", "roundtrip", url, "interop/stompjs/roundtrip")
+	if err != nil {
+		t.Fatalf("node stompjs_client.js roundtrip: %v\n%s", err, out)
+	}
+}
+
+// TestStompJSWithMQTT has stompjs over WebSocket and mosquitto's clients
+// over TCP exchange messages through one mqgate.
+func TestStompJSWithMQTT(t *testing.T) {
+	b, url := startSTOMPBroker(t)
+	node := requireStompJS(t)
+
+	t.Run("stompjs SEND to mosquitto_sub", func(t *testing.T) {
+		m := newMosquitto(t, b, "5")
+		topic := "interop/stompjs/to-mqtt"
+		s := m.subscribe(t, "-q", "1", "-t", topic, "-C", "1")
+		payload := "from stompjs"
+		if out, err := runToolErr(t, node, "stompjs_client.js", "publish", url, topic, payload); err != nil {
+			t.Fatalf("node stompjs_client.js publish: %v\n%s", err, out)
+		}
+		got := s.expect(t, topic, 1, false, payload)
+		if !strings.Contains(got.UserProps, "origin:stompjs") {
+			t.Errorf("user properties = %q, want origin:stompjs", got.UserProps)
+		}
+		if err := s.wait(t, 10*time.Second); err != nil {
+			t.Fatalf("mosquitto_sub exit: %v", err)
+		}
+	})
+
+	t.Run("mosquitto_pub to a stompjs subscriber", func(t *testing.T) {
+		m := newMosquitto(t, b, "311")
+		topic := "interop/stompjs/from-mqtt"
+		payload := "from mosquitto_pub"
+		p := startProc(t, node, "stompjs_client.js", "subscribe", url, topic, payload)
+		p.waitLine(t, 15*time.Second, "SUBSCRIBED", func(l string) bool { return l == "SUBSCRIBED" })
+		m.publish(t, "-q", "1", "-t", topic, "-m", payload)
+		p.waitLine(t, 15*time.Second, "RECEIVED", func(l string) bool { return l == "RECEIVED" })
+		if err := p.wait(t, 15*time.Second); err != nil {
+			t.Fatalf("node stompjs_client.js subscribe exit: %v; output:\n%s", err, strings.TrimSpace(p.trace.String()))
+		}
+	})
+}
