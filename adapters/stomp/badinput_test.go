@@ -108,6 +108,11 @@ func TestConnectionLifecycle(t *testing.T) {
 		r := dialRaw(t, ts.tcp())
 		r.wantError(t, "no CONNECT frame")
 	})
+	t.Run("a CONNECT that stalls halfway", func(t *testing.T) {
+		r := dialRaw(t, ts.tcp())
+		r.send(t, "CONNECT\naccept-ver")
+		r.wantError(t, "no CONNECT frame")
+	})
 	t.Run("second CONNECT", func(t *testing.T) {
 		r := connected(t, ts)
 		r.send(t, connect12)

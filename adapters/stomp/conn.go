@@ -39,12 +39,16 @@ type conn struct {
 	ws      bool          // a WebSocket: one frame per message
 	wsMax   frame.Version // the version its subprotocol names (0: none)
 
-	// Reader only.
-	rbuf  []byte
-	fr    frame.Frame
-	subs  map[string]bool // subscription ids of this connection
-	txs   map[string]*tx
-	nsubs int
+	// Reader only (the owner of the connection's reads).
+	timer     *time.Timer // a polled connection's connect or heart-beat deadline
+	due       time.Time   // when the timer's firing ends the connection; zero: never
+	connectBy time.Time   // the CONNECT deadline of a polled connection
+	lastIn    time.Time   // when input last arrived, for a polled connection
+	rbuf      []byte
+	fr        frame.Frame
+	subs      map[string]bool // subscription ids of this connection
+	txs       map[string]*tx
+	nsubs     int
 
 	mu      sync.Mutex
 	out     []byte // encoded frames for the writer
@@ -101,15 +105,25 @@ func newConn(s *Server, l *listener, tc *netserve.Conn) *conn {
 	return c
 }
 
-// Start implements netserve.Stream: the connection is read by a
-// goroutine of its own, on one of the server's workers.
-func (c *conn) Start() { c.tc.Go(c.run) }
+// Start implements netserve.Stream: a plain TCP connection on Linux
+// waits in the poller (see poll.go); any other is read by a goroutine of
+// its own, on one of the server's workers.
+func (c *conn) Start() {
+	if c.tc.Pollable() {
+		c.connectBy = time.Now().Add(c.srv.cfg.ConnectTimeout)
+		c.due = c.connectBy
+		c.timer = time.AfterFunc(c.srv.cfg.ConnectTimeout, c.timerFired)
+		c.tc.Arm()
+		return
+	}
+	c.tc.Go(c.run)
+}
 
-// Readable implements netserve.Stream; the connection is never armed.
-func (c *conn) Readable() { c.run() }
+// Readable implements netserve.Stream: the poller reported input.
+func (c *conn) Readable() { c.burst() }
 
 // PollFailed implements netserve.Stream.
-func (c *conn) PollFailed(error) { c.finish(errors.New("poll failed"), false) }
+func (c *conn) PollFailed(err error) { c.finish(err, false) }
 
 // Stop implements netserve.Stream: the server is shutting down.
 func (c *conn) Stop() { c.Kick(core.ServerShuttingDown) }
@@ -131,7 +145,19 @@ func (c *conn) Kick(code core.Code) {
 	c.fail(code.String(), "")
 	if !c.writing.Load() {
 		// No writer yet: the handshake is still under way.
-		c.tc.Shutdown()
+		c.shutdown()
+	}
+}
+
+// errKicked ends a connection the server closed.
+var errKicked = errors.New("connection closed by the server")
+
+// shutdown ends the connection's reads. A connection idle in the poller
+// would not notice, so it is finished here.
+func (c *conn) shutdown() {
+	c.tc.Shutdown()
+	if c.tc.Take() {
+		go c.finish(errKicked, false)
 	}
 }
 
@@ -164,6 +190,9 @@ func (c *conn) finish(err error, clean bool) {
 	var pe *errProtocol
 	if errors.As(err, &pe) {
 		c.fail(pe.msg, pe.detail)
+	}
+	if c.timer != nil {
+		c.timer.Stop()
 	}
 	close(c.stop)
 	if c.writing.Load() {
@@ -236,17 +265,8 @@ func (c *conn) receipt(id []byte) {
 
 // read reads more input into rbuf, within deadline d (0: none).
 func (c *conn) read(d time.Duration) error {
-	if len(c.rbuf) == cap(c.rbuf) {
-		limit := c.srv.limits.MaxFrame() + 1
-		if c.client == nil {
-			limit = c.srv.first.MaxFrame() + 1
-		}
-		if cap(c.rbuf) >= limit {
-			return protoErr("frame too large")
-		}
-		nb := make([]byte, len(c.rbuf), min(max(2*cap(c.rbuf), 4096), limit))
-		copy(nb, c.rbuf)
-		c.rbuf = nb
+	if err := c.grow(); err != nil {
+		return err
 	}
 	if d > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(d))
@@ -258,14 +278,39 @@ func (c *conn) read(d time.Duration) error {
 	if err != nil && n == 0 {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			if c.client == nil {
-				return protoErr("no CONNECT frame within %s", c.srv.cfg.ConnectTimeout)
-			}
-			return protoErr("heart-beat timeout")
+			return c.timeout()
 		}
 		return err
 	}
 	return nil
+}
+
+// grow makes room in rbuf for another read, up to the most one frame
+// may take under the limits in force.
+func (c *conn) grow() error {
+	if len(c.rbuf) < cap(c.rbuf) {
+		return nil
+	}
+	limit := c.srv.limits.MaxFrame() + 1
+	if c.client == nil {
+		limit = c.srv.first.MaxFrame() + 1
+	}
+	if cap(c.rbuf) >= limit {
+		return protoErr("frame too large")
+	}
+	nb := make([]byte, len(c.rbuf), min(max(2*cap(c.rbuf), 4096), limit))
+	copy(nb, c.rbuf)
+	c.rbuf = nb
+	return nil
+}
+
+// timeout is the error of a connection whose input stopped: no CONNECT
+// in time, or no heart-beat.
+func (c *conn) timeout() error {
+	if c.client == nil {
+		return protoErr("no CONNECT frame within %s", c.srv.cfg.ConnectTimeout)
+	}
+	return protoErr("heart-beat timeout")
 }
 
 // next returns the next complete frame, reading as needed within d.
@@ -302,11 +347,7 @@ func (c *conn) consume(n int) {
 
 // readLoop serves frames after CONNECTED.
 func (c *conn) readLoop() error {
-	var d time.Duration
-	if c.hbIn > 0 {
-		// A margin for the peer's timers and the network.
-		d = c.hbIn + c.hbIn/2 + time.Second
-	}
+	d := c.hbGrace()
 	for {
 		f, n, err := c.next(&c.srv.limits, c.version, d)
 		if err != nil {
@@ -318,6 +359,15 @@ func (c *conn) readLoop() error {
 			return err
 		}
 	}
+}
+
+// hbGrace is how long the client may be silent: its heart-beat interval
+// plus a margin for its timers and the network (0: no heart-beats).
+func (c *conn) hbGrace() time.Duration {
+	if c.hbIn == 0 {
+		return 0
+	}
+	return c.hbIn + c.hbIn/2 + time.Second
 }
 
 // handle serves one frame.

@@ -22,6 +22,11 @@ func (c *conn) handshake() error {
 	if err != nil {
 		return err
 	}
+	return c.connect(f, n)
+}
+
+// connect serves the CONNECT frame f, n bytes of rbuf.
+func (c *conn) connect(f *frame.Frame, n int) error {
 	if f.Command != frame.CONNECT && f.Command != frame.STOMP {
 		return protoErr("expected CONNECT, got %s", f.Command)
 	}

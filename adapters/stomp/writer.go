@@ -65,7 +65,7 @@ func (c *conn) writeLoop() {
 			if len(buf) > 0 {
 				c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 				if err := c.writeFrames(buf, ends); err != nil {
-					c.tc.Shutdown()
+					c.shutdown()
 					<-c.stop
 					return
 				}
@@ -74,7 +74,7 @@ func (c *conn) writeLoop() {
 				}
 			}
 			if closing || stopped {
-				c.tc.Shutdown()
+				c.shutdown()
 				<-c.stop
 				return
 			}
