@@ -57,10 +57,15 @@ type conn struct {
 	pending []pend // unacknowledged deliveries, in the order handed out
 	seq     uint64 // the last message-id handed out
 
-	wake    chan struct{} // cap 1
-	stop    chan struct{} // closed when the reader ends
-	done    chan struct{} // closed when the writer ends
-	writing atomic.Bool   // the writer was started
+	// The writer (writer.go).
+	wmu     sync.Mutex  // held by a writer for its whole run, and by finish
+	writeFn func()      // c.writeRun, made once
+	wakeup  atomic.Bool // something waits for the writer
+	running atomic.Bool // a writer runs or is about to
+	ready   atomic.Bool // CONNECTED is queued: writers may run
+	final   atomic.Bool // finish took over: no writer writes again
+	beatDue atomic.Bool // the heart-beat timer fired since the last write
+	hbTimer *time.Timer // our heart-beats (nil: none)
 	kicked  atomic.Bool
 }
 
@@ -89,8 +94,8 @@ var (
 )
 
 func newConn(s *Server, l *listener, tc *netserve.Conn) *conn {
-	c := &conn{srv: s, l: l, tc: tc, nc: tc.NetConn(),
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	c := &conn{srv: s, l: l, tc: tc, nc: tc.NetConn()}
+	c.writeFn = c.writeRun
 	if sub, ok := tc.WebSocket(); ok {
 		c.ws = true
 		switch sub {
@@ -128,14 +133,6 @@ func (c *conn) PollFailed(err error) { c.finish(err, false) }
 // Stop implements netserve.Stream: the server is shutting down.
 func (c *conn) Stop() { c.Kick(core.ServerShuttingDown) }
 
-// Notify implements core.Conn.
-func (c *conn) Notify() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
 // Kick implements core.Conn: an ERROR frame says why and the connection
 // closes.
 func (c *conn) Kick(code core.Code) {
@@ -143,7 +140,7 @@ func (c *conn) Kick(code core.Code) {
 		return
 	}
 	c.fail(code.String(), "")
-	if !c.writing.Load() {
+	if !c.ready.Load() {
 		// No writer yet: the handshake is still under way.
 		c.shutdown()
 	}
@@ -194,12 +191,15 @@ func (c *conn) finish(err error, clean bool) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	close(c.stop)
-	if c.writing.Load() {
-		<-c.done
-	} else {
-		c.flushDirect()
+	if c.hbTimer != nil {
+		c.hbTimer.Stop()
 	}
+	// Wait for a running writer; then write what is left (an ERROR, the
+	// RECEIPT of a DISCONNECT) and let no writer write again.
+	c.final.Store(true)
+	c.wmu.Lock()
+	c.flushDirect()
+	c.wmu.Unlock()
 	if c.client != nil {
 		kind := core.DisconnectWithWill
 		if clean {
@@ -231,7 +231,7 @@ func (c *conn) fail(msg, detail string) {
 	c.Notify()
 }
 
-// flushDirect writes what waits in out when no writer runs.
+// flushDirect writes what waits in out, under wmu.
 func (c *conn) flushDirect() {
 	c.mu.Lock()
 	b, ends := c.out, c.outEnds

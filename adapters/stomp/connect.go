@@ -114,8 +114,11 @@ func (c *conn) connect(f *frame.Frame, n int) error {
 		return append(b, '\n', 0)
 	})
 	c.receipt(receipt)
-	c.writing.Store(true)
-	c.tc.Go(c.writeLoop)
+	if c.hbOut > 0 {
+		c.hbTimer = time.AfterFunc(c.hbOut, c.beat)
+	}
+	c.ready.Store(true)
+	c.Notify()
 	s.log.Debug("stomp connected", "remote", c.tc.Remote(), "client", client.Info.ClientID, "version", v.String(),
 		"heartbeat_out", c.hbOut, "heartbeat_in", c.hbIn)
 	return nil

@@ -2,6 +2,7 @@ package stomp
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/stomp/frame"
@@ -11,78 +12,130 @@ import (
 // pullBatch is how many deliveries one Pull takes.
 const pullBatch = 64
 
-// writeLoop is the connection's writer: it writes the frames the reader
-// queued, then deliveries from the core as MESSAGE frames, and a
-// heart-beat EOL when nothing else was written for the negotiated
-// interval. After an ERROR or a DISCONNECT's RECEIPT it writes nothing
-// more and ends the connection's reads.
-func (c *conn) writeLoop() {
-	defer close(c.done)
-	var (
-		buf  []byte
-		ends []int // where each frame in buf ends
-		ds   []core.Delivery
-		hb   *time.Timer
-		hbC  <-chan time.Time
-		beat bool
-	)
-	if c.hbOut > 0 {
-		hb = time.NewTimer(c.hbOut)
-		defer hb.Stop()
-		hbC = hb.C
+// The writer runs on demand, like MQTT's: Notify starts one on a worker
+// when there is something to write (queued frames, deliveries, a
+// heart-beat due), and it ends when it has written everything, so an idle
+// connection holds no writer goroutine and no write buffer. One writer
+// runs at a time (running); wmu is held for its whole run, so finish,
+// which takes wmu, knows no writer runs or will write after it.
+
+// writeBufs holds write buffers between runs.
+var writeBufs = sync.Pool{New: func() any { return new(writeBuf) }}
+
+type writeBuf struct {
+	b    []byte
+	ends []int // where each frame in b ends
+	ds   []core.Delivery
+}
+
+// Notify implements core.Conn: deliveries wait.
+func (c *conn) Notify() {
+	c.wakeup.Store(true)
+	if c.ready.Load() && c.running.CompareAndSwap(false, true) {
+		c.tc.Go(c.writeFn)
 	}
-	stopped := false
+}
+
+// beat is the heart-beat timer's firing: a beat is due unless something
+// is written first.
+func (c *conn) beat() {
+	c.beatDue.Store(true)
+	c.Notify()
+}
+
+// writeRun writes what waits, then ends; a wake-up that came meanwhile
+// starts another round. After an ERROR or a DISCONNECT's RECEIPT it
+// writes nothing more and ends the connection's reads.
+func (c *conn) writeRun() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	for {
-		select {
-		case <-c.wake:
-		case <-hbC:
-			beat = true
-		case <-c.stop:
-			stopped = true
+		if c.final.Load() {
+			c.running.Store(false)
+			return // finish writes what is left
 		}
-		for more := true; more; {
-			more = false
-			c.mu.Lock()
-			buf = append(buf[:0], c.out...)
-			ends = append(ends[:0], c.outEnds...)
-			c.out, c.outEnds = c.out[:0], c.outEnds[:0]
-			closing := c.closing
-			c.mu.Unlock()
-			if !closing && !stopped {
-				ds = c.client.Pull(ds[:0], pullBatch)
-				for i := range ds {
-					buf = c.appendMessage(buf, &ds[i])
-					ends = append(ends, len(buf))
-				}
-				more = len(ds) == pullBatch
-				clear(ds)
-			}
-			if len(buf) == 0 && beat {
-				buf = append(buf, '\n')
-				ends = append(ends, len(buf))
-			}
-			beat = false
-			if len(buf) > 0 {
-				c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-				if err := c.writeFrames(buf, ends); err != nil {
-					c.shutdown()
-					<-c.stop
-					return
-				}
-				if hb != nil {
-					hb.Reset(c.hbOut)
-				}
-			}
-			if closing || stopped {
-				c.shutdown()
-				<-c.stop
-				return
-			}
+		c.wakeup.Store(false)
+		closing, err := c.writeAll()
+		if err != nil || closing {
+			c.shutdown()
+			return // running stays set: no writer starts again
 		}
-		if cap(buf) > 64<<10 {
-			buf = nil
+		c.running.Store(false)
+		if !c.wakeup.Load() || !c.running.CompareAndSwap(false, true) {
+			return
 		}
 	}
+}
+
+// writeAll writes the queued frames, then deliveries while there are
+// any, or a heart-beat if it is due and nothing else went out.
+func (c *conn) writeAll() (closing bool, err error) {
+	w := writeBufs.Get().(*writeBuf)
+	defer func() {
+		if cap(w.b) > 64<<10 {
+			w.b = nil
+		}
+		clear(w.ds)
+		writeBufs.Put(w)
+	}()
+	wrote := false
+	for more := true; more; {
+		more = false
+		c.mu.Lock()
+		w.b = append(w.b[:0], c.out...)
+		w.ends = append(w.ends[:0], c.outEnds...)
+		c.out, c.outEnds = c.out[:0], c.outEnds[:0]
+		closing = c.closing
+		c.mu.Unlock()
+		if !closing {
+			w.ds = c.client.Pull(w.ds[:0], pullBatch)
+			for i := range w.ds {
+				w.b = c.appendMessage(w.b, &w.ds[i])
+				w.ends = append(w.ends, len(w.b))
+			}
+			more = len(w.ds) == pullBatch
+		}
+		if len(w.b) == 0 {
+			break
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		if err := c.writeFrames(w.b, w.ends); err != nil {
+			return closing, err
+		}
+		wrote = true
+	}
+	if !wrote && c.beatDue.Load() && !closing {
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		if _, err := c.nc.Write([]byte{'\n'}); err != nil {
+			return closing, err
+		}
+		wrote = true
+	}
+	if wrote {
+		c.beatDue.Store(false)
+		if c.hbTimer != nil {
+			c.hbTimer.Reset(c.hbOut)
+		}
+	}
+	return closing, nil
+}
+
+// writeFrames writes buf, whose frames end at ends: in one write on a
+// stream, one message per frame on a WebSocket (what STOMP over
+// WebSocket clients expect).
+func (c *conn) writeFrames(buf []byte, ends []int) error {
+	if !c.ws {
+		_, err := c.nc.Write(buf)
+		return err
+	}
+	start := 0
+	for _, end := range ends {
+		if _, err := c.nc.Write(buf[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
 }
 
 // appendMessage appends d as a MESSAGE frame [STOMP 1.2 MESSAGE] and
@@ -126,22 +179,4 @@ func (c *conn) appendMessage(b []byte, d *core.Delivery) []byte {
 		b = frame.AppendHeader(b, v, false, u.Key, u.Value)
 	}
 	return frame.AppendBody(b, m.Payload, false)
-}
-
-// writeFrames writes buf, whose frames end at ends: in one write on a
-// stream, one message per frame on a WebSocket (what STOMP over
-// WebSocket clients expect).
-func (c *conn) writeFrames(buf []byte, ends []int) error {
-	if !c.ws {
-		_, err := c.nc.Write(buf)
-		return err
-	}
-	start := 0
-	for _, end := range ends {
-		if _, err := c.nc.Write(buf[start:end]); err != nil {
-			return err
-		}
-		start = end
-	}
-	return nil
 }
