@@ -9,10 +9,11 @@
 // # Connections
 //
 // Listeners, sockets and WebSocket framing are the shared transport's
-// (adapters/internal/netserve); conn is its Stream. Each connection has
-// a reading goroutine on netserve's workers and, after CONNECTED, a
-// writer; unlike MQTT's, an idle STOMP connection is not yet parked in
-// netserve's poller.
+// (adapters/internal/netserve); conn is its Stream. A plain TCP
+// connection on Linux waits in netserve's poller between bursts of input
+// with no goroutine and no read buffer (poll.go); TLS and WebSocket
+// connections keep a reading goroutine. The writer runs on demand
+// (writer.go).
 //
 // # Mapping to the core
 //
