@@ -9,6 +9,7 @@ require (
 	github.com/energomonitor/bisquitt v0.6.0
 	github.com/go-stomp/stomp/v3 v3.1.3
 	github.com/gorilla/websocket v1.5.3
+	github.com/igm/sockjs-go/v3 v3.0.2
 	github.com/pion/dtls/v3 v3.1.2
 	github.com/pion/transport/v4 v4.0.1
 	go.uber.org/goleak v1.3.0

@@ -8,8 +8,8 @@ import (
 
 // STOMPConfig is the STOMP 1.0-1.2 gateway. It is off unless enabled.
 type STOMPConfig struct {
-	Enabled   bool       `yaml:"enabled"`
-	Listeners []Listener `yaml:"listeners"` // tcp, tls, ws, wss
+	Enabled   bool            `yaml:"enabled"`
+	Listeners []STOMPListener `yaml:"listeners"`
 	// Namespace is the client id namespace of STOMP sessions; Mountpoint
 	// prefixes their topics.
 	Namespace  string `yaml:"namespace"`
@@ -29,9 +29,22 @@ type STOMPConfig struct {
 	WriteTimeout         Duration `yaml:"write_timeout"`
 }
 
+// STOMPListener is one socket of the STOMP gateway: the MQTT listener's
+// keys, the type sockjs besides tcp, tls, ws and wss, and the origins a
+// sockjs listener serves.
+type STOMPListener struct {
+	Name           string     `yaml:"name"`
+	Type           string     `yaml:"type"` // tcp, tls, ws, wss, sockjs
+	Address        string     `yaml:"address"`
+	Path           string     `yaml:"path"` // ws, wss: the HTTP path; sockjs: the prefix
+	MaxConnections int        `yaml:"max_connections"`
+	TLS            *TLSConfig `yaml:"tls"`
+	AllowedOrigins []string   `yaml:"allowed_origins"` // sockjs
+}
+
 func defaultSTOMP() STOMPConfig {
 	return STOMPConfig{
-		Listeners:            []Listener{{Name: "tcp", Type: "tcp", Address: ":61613"}},
+		Listeners:            []STOMPListener{{Name: "tcp", Type: "tcp", Address: ":61613"}},
 		Namespace:            "stomp",
 		Destinations:         "mqtt",
 		MaxFrameSize:         1 << 20,
@@ -58,11 +71,9 @@ func (c *Config) validateSTOMP(bad func(key, format string, args ...any)) {
 		l := &s.Listeners[i]
 		key := fmt.Sprintf("stomp.listeners[%d]", i)
 		switch l.Type {
-		case "tcp", "tls", "ws", "wss":
-		case "sockjs":
-			bad(key+".type", "sockjs is not supported yet")
+		case "tcp", "tls", "ws", "wss", "sockjs":
 		default:
-			bad(key+".type", "%q is not one of: tcp, tls, ws, wss", l.Type)
+			bad(key+".type", "%q is not one of: tcp, tls, ws, wss, sockjs", l.Type)
 		}
 		if l.Name == "" {
 			l.Name = fmt.Sprintf("stomp-%s%d", l.Type, i)
@@ -74,7 +85,7 @@ func (c *Config) validateSTOMP(bad func(key, format string, args ...any)) {
 		if _, _, err := splitHostPort(l.Address); err != nil {
 			bad(key+".address", "%v", err)
 		}
-		web := l.Type == "ws" || l.Type == "wss"
+		web := l.Type == "ws" || l.Type == "wss" || l.Type == "sockjs"
 		if web && l.Path == "" {
 			l.Path = "/stomp"
 		}
@@ -82,7 +93,15 @@ func (c *Config) validateSTOMP(bad func(key, format string, args ...any)) {
 			bad(key+".path", "%q must start with '/'", l.Path)
 		}
 		if !web && l.Path != "" {
-			bad(key+".path", "is only allowed on ws and wss listeners")
+			bad(key+".path", "is only allowed on ws, wss and sockjs listeners")
+		}
+		if l.Type != "sockjs" && len(l.AllowedOrigins) > 0 {
+			bad(key+".allowed_origins", "is only allowed on sockjs listeners")
+		}
+		for j, o := range l.AllowedOrigins {
+			if o != "*" && !strings.Contains(o, "://") {
+				bad(fmt.Sprintf("%s.allowed_origins[%d]", key, j), "%q is not an origin (scheme://host[:port]) or *", o)
+			}
 		}
 		if l.MaxConnections < 0 {
 			bad(key+".max_connections", "must be 0 (the default, %d) or more", DefaultMaxConnections)

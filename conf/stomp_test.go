@@ -29,9 +29,20 @@ func TestSTOMP(t *testing.T) {
 					t.Fatalf("%+v", l)
 				}
 			}},
-		{"sockjs is refused for now",
-			"stomp:\n  listeners:\n    - type: sockjs\n      address: ':15674'\n",
-			"stomp.listeners[0].type: sockjs is not supported yet", nil},
+		{"a sockjs listener with its origins",
+			"stomp:\n  listeners:\n    - type: sockjs\n      address: ':15674'\n      allowed_origins: ['https://app.example']\n", "",
+			func(t *testing.T, c *conf.Config) {
+				l := c.STOMP.Listeners[0]
+				if l.Path != "/stomp" || len(l.AllowedOrigins) != 1 {
+					t.Fatalf("%+v", l)
+				}
+			}},
+		{"origins only on sockjs",
+			"stomp:\n  listeners:\n    - type: ws\n      address: ':15674'\n      allowed_origins: ['*']\n",
+			"stomp.listeners[0].allowed_origins: is only allowed on sockjs listeners", nil},
+		{"an origin is scheme://host",
+			"stomp:\n  listeners:\n    - type: sockjs\n      address: ':15674'\n      allowed_origins: ['app.example']\n",
+			"is not an origin", nil},
 		{"an unknown destination mode",
 			"stomp:\n  destinations: activemq\n",
 			`stomp.destinations: "activemq" is not one of: mqtt, rabbitmq`, nil},

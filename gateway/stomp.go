@@ -32,7 +32,8 @@ func (g *Gateway) buildSTOMP(c *conf.STOMPConfig) *stomp.Server {
 		sc.HeartBeat = -1 // heart_beat: 0 means none
 	}
 	for _, l := range c.Listeners {
-		sl := stomp.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Path: l.Path, MaxConnections: l.MaxConnections}
+		sl := stomp.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Path: l.Path, MaxConnections: l.MaxConnections,
+			AllowedOrigins: l.AllowedOrigins}
 		if l.TLS != nil {
 			sl.TLS = &stomp.TLS{CertFile: l.TLS.CertFile, KeyFile: l.TLS.KeyFile, CAFile: l.TLS.CAFile,
 				ClientAuth: l.TLS.ClientAuth, MinVersion: tls.VersionTLS12}

@@ -26,7 +26,7 @@ func TestSTOMPOffByDefaultAndServesWhenEnabled(t *testing.T) {
 		t.Fatalf("adapters %q: stomp is not enabled", got)
 	}
 	cfg.STOMP.Enabled = true
-	cfg.STOMP.Listeners = []conf.Listener{{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0"}}
+	cfg.STOMP.Listeners = []conf.STOMPListener{{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0"}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/internal/netserve"
@@ -29,7 +31,7 @@ const (
 type conn struct {
 	srv *Server
 	l   *listener
-	tc  *netserve.Conn
+	tc  transport
 	nc  net.Conn
 
 	version frame.Version
@@ -91,9 +93,26 @@ type txOp struct {
 var (
 	_ core.Conn       = (*conn)(nil)
 	_ netserve.Stream = (*conn)(nil)
+	_ transport       = (*netserve.Conn)(nil)
 )
 
-func newConn(s *Server, l *listener, tc *netserve.Conn) *conn {
+// transport is what a connection needs of its transport: a
+// *netserve.Conn, or a SockJS session (sockjs.go), which is never
+// pollable.
+type transport interface {
+	NetConn() net.Conn
+	Remote() netip.AddrPort
+	Go(f func())
+	Shutdown()
+	Close() error
+	Take() bool
+	Pollable() bool
+	Arm()
+	RawConn() syscall.RawConn
+	WebSocket() (subprotocol string, ok bool)
+}
+
+func newConn(s *Server, l *listener, tc transport) *conn {
 	c := &conn{srv: s, l: l, tc: tc, nc: tc.NetConn()}
 	c.writeFn = c.writeRun
 	if sub, ok := tc.WebSocket(); ok {

@@ -2,6 +2,7 @@ package stomp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -55,9 +56,12 @@ type Listener struct {
 	Name           string
 	Type           string // tcp, tls, ws, wss
 	Address        string
-	Path           string // ws, wss: HTTP path (default /stomp)
+	Path           string // ws, wss: HTTP path; sockjs: the prefix (default /stomp)
 	MaxConnections int
 	TLS            *TLS
+	// AllowedOrigins are the origins (scheme://host[:port], or "*") a
+	// sockjs listener serves besides its own host.
+	AllowedOrigins []string
 }
 
 // TLS is a listener's certificate setup.
@@ -76,6 +80,7 @@ type Server struct {
 	ns     *netserve.Server
 	limits frame.Limits // after CONNECTED
 	first  frame.Limits // for the CONNECT frame, before authentication
+	sockjs []*sockjsListener
 }
 
 type listener struct {
@@ -133,6 +138,10 @@ func New(cfg Config, b *core.Broker) *Server {
 		Logger: cfg.Logger,
 	}
 	for _, lc := range cfg.Listeners {
+		if lc.Type == "sockjs" {
+			s.sockjs = append(s.sockjs, newSockJSListener(s, lc))
+			continue
+		}
 		nl := netserve.Listener{
 			Name: lc.Name, Type: lc.Type, Address: lc.Address, Path: lc.Path,
 			MaxConnections: lc.MaxConnections,
@@ -152,14 +161,31 @@ func New(cfg Config, b *core.Broker) *Server {
 func (s *Server) Name() string { return "stomp" }
 
 // Addrs returns the bound address of each listener by name.
-func (s *Server) Addrs() map[string]net.Addr { return s.ns.Addrs() }
+func (s *Server) Addrs() map[string]net.Addr {
+	addrs := s.ns.Addrs()
+	for _, sl := range s.sockjs {
+		if sl.ln != nil {
+			addrs[sl.l.cfg.Name] = sl.ln.Addr()
+		}
+	}
+	return addrs
+}
 
 // Start opens every listener and serves them until Stop.
 func (s *Server) Start(ctx context.Context) error {
 	if err := s.ns.Start(ctx); err != nil {
 		return fmt.Errorf("stomp %w", err)
 	}
-	addrs := s.ns.Addrs()
+	for i, sl := range s.sockjs {
+		if err := sl.start(); err != nil {
+			for _, started := range s.sockjs[:i] {
+				started.stop(ctx)
+			}
+			s.ns.Stop(ctx)
+			return fmt.Errorf("stomp %w", err)
+		}
+	}
+	addrs := s.Addrs()
 	for _, lc := range s.cfg.Listeners {
 		s.log.Info("stomp listening", "listener", lc.Name, "type", lc.Type, "addr", addrs[lc.Name].String())
 	}
@@ -169,7 +195,12 @@ func (s *Server) Start(ctx context.Context) error {
 // Stop closes the listeners, sends every client an ERROR frame saying the
 // server shuts down, closes the connections and waits for them or ctx.
 func (s *Server) Stop(ctx context.Context) error {
-	if err := s.ns.Stop(ctx); err != nil {
+	var errs []error
+	for _, sl := range s.sockjs {
+		errs = append(errs, sl.stop(ctx))
+	}
+	errs = append(errs, s.ns.Stop(ctx))
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("stomp adapter stop: %w", err)
 	}
 	return nil

@@ -1,0 +1,284 @@
+package stomp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/igm/sockjs-go/v3/sockjs"
+)
+
+// SockJS listeners serve STOMP through igm/sockjs-go on an HTTP server of
+// their own, at Listener.Path as the prefix: the info endpoint and the
+// xhr-streaming, xhr-polling and eventsource transports. sockjs-go is
+// wrapped where its defaults do not hold:
+//
+//   - Origin: a request with an Origin header is refused (403) unless the
+//     origin is the request's own host or one of AllowedOrigins, and only
+//     those origins are reflected in CORS headers; sockjs-go reflects any
+//     origin with credentials. No JSESSIONID cookie is set.
+//   - Sessions: sockjs-go keys a session only by the id in the URL, so
+//     anyone who learns it can post into it or poll its messages. A
+//     session is bound to the address of the peer that opened it: a
+//     request for it from another address gets 404. New sessions are
+//     limited by MaxConnections.
+//   - Size: every request body is capped at twice the largest frame plus
+//     room for JSON; sockjs-go decodes xhr_send bodies without a cap.
+//   - The SockJS websocket transport is off: sockjs-go reads it with no
+//     size limit, and STOMP over WebSocket has ws listeners of its own.
+//
+// Each STOMP frame the server sends is one SockJS message. A SockJS
+// session is a connection with a reading goroutine; it is never polled.
+
+// sockjsListener is one SockJS endpoint.
+type sockjsListener struct {
+	l       *listener
+	ln      net.Listener
+	http    *http.Server
+	handler *sockjs.Handler
+	prefix  string
+	maxBody int64
+
+	mu     sync.Mutex
+	owners map[string]netip.Addr // session id -> the peer that opened it
+	conns  map[*conn]struct{}
+	wg     sync.WaitGroup
+}
+
+// sockjsPath matches the session requests under the prefix:
+// /{server}/{session}/{transport}.
+var sockjsPath = regexp.MustCompile(`^/([^/.]+)/([^/.]+)/([a-z_]+)$`)
+
+func newSockJSListener(s *Server, lc Listener) *sockjsListener {
+	prefix := strings.TrimSuffix(lc.Path, "/")
+	if prefix == "" {
+		prefix = "/stomp"
+	}
+	sl := &sockjsListener{
+		l:       &listener{srv: s, cfg: lc},
+		prefix:  prefix,
+		maxBody: 2*int64(s.limits.MaxFrame()) + 4096,
+		owners:  map[string]netip.Addr{},
+		conns:   map[*conn]struct{}{},
+	}
+	opts := sockjs.DefaultOptions
+	opts.Websocket = false
+	opts.JSessionID = nil
+	opts.CheckOrigin = sl.originAllowed
+	sl.handler = sockjs.NewHandler(prefix, opts, sl.serve)
+	sl.http = &http.Server{Handler: sl, ReadHeaderTimeout: s.cfg.ConnectTimeout}
+	return sl
+}
+
+// originAllowed says a cross-origin request may be served.
+func (sl *sockjsListener) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	if slices.Contains(sl.l.cfg.AllowedOrigins, "*") || slices.Contains(sl.l.cfg.AllowedOrigins, o) {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
+// peer returns the address of a request's peer.
+func peer(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// ServeHTTP checks origin, size and session ownership, then hands the
+// request to sockjs-go.
+func (sl *sockjsListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !sl.originAllowed(r) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	if r.Body != nil && r.Method == http.MethodPost {
+		// Read here, under the cap: sockjs-go would decode a body cut
+		// short by a limit and accept the messages it got.
+		body, err := io.ReadAll(io.LimitReader(r.Body, sl.maxBody+1))
+		if err != nil || int64(len(body)) > sl.maxBody {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if m := sockjsPath.FindStringSubmatch(strings.TrimPrefix(r.URL.Path, sl.prefix)); m != nil {
+		id, from := m[2], peer(r)
+		sl.mu.Lock()
+		owner, known := sl.owners[id]
+		switch {
+		case known && owner != from:
+			sl.mu.Unlock()
+			http.NotFound(w, r)
+			return
+		case !known && m[3] != "xhr_send":
+			if max := sl.l.cfg.MaxConnections; max > 0 && len(sl.owners) >= max {
+				sl.mu.Unlock()
+				http.Error(w, "too many sessions", http.StatusServiceUnavailable)
+				return
+			}
+			sl.owners[id] = from
+		}
+		sl.mu.Unlock()
+	}
+	sl.handler.ServeHTTP(w, r)
+}
+
+// serve runs one SockJS session as a STOMP connection, on the goroutine
+// sockjs-go started for it.
+func (sl *sockjsListener) serve(sess sockjs.Session) {
+	t := newSockTransport(sess)
+	c := newConn(sl.l.srv, sl.l, t)
+	sl.mu.Lock()
+	sl.conns[c] = struct{}{}
+	sl.wg.Add(1)
+	sl.mu.Unlock()
+	c.run()
+	sl.mu.Lock()
+	delete(sl.conns, c)
+	delete(sl.owners, sess.ID())
+	sl.mu.Unlock()
+	sl.wg.Done()
+}
+
+func (sl *sockjsListener) start() error {
+	ln, err := net.Listen("tcp", sl.l.cfg.Address)
+	if err != nil {
+		return fmt.Errorf("listener %s: %w", sl.l.cfg.Name, err)
+	}
+	sl.ln = ln
+	go sl.http.Serve(ln)
+	return nil
+}
+
+// stop closes the listener, tells every session the server shuts down
+// and waits for them, or ctx.
+func (sl *sockjsListener) stop(ctx context.Context) error {
+	sl.http.Close()
+	sl.mu.Lock()
+	for c := range sl.conns {
+		c.Stop()
+	}
+	sl.mu.Unlock()
+	done := make(chan struct{})
+	go func() { sl.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sockTransport is a SockJS session as a connection's transport.
+type sockTransport struct {
+	sess   sockjs.Session
+	nc     *sockNetConn
+	remote netip.AddrPort
+}
+
+var _ transport = (*sockTransport)(nil)
+
+func newSockTransport(sess sockjs.Session) *sockTransport {
+	t := &sockTransport{sess: sess, nc: &sockNetConn{sess: sess}}
+	if r := sess.Request(); r != nil {
+		t.remote, _ = netip.ParseAddrPort(r.RemoteAddr)
+	}
+	t.nc.remote = net.TCPAddrFromAddrPort(t.remote)
+	return t
+}
+
+func (t *sockTransport) NetConn() net.Conn         { return t.nc }
+func (t *sockTransport) Remote() netip.AddrPort    { return t.remote }
+func (t *sockTransport) Go(f func())               { go f() }
+func (t *sockTransport) Shutdown()                 { t.nc.Close() }
+func (t *sockTransport) Close() error              { return t.nc.Close() }
+func (t *sockTransport) Take() bool                { return false }
+func (t *sockTransport) Pollable() bool            { return false }
+func (t *sockTransport) Arm()                      {}
+func (t *sockTransport) RawConn() syscall.RawConn  { return nil }
+func (t *sockTransport) WebSocket() (string, bool) { return "", true } // one frame per message
+
+// sockNetConn reads a SockJS session's messages as a byte stream and
+// sends each write as one message.
+type sockNetConn struct {
+	sess     sockjs.Session
+	remote   net.Addr
+	buf      []byte // the rest of the message being read (reader only)
+	mu       sync.Mutex
+	deadline time.Time
+	once     sync.Once
+	closed   chan struct{}
+}
+
+func (c *sockNetConn) Read(b []byte) (int, error) {
+	if len(c.buf) == 0 {
+		c.mu.Lock()
+		dl := c.deadline
+		c.mu.Unlock()
+		ctx := context.Background()
+		if !dl.IsZero() {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, dl)
+			defer cancel()
+		}
+		m, err := c.sess.RecvCtx(ctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return 0, os.ErrDeadlineExceeded
+		}
+		if err != nil {
+			return 0, io.EOF
+		}
+		c.buf = []byte(m)
+	}
+	n := copy(b, c.buf)
+	c.buf = c.buf[n:]
+	return n, nil
+}
+
+func (c *sockNetConn) Write(b []byte) (int, error) {
+	if err := c.sess.Send(string(b)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// Close ends the session with SockJS's normal closure, which clients do
+// not answer by reconnecting (3000 "Go away!" made sockjs-client loop).
+func (c *sockNetConn) Close() error {
+	c.once.Do(func() { c.sess.Close(1000, "Normal closure") })
+	return nil
+}
+
+func (c *sockNetConn) LocalAddr() net.Addr  { return c.remote }
+func (c *sockNetConn) RemoteAddr() net.Addr { return c.remote }
+func (c *sockNetConn) SetDeadline(t time.Time) error {
+	return c.SetReadDeadline(t)
+}
+func (c *sockNetConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	return nil
+}
+func (c *sockNetConn) SetWriteDeadline(time.Time) error { return nil }

@@ -1,0 +1,227 @@
+package stomp_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqgate/mqgate/adapters/stomp"
+	"github.com/mqgate/mqgate/core"
+)
+
+// withSockJS adds a sockjs listener at /stomp.
+func withSockJS(origins ...string) serverOpt {
+	return func(_ *core.Config, sc *stomp.Config) {
+		sc.MaxBodySize = 4096
+		sc.Listeners = append(sc.Listeners, stomp.Listener{Name: "sockjs", Type: "sockjs", Address: "127.0.0.1:0",
+			Path: "/stomp", MaxConnections: 100, AllowedOrigins: origins})
+	}
+}
+
+// sockClient speaks SockJS's xhr-streaming and xhr_send over HTTP from
+// a given local address.
+type sockClient struct {
+	t    *testing.T
+	base string
+	http *http.Client
+	r    *bufio.Reader
+	body io.Closer
+	msgs []string
+}
+
+func newSockClient(t *testing.T, ts *testServer, session, from string) *sockClient {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &sockClient{t: t, base: "http://" + ts.addr("sockjs") + "/stomp/000/" + session, http: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+}
+
+// open starts the xhr_streaming receiver and reads the open frame.
+func (c *sockClient) open() {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.base+"/xhr_streaming", nil)
+	resp, err := (&http.Client{Transport: c.http.Transport}).Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		c.t.Fatalf("xhr_streaming: %s", resp.Status)
+	}
+	c.body = resp.Body
+	c.t.Cleanup(func() { resp.Body.Close() })
+	c.r = bufio.NewReader(resp.Body)
+	if l := c.line(); !strings.HasPrefix(l, "hhhh") {
+		c.t.Fatalf("prelude %q", l)
+	}
+	if l := c.line(); l != "o" {
+		c.t.Fatalf("open frame %q", l)
+	}
+}
+
+func (c *sockClient) line() string {
+	c.t.Helper()
+	type res struct {
+		s   string
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() { s, err := c.r.ReadString('\n'); ch <- res{s, err} }()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			c.t.Fatalf("read: %v", r.err)
+		}
+		return strings.TrimSuffix(r.s, "\n")
+	case <-time.After(5 * time.Second):
+		c.t.Fatal("timed out reading the stream")
+	}
+	return ""
+}
+
+// frame returns the next STOMP frame the server sent, heart-beats and
+// SockJS heartbeats skipped.
+func (c *sockClient) frame() string {
+	c.t.Helper()
+	for len(c.msgs) == 0 {
+		l := c.line()
+		switch {
+		case l == "h":
+		case strings.HasPrefix(l, "a"):
+			var ms []string
+			if err := json.Unmarshal([]byte(l[1:]), &ms); err != nil {
+				c.t.Fatalf("array frame %q: %v", l, err)
+			}
+			for _, m := range ms {
+				if strings.Trim(m, "\n") != "" {
+					c.msgs = append(c.msgs, m)
+				}
+			}
+		case strings.HasPrefix(l, "c"):
+			c.t.Fatalf("closed: %s", l)
+		}
+	}
+	m := c.msgs[0]
+	c.msgs = c.msgs[1:]
+	return m
+}
+
+// send posts frames with xhr_send and returns the status.
+func (c *sockClient) send(frames ...string) int {
+	c.t.Helper()
+	b, _ := json.Marshal(frames)
+	return c.post(b, "")
+}
+
+func (c *sockClient) post(body []byte, origin string) int {
+	c.t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, c.base+"/xhr_send", bytes.NewReader(body))
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestSockJSXHRStreaming(t *testing.T) {
+	ts := startServer(t, withSockJS())
+	c := newSockClient(t, ts, "s1", "127.0.0.1")
+	c.open()
+	if st := c.send("CONNECT\naccept-version:1.2\nhost:h\n\n\x00"); st != http.StatusNoContent {
+		t.Fatalf("xhr_send: %d", st)
+	}
+	if f := c.frame(); !strings.HasPrefix(f, "CONNECTED\n") {
+		t.Fatalf("got %q", f)
+	}
+	// A frame split over two SockJS messages.
+	c.send("SUBSCRIBE\nid:1\ndestination:sj/#\n", "receipt:r\n\n\x00")
+	if f := c.frame(); !strings.Contains(f, "receipt-id:r") {
+		t.Fatalf("got %q", f)
+	}
+	m := connectMQTT(t, ts, "dev")
+	m.sub(t, "sj/from-sockjs", 1)
+	m.pub(t, "sj/x", 1, "to the page")
+	if f := c.frame(); !strings.HasPrefix(f, "MESSAGE\n") || !strings.HasSuffix(f, "\nto the page\x00") {
+		t.Fatalf("got %q", f)
+	}
+	c.send("SEND\ndestination:sj/from-sockjs\n\nfrom the page\x00")
+	if got := m.next(t); string(got.Payload()) != "from the page" {
+		t.Fatalf("MQTT got %q", got.Payload())
+	}
+}
+
+func TestSockJSRefusals(t *testing.T) {
+	ts := startServer(t, withSockJS("https://app.example"))
+	owner := newSockClient(t, ts, "victim", "127.0.0.1")
+	owner.open()
+	owner.send("CONNECT\naccept-version:1.2\nhost:h\n\n\x00")
+	owner.frame()
+	other := newSockClient(t, ts, "victim", "127.0.0.2")
+	t.Run("another peer cannot post into a session", func(t *testing.T) {
+		if st := other.send("SEND\ndestination:x\n\n\x00"); st != http.StatusNotFound {
+			t.Fatalf("status %d", st)
+		}
+	})
+	t.Run("another peer cannot poll a session", func(t *testing.T) {
+		resp, err := other.http.Post(other.base+"/xhr", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Run("a foreign origin is refused", func(t *testing.T) {
+		if st := owner.post([]byte(`["x"]`), "http://evil.example"); st != http.StatusForbidden {
+			t.Fatalf("status %d", st)
+		}
+	})
+	t.Run("an allowed origin is served and not reflected for others", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+ts.addr("sockjs")+"/stomp/info", nil)
+		req.Header.Set("Origin", "https://app.example")
+		resp, err := owner.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info struct{ Websocket bool }
+		json.NewDecoder(resp.Body).Decode(&info)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || info.Websocket {
+			t.Fatalf("status %d, allow-origin %q, websocket %v", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), info.Websocket)
+		}
+	})
+	t.Run("an oversized body is refused", func(t *testing.T) {
+		if st := owner.post([]byte(`["`+strings.Repeat("x", 2<<20)+`"]`), ""); st != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d", st)
+		}
+	})
+	t.Run("broken JSON is refused", func(t *testing.T) {
+		if st := owner.post([]byte(`["SEND`), ""); st != http.StatusBadRequest {
+			t.Fatalf("status %d", st)
+		}
+	})
+	// The owner's session still works.
+	owner.send("SEND\ndestination:still\nreceipt:ok\n\n\x00")
+	if f := owner.frame(); !strings.Contains(f, "receipt-id:ok") {
+		t.Fatalf("got %q", f)
+	}
+	t.Run("a malformed frame gets ERROR and closes the session", func(t *testing.T) {
+		owner.send("FOO\n\n\x00")
+		if f := owner.frame(); !strings.HasPrefix(f, "ERROR\n") {
+			t.Fatalf("got %q", f)
+		}
+	})
+}
