@@ -30,10 +30,12 @@ stomp:
   enabled: true
   listeners:
     - {name: stompws, type: ws, address: "127.0.0.1:0", path: /stomp}
+    - {name: sockjs, type: sockjs, address: "127.0.0.1:0", path: /stomp}
 `
 
-// startSTOMPBroker runs mqgate with the MQTT listeners of startBroker and
-// a STOMP over WebSocket listener.
+// startSTOMPBroker runs mqgate with the MQTT listeners of startBroker, a
+// STOMP over WebSocket and a SockJS listener; it returns the WebSocket
+// URL (sockjsURL gives the other).
 func startSTOMPBroker(t *testing.T) (*broker, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -42,17 +44,24 @@ func startSTOMPBroker(t *testing.T) (*broker, string) {
 	if err := os.WriteFile(cfg, []byte(brokerConfig+stompConfig+data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := testbroker.Start(t, cfg, "tcp", "ws", "stompws")
+	p := testbroker.Start(t, cfg, "tcp", "ws", "stompws", "sockjs")
 	return &broker{Process: p, TCPPort: p.Port("tcp"), WSPort: p.Port("ws")},
 		fmt.Sprintf("ws://127.0.0.1:%d/stomp", p.Port("stompws"))
 }
 
+// sockjsURL is the SockJS endpoint of b.
+func sockjsURL(b *broker) string { return fmt.Sprintf("http://127.0.0.1:%d/stomp", b.Port("sockjs")) }
+
 func TestStompJSRoundTrip(t *testing.T) {
-	_, url := startSTOMPBroker(t)
+	b, url := startSTOMPBroker(t)
 	node := requireStompJS(t)
-	out, err := runToolErr(t, node, "stompjs_client.js", "roundtrip", url, "interop/stompjs/roundtrip")
-	if err != nil {
-		t.Fatalf("node stompjs_client.js roundtrip: %v\n%s", err, out)
+	for name, u := range map[string]string{"websocket": url, "sockjs": sockjsURL(b)} {
+		t.Run(name, func(t *testing.T) {
+			out, err := runToolErr(t, node, "stompjs_client.js", "roundtrip", u, "interop/stompjs/roundtrip/"+name)
+			if err != nil {
+				t.Fatalf("node stompjs_client.js roundtrip %s: %v\n%s", u, err, out)
+			}
+		})
 	}
 }
 
@@ -62,9 +71,17 @@ func TestStompJSWithMQTT(t *testing.T) {
 	b, url := startSTOMPBroker(t)
 	node := requireStompJS(t)
 
+	for name, url := range map[string]string{"websocket": url, "sockjs": sockjsURL(b)} {
+		t.Run(name, func(t *testing.T) {
+			testStompJSWithMQTT(t, b, node, url, name)
+		})
+	}
+}
+
+func testStompJSWithMQTT(t *testing.T, b *broker, node, url, name string) {
 	t.Run("stompjs SEND to mosquitto_sub", func(t *testing.T) {
 		m := newMosquitto(t, b, "5")
-		topic := "interop/stompjs/to-mqtt"
+		topic := "interop/stompjs/to-mqtt/" + name
 		s := m.subscribe(t, "-q", "1", "-t", topic, "-C", "1")
 		payload := "from stompjs"
 		if out, err := runToolErr(t, node, "stompjs_client.js", "publish", url, topic, payload); err != nil {
@@ -81,7 +98,7 @@ func TestStompJSWithMQTT(t *testing.T) {
 
 	t.Run("mosquitto_pub to a stompjs subscriber", func(t *testing.T) {
 		m := newMosquitto(t, b, "311")
-		topic := "interop/stompjs/from-mqtt"
+		topic := "interop/stompjs/from-mqtt/" + name
 		payload := "from mosquitto_pub"
 		p := startProc(t, node, "stompjs_client.js", "subscribe", url, topic, payload)
 		p.waitLine(t, 15*time.Second, "SUBSCRIBED", func(l string) bool { return l == "SUBSCRIBED" })
