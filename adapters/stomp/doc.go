@@ -1,5 +1,5 @@
 // Package stomp is mqgate's STOMP adapter: it serves STOMP 1.0, 1.1 and
-// 1.2 over TCP, TLS, WebSocket and secure WebSocket, and makes each
+// 1.2 over TCP, TLS, WebSocket, secure WebSocket and SockJS, and makes each
 // connection a client of the core. It owns the STOMP wire format
 // (package frame), the connection state machine (CONNECT, heart-beats,
 // receipts, transactions, acknowledgements) and the mapping of
@@ -13,7 +13,9 @@
 // connection on Linux waits in netserve's poller between bursts of input
 // with no goroutine and no read buffer (poll.go); TLS and WebSocket
 // connections keep a reading goroutine. The writer runs on demand
-// (writer.go).
+// (writer.go). SockJS listeners (sockjs.go) run igm/sockjs-go on HTTP
+// servers of their own, behind checks of origin, session ownership and
+// body size; each session is a connection with a reading goroutine.
 //
 // # Mapping to the core
 //
