@@ -24,6 +24,7 @@ type STOMPConfig struct {
 	MaxUnacked           int      `yaml:"max_unacked"`
 	MaxTransactions      int      `yaml:"max_transactions"`
 	MaxTransactionFrames int      `yaml:"max_transaction_frames"`
+	MaxTransactionBytes  Size     `yaml:"max_transaction_bytes"`
 	ConnectTimeout       Duration `yaml:"connect_timeout"`
 	HeartBeat            Duration `yaml:"heart_beat"` // 0: none
 	WriteTimeout         Duration `yaml:"write_timeout"`
@@ -54,6 +55,7 @@ func defaultSTOMP() STOMPConfig {
 		MaxUnacked:           32,
 		MaxTransactions:      8,
 		MaxTransactionFrames: 1000,
+		MaxTransactionBytes:  4 << 20,
 		ConnectTimeout:       Duration(10 * time.Second),
 		HeartBeat:            Duration(10 * time.Second),
 		WriteTimeout:         Duration(10 * time.Second),
@@ -159,6 +161,9 @@ func (c *Config) validateSTOMP(bad func(key, format string, args ...any)) {
 		if n.v < 1 {
 			bad("stomp."+n.key, "must be at least 1")
 		}
+	}
+	if s.MaxTransactionBytes < 1 {
+		bad("stomp.max_transaction_bytes", "must be at least 1B")
 	}
 	if s.MaxUnacked > 65535 {
 		bad("stomp.max_unacked", "must be at most 65535")

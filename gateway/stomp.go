@@ -22,6 +22,7 @@ func (g *Gateway) buildSTOMP(c *conf.STOMPConfig) *stomp.Server {
 		MaxUnacked:           c.MaxUnacked,
 		MaxTransactions:      c.MaxTransactions,
 		MaxTransactionFrames: c.MaxTransactionFrames,
+		MaxTransactionBytes:  int(c.MaxTransactionBytes),
 		ConnectTimeout:       c.ConnectTimeout.D(),
 		HeartBeat:            c.HeartBeat.D(),
 		WriteTimeout:         c.WriteTimeout.D(),

@@ -177,6 +177,7 @@ func TestSemantics(t *testing.T) {
 		sc.MaxSubscriptions = 2
 		sc.MaxTransactions = 1
 		sc.MaxTransactionFrames = 2
+		sc.MaxTransactionBytes = 10
 	})
 	cases := []struct {
 		name   string
@@ -200,6 +201,7 @@ func TestSemantics(t *testing.T) {
 		{"SEND in an unknown transaction", "SEND\ndestination:a\ntransaction:t\n\n\x00", "no open transaction"},
 		{"too many transactions", "BEGIN\ntransaction:a\n\n\x00BEGIN\ntransaction:b\n\n\x00", "too many open transactions"},
 		{"a transaction too large", "BEGIN\ntransaction:a\n\n\x00" + strings.Repeat("SEND\ndestination:a\ntransaction:a\n\n\x00", 3), "too many frames"},
+		{"transactions too many bytes", "BEGIN\ntransaction:a\n\n\x00SEND\ndestination:a\ntransaction:a\n\n0123456789x\x00", "too many bytes"},
 		{"server command from a client", "MESSAGE\ndestination:a\n\n\x00", "unknown command"},
 	}
 	for _, c := range cases {

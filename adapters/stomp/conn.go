@@ -50,7 +50,7 @@ type conn struct {
 	fr        frame.Frame
 	subs      map[string]bool // subscription ids of this connection
 	txs       map[string]*tx
-	nsubs     int
+	txBytes   int // SEND bodies held by open transactions
 
 	mu      sync.Mutex
 	out     []byte // encoded frames for the writer
@@ -81,7 +81,8 @@ type pend struct {
 
 // tx is an open transaction: its frames take effect at COMMIT.
 type tx struct {
-	ops []txOp
+	ops   []txOp
+	bytes int
 }
 
 type txOp struct {
@@ -233,9 +234,11 @@ func (c *conn) finish(err error, clean bool) {
 // fail queues an ERROR frame and marks the connection closing
 // [STOMP 1.2 ERROR]: the server closes the connection after it.
 func (c *conn) fail(msg, detail string) {
-	v := c.version
-	if v == 0 {
-		v = frame.V12
+	// The version is the reader's until CONNECTED is queued; a kick may
+	// come from another goroutine before that.
+	v := frame.V12
+	if c.ready.Load() {
+		v = c.version
 	}
 	c.mu.Lock()
 	if !c.closing {
@@ -448,6 +451,7 @@ func (c *conn) handleTx(f *frame.Frame) error {
 			return protoErr("no open transaction %q", id)
 		}
 		delete(c.txs, string(id))
+		c.txBytes -= t.bytes
 		for _, op := range t.ops {
 			var err error
 			if op.msg != nil {
@@ -464,6 +468,7 @@ func (c *conn) handleTx(f *frame.Frame) error {
 			return protoErr("no open transaction %q", id)
 		}
 		delete(c.txs, string(id))
+		c.txBytes -= t.bytes
 	}
 	c.receipt(valueOrNil(f, "receipt"))
 	return nil

@@ -75,3 +75,12 @@ func header(f, name string) string {
 	}
 	return ""
 }
+
+// TestTakeover: a second connection with the same client-id takes the
+// session over; the first gets an ERROR and is closed.
+func TestTakeover(t *testing.T) {
+	ts := startServer(t)
+	first := connected(t, ts, "client-id:same\n")
+	connected(t, ts, "client-id:same\n")
+	first.wantError(t, "session taken over")
+}

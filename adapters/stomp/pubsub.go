@@ -51,7 +51,12 @@ func (c *conn) handleSend(f *frame.Frame) error {
 		return err
 	}
 	if tx != nil {
+		if c.txBytes+len(m.Payload) > c.srv.cfg.MaxTransactionBytes {
+			return protoErr("transactions hold too many bytes (at most %d)", c.srv.cfg.MaxTransactionBytes)
+		}
 		tx.ops = append(tx.ops, txOp{msg: m})
+		tx.bytes += len(m.Payload)
+		c.txBytes += len(m.Payload)
 	} else if err := c.publish(m); err != nil {
 		return err
 	}

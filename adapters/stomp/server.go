@@ -38,6 +38,9 @@ type Config struct {
 	// held by one (defaults 8 and 1000).
 	MaxTransactions      int
 	MaxTransactionFrames int
+	// MaxTransactionBytes bounds the SEND bodies all open transactions of
+	// a connection hold (default 4 MiB).
+	MaxTransactionBytes int
 	// ConnectTimeout is the deadline for the CONNECT frame (default 10 s).
 	ConnectTimeout time.Duration
 	// HeartBeat is the interval the server offers both ways (default
@@ -102,6 +105,7 @@ func New(cfg Config, b *core.Broker) *Server {
 	def(&cfg.MaxUnacked, 32)
 	def(&cfg.MaxTransactions, 8)
 	def(&cfg.MaxTransactionFrames, 1000)
+	def(&cfg.MaxTransactionBytes, 4<<20)
 	if cfg.Namespace == "" {
 		cfg.Namespace = "stomp"
 	}
