@@ -47,6 +47,7 @@ type Options struct {
 	PubProto     string        // -pub-proto: publishers' protocol (default -proto)
 	SubProto     string        // -sub-proto: subscribers' protocol (default -proto)
 	SNAddr       string        // -sn-host: the MQTT-SN gateway's UDP address
+	StompAddr    string        // -stomp-host: the STOMP gateway's TCP address
 	SNKeepAlive  time.Duration // -sn-keepalive: MQTT-SN CONNECT duration
 	SNRetry      time.Duration // -sn-retry: MQTT-SN retransmission interval
 	SNPredefined int           // -sn-topic-id: first predefined topic id of MQTT-SN publishers
@@ -56,6 +57,7 @@ type Options struct {
 const (
 	protoMQTT   = "mqtt"
 	protoMQTTSN = "mqttsn"
+	protoSTOMP  = "stomp"
 )
 
 const usageText = `usage: mqgate-bench COMMAND [flags]
@@ -86,7 +88,11 @@ MQTT-SN publisher REGISTERs its topic, or uses a short topic id when the topic
 has two characters, or predefined ids from -sn-topic-id; -q -1 needs one of
 the latter two and mqttsn.qos_minus_one on the gateway. An MQTT-SN client
 retransmits unacknowledged messages every -sn-retry and sends PINGREQ when it
-has been silent for -sn-keepalive.
+has been silent for -sn-keepalive. -proto stomp (or -pub-proto/-sub-proto
+stomp) makes clients STOMP 1.2 clients over TCP to -stomp-host: a publisher
+SENDs to its topic with the qos header (a receipt acknowledges QoS 1 and 2),
+a subscriber subscribes with ack auto at QoS 0 and client-individual
+otherwise, and ACKs each MESSAGE.
 `
 
 const scenarioList = `      fanin     -c publishers (100) on bench/fanin/%i, 1 subscriber to bench/fanin/+
@@ -264,9 +270,10 @@ func newFlags(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.Password, "P", "", "password")
 	fs.StringVar(&o.ClientPrefix, "prefix", "", "client identifier prefix (default mqgb-PID-)")
 	fs.DurationVar(&o.ConnectTimeout, "timeout", 10*time.Second, "connect and subscribe timeout")
-	fs.StringVar(&o.Proto, "proto", protoMQTT, "client protocol: mqtt or mqttsn")
-	fs.StringVar(&o.PubProto, "pub-proto", "", "publishers' protocol, mqtt or mqttsn (default -proto)")
-	fs.StringVar(&o.SubProto, "sub-proto", "", "subscribers' protocol, mqtt or mqttsn (default -proto)")
+	fs.StringVar(&o.Proto, "proto", protoMQTT, "client protocol: mqtt, mqttsn or stomp")
+	fs.StringVar(&o.PubProto, "pub-proto", "", "publishers' protocol, mqtt, mqttsn or stomp (default -proto)")
+	fs.StringVar(&o.SubProto, "sub-proto", "", "subscribers' protocol, mqtt, mqttsn or stomp (default -proto)")
+	fs.StringVar(&o.StompAddr, "stomp-host", "", "STOMP gateway TCP `host:port` (default the host of -h, port 61613)")
 	fs.StringVar(&o.SNAddr, "sn-host", "", "MQTT-SN gateway UDP `host:port` (default the host of -h, port 1884)")
 	fs.DurationVar(&o.SNKeepAlive, "sn-keepalive", time.Minute, "MQTT-SN keep alive: PINGREQ after this long without sending")
 	fs.DurationVar(&o.SNRetry, "sn-retry", time.Second, "MQTT-SN retransmission interval for unacknowledged messages")
@@ -434,8 +441,8 @@ flags:
 
 func (o *Options) validate() error {
 	for _, p := range []string{o.Proto, o.PubProto, o.SubProto} {
-		if p != "" && p != protoMQTT && p != protoMQTTSN {
-			return fmt.Errorf("protocol %q: want mqtt or mqttsn", p)
+		if p != "" && p != protoMQTT && p != protoMQTTSN && p != protoSTOMP {
+			return fmt.Errorf("protocol %q: want mqtt, mqttsn or stomp", p)
 		}
 	}
 	switch {
@@ -496,12 +503,17 @@ func (r *run) setProtocols() error {
 	if o.QoS == -1 && (len(r.pubs) == 0 || pubProto != protoMQTTSN) {
 		return errors.New("-q -1 is for MQTT-SN publishers only (-pub-proto mqttsn)")
 	}
-	if o.SNAddr == "" {
+	if o.SNAddr == "" || o.StompAddr == "" {
 		host, _, err := net.SplitHostPort(o.Addr)
 		if err != nil {
 			return fmt.Errorf("-h %q: %w", o.Addr, err)
 		}
-		o.SNAddr = net.JoinHostPort(host, "1884")
+		if o.SNAddr == "" {
+			o.SNAddr = net.JoinHostPort(host, "1884")
+		}
+		if o.StompAddr == "" {
+			o.StompAddr = net.JoinHostPort(host, "61613")
+		}
 	}
 	return nil
 }

@@ -245,6 +245,7 @@ type benchClient interface {
 var (
 	_ benchClient = (*client)(nil)
 	_ benchClient = (*snClient)(nil)
+	_ benchClient = (*stompClient)(nil)
 )
 
 // open connects spec's client over its protocol. A failed connection
@@ -253,6 +254,12 @@ func (r *run) open(ctx context.Context, spec *clientSpec) (benchClient, error) {
 	switch spec.proto {
 	case protoMQTTSN:
 		c, err := connectSN(ctx, r, spec)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	case protoSTOMP:
+		c, err := connectSTOMP(ctx, r, spec)
 		if err != nil {
 			return nil, err
 		}
