@@ -313,6 +313,11 @@ func (c *conn) grow() error {
 	if len(c.rbuf) < cap(c.rbuf) {
 		return nil
 	}
+	if c.rbuf == nil {
+		// A burst that finds no input gives the buffer back at once.
+		c.rbuf = getReadBuf()
+		return nil
+	}
 	limit := c.srv.limits.MaxFrame() + 1
 	if c.client == nil {
 		limit = c.srv.first.MaxFrame() + 1
@@ -320,10 +325,26 @@ func (c *conn) grow() error {
 	if cap(c.rbuf) >= limit {
 		return protoErr("frame too large")
 	}
-	nb := make([]byte, len(c.rbuf), min(max(2*cap(c.rbuf), 4096), limit))
+	nb := make([]byte, len(c.rbuf), min(max(2*cap(c.rbuf), readChunk), limit))
 	copy(nb, c.rbuf)
+	putReadBuf(c.rbuf[:0])
 	c.rbuf = nb
 	return nil
+}
+
+// readChunk is the size of a pooled read buffer: a polled connection
+// takes one for a burst and gives it back when the burst leaves nothing.
+const readChunk = 4096
+
+var readBufs = sync.Pool{New: func() any { return new([readChunk]byte) }}
+
+func getReadBuf() []byte { return readBufs.Get().(*[readChunk]byte)[:0] }
+
+// putReadBuf pools b if it is a pooled buffer.
+func putReadBuf(b []byte) {
+	if cap(b) == readChunk {
+		readBufs.Put((*[readChunk]byte)(b[:readChunk]))
+	}
 }
 
 // timeout is the error of a connection whose input stopped: no CONNECT

@@ -56,7 +56,8 @@ func (c *conn) burst() {
 		c.timer.Stop()
 	}
 	if len(c.rbuf) == 0 {
-		c.rbuf = nil // an idle connection holds no read buffer
+		putReadBuf(c.rbuf) // an idle connection holds no read buffer
+		c.rbuf = nil
 	}
 	c.tc.Arm()
 }
