@@ -119,3 +119,31 @@ func TestWebSocketFraming(t *testing.T) {
 		t.Fatalf("got %q", f)
 	}
 }
+
+// TestWebSocketBinaryBody: a MESSAGE whose body is not UTF-8 goes as a
+// binary WebSocket message (a text message must be UTF-8); others as
+// text.
+func TestWebSocketBinaryBody(t *testing.T) {
+	ts := startServer(t)
+	ws := dialWS(t, ts, "v12.stomp")
+	wsSend(t, ws, connect12)
+	wsMessage(t, ws)
+	wsSend(t, ws, "SUBSCRIBE\nid:1\ndestination:bin\nreceipt:r\n\n\x00")
+	wsMessage(t, ws)
+	m := connectMQTT(t, ts, "dev")
+	m.pub(t, "bin", 0, "\xff\xfe\x00\x01")
+	m.pub(t, "bin", 0, "text")
+	for _, want := range []struct {
+		typ  int
+		body string
+	}{{websocket.BinaryMessage, "\n\xff\xfe\x00\x01\x00"}, {websocket.TextMessage, "\ntext\x00"}} {
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		typ, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ != want.typ || !strings.HasSuffix(string(b), want.body) {
+			t.Fatalf("message type %d %q, want type %d ending %q", typ, b, want.typ, want.body)
+		}
+	}
+}
