@@ -253,3 +253,55 @@ func TestVersion10(t *testing.T) {
 		t.Fatalf("1.0 MESSAGE %q", f)
 	}
 }
+
+// TestRepeatedHeadersFirstWins: of repeated destination, id, receipt and
+// ack headers the first one counts [STOMP 1.2 Repeated Header Entries].
+func TestRepeatedHeadersFirstWins(t *testing.T) {
+	ts := startServer(t)
+	r := connected(t, ts)
+	r.send(t, "SUBSCRIBE\nid:first\nid:second\ndestination:dup/a\ndestination:dup/b\nack:client-individual\nack:auto\nreceipt:r1\nreceipt:r2\n\n\x00")
+	if f := r.frame(t); !strings.Contains(f, "receipt-id:r1\n") {
+		t.Fatalf("got %q", f)
+	}
+	r.send(t, "SEND\ndestination:dup/a\ndestination:dup/b\n\none\x00SEND\ndestination:dup/b\n\ntwo\x00")
+	f := r.frame(t)
+	if !strings.Contains(f, "subscription:first\n") || !strings.Contains(f, "destination:dup/a\n") || !strings.HasSuffix(f, "\none\x00") {
+		t.Fatalf("got %q", f)
+	}
+	// ack:client-individual won: the MESSAGE asks for an ACK, and a second
+	// ACK of the same id is ignored.
+	ack := header(f, "ack")
+	if ack == "" {
+		t.Fatalf("no ack header in %q", f)
+	}
+	r.send(t, "ACK\nid:"+ack+"\n\n\x00ACK\nid:"+ack+"\nreceipt:twice\n\n\x00")
+	if f := r.frame(t); !strings.Contains(f, "receipt-id:twice") {
+		t.Fatalf("got %q", f)
+	}
+}
+
+// TestCommitStopsAtARefusedSend: COMMIT applies its frames in order; a
+// refused SEND ends the connection with ERROR, the frames before it
+// applied and those after it not (COMMIT is not atomic).
+func TestCommitStopsAtARefusedSend(t *testing.T) {
+	ts := startServer(t)
+	m := connectMQTT(t, ts, "dev")
+	m.sub(t, "commit/#", 1)
+	r := connected(t, ts)
+	r.send(t, "BEGIN\ntransaction:t\n\n\x00"+
+		"SEND\ndestination:commit/before\ntransaction:t\n\n\x00"+
+		"SEND\ndestination:$SYS/x\ntransaction:t\n\n\x00"+
+		"SEND\ndestination:commit/after\ntransaction:t\n\n\x00"+
+		"COMMIT\ntransaction:t\n\n\x00")
+	r.wantError(t, "not authorized")
+	if got := m.next(t); got.Topic() != "commit/before" {
+		t.Fatalf("got %s", got.Topic())
+	}
+	s := dialRaw(t, ts.tcp())
+	s.send(t, connect12+"SEND\ndestination:commit/marker\nreceipt:m\n\n\x00")
+	s.frame(t)
+	s.frame(t)
+	if got := m.next(t); got.Topic() != "commit/marker" {
+		t.Fatalf("got %s after the refused COMMIT", got.Topic())
+	}
+}

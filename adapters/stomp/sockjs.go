@@ -3,6 +3,7 @@ package stomp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,7 +37,8 @@ import (
 //     request for it from another address gets 404. New sessions are
 //     limited by MaxConnections.
 //   - Size: every request body is capped at twice the largest frame plus
-//     room for JSON; sockjs-go decodes xhr_send bodies without a cap.
+//     room for JSON; sockjs-go decodes xhr_send bodies without a cap. An
+//     xhr_send body must be a JSON array of strings.
 //   - The SockJS websocket transport is off: sockjs-go reads it with no
 //     size limit, and STOMP over WebSocket has ws listeners of its own.
 //
@@ -119,6 +121,15 @@ func (sl *sockjsListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil || int64(len(body)) > sl.maxBody {
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return
+		}
+		if strings.HasSuffix(r.URL.Path, "/xhr_send") {
+			// An array of strings, nothing else: sockjs-go passes on what it
+			// decoded before a wrong element.
+			var msgs []string
+			if err := json.Unmarshal(body, &msgs); err != nil {
+				http.Error(w, "Broken JSON encoding.", http.StatusBadRequest)
+				return
+			}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}

@@ -209,7 +209,14 @@ func TestSockJSRefusals(t *testing.T) {
 		}
 	})
 	t.Run("broken JSON is refused", func(t *testing.T) {
-		if st := owner.post([]byte(`["SEND`), ""); st != http.StatusBadRequest {
+		for _, body := range []string{`["SEND`, `[1]`, `["SEND\n", 2]`, `{"a":"b"}`} {
+			if st := owner.post([]byte(body), ""); st != http.StatusBadRequest {
+				t.Fatalf("%s: status %d", body, st)
+			}
+		}
+	})
+	t.Run("an empty array is nothing", func(t *testing.T) {
+		if st := owner.post([]byte(`[]`), ""); st != http.StatusNoContent {
 			t.Fatalf("status %d", st)
 		}
 	})
@@ -224,4 +231,22 @@ func TestSockJSRefusals(t *testing.T) {
 			t.Fatalf("got %q", f)
 		}
 	})
+}
+
+// TestSockJSLatePollIsANewSession: a poll for a session that has ended
+// opens a new one, which must CONNECT within the connect timeout like
+// any other connection.
+func TestSockJSLatePollIsANewSession(t *testing.T) {
+	ts := startServer(t, withSockJS(), func(_ *core.Config, sc *stomp.Config) { sc.ConnectTimeout = 300 * time.Millisecond })
+	c := newSockClient(t, ts, "late", "127.0.0.1")
+	c.open()
+	c.send("SEND\ndestination:x\n\n\x00") // no CONNECT first
+	if f := c.frame(); !strings.Contains(f, "expected CONNECT") {
+		t.Fatalf("got %q", f)
+	}
+	again := newSockClient(t, ts, "late2", "127.0.0.1")
+	again.open()
+	if f := again.frame(); !strings.Contains(f, "no CONNECT frame") {
+		t.Fatalf("got %q", f)
+	}
 }

@@ -104,6 +104,13 @@ func TestWebSocketFraming(t *testing.T) {
 			t.Fatalf("message %q", f)
 		}
 	}
+	// A binary message carries frames as well as a text one.
+	if err := ws.WriteMessage(websocket.BinaryMessage, []byte("SEND\ndestination:w/bin\nreceipt:b\n\n\x00")); err != nil {
+		t.Fatal(err)
+	}
+	if f := wsMessage(t, ws); f != "RECEIPT\nreceipt-id:b\n\n\x00" {
+		t.Fatalf("got %q", f)
+	}
 	// A frame over the limit ends this connection only.
 	wsSend(t, ws, "SEND\ndestination:w\n\n"+strings.Repeat("x", 5000)+"\x00")
 	if f := wsMessage(t, ws); !strings.Contains(f, "body too large") {
