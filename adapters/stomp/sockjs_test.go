@@ -250,3 +250,53 @@ func TestSockJSLatePollIsANewSession(t *testing.T) {
 		t.Fatalf("got %q", f)
 	}
 }
+
+// TestSockJSPollingAndEventSource: the xhr-polling and eventsource
+// transports carry the same STOMP session behaviour.
+func TestSockJSPollingAndEventSource(t *testing.T) {
+	ts := startServer(t, withSockJS())
+	t.Run("xhr-polling", func(t *testing.T) {
+		c := newSockClient(t, ts, "poll1", "127.0.0.1")
+		poll := func() string {
+			t.Helper()
+			resp, err := c.http.Post(c.base+"/xhr", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return string(b)
+		}
+		if got := poll(); got != "o\n" {
+			t.Fatalf("open %q", got)
+		}
+		c.send(connect12)
+		if got := poll(); !strings.HasPrefix(got, `a["CONNECTED\n`) {
+			t.Fatalf("poll %q", got)
+		}
+	})
+	t.Run("eventsource", func(t *testing.T) {
+		c := newSockClient(t, ts, "es1", "127.0.0.1")
+		resp, err := (&http.Client{Transport: c.http.Transport}).Get(c.base + "/eventsource")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		c.r = bufio.NewReader(resp.Body)
+		next := func() string {
+			for {
+				l := strings.TrimSuffix(c.line(), "\r")
+				if d, ok := strings.CutPrefix(l, "data: "); ok {
+					return d
+				}
+			}
+		}
+		if d := next(); d != "o" {
+			t.Fatalf("open %q", d)
+		}
+		c.send(connect12)
+		if d := next(); !strings.HasPrefix(d, `a["CONNECTED\n`) {
+			t.Fatalf("data %q", d)
+		}
+	})
+}
