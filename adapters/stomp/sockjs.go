@@ -39,8 +39,8 @@ import (
 //   - Size: every request body is capped at twice the largest frame plus
 //     room for JSON; sockjs-go decodes xhr_send bodies without a cap. An
 //     xhr_send body must be a JSON array of strings.
-//   - The SockJS websocket transport is off: sockjs-go reads it with no
-//     size limit, and STOMP over WebSocket has ws listeners of its own.
+//   - The SockJS websocket transport is served here (sockjsws.go), not by
+//     sockjs-go, which reads it with no size limit.
 //
 // Each STOMP frame the server sends is one SockJS message. A SockJS
 // session is a connection with a reading goroutine; it is never polled.
@@ -77,7 +77,7 @@ func newSockJSListener(s *Server, lc Listener) *sockjsListener {
 		conns:   map[*conn]struct{}{},
 	}
 	opts := sockjs.DefaultOptions
-	opts.Websocket = false
+	opts.Websocket = true // announced by /info; served by serveWebSocket
 	opts.JSessionID = nil
 	opts.CheckOrigin = sl.originAllowed
 	sl.handler = sockjs.NewHandler(prefix, opts, sl.serve)
@@ -151,6 +151,10 @@ func (sl *sockjsListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			sl.owners[id] = from
 		}
 		sl.mu.Unlock()
+		if m[3] == "websocket" {
+			sl.serveWebSocket(w, r, id)
+			return
+		}
 	}
 	sl.handler.ServeHTTP(w, r)
 }
@@ -203,19 +207,19 @@ func (sl *sockjsListener) stop(ctx context.Context) error {
 
 // sockTransport is a SockJS session as a connection's transport.
 type sockTransport struct {
-	sess   sockjs.Session
-	nc     *sockNetConn
+	nc     net.Conn
 	remote netip.AddrPort
 }
 
 var _ transport = (*sockTransport)(nil)
 
 func newSockTransport(sess sockjs.Session) *sockTransport {
-	t := &sockTransport{sess: sess, nc: &sockNetConn{sess: sess}}
+	nc := &sockNetConn{sess: sess}
+	t := &sockTransport{nc: nc}
 	if r := sess.Request(); r != nil {
 		t.remote, _ = netip.ParseAddrPort(r.RemoteAddr)
 	}
-	t.nc.remote = net.TCPAddrFromAddrPort(t.remote)
+	nc.remote = net.TCPAddrFromAddrPort(t.remote)
 	return t
 }
 

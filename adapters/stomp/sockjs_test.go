@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/mqgate/mqgate/adapters/stomp"
 	"github.com/mqgate/mqgate/core"
 )
@@ -199,7 +201,7 @@ func TestSockJSRefusals(t *testing.T) {
 		var info struct{ Websocket bool }
 		json.NewDecoder(resp.Body).Decode(&info)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || info.Websocket {
+		if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || !info.Websocket {
 			t.Fatalf("status %d, allow-origin %q, websocket %v", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), info.Websocket)
 		}
 	})
@@ -299,4 +301,60 @@ func TestSockJSPollingAndEventSource(t *testing.T) {
 			t.Fatalf("data %q", d)
 		}
 	})
+}
+
+// TestSockJSWebSocket: the SockJS websocket transport, served with a
+// read limit, carries a STOMP session; its session id is bound to the
+// peer like the others.
+func TestSockJSWebSocket(t *testing.T) {
+	ts := startServer(t, withSockJS())
+	url := "ws://" + ts.addr("sockjs") + "/stomp/000/wsid/websocket"
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	read := func() string {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return string(b)
+	}
+	send := func(frames ...string) {
+		t.Helper()
+		b, _ := json.Marshal(frames)
+		if err := ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o := read(); o != "o" {
+		t.Fatalf("open %q", o)
+	}
+	send(connect12)
+	if f := read(); !strings.HasPrefix(f, `a["CONNECTED\n`) {
+		t.Fatalf("got %q", f)
+	}
+	d := websocket.Dialer{NetDialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}
+	if _, resp, err := d.Dial(url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another peer joined the session: %v", err)
+	}
+	send("SUBSCRIBE\nid:1\ndestination:sjws\nreceipt:r\n\n\x00")
+	if f := read(); !strings.Contains(f, "receipt-id:r") {
+		t.Fatalf("got %q", f)
+	}
+	connectMQTT(t, ts, "dev").pub(t, "sjws", 0, "over sockjs websocket")
+	if f := read(); !strings.Contains(f, "over sockjs websocket") {
+		t.Fatalf("got %q", f)
+	}
+	// A message over the limit ends the session.
+	send(strings.Repeat("x", 2<<20))
+	for {
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break
+		}
+	}
 }

@@ -2,7 +2,8 @@
 // for the Go interop tests.
 //
 // URL is ws://... for STOMP over WebSocket, or http://... for SockJS
-// (sockjs-client with its xhr-streaming and xhr-polling transports).
+// (sockjs-client with the transports SOCKJS_TRANSPORTS lists, comma
+// separated; default xhr-streaming,xhr-polling).
 //
 //   node stompjs_client.js roundtrip URL DEST
 //       subscribe with ack client-individual, send to itself with a
@@ -48,7 +49,7 @@ async function done() {
 const sockjs = url.startsWith('http');
 const client = new Client({
   webSocketFactory: () => sockjs
-    ? new SockJS(url, null, { transports: ['xhr-streaming', 'xhr-polling'] })
+    ? new SockJS(url, null, { transports: (process.env.SOCKJS_TRANSPORTS || 'xhr-streaming,xhr-polling').split(',') })
     : new WebSocket(url, ['v12.stomp', 'v11.stomp', 'v10.stomp']),
   reconnectDelay: 0,
   heartbeatIncoming: 10000,

@@ -55,8 +55,11 @@ func sockjsURL(b *broker) string { return fmt.Sprintf("http://127.0.0.1:%d/stomp
 func TestStompJSRoundTrip(t *testing.T) {
 	b, url := startSTOMPBroker(t)
 	node := requireStompJS(t)
-	for name, u := range map[string]string{"websocket": url, "sockjs": sockjsURL(b)} {
+	for name, u := range map[string]string{"websocket": url, "sockjs": sockjsURL(b), "sockjs-websocket": sockjsURL(b)} {
 		t.Run(name, func(t *testing.T) {
+			if name == "sockjs-websocket" {
+				t.Setenv("SOCKJS_TRANSPORTS", "websocket")
+			}
 			out, err := runToolErr(t, node, "stompjs_client.js", "roundtrip", u, "interop/stompjs/roundtrip/"+name)
 			if err != nil {
 				t.Fatalf("node stompjs_client.js roundtrip %s: %v\n%s", u, err, out)
