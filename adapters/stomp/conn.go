@@ -24,10 +24,11 @@ const (
 	ackIndividual
 )
 
-// conn is one STOMP connection and its netserve.Stream. Its reader (run)
-// owns the connection; the writer, started after CONNECTED, owns the
-// socket's write side. Frames the reader answers with (RECEIPT, ERROR)
-// go through out, so the writer keeps their order.
+// conn is one STOMP connection and its netserve.Stream. The owner of its
+// reads (run on a goroutine of its own, or burst for a polled
+// connection) handles the frames; a writer, run on demand after
+// CONNECTED, owns the write side. Frames the reader answers with
+// (RECEIPT, ERROR) go through out, so the writer keeps their order.
 type conn struct {
 	srv *Server
 	l   *listener
