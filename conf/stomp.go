@@ -115,8 +115,10 @@ func (c *Config) validateSTOMP(bad func(key, format string, args ...any)) {
 		switch {
 		case secure && (l.TLS == nil || l.TLS.CertFile == "" || l.TLS.KeyFile == ""):
 			bad(key+".tls", "cert_file and key_file are required for a %s listener", l.Type)
-		case !secure && l.TLS != nil:
-			bad(key+".tls", "is only allowed on tls and wss listeners")
+		case l.Type == "sockjs" && l.TLS != nil && (l.TLS.CertFile == "" || l.TLS.KeyFile == ""):
+			bad(key+".tls", "cert_file and key_file are required for HTTPS")
+		case !secure && l.Type != "sockjs" && l.TLS != nil:
+			bad(key+".tls", "is only allowed on tls, wss and sockjs listeners")
 		}
 		if t := l.TLS; t != nil {
 			if t.ClientAuth == "" {

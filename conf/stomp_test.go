@@ -59,6 +59,16 @@ func TestSTOMP(t *testing.T) {
 					t.Fatalf("%+v", c.STOMP)
 				}
 			}},
+		{"a sockjs listener may serve HTTPS",
+			"stomp:\n  listeners:\n    - type: sockjs\n      address: ':15675'\n      tls: {cert_file: c, key_file: k}\n", "",
+			func(t *testing.T, c *conf.Config) {
+				if c.STOMP.Listeners[0].TLS == nil {
+					t.Fatal("no tls")
+				}
+			}},
+		{"tls only on tls, wss and sockjs",
+			"stomp:\n  listeners:\n    - type: tcp\n      address: ':61613'\n      tls: {cert_file: c, key_file: k}\n",
+			"stomp.listeners[0].tls: is only allowed on tls, wss and sockjs listeners", nil},
 		{"heart_beat may be 0, not negative",
 			"stomp:\n  heart_beat: -1s\n",
 			"stomp.heart_beat: must be 0 (none) or positive", nil},

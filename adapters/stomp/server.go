@@ -57,11 +57,13 @@ type Config struct {
 // Listener is one socket.
 type Listener struct {
 	Name           string
-	Type           string // tcp, tls, ws, wss
+	Type           string // tcp, tls, ws, wss, sockjs
 	Address        string
 	Path           string // ws, wss: HTTP path; sockjs: the prefix (default /stomp)
 	MaxConnections int
-	TLS            *TLS
+	// TLS is required for tls and wss; a sockjs listener with TLS serves
+	// HTTPS.
+	TLS *TLS
 	// AllowedOrigins are the origins (scheme://host[:port], or "*") a
 	// sockjs listener serves besides its own host.
 	AllowedOrigins []string

@@ -3,6 +3,7 @@ package stomp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/igm/sockjs-go/v3/sockjs"
+
+	"github.com/mqgate/mqgate/adapters/internal/tlsfiles"
 )
 
 // SockJS listeners serve STOMP through igm/sockjs-go on an HTTP server of
@@ -177,9 +180,32 @@ func (sl *sockjsListener) serve(sess sockjs.Session) {
 }
 
 func (sl *sockjsListener) start() error {
+	var tc *tls.Config
+	if t := sl.l.cfg.TLS; t != nil {
+		// HTTPS, for pages served over https.
+		cert, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return fmt.Errorf("listener %s: %w", sl.l.cfg.Name, err)
+		}
+		tc = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: max(t.MinVersion, tls.VersionTLS12)}
+		if t.CAFile != "" {
+			if tc.ClientCAs, err = tlsfiles.LoadCAPool(t.CAFile); err != nil {
+				return fmt.Errorf("listener %s: %w", sl.l.cfg.Name, err)
+			}
+		}
+		switch t.ClientAuth {
+		case "request":
+			tc.ClientAuth = tls.VerifyClientCertIfGiven
+		case "require":
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
 	ln, err := net.Listen("tcp", sl.l.cfg.Address)
 	if err != nil {
 		return fmt.Errorf("listener %s: %w", sl.l.cfg.Name, err)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
 	}
 	sl.ln = ln
 	go sl.http.Serve(ln)

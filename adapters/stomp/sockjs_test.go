@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/mqgate/mqgate/adapters/stomp"
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/internal/testcert"
 )
 
 // withSockJS adds a sockjs listener at /stomp.
@@ -356,5 +360,27 @@ func TestSockJSWebSocket(t *testing.T) {
 		if _, _, err := ws.ReadMessage(); err != nil {
 			break
 		}
+	}
+}
+
+// TestSockJSOverHTTPS: a sockjs listener with TLS serves HTTPS.
+func TestSockJSOverHTTPS(t *testing.T) {
+	tf := testcert.Write(t, t.TempDir(), "client")
+	ts := startServer(t, func(_ *core.Config, sc *stomp.Config) {
+		sc.Listeners = append(sc.Listeners, stomp.Listener{Name: "sockjs", Type: "sockjs", Address: "127.0.0.1:0",
+			Path: "/stomp", TLS: &stomp.TLS{CertFile: tf.Cert, KeyFile: tf.Key}})
+	})
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(tf.CA)
+	pool.AppendCertsFromPEM(pem)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + ts.addr("sockjs") + "/stomp/info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
