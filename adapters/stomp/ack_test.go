@@ -3,6 +3,7 @@ package stomp_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	gostomp "github.com/go-stomp/stomp/v3"
@@ -186,4 +187,39 @@ func TestAuthentication(t *testing.T) {
 		t.Fatalf("got %q", f)
 	}
 	r2.closed(t)
+}
+
+// TestPrefetchCount: a client-individual subscription with
+// prefetch-count:2 has at most two MESSAGEs awaiting ACK; each ACK lets
+// the next one through, in order.
+func TestPrefetchCount(t *testing.T) {
+	ts := startServer(t)
+	r := connected(t, ts)
+	r.send(t, "SUBSCRIBE\nid:p\ndestination:pf\nack:client-individual\nprefetch-count:2\nreceipt:s\n\n\x00")
+	r.frame(t)
+	m := connectMQTT(t, ts, "dev")
+	for i := range 5 {
+		m.pub(t, "pf", 1, fmt.Sprint(i))
+	}
+	r.send(t, "SEND\ndestination:pf-marker\nreceipt:marker\n\n\x00")
+	var got []string
+	for {
+		f := r.frame(t)
+		if strings.Contains(f, "receipt-id:marker") {
+			break
+		}
+		got = append(got, f)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d MESSAGEs before any ACK, want 2", len(got))
+	}
+	for i := 2; i < 5; i++ {
+		r.send(t, "ACK\nid:"+header(got[0], "ack")+"\n\n\x00")
+		got = got[1:]
+		f := r.frame(t)
+		if !strings.HasSuffix(f, "\n"+fmt.Sprint(i)+"\x00") {
+			t.Fatalf("after an ACK: %q, want message %d", f, i)
+		}
+		got = append(got, f)
+	}
 }

@@ -59,6 +59,10 @@ type conn struct {
 	closing bool   // after out is written, the connection ends
 	pending []pend // unacknowledged deliveries, in the order handed out
 	seq     uint64 // the last message-id handed out
+	// prefetch is the prefetch-count of a subscription (sub id -> most
+	// MESSAGEs awaiting ACK); held are its deliveries that wait for room.
+	prefetch map[string]int
+	held     map[string][]core.Delivery
 
 	// The writer (writer.go).
 	wmu     sync.Mutex  // held by a writer for its whole run, and by finish

@@ -34,7 +34,9 @@
 //     client-individual are QoS 1 and wait for ACK (Settle Accepted) or
 //     NACK (Settle Requeued: redelivered with redelivered:true). client
 //     is cumulative. The unacknowledged deliveries of a connection are
-//     bounded by MaxUnacked (the core's inflight window).
+//     bounded by MaxUnacked (the core's inflight window); a
+//     prefetch-count header bounds a subscription's, the writer holding
+//     back the deliveries beyond it until ACKs make room.
 //   - ACK/NACK name a message by id (1.2) or message-id (1.0, 1.1). An
 //     id the connection never handed out is an error; one already
 //     settled is ignored.

@@ -112,6 +112,14 @@ func (c *conn) handleSubscribe(f *frame.Frame) error {
 	default:
 		return protoErr("unknown ack mode %q", f.Get("ack"))
 	}
+	prefetch := 0
+	if v, ok := f.Value("prefetch-count"); ok {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 0 || n > 65535 || len(v) > 5 {
+			return protoErr("prefetch-count must be a number from 0 to 65535")
+		}
+		prefetch = n
+	}
 	filter, err := topicFor(c.srv.cfg.Destinations, dest, true)
 	if err != nil {
 		return protoErr("%v", err)
@@ -127,6 +135,14 @@ func (c *conn) handleSubscribe(f *frame.Frame) error {
 		c.subs = map[string]bool{}
 	}
 	c.subs[id] = true
+	if prefetch > 0 && mode != ackAuto {
+		c.mu.Lock()
+		if c.prefetch == nil {
+			c.prefetch = map[string]int{}
+		}
+		c.prefetch[id] = prefetch
+		c.mu.Unlock()
+	}
 	c.receipt(valueOrNil(f, "receipt"))
 	c.client.SendRetained(reqs, res)
 	return nil
@@ -147,6 +163,11 @@ func (c *conn) handleUnsubscribe(f *frame.Frame) error {
 	c.client.UnsubscribeKey(id)
 	c.mu.Lock()
 	var drop []uint16
+	for _, d := range c.held[id] {
+		drop = append(drop, d.Tag)
+	}
+	delete(c.held, id)
+	delete(c.prefetch, id)
 	c.pending = slices.DeleteFunc(c.pending, func(p pend) bool {
 		if p.sub == id {
 			drop = append(drop, p.tag)
@@ -225,7 +246,11 @@ func (c *conn) settle(id string, nack bool) error {
 		tags = append(tags, target.tag)
 		c.pending = slices.Delete(c.pending, i, i+1)
 	}
+	wake := len(c.held) > 0
 	c.mu.Unlock()
+	if wake {
+		c.Notify() // held deliveries may have room now
+	}
 	o := core.Accepted
 	if nack {
 		o = core.Requeued

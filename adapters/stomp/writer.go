@@ -26,6 +26,7 @@ type writeBuf struct {
 	b    []byte
 	ends []int // where each frame in b ends
 	ds   []core.Delivery
+	rel  []core.Delivery // held deliveries released
 }
 
 // Notify implements core.Conn: deliveries wait.
@@ -88,8 +89,17 @@ func (c *conn) writeAll() (closing bool, err error) {
 		closing = c.closing
 		c.mu.Unlock()
 		if !closing {
+			w.rel = c.release(w.rel[:0])
+			for i := range w.rel {
+				w.b = c.appendMessage(w.b, &w.rel[i])
+				w.ends = append(w.ends, len(w.b))
+			}
+			clear(w.rel)
 			w.ds = c.client.Pull(w.ds[:0], pullBatch)
 			for i := range w.ds {
+				if c.hold(&w.ds[i]) {
+					continue
+				}
 				w.b = c.appendMessage(w.b, &w.ds[i])
 				w.ends = append(w.ends, len(w.b))
 			}
@@ -118,6 +128,61 @@ func (c *conn) writeAll() (closing bool, err error) {
 		}
 	}
 	return closing, nil
+}
+
+// hold keeps d back when its subscription has prefetch-count MESSAGEs
+// awaiting ACK (or older ones held), and reports whether it did. Held
+// deliveries are inflight in the core, so the session's window bounds
+// them.
+func (c *conn) hold(d *core.Delivery) bool {
+	if d.Msg == nil || d.Tag == 0 || len(d.SubIDs) == 0 || d.SubIDs[0] == ackAuto {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	limit := c.prefetch[d.Key]
+	if limit == 0 {
+		return false
+	}
+	if len(c.held[d.Key]) == 0 && c.outstandingLocked(d.Key) < limit {
+		return false
+	}
+	if c.held == nil {
+		c.held = map[string][]core.Delivery{}
+	}
+	c.held[d.Key] = append(c.held[d.Key], *d)
+	return true
+}
+
+// release appends to out the held deliveries that now have room, oldest
+// first, and forgets them.
+func (c *conn) release(out []core.Delivery) []core.Delivery {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, ds := range c.held {
+		n := min(c.prefetch[key]-c.outstandingLocked(key), len(ds))
+		if n <= 0 {
+			continue
+		}
+		out = append(out, ds[:n]...)
+		if n == len(ds) {
+			delete(c.held, key)
+		} else {
+			c.held[key] = ds[n:]
+		}
+	}
+	return out
+}
+
+// outstandingLocked counts the MESSAGEs of subscription key awaiting ACK.
+func (c *conn) outstandingLocked(key string) int {
+	n := 0
+	for i := range c.pending {
+		if c.pending[i].sub == key {
+			n++
+		}
+	}
+	return n
 }
 
 // writeFrames writes buf, whose frames end at ends: in one write on a
