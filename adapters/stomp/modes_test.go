@@ -1,8 +1,10 @@
 package stomp_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	gostomp "github.com/go-stomp/stomp/v3"
 
@@ -83,4 +85,41 @@ func TestTakeover(t *testing.T) {
 	first := connected(t, ts, "client-id:same\n")
 	connected(t, ts, "client-id:same\n")
 	first.wantError(t, "session taken over")
+}
+
+// TestStopTellsEveryClient: Stop sends every connection, idle in the
+// poller, on a WebSocket or a SockJS session, an ERROR saying the server
+// shuts down, closes them and returns.
+func TestStopTellsEveryClient(t *testing.T) {
+	ts := startServer(t, withSockJS())
+	tcp := connected(t, ts)
+	ws := wsTransport(t, ts)
+	ws.send(connect12)
+	ws.frame()
+	sj := sockjsTransport(t, ts, "stopme")
+	sj.send(connect12)
+	sj.frame()
+	pre := dialRaw(t, ts.tcp()) // not yet CONNECTed
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- ts.stomp.Stop(ctx)
+	}()
+	tcp.wantError(t, "server shutting down")
+	if f := ws.frame(); !strings.Contains(f, "server shutting down") {
+		t.Fatalf("websocket got %q", f)
+	}
+	if f := sj.frame(); !strings.Contains(f, "server shutting down") {
+		t.Fatalf("sockjs got %q", f)
+	}
+	pre.closed(t)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not return")
+	}
 }

@@ -215,7 +215,11 @@ func (sl *sockjsListener) start() error {
 // stop closes the listener, tells every session the server shuts down
 // and waits for them, or ctx.
 func (sl *sockjsListener) stop(ctx context.Context) error {
-	sl.http.Close()
+	// Accept no more, tell the sessions while their receivers still
+	// stream, then close what is left.
+	if sl.ln != nil {
+		sl.ln.Close()
+	}
 	sl.mu.Lock()
 	for c := range sl.conns {
 		c.Stop()
@@ -223,6 +227,7 @@ func (sl *sockjsListener) stop(ctx context.Context) error {
 	sl.mu.Unlock()
 	done := make(chan struct{})
 	go func() { sl.wg.Wait(); close(done) }()
+	defer sl.http.Close()
 	select {
 	case <-done:
 		return nil
