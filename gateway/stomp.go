@@ -37,7 +37,7 @@ func (g *Gateway) buildSTOMP(c *conf.STOMPConfig) *stomp.Server {
 			AllowedOrigins: l.AllowedOrigins}
 		if l.TLS != nil {
 			sl.TLS = &stomp.TLS{CertFile: l.TLS.CertFile, KeyFile: l.TLS.KeyFile, CAFile: l.TLS.CAFile,
-				ClientAuth: l.TLS.ClientAuth, MinVersion: tls.VersionTLS12}
+				ClientAuth: l.TLS.ClientAuth, CNAsUsername: l.TLS.CNAsUsername, MinVersion: tls.VersionTLS12}
 			if l.TLS.MinVersion == "1.3" {
 				sl.TLS.MinVersion = tls.VersionTLS13
 			}

@@ -3,10 +3,12 @@ package stomp
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mqgate/mqgate/adapters/internal/netserve"
 	"github.com/mqgate/mqgate/adapters/stomp/frame"
 	"github.com/mqgate/mqgate/core"
 )
@@ -70,6 +72,11 @@ func (c *conn) connect(f *frame.Frame, n int) error {
 		ClientID: f.Get("client-id"), Username: f.Get("login"),
 		PeerAddr: c.tc.Remote(), Mountpoint: s.cfg.Mountpoint, Version: byte(v),
 	}
+	info.CertCN = certCN(c.nc)
+	if t := c.l.cfg.TLS; t != nil && t.CNAsUsername && info.CertCN != "" {
+		info.Username = info.CertCN
+		info.CertIdentity = true
+	}
 	req := core.OpenRequest{CleanStart: true, ReceiveMaximum: s.cfg.MaxUnacked, Conn: c}
 	if pw, ok := f.Value("passcode"); ok {
 		req.Password = append([]byte{}, pw...)
@@ -122,6 +129,15 @@ func (c *conn) connect(f *frame.Frame, n int) error {
 	s.log.Debug("stomp connected", "remote", c.tc.Remote(), "client", client.Info.ClientID, "version", v.String(),
 		"heartbeat_out", c.hbOut, "heartbeat_in", c.hbIn)
 	return nil
+}
+
+// certCN returns the verified client certificate's common name, if any.
+func certCN(nc net.Conn) string {
+	st, ok := netserve.ConnectionState(nc)
+	if !ok || len(st.PeerCertificates) == 0 || len(st.VerifiedChains) == 0 {
+		return ""
+	}
+	return st.PeerCertificates[0].Subject.CommonName
 }
 
 // ms is what CONNECTED announces for a direction: the server's own

@@ -124,3 +124,51 @@ func TestOpenTransactionDiesWithItsConnection(t *testing.T) {
 		t.Fatalf("got %s: an open transaction was applied", got.Topic())
 	}
 }
+
+// TestCertificateIsTheCredential: on a tls listener with cn_as_username a
+// verified client certificate authenticates a CONNECT without login, its
+// CN the username.
+func TestCertificateIsTheCredential(t *testing.T) {
+	tf := testcert.Write(t, t.TempDir(), "device-7")
+	users := make(chan string, 4)
+	ts := startServer(t, func(bc *core.Config, sc *stomp.Config) {
+		bc.AllowAnonymous = false
+		bc.Authenticator = denyAll{}
+		bc.Authorizer = authzFunc(func(c *core.ClientInfo) { users <- c.Username })
+		sc.Listeners = append(sc.Listeners, stomp.Listener{Name: "certs", Type: "tls", Address: "127.0.0.1:0",
+			TLS: &stomp.TLS{CertFile: tf.Cert, KeyFile: tf.Key, CAFile: tf.CA, ClientAuth: "require", CNAsUsername: true}})
+	})
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(tf.CA)
+	pool.AppendCertsFromPEM(pem)
+	pair, err := tls.LoadX509KeyPair(tf.ClientCert, tf.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := tls.Dial("tcp", ts.addr("certs"), &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := gostomp.Connect(nc)
+	if err != nil {
+		t.Fatalf("CONNECT with a certificate and no login: %v", err)
+	}
+	defer c.Disconnect()
+	if err := c.Send("cert/x", "", nil, gostomp.SendOpt.Receipt); err != nil {
+		t.Fatal(err)
+	}
+	if u := <-users; u != "device-7" {
+		t.Fatalf("username %q, want the certificate's CN", u)
+	}
+	// Without the certificate's listener, no login is no entry.
+	if _, err := gostomp.Dial("tcp", ts.tcp()); err == nil {
+		t.Fatal("anonymous CONNECT accepted")
+	}
+}
+
+type authzFunc func(*core.ClientInfo)
+
+func (f authzFunc) Authorize(_ context.Context, c *core.ClientInfo, _ core.Action, _ string) (core.Verdict, error) {
+	f(c)
+	return core.Allow, nil
+}

@@ -73,7 +73,10 @@ type Listener struct {
 type TLS struct {
 	CertFile, KeyFile, CAFile string
 	ClientAuth                string // none, request, require
-	MinVersion                uint16
+	// CNAsUsername: a verified client certificate is the credential and
+	// its common name the username, as on MQTT listeners.
+	CNAsUsername bool
+	MinVersion   uint16
 }
 
 // Server is the STOMP adapter: it accepts connections on its listeners
