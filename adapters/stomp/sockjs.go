@@ -44,6 +44,11 @@ import (
 //     xhr_send body must be a JSON array of strings.
 //   - The SockJS websocket transport is served here (sockjsws.go), not by
 //     sockjs-go, which reads it with no size limit.
+//   - Backpressure: sockjs-go buffers what a session sends without bound
+//     while no request receives it. Writes wait for a receiving request
+//     once 64 KiB went out without one, and each write to a receiving
+//     response has the write timeout as its deadline, so a client that
+//     stops polling or reading ends its session after the write timeout.
 //
 // Each STOMP frame the server sends is one SockJS message. A SockJS
 // session is a connection with a reading goroutine; it is never polled.
@@ -59,8 +64,95 @@ type sockjsListener struct {
 
 	mu     sync.Mutex
 	owners map[string]netip.Addr // session id -> the peer that opened it
+	flows  map[string]*flow      // session id -> its receivers
 	conns  map[*conn]struct{}
 	wg     sync.WaitGroup
+}
+
+// flow tracks the receiving requests of a session (an xhr poll, an
+// xhr_streaming or eventsource response). While none is attached a
+// session may send up to unreceivedBudget bytes (the gap between two
+// polls); beyond it its writes wait for a receiver, so a client that
+// stops polling stops the writer instead of filling sockjs-go's unbounded
+// send buffer, and the connection ends after the write timeout.
+type flow struct {
+	mu         sync.Mutex
+	active     int
+	unreceived int           // bytes sent since a receiver was last attached
+	served     bool          // a STOMP connection runs on the session
+	changed    chan struct{} // closed and replaced when active changes
+}
+
+const unreceivedBudget = 64 << 10
+
+func (f *flow) attach(n int) {
+	f.mu.Lock()
+	f.active += n
+	if n > 0 {
+		f.unreceived = 0
+	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// wait returns once n more bytes may be sent, false after d without a
+// receiver.
+func (f *flow) wait(n int, d time.Duration) bool {
+	var t *time.Timer
+	for {
+		f.mu.Lock()
+		active, ch := f.active, f.changed
+		ok := active > 0 || f.unreceived+n <= unreceivedBudget
+		if ok && active == 0 {
+			f.unreceived += n
+		}
+		f.mu.Unlock()
+		if ok {
+			return true
+		}
+		if t == nil {
+			t = time.NewTimer(d)
+			defer t.Stop()
+		}
+		select {
+		case <-ch:
+		case <-t.C:
+			return false
+		}
+	}
+}
+
+// flow returns the flow of session id, made if need be (sl.mu held).
+func (sl *sockjsListener) flowLocked(id string) *flow {
+	f := sl.flows[id]
+	if f == nil {
+		f = &flow{changed: make(chan struct{})}
+		sl.flows[id] = f
+	}
+	return f
+}
+
+// receiverTransports are the SockJS transports whose requests carry
+// messages to the client.
+var receiverTransports = map[string]bool{"xhr": true, "xhr_streaming": true, "eventsource": true, "htmlfile": true, "jsonp": true}
+
+// deadlineWriter gives each write of a receiving response a deadline, so
+// a client that stops reading ends the response instead of blocking it.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *deadlineWriter) Flush() {
+	w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	w.rc.Flush()
 }
 
 // sockjsPath matches the session requests under the prefix:
@@ -77,6 +169,7 @@ func newSockJSListener(s *Server, lc Listener) *sockjsListener {
 		prefix:  prefix,
 		maxBody: 2*int64(s.limits.MaxFrame()) + 4096,
 		owners:  map[string]netip.Addr{},
+		flows:   map[string]*flow{},
 		conns:   map[*conn]struct{}{},
 	}
 	opts := sockjs.DefaultOptions
@@ -158,6 +251,21 @@ func (sl *sockjsListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			sl.serveWebSocket(w, r, id)
 			return
 		}
+		if receiverTransports[m[3]] {
+			sl.mu.Lock()
+			f := sl.flowLocked(id)
+			sl.mu.Unlock()
+			f.attach(1)
+			defer func() {
+				f.attach(-1)
+				sl.mu.Lock()
+				if f.active == 0 && !f.served && sl.flows[id] == f {
+					delete(sl.flows, id) // no session came of it
+				}
+				sl.mu.Unlock()
+			}()
+			w = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: sl.l.srv.cfg.WriteTimeout}
+		}
 	}
 	sl.handler.ServeHTTP(w, r)
 }
@@ -165,9 +273,11 @@ func (sl *sockjsListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve runs one SockJS session as a STOMP connection, on the goroutine
 // sockjs-go started for it.
 func (sl *sockjsListener) serve(sess sockjs.Session) {
-	t := newSockTransport(sess)
-	c := newConn(sl.l.srv, sl.l, t)
 	sl.mu.Lock()
+	f := sl.flowLocked(sess.ID())
+	f.served = true
+	t := newSockTransport(sess, f, sl.l.srv.cfg.WriteTimeout)
+	c := newConn(sl.l.srv, sl.l, t)
 	sl.conns[c] = struct{}{}
 	sl.wg.Add(1)
 	sl.mu.Unlock()
@@ -175,6 +285,7 @@ func (sl *sockjsListener) serve(sess sockjs.Session) {
 	sl.mu.Lock()
 	delete(sl.conns, c)
 	delete(sl.owners, sess.ID())
+	delete(sl.flows, sess.ID())
 	sl.mu.Unlock()
 	sl.wg.Done()
 }
@@ -244,8 +355,8 @@ type sockTransport struct {
 
 var _ transport = (*sockTransport)(nil)
 
-func newSockTransport(sess sockjs.Session) *sockTransport {
-	nc := &sockNetConn{sess: sess}
+func newSockTransport(sess sockjs.Session, f *flow, timeout time.Duration) *sockTransport {
+	nc := &sockNetConn{sess: sess, flow: f, timeout: timeout}
 	t := &sockTransport{nc: nc}
 	if r := sess.Request(); r != nil {
 		t.remote, _ = netip.ParseAddrPort(r.RemoteAddr)
@@ -269,6 +380,8 @@ func (t *sockTransport) WebSocket() (string, bool) { return "", true } // one fr
 // sends each write as one message.
 type sockNetConn struct {
 	sess     sockjs.Session
+	flow     *flow
+	timeout  time.Duration
 	remote   net.Addr
 	buf      []byte // the rest of the message being read (reader only)
 	mu       sync.Mutex
@@ -303,6 +416,9 @@ func (c *sockNetConn) Read(b []byte) (int, error) {
 }
 
 func (c *sockNetConn) Write(b []byte) (int, error) {
+	if !c.flow.wait(len(b), c.timeout) {
+		return 0, os.ErrDeadlineExceeded // the client stopped receiving
+	}
 	if err := c.sess.Send(string(b)); err != nil {
 		return 0, err
 	}

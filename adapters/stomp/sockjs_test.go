@@ -384,3 +384,38 @@ func TestSockJSOverHTTPS(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
+
+// TestSockJSClientThatStopsReceiving: a session whose client stops
+// reading ends after the write timeout instead of buffering without
+// bound, and another session goes on working meanwhile.
+func TestSockJSClientThatStopsReceiving(t *testing.T) {
+	ts := startServer(t, withSockJS(), func(_ *core.Config, sc *stomp.Config) { sc.WriteTimeout = 300 * time.Millisecond })
+	stalled := newSockClient(t, ts, "stalled", "127.0.0.1")
+	stalled.open()
+	stalled.send(connect12)
+	stalled.frame()
+	stalled.send("SUBSCRIBE\nid:1\ndestination:flood\nreceipt:r\n\n\x00")
+	stalled.frame()
+	// From here on the stalled client reads nothing.
+	other := newSockClient(t, ts, "other", "127.0.0.1")
+	other.open()
+	other.send(connect12)
+	other.frame()
+	m := connectMQTT(t, ts, "dev")
+	big := strings.Repeat("x", 16<<10)
+	for range 100 {
+		m.pub(t, "flood", 0, big)
+	}
+	other.send("SEND\ndestination:still\nreceipt:alive\n\n\x00")
+	if f := other.frame(); !strings.Contains(f, "receipt-id:alive") {
+		t.Fatalf("the other session got %q", f)
+	}
+	waitFor(t, "the stalled session to end", func() bool {
+		for _, s := range ts.broker.Sessions(core.SessionQuery{Protocol: "stomp"}).Sessions {
+			if s.Connected && s.Subscriptions > 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
