@@ -192,6 +192,7 @@ func TestSemantics(t *testing.T) {
 		{"ACK of a foreign id", "ACK\nid:other-session-7\n\n\x00", "no message"},
 		{"ACK without id", "ACK\nmessage-id:1\n\n\x00", "without an id header"},
 		{"wildcard in SEND", "SEND\ndestination:a/+\n\n\x00", "wildcard"},
+		{"the ERROR names the receipt of its frame", "SEND\ndestination:a/+\nreceipt:77\n\n\x00", "receipt-id:77\n"},
 		{"hash in SEND", "SEND\ndestination:a/#\n\n\x00", "wildcard"},
 		{"$SYS in SEND", "SEND\ndestination:$SYS/x\n\n\x00", "not authorized"},
 		{"empty destination", "SEND\ndestination:\n\n\x00", "missing destination"},

@@ -164,7 +164,7 @@ func (c *conn) Kick(code core.Code) {
 	if !c.kicked.CompareAndSwap(false, true) {
 		return
 	}
-	c.fail(code.String(), "")
+	c.fail(code.String(), "", "")
 	if !c.ready.Load() {
 		// No writer yet: the handshake is still under way.
 		c.shutdown()
@@ -186,6 +186,7 @@ func (c *conn) shutdown() {
 // errProtocol ends a connection with an ERROR frame.
 type errProtocol struct {
 	msg, detail string
+	receipt     string // the receipt header of the frame it answers
 }
 
 func (e *errProtocol) Error() string { return e.msg }
@@ -211,7 +212,7 @@ func (c *conn) run() {
 func (c *conn) finish(err error, clean bool) {
 	var pe *errProtocol
 	if errors.As(err, &pe) {
-		c.fail(pe.msg, pe.detail)
+		c.fail(pe.msg, pe.detail, pe.receipt)
 	}
 	if c.timer != nil {
 		c.timer.Stop()
@@ -238,7 +239,7 @@ func (c *conn) finish(err error, clean bool) {
 
 // fail queues an ERROR frame and marks the connection closing
 // [STOMP 1.2 ERROR]: the server closes the connection after it.
-func (c *conn) fail(msg, detail string) {
+func (c *conn) fail(msg, detail, receipt string) {
 	// The version is the reader's until CONNECTED is queued; a kick may
 	// come from another goroutine before that.
 	v := frame.V12
@@ -249,6 +250,11 @@ func (c *conn) fail(msg, detail string) {
 	if !c.closing {
 		c.out = frame.AppendCommand(c.out, frame.ERROR)
 		c.out = frame.AppendHeader(c.out, v, false, "message", msg)
+		if receipt != "" {
+			// [STOMP 1.2 ERROR] the frame that caused it asked for a
+			// receipt.
+			c.out = frame.AppendHeader(c.out, v, false, "receipt-id", receipt)
+		}
 		c.out = frame.AppendHeader(c.out, v, false, "content-type", "text/plain")
 		c.out = frame.AppendBody(c.out, []byte(detail), false)
 		c.outEnds = append(c.outEnds, len(c.out))
@@ -418,8 +424,21 @@ func (c *conn) hbGrace() time.Duration {
 	return c.hbIn + c.hbIn/2 + time.Second
 }
 
-// handle serves one frame.
+// handle serves one frame; an ERROR it causes carries the frame's receipt
+// as receipt-id.
 func (c *conn) handle(f *frame.Frame) error {
+	err := c.dispatch(f)
+	var pe *errProtocol
+	if errors.As(err, &pe) && pe.receipt == "" {
+		if r, ok := f.Value("receipt"); ok {
+			pe.receipt = string(r)
+		}
+	}
+	return err
+}
+
+// dispatch serves one frame by its command.
+func (c *conn) dispatch(f *frame.Frame) error {
 	switch f.Command {
 	case frame.SEND:
 		return c.handleSend(f)
