@@ -8,7 +8,9 @@ require (
 	github.com/eclipse/paho.golang v0.22.0
 	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/energomonitor/bisquitt v0.6.0
+	github.com/go-stomp/stomp/v3 v3.1.3
 	github.com/gorilla/websocket v1.5.3
+	github.com/igm/sockjs-go/v3 v3.0.2
 	github.com/pion/dtls/v3 v3.1.15
 	github.com/pion/transport/v4 v4.0.1
 	github.com/plgd-dev/go-coap/v3 v3.8.1

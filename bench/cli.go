@@ -48,6 +48,7 @@ type Options struct {
 	SubProto     string        // -sub-proto: subscribers' protocol (default -proto)
 	SNAddr       string        // -sn-host: the MQTT-SN gateway's UDP address
 	CoAPAddr     string        // -coap-host: the CoAP gateway's UDP address
+	StompAddr    string        // -stomp-host: the STOMP gateway's TCP address
 	SNKeepAlive  time.Duration // -sn-keepalive: MQTT-SN CONNECT duration
 	SNRetry      time.Duration // -sn-retry: MQTT-SN retransmission interval
 	SNPredefined int           // -sn-topic-id: first predefined topic id of MQTT-SN publishers
@@ -58,6 +59,7 @@ const (
 	protoMQTT   = "mqtt"
 	protoMQTTSN = "mqttsn"
 	protoCoAP   = "coap"
+	protoSTOMP  = "stomp"
 )
 
 const usageText = `usage: mqgate-bench COMMAND [flags]
@@ -97,6 +99,11 @@ every 30 s to stay within the gateway's heartbeat). With the gateway's
 default coap.observe_queue latest, an observer that falls behind gets only
 the newest value and the rest count as lost; set it to all to count every
 message.
+
+-proto stomp (or -pub-proto/-sub-proto stomp) makes clients STOMP 1.2
+clients over TCP to -stomp-host: a publisher SENDs to its topic with the qos
+header (a receipt acknowledges QoS 1 and 2), a subscriber subscribes with ack
+auto at QoS 0 and client-individual otherwise, and ACKs each MESSAGE.
 `
 
 const scenarioList = `      fanin     -c publishers (100) on bench/fanin/%i, 1 subscriber to bench/fanin/+
@@ -274,9 +281,10 @@ func newFlags(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.Password, "P", "", "password")
 	fs.StringVar(&o.ClientPrefix, "prefix", "", "client identifier prefix (default mqgb-PID-)")
 	fs.DurationVar(&o.ConnectTimeout, "timeout", 10*time.Second, "connect and subscribe timeout")
-	fs.StringVar(&o.Proto, "proto", protoMQTT, "client protocol: mqtt, mqttsn or coap")
-	fs.StringVar(&o.PubProto, "pub-proto", "", "publishers' protocol, mqtt, mqttsn or coap (default -proto)")
-	fs.StringVar(&o.SubProto, "sub-proto", "", "subscribers' protocol, mqtt, mqttsn or coap (default -proto)")
+	fs.StringVar(&o.Proto, "proto", protoMQTT, "client protocol: mqtt, mqttsn, coap or stomp")
+	fs.StringVar(&o.PubProto, "pub-proto", "", "publishers' protocol, mqtt, mqttsn, coap or stomp (default -proto)")
+	fs.StringVar(&o.SubProto, "sub-proto", "", "subscribers' protocol, mqtt, mqttsn, coap or stomp (default -proto)")
+	fs.StringVar(&o.StompAddr, "stomp-host", "", "STOMP gateway TCP `host:port` (default the host of -h, port 61613)")
 	fs.StringVar(&o.SNAddr, "sn-host", "", "MQTT-SN gateway UDP `host:port` (default the host of -h, port 1884)")
 	fs.StringVar(&o.CoAPAddr, "coap-host", "", "CoAP gateway UDP `host:port` (default the host of -h, port 5683)")
 	fs.DurationVar(&o.SNKeepAlive, "sn-keepalive", time.Minute, "MQTT-SN keep alive: PINGREQ after this long without sending")
@@ -445,8 +453,8 @@ flags:
 
 func (o *Options) validate() error {
 	for _, p := range []string{o.Proto, o.PubProto, o.SubProto} {
-		if p != "" && p != protoMQTT && p != protoMQTTSN && p != protoCoAP {
-			return fmt.Errorf("protocol %q: want mqtt, mqttsn or coap", p)
+		if p != "" && p != protoMQTT && p != protoMQTTSN && p != protoCoAP && p != protoSTOMP {
+			return fmt.Errorf("protocol %q: want mqtt, mqttsn, coap or stomp", p)
 		}
 		if p == protoCoAP && o.QoS != 0 {
 			return errCoAPQoS
@@ -510,12 +518,17 @@ func (r *run) setProtocols() error {
 	if o.QoS == -1 && (len(r.pubs) == 0 || pubProto != protoMQTTSN) {
 		return errors.New("-q -1 is for MQTT-SN publishers only (-pub-proto mqttsn)")
 	}
-	if o.SNAddr == "" {
+	if o.SNAddr == "" || o.StompAddr == "" {
 		host, _, err := net.SplitHostPort(o.Addr)
 		if err != nil {
 			return fmt.Errorf("-h %q: %w", o.Addr, err)
 		}
-		o.SNAddr = net.JoinHostPort(host, "1884")
+		if o.SNAddr == "" {
+			o.SNAddr = net.JoinHostPort(host, "1884")
+		}
+		if o.StompAddr == "" {
+			o.StompAddr = net.JoinHostPort(host, "61613")
+		}
 	}
 	if o.CoAPAddr == "" {
 		host, _, err := net.SplitHostPort(o.Addr)

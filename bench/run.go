@@ -246,6 +246,7 @@ var (
 	_ benchClient = (*client)(nil)
 	_ benchClient = (*snClient)(nil)
 	_ benchClient = (*coapClient)(nil)
+	_ benchClient = (*stompClient)(nil)
 )
 
 // open connects spec's client over its protocol. A failed connection
@@ -260,6 +261,12 @@ func (r *run) open(ctx context.Context, spec *clientSpec) (benchClient, error) {
 		return c, nil
 	case protoCoAP:
 		c, err := connectCoAP(ctx, r, spec)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	case protoSTOMP:
+		c, err := connectSTOMP(ctx, r, spec)
 		if err != nil {
 			return nil, err
 		}

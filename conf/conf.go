@@ -27,6 +27,7 @@ type Config struct {
 	Bridges  []BridgeConfig   `yaml:"bridges"`
 	HTTP     HTTPServerConfig `yaml:"http"`
 	CoAP     CoAPConfig       `yaml:"coap"`
+	STOMP    STOMPConfig      `yaml:"stomp"`
 
 	// Warnings are what Parse found worth telling but not wrong, such as a
 	// deprecated key it applied; the gateway logs them when it starts.
@@ -166,6 +167,7 @@ func Default() *Config {
 		MQTTSN:   defaultMQTTSN(),
 		HTTP:     defaultHTTPServer(),
 		CoAP:     defaultCoAP(),
+		STOMP:    defaultSTOMP(),
 		Runtime:  RuntimeConfig{GCPercent: 200},
 	}
 }

@@ -155,7 +155,7 @@ func TestUnknownKeyNamesFullPathAndAllowedKeys(t *testing.T) {
 		want      string // the whole first line of the error
 	}{
 		{"top level", "node: a\nlisteners: []\n",
-			"listeners: unknown key; allowed keys here are: node, log, broker, mqtt, sessions, retained, auth, sys, debug, runtime, storage, mqttsn, bridges, http, coap (line 2)"},
+			"listeners: unknown key; allowed keys here are: node, log, broker, mqtt, sessions, retained, auth, sys, debug, runtime, storage, mqttsn, bridges, http, coap, stomp (line 2)"},
 		{"nested", "mqtt:\n  max_packet: 1MiB\n",
 			"mqtt.max_packet: unknown key; allowed keys here are: listeners, max_packet_size, connect_timeout, max_keepalive, max_client_id_length, max_topic_alias, receive_maximum, write_timeout (line 2)"},
 		{"in the broker section", "broker:\n  max_topics: 5\n",

@@ -176,6 +176,7 @@ func (c *Config) Validate() error {
 	c.validateMQTTSN(bad)
 	c.validateBridges(bad)
 	c.validateCoAP(bad)
+	c.validateSTOMP(bad)
 	c.validateStorage(bad)
 	c.validateHTTPServer(bad)
 	return errors.Join(errs...)

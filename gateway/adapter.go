@@ -48,6 +48,9 @@ func (g *Gateway) buildAdapters() []Adapter {
 	if g.cfg.CoAP.Enabled {
 		adapters = append(adapters, g.buildCoAP(&g.cfg.CoAP))
 	}
+	if g.cfg.STOMP.Enabled {
+		adapters = append(adapters, g.buildSTOMP(&g.cfg.STOMP))
+	}
 	return adapters
 }
 

@@ -80,7 +80,7 @@ func build(dir string) (string, error) {
 // listeners, and how long it may take to exit after SIGTERM.
 const startTimeout = 20 * time.Second
 
-var listeningRE = regexp.MustCompile(`msg="mqtt listening".* listener=(\w+) .*addr=127\.0\.0\.1:(\d+)`)
+var listeningRE = regexp.MustCompile(`msg="(?:mqtt|stomp) listening".* listener=(\w+) .*addr=127\.0\.0\.1:(\d+)`)
 
 // Process is one running mqgate.
 type Process struct {

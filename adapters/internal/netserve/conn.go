@@ -120,6 +120,16 @@ func (c *Conn) Resume() { c.l.srv.workers.Go(c.readyFn) }
 // Go runs f on one of the server's workers.
 func (c *Conn) Go(f func()) { c.l.srv.workers.Go(f) }
 
+// WebSocket reports whether the connection is a WebSocket, and the
+// subprotocol its upgrade agreed on, "" for none [RFC6455 4.2.2]: a
+// protocol that versions its subprotocols (STOMP) ties its version to it.
+func (c *Conn) WebSocket() (subprotocol string, ok bool) {
+	if ws, ok := c.nc.(*wsConn); ok {
+		return ws.ws.Subprotocol(), true
+	}
+	return "", false
+}
+
 // SetCloseStatus sets the status a WebSocket's close frame carries
 // [RFC6455 7.4.1], unless one is set: the first reason to close is the
 // one told. Other connections have no status.

@@ -50,11 +50,11 @@
 // byte stream: frames may span messages and a message may hold several.
 // A binary protocol (MQTT) reads binary messages only, and a text message
 // ends the connection with status 1003; a text protocol (STOMP) reads both
-// kinds and writes text. Closing takes the closing handshake: a close
-// frame with the status the protocol chose (Conn.SetCloseStatus), then up
-// to a second in which the owner drops what arrives until the peer's close
-// frame or EOF, and only then the TCP close, so a peer still writing is
-// not reset.
+// kinds and writes text, or binary for a message that is not UTF-8.
+// Closing takes the closing handshake: a close frame with the status the
+// protocol chose (Conn.SetCloseStatus), then up to a second in which the
+// owner drops what arrives until the peer's close frame or EOF, and only
+// then the TCP close, so a peer still writing is not reset.
 //
 // TLS and WebSocket connections, and every connection off Linux, keep a
 // reading goroutine: the protocol's Start runs it on a worker.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 )
@@ -103,10 +104,13 @@ func (c *wsConn) readFailed(err error) error {
 	return err
 }
 
-// Write sends p as one message.
+// Write sends p as one message. A text protocol's message that is not
+// UTF-8 (a STOMP frame with a binary body) goes as a binary message: a
+// text message must be UTF-8 [RFC6455 5.6], and browsers fail the
+// connection on one that is not.
 func (c *wsConn) Write(p []byte) (int, error) {
 	typ := websocket.BinaryMessage
-	if c.text {
+	if c.text && utf8.Valid(p) {
 		typ = websocket.TextMessage
 	}
 	if err := c.ws.WriteMessage(typ, p); err != nil {
