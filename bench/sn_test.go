@@ -85,7 +85,7 @@ func TestMQTTSNPlanRefusesWhatTheProtocolCannotDo(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown protocol", []string{"pubsub", "-proto", "stomp"}, "want mqtt, mqttsn or coap"},
+		{"unknown protocol", []string{"pubsub", "-proto", "amqp"}, "want mqtt, mqttsn, coap or stomp"},
 		{"qos -1 from mqtt publishers", []string{"pubsub", "-q", "-1"}, "MQTT-SN publishers only"},
 		{"qos -1 on a registered topic", []string{"pubsub", "-proto", "mqttsn", "-q", "-1"}, "needs -sn-topic-id"},
 		{"qos below -1", []string{"pub", "-proto", "mqttsn", "-q", "-2"}, "QoS is 0, 1 or 2"},
