@@ -29,7 +29,9 @@ for target in "arm:7:qemu-arm" "arm64::qemu-aarch64"; do
 		# architecture-independent and slow under emulation.
 		[ "$pkg" = ./core ] && args+=(-test.run='Restore|Store|SessionEnds|CleanSessions')
 		echo "qemu-test: $qemu $pkg" >&2
-		if ! (cd "$pkg" && "$qemu" "$bin" "${args[@]}"); then
+		# A test that starts a child process of itself runs it through
+		# the same emulator (MQGATE_TEST_EXEC).
+		if ! (cd "$pkg" && MQGATE_TEST_EXEC=$qemu "$qemu" "$bin" "${args[@]}"); then
 			fail=1
 		fi
 	done

@@ -290,6 +290,11 @@ func TestOpenRefusesDirectoryOpenInThisProcess(t *testing.T) {
 func TestOpenRefusesDirectoryInUseByAnotherProcess(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if wrapper := os.Getenv("MQGATE_TEST_EXEC"); wrapper != "" {
+		// Under qemu-user (scripts/qemu-test.sh) the child is an ARM
+		// binary too: run it through the same emulator.
+		cmd = exec.Command(wrapper, os.Args[0], "-test.run=^$")
+	}
 	cmd.Env = append(os.Environ(), holdEnv+"="+dir)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
