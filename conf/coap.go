@@ -1,7 +1,6 @@
 package conf
 
 import (
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -78,44 +77,7 @@ func (c *Config) validateCoAP(bad func(key, format string, args ...any)) {
 	for i := range s.Listeners {
 		l := &s.Listeners[i]
 		key := fmt.Sprintf("coap.listeners[%d]", i)
-		if l.Type != "udp" && l.Type != "dtls" {
-			bad(key+".type", "%q is not one of: udp, dtls", l.Type)
-		}
-		if l.Name == "" {
-			l.Name = fmt.Sprintf("coap-%s%d", l.Type, i)
-		}
-		if names[l.Name] {
-			bad(key+".name", "%q is used by another listener", l.Name)
-		}
-		names[l.Name] = true
-		if _, _, err := splitHostPort(l.Address); err != nil {
-			bad(key+".address", "%v", err)
-		}
-		if l.Type == "dtls" {
-			if l.DTLS == nil || (l.DTLS.CertFile == "" && len(l.DTLS.PSK) == 0) {
-				bad(key+".dtls", "is required for a dtls listener: cert_file and key_file, or psk")
-			}
-		} else if l.DTLS != nil {
-			bad(key+".dtls", "is only allowed on dtls listeners")
-		}
-		if d := l.DTLS; d != nil {
-			if (d.CertFile == "") != (d.KeyFile == "") {
-				bad(key+".dtls.key_file", "cert_file and key_file go together")
-			}
-			if d.ClientAuth == "" {
-				d.ClientAuth = "none"
-			}
-			if d.ClientAuth != "none" && d.ClientAuth != "request" && d.ClientAuth != "require" {
-				bad(key+".dtls.client_auth", "%q is not one of: none, request, require", d.ClientAuth)
-			} else if d.ClientAuth != "none" && d.CAFile == "" {
-				bad(key+".dtls.ca_file", "is required when client_auth is %s", d.ClientAuth)
-			}
-			for id, k := range d.PSK {
-				if b, err := hex.DecodeString(k); err != nil || len(b) == 0 {
-					bad(key+".dtls.psk."+id, "must be a non-empty hex key")
-				}
-			}
-		}
+		validateDatagramListener(bad, key, "coap", i, l.Type, &l.Name, l.Address, l.DTLS, names)
 	}
 	if strings.ContainsAny(s.Mountpoint, "+#") {
 		bad("coap.mountpoint", "must not contain '+' or '#'")

@@ -87,49 +87,12 @@ func (c *Config) validateMQTTSN(bad func(key, format string, args ...any)) {
 	for i := range s.Listeners {
 		l := &s.Listeners[i]
 		key := fmt.Sprintf("mqttsn.listeners[%d]", i)
-		if l.Type != "udp" && l.Type != "dtls" {
-			bad(key+".type", "%q is not one of: udp, dtls", l.Type)
-		}
-		if l.Name == "" {
-			l.Name = fmt.Sprintf("mqttsn-%s%d", l.Type, i)
-		}
-		if names[l.Name] {
-			bad(key+".name", "%q is used by another listener", l.Name)
-		}
-		names[l.Name] = true
-		if _, _, err := splitHostPort(l.Address); err != nil {
-			bad(key+".address", "%v", err)
-		}
+		validateDatagramListener(bad, key, "mqttsn", i, l.Type, &l.Name, l.Address, l.DTLS, names)
 		if l.SocketBuffer == 0 {
 			l.SocketBuffer = DefaultMQTTSNSocketBuffer
 		}
 		if l.SocketBuffer < 8<<10 || l.SocketBuffer > 1<<30 {
 			bad(key+".socket_buffer", "must be between 8KiB and 1GiB")
-		}
-		if l.Type == "dtls" {
-			if l.DTLS == nil || (l.DTLS.CertFile == "" && len(l.DTLS.PSK) == 0) {
-				bad(key+".dtls", "is required for a dtls listener: cert_file and key_file, or psk")
-			}
-		} else if l.DTLS != nil {
-			bad(key+".dtls", "is only allowed on dtls listeners")
-		}
-		if d := l.DTLS; d != nil {
-			if (d.CertFile == "") != (d.KeyFile == "") {
-				bad(key+".dtls.key_file", "cert_file and key_file go together")
-			}
-			if d.ClientAuth == "" {
-				d.ClientAuth = "none"
-			}
-			if d.ClientAuth != "none" && d.ClientAuth != "request" && d.ClientAuth != "require" {
-				bad(key+".dtls.client_auth", "%q is not one of: none, request, require", d.ClientAuth)
-			} else if d.ClientAuth != "none" && d.CAFile == "" {
-				bad(key+".dtls.ca_file", "is required when client_auth is %s", d.ClientAuth)
-			}
-			for id, k := range d.PSK {
-				if b, err := hex.DecodeString(k); err != nil || len(b) == 0 {
-					bad(key+".dtls.psk."+id, "must be a non-empty hex key")
-				}
-			}
 		}
 	}
 	if s.GatewayID < 0 || s.GatewayID > 255 {
@@ -189,5 +152,51 @@ func (c *Config) validateMQTTSN(bad func(key, format string, args ...any)) {
 	}
 	if s.MaxSleepQueue < 1 {
 		bad("mqttsn.max_sleep_queue", "must be at least 1")
+	}
+}
+
+// validateDatagramListener checks what the UDP gateways' listeners share:
+// the type, a unique name (given one when empty), the address and the
+// dtls block. names collects the names seen so far.
+func validateDatagramListener(bad func(key, format string, args ...any), key, section string, i int,
+	typ string, name *string, address string, d *DTLSConfig, names map[string]bool) {
+	if typ != "udp" && typ != "dtls" {
+		bad(key+".type", "%q is not one of: udp, dtls", typ)
+	}
+	if *name == "" {
+		*name = fmt.Sprintf("%s-%s%d", section, typ, i)
+	}
+	if names[*name] {
+		bad(key+".name", "%q is used by another listener", *name)
+	}
+	names[*name] = true
+	if _, _, err := splitHostPort(address); err != nil {
+		bad(key+".address", "%v", err)
+	}
+	if typ == "dtls" {
+		if d == nil || (d.CertFile == "" && len(d.PSK) == 0) {
+			bad(key+".dtls", "is required for a dtls listener: cert_file and key_file, or psk")
+		}
+	} else if d != nil {
+		bad(key+".dtls", "is only allowed on dtls listeners")
+	}
+	if d == nil {
+		return
+	}
+	if (d.CertFile == "") != (d.KeyFile == "") {
+		bad(key+".dtls.key_file", "cert_file and key_file go together")
+	}
+	if d.ClientAuth == "" {
+		d.ClientAuth = "none"
+	}
+	if d.ClientAuth != "none" && d.ClientAuth != "request" && d.ClientAuth != "require" {
+		bad(key+".dtls.client_auth", "%q is not one of: none, request, require", d.ClientAuth)
+	} else if d.ClientAuth != "none" && d.CAFile == "" {
+		bad(key+".dtls.ca_file", "is required when client_auth is %s", d.ClientAuth)
+	}
+	for id, k := range d.PSK {
+		if b, err := hex.DecodeString(k); err != nil || len(b) == 0 {
+			bad(key+".dtls.psk."+id, "must be a non-empty hex key")
+		}
 	}
 }
