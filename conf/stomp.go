@@ -41,6 +41,9 @@ type STOMPListener struct {
 	MaxConnections int        `yaml:"max_connections"`
 	TLS            *TLSConfig `yaml:"tls"`
 	AllowedOrigins []string   `yaml:"allowed_origins"` // sockjs
+	// Share names an MQTT ws or wss listener whose port serves this ws
+	// listener too, at its own path, instead of an address of its own.
+	Share string `yaml:"share"`
 }
 
 func defaultSTOMP() STOMPConfig {
@@ -84,7 +87,9 @@ func (c *Config) validateSTOMP(bad func(key, format string, args ...any)) {
 			bad(key+".name", "%q is used by another listener", l.Name)
 		}
 		names[l.Name] = true
-		if _, _, err := splitHostPort(l.Address); err != nil {
+		if l.Share != "" {
+			c.validateShare(bad, key, l)
+		} else if _, _, err := splitHostPort(l.Address); err != nil {
 			bad(key+".address", "%v", err)
 		}
 		web := l.Type == "ws" || l.Type == "wss" || l.Type == "sockjs"
@@ -179,4 +184,33 @@ func (c *Config) validateSTOMP(bad func(key, format string, args ...any)) {
 	if s.WriteTimeout <= 0 {
 		bad("stomp.write_timeout", "must be positive")
 	}
+}
+
+// validateShare checks a STOMP listener that serves on an MQTT WebSocket
+// listener's port.
+func (c *Config) validateShare(bad func(key, format string, args ...any), key string, l *STOMPListener) {
+	if l.Type != "ws" && l.Type != "wss" {
+		bad(key+".share", "only a ws or wss listener can share an MQTT listener's port")
+		return
+	}
+	if l.Address != "" || l.TLS != nil || l.MaxConnections != 0 {
+		bad(key+".share", "a shared listener takes address, tls and max_connections from %q; leave them out", l.Share)
+	}
+	for _, m := range c.MQTT.Listeners {
+		if m.Name != l.Share {
+			continue
+		}
+		if m.Type != l.Type {
+			bad(key+".share", "MQTT listener %q is %s, not %s", l.Share, m.Type, l.Type)
+		}
+		mp := m.Path
+		if mp == "" {
+			mp = "/mqtt"
+		}
+		if p := l.Path; p == mp || p == "" && mp == "/stomp" {
+			bad(key+".path", "%q is the MQTT listener's own path", mp)
+		}
+		return
+	}
+	bad(key+".share", "there is no MQTT listener named %q", l.Share)
 }

@@ -89,3 +89,23 @@ func TestSTOMP(t *testing.T) {
 		})
 	}
 }
+
+func TestSTOMPShareNamesAnMQTTWebSocketListener(t *testing.T) {
+	base := "mqtt: {listeners: [{name: ws, type: ws, address: ':8083'}, {name: tcp, type: tcp, address: ':1883'}]}\n"
+	ok := base + "stomp: {enabled: true, listeners: [{name: s, type: ws, share: ws, path: /stomp}]}"
+	if _, err := conf.Parse([]byte(ok)); err != nil {
+		t.Fatalf("a share of the ws listener: %v", err)
+	}
+	for _, tc := range []struct{ listener, want string }{
+		{"{name: s, type: ws, share: nope}", `there is no MQTT listener named "nope"`},
+		{"{name: s, type: tcp, share: ws}", "only a ws or wss listener"},
+		{"{name: s, type: wss, share: ws}", `MQTT listener "ws" is ws, not wss`},
+		{"{name: s, type: ws, share: ws, path: /mqtt}", "the MQTT listener's own path"},
+		{"{name: s, type: ws, share: ws, address: ':9'}", "leave them out"},
+	} {
+		_, err := conf.Parse([]byte(base + "stomp: {enabled: true, listeners: [" + tc.listener + "]}"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.listener, err, tc.want)
+		}
+	}
+}

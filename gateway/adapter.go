@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mqgate/mqgate/adapters/mqtt"
+	"github.com/mqgate/mqgate/adapters/stomp"
 	"net"
 )
 
@@ -41,15 +43,23 @@ func (g *Gateway) buildAdapters() []Adapter {
 	} else {
 		g.forgetBridges()
 	}
-	adapters = append(adapters, g.buildMQTT(&g.cfg.MQTT)) // MQTT always runs
+	// STOMP is built before MQTT, whose WebSocket listeners may serve
+	// STOMP endpoints too; it still starts after MQTT.
+	var st *stomp.Server
+	var routes map[string][]mqtt.Route
+	if g.cfg.STOMP.Enabled {
+		st = g.buildSTOMP(&g.cfg.STOMP)
+		routes = st.Routes()
+	}
+	adapters = append(adapters, g.buildMQTT(&g.cfg.MQTT, routes)) // MQTT always runs
 	if g.cfg.MQTTSN.Enabled {
 		adapters = append(adapters, g.buildMQTTSN(&g.cfg.MQTTSN))
 	}
 	if g.cfg.CoAP.Enabled {
 		adapters = append(adapters, g.buildCoAP(&g.cfg.CoAP))
 	}
-	if g.cfg.STOMP.Enabled {
-		adapters = append(adapters, g.buildSTOMP(&g.cfg.STOMP))
+	if st != nil {
+		adapters = append(adapters, st)
 	}
 	return adapters
 }

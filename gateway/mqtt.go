@@ -10,7 +10,9 @@ import (
 var _ Adapter = (*mqtt.Server)(nil)
 
 // buildMQTT builds the MQTT adapter from a validated mqtt section.
-func (g *Gateway) buildMQTT(c *conf.MQTTConfig) *mqtt.Server {
+// routes are other protocols' WebSocket endpoints by the name of the MQTT
+// listener whose port they share.
+func (g *Gateway) buildMQTT(c *conf.MQTTConfig, routes map[string][]mqtt.Route) *mqtt.Server {
 	mc := mqtt.Config{
 		MaxPacketSize:  int(c.MaxPacketSize),
 		ConnectTimeout: c.ConnectTimeout.D(),
@@ -21,7 +23,8 @@ func (g *Gateway) buildMQTT(c *conf.MQTTConfig) *mqtt.Server {
 		Logger:         g.log.With("adapter", "mqtt"),
 	}
 	for _, l := range c.Listeners {
-		ml := mqtt.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Path: l.Path, MaxConnections: l.MaxConnections}
+		ml := mqtt.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Path: l.Path, MaxConnections: l.MaxConnections,
+			Routes: routes[l.Name]}
 		if l.TLS != nil {
 			ml.TLS = &mqtt.TLS{
 				CertFile: l.TLS.CertFile, KeyFile: l.TLS.KeyFile, CAFile: l.TLS.CAFile,

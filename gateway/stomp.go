@@ -34,7 +34,7 @@ func (g *Gateway) buildSTOMP(c *conf.STOMPConfig) *stomp.Server {
 	}
 	for _, l := range c.Listeners {
 		sl := stomp.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Path: l.Path, MaxConnections: l.MaxConnections,
-			AllowedOrigins: l.AllowedOrigins}
+			AllowedOrigins: l.AllowedOrigins, Share: l.Share}
 		if l.TLS != nil {
 			sl.TLS = &stomp.TLS{CertFile: l.TLS.CertFile, KeyFile: l.TLS.KeyFile, CAFile: l.TLS.CAFile,
 				ClientAuth: l.TLS.ClientAuth, CNAsUsername: l.TLS.CNAsUsername, MinVersion: tls.VersionTLS12}

@@ -34,7 +34,14 @@ type Listener struct {
 	Path           string // ws, wss: HTTP path (default /mqtt)
 	MaxConnections int    // 0: unlimited
 	TLS            *TLS
+	// Routes are another protocol's WebSocket endpoints on this ws or wss
+	// listener's port (STOMP at /stomp beside MQTT at /mqtt).
+	Routes []netserve.Route
 }
+
+// Route is another protocol's WebSocket endpoint on an MQTT WebSocket
+// listener's port (Listener.Routes).
+type Route = netserve.Route
 
 // TLS is a listener's certificate setup.
 type TLS struct {
@@ -104,6 +111,7 @@ func New(cfg Config, b *core.Broker) *Server {
 			Name: lc.Name, Type: lc.Type, Address: lc.Address, Path: lc.Path,
 			MaxConnections: lc.MaxConnections,
 			Handler:        &listener{srv: s, cfg: lc},
+			Routes:         lc.Routes,
 		}
 		if t := lc.TLS; t != nil {
 			nl.TLS = &netserve.TLS{CertFile: t.CertFile, KeyFile: t.KeyFile, CAFile: t.CAFile,

@@ -67,6 +67,9 @@ type Listener struct {
 	// AllowedOrigins are the origins (scheme://host[:port], or "*") a
 	// sockjs listener serves besides its own host.
 	AllowedOrigins []string
+	// Share names the MQTT WebSocket listener whose port serves this ws or
+	// wss listener (Routes); it opens no socket of its own.
+	Share string
 }
 
 // TLS is a listener's certificate setup.
@@ -89,6 +92,7 @@ type Server struct {
 	limits frame.Limits // after CONNECTED
 	first  frame.Limits // for the CONNECT frame, before authentication
 	sockjs []*sockjsListener
+	wsCfg  netserve.WebSocket // how STOMP's WebSocket endpoints upgrade
 }
 
 type listener struct {
@@ -146,10 +150,14 @@ func New(cfg Config, b *core.Broker) *Server {
 		},
 		Logger: cfg.Logger,
 	}
+	s.wsCfg = nc.WebSocket
 	for _, lc := range cfg.Listeners {
 		if lc.Type == "sockjs" {
 			s.sockjs = append(s.sockjs, newSockJSListener(s, lc))
 			continue
+		}
+		if lc.Share != "" {
+			continue // served by the MQTT listener it names (Routes)
 		}
 		nl := netserve.Listener{
 			Name: lc.Name, Type: lc.Type, Address: lc.Address, Path: lc.Path,
@@ -196,9 +204,34 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	addrs := s.Addrs()
 	for _, lc := range s.cfg.Listeners {
+		if lc.Share != "" {
+			s.log.Info("stomp listening on an MQTT listener's port", "listener", lc.Name, "type", lc.Type,
+				"mqtt_listener", lc.Share, "path", lc.Path)
+			continue
+		}
 		s.log.Info("stomp listening", "listener", lc.Name, "type", lc.Type, "addr", addrs[lc.Name].String())
 	}
 	return nil
+}
+
+// Routes returns, by MQTT listener name, the WebSocket endpoints of the
+// listeners that share an MQTT WebSocket listener's port. Their
+// connections belong to that listener's server: they end when the MQTT
+// adapter stops, after this one.
+func (s *Server) Routes() map[string][]netserve.Route {
+	routes := map[string][]netserve.Route{}
+	for _, lc := range s.cfg.Listeners {
+		if lc.Share == "" {
+			continue
+		}
+		path := lc.Path
+		if path == "" {
+			path = "/stomp"
+		}
+		routes[lc.Share] = append(routes[lc.Share], netserve.Route{Path: path, WebSocket: s.wsCfg,
+			Handler: &listener{srv: s, cfg: lc}})
+	}
+	return routes
 }
 
 // Stop closes the listeners, sends every client an ERROR frame saying the

@@ -33,6 +33,18 @@ type Listener struct {
 	MaxConnections int    // 0: unlimited
 	TLS            *TLS   // tls, wss
 	Handler        Handler
+	// Routes are more WebSocket endpoints on a ws or wss listener: another
+	// protocol sharing the port (STOMP on the MQTT WebSocket listener).
+	Routes []Route
+}
+
+// Route is a WebSocket endpoint of its own on a shared listener: its path,
+// how it upgrades and the protocol that serves it. Its connections count
+// against the listener's MaxConnections and end with this Server.
+type Route struct {
+	Path      string
+	WebSocket WebSocket
+	Handler   Handler
 }
 
 // WebSocket is how the ws and wss listeners upgrade HTTP requests.
@@ -229,7 +241,16 @@ func (s *Server) listen(ctx context.Context, lc Listener) (*listener, error) {
 			path = s.cfg.WebSocket.Path
 		}
 		mux := http.NewServeMux()
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { s.serveWS(l, w, r) })
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			s.serveWS(l, &s.upgrader, s.cfg.WebSocket, lc.Handler, w, r)
+		})
+		for _, rt := range lc.Routes {
+			up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024, Subprotocols: rt.WebSocket.Subprotocols,
+				CheckOrigin: func(*http.Request) bool { return true }}
+			mux.HandleFunc(rt.Path, func(w http.ResponseWriter, r *http.Request) {
+				s.serveWS(l, &up, rt.WebSocket, rt.Handler, w, r)
+			})
+		}
 		l.http = &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: s.cfg.WebSocket.HeaderTimeout,
@@ -299,25 +320,30 @@ func (s *Server) admit(l *listener) bool {
 	return true
 }
 
-func (s *Server) serveWS(l *listener, w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveWS(l *listener, up *websocket.Upgrader, cfg WebSocket, h Handler, w http.ResponseWriter, r *http.Request) {
 	if !s.admit(l) {
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		l.active.Add(-1)
 		return
 	}
-	if s.cfg.WebSocket.ReadLimit > 0 {
-		ws.SetReadLimit(s.cfg.WebSocket.ReadLimit)
+	if cfg.ReadLimit > 0 {
+		ws.SetReadLimit(cfg.ReadLimit)
 	}
-	s.open(l, newWSConn(ws, s.cfg.WebSocket.Text), peerAddr(r.RemoteAddr))
+	s.openWith(l, h, newWSConn(ws, cfg.Text), peerAddr(r.RemoteAddr))
 }
 
 // open hands an admitted connection to its protocol, registers it so
 // Stop can end it, and starts it.
 func (s *Server) open(l *listener, nc net.Conn, remote netip.AddrPort) {
+	s.openWith(l, l.cfg.Handler, nc, remote)
+}
+
+// openWith is open with the handler of a route.
+func (s *Server) openWith(l *listener, h Handler, nc net.Conn, remote netip.AddrPort) {
 	c := &Conn{l: l, nc: nc, remote: remote}
 	if RawSocketIO && isTCP(nc) {
 		if rc, err := nc.(syscall.Conn).SyscallConn(); err == nil {
@@ -327,7 +353,7 @@ func (s *Server) open(l *listener, nc net.Conn, remote netip.AddrPort) {
 			}
 		}
 	}
-	st := l.cfg.Handler.Open(c)
+	st := h.Open(c)
 	c.stream, c.readyFn = st, st.Readable
 	if c.pollable {
 		c.armFn = c.armFD
