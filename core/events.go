@@ -19,6 +19,9 @@ const (
 	DropRejected                           // settled Rejected
 	DropOffline                            // QoS 0 for a session whose connection left
 	DropUnsubscribed                       // its Separate subscription was removed
+
+	// LastDropReason is the highest DropReason, for tables indexed by one.
+	LastDropReason = DropUnsubscribed
 )
 
 var dropReasons = [...]string{

@@ -14,7 +14,7 @@ import (
 // Drops counts the messages sessions lost, by reason, from the core's
 // Dropped event, which fires only when a message is dropped.
 type Drops struct {
-	n [core.DropOffline + 1]atomic.Int64
+	n [core.LastDropReason + 1]atomic.Int64
 }
 
 // Events returns the event functions to pass to core.Broker.Listen.
@@ -108,7 +108,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if c.drops != nil {
-		for r := core.DropQueueFull; r <= core.DropOffline; r++ {
+		for r := core.DropQueueFull; r <= core.LastDropReason; r++ {
 			counter(descDropped, float64(c.drops.n[r].Load()), r.String())
 		}
 	}
