@@ -50,6 +50,7 @@ var (
 	descConnections   = prometheus.NewDesc("mqgate_connections", "Open client connections.", []string{"protocol", "listener"}, nil)
 	descConnects      = prometheus.NewDesc("mqgate_connects_total", "Client connections accepted.", []string{"protocol", "listener"}, nil)
 	descDisconnects   = prometheus.NewDesc("mqgate_disconnects_total", "Client connections closed.", []string{"protocol", "listener"}, nil)
+	descDiscReasons   = prometheus.NewDesc("mqgate_disconnects_by_reason_total", "Client connections closed, by protocol and kind of reason (client, timeout, lost, protocol_error, takeover, admin, shutdown, other).", []string{"protocol", "reason"}, nil)
 	descConnMax       = prometheus.NewDesc("mqgate_connections_maximum", "Most connections open at once since start.", nil, nil)
 	descMsgsIn        = prometheus.NewDesc("mqgate_messages_received_total", "Messages published into mqgate, by clients and producers.", nil, nil)
 	descMsgsOut       = prometheus.NewDesc("mqgate_messages_sent_total", "Messages delivered to clients.", nil, nil)
@@ -87,7 +88,7 @@ type collector struct {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnects, descDisconnects, descConnMax, descMsgsIn, descMsgsOut,
-		descBytesIn, descBytesOut, descDropped, descDroppedAll, descDenied, descSessions, descSubscriptions, descRetained, descWills, descUptime,
+		descDiscReasons, descBytesIn, descBytesOut, descDropped, descDroppedAll, descDenied, descSessions, descSubscriptions, descRetained, descWills, descUptime,
 		descQueueDepth, descInflight, descBridgeUp, descBridgeQueued, descBridgeBytes, descBridgeAge, descBridgeDropped, descBridgeRecon} {
 		ch <- d
 	}
@@ -105,6 +106,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descConnections, float64(n.Current), k.Protocol, k.Listener)
 			counter(descConnects, float64(n.Connects), k.Protocol, k.Listener)
 			counter(descDisconnects, float64(n.Disconnects), k.Protocol, k.Listener)
+		}
+		for k, n := range c.conns.Reasons() {
+			counter(descDiscReasons, float64(n), k.Protocol, k.Reason)
 		}
 	}
 	if c.drops != nil {
