@@ -489,6 +489,31 @@ bridges: [{name: cloud, address: %q, rules: [{direction: out, local: "up/#", qos
 	if code := a.call("GET", "/api/v1/bridges/nope", "", nil); code != 404 {
 		t.Errorf("bridges/nope = %d", code)
 	}
+	// The switch: disabled, the bridge shows so; enabled, it connects again.
+	if code := a.call("PUT", "/api/v1/bridges/cloud/enable/false", "", nil); code != 204 {
+		t.Fatalf("disable = %d", code)
+	}
+	if a.call("GET", "/api/v1/bridges/cloud", "", &one); one.Status != "disabled" {
+		t.Errorf("disabled bridge shows %+v", one)
+	}
+	if code := a.call("PUT", "/api/v1/bridges/cloud/enable/true", "", nil); code != 204 {
+		t.Fatalf("enable = %d", code)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		a.call("GET", "/api/v1/bridges/cloud", "", &one)
+		if one.Status == "connected" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if one.Status != "connected" {
+		t.Errorf("enabled bridge shows %+v", one)
+	}
+	if code := a.call("PUT", "/api/v1/bridges/cloud/enable/maybe", "", nil); code != 400 {
+		t.Errorf("enable/maybe = %d, want 400", code)
+	}
+	if code := a.call("PUT", "/api/v1/bridges/nope/enable/false", "", nil); code != 404 {
+		t.Errorf("enable an unknown bridge = %d, want 404", code)
+	}
 	var gws []struct{ Name string }
 	if a.call("GET", "/api/v1/gateways", "", &gws); len(gws) != 0 {
 		t.Errorf("gateways = %+v, want none: bridges are not protocol gateways", gws)

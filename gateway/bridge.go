@@ -1,6 +1,10 @@
 package gateway
 
 import (
+	"context"
+	"errors"
+	"fmt"
+
 	"github.com/mqgate/mqgate/adapters/bridge"
 	"github.com/mqgate/mqgate/conf"
 	"github.com/mqgate/mqgate/httpapi"
@@ -53,9 +57,14 @@ func (g *Gateway) bridgeStatus() []httpapi.BridgeStatus {
 		b := httpapi.BridgeStatus{Name: c.Name, Enabled: true, Status: "starting", Addresses: c.Addrs()}
 		if i < len(running) {
 			st := running[i].Status()
-			b.Status = "disconnected"
-			if st.Connected {
+			b.Enabled = running[i].Enabled()
+			switch {
+			case !b.Enabled:
+				b.Status = "disabled"
+			case st.Connected:
 				b.Status = "connected"
+			default:
+				b.Status = "disconnected"
 			}
 			b.Address, b.Queued, b.QueuedBytes, b.OldestSeconds = st.Address, st.Queued, st.QueuedBytes, st.OldestSeconds
 			b.Dropped, b.Reconnects, b.LastError = st.Dropped, st.Reconnects, st.LastError
@@ -69,4 +78,18 @@ func (g *Gateway) bridgeStatus() []httpapi.BridgeStatus {
 // none is configured any more.
 func (g *Gateway) forgetBridges() {
 	bridge.ForgetRemoved(g.Broker, nil, g.log.With("adapter", "bridge"))
+}
+
+// enableBridge is the HTTP API's bridge switch.
+func (g *Gateway) enableBridge(ctx context.Context, name string, on bool) error {
+	for _, a := range g.adapters {
+		if s, ok := a.(*bridge.Set); ok {
+			err := s.SetEnabled(ctx, name, on)
+			if errors.Is(err, bridge.ErrNoBridge) {
+				return fmt.Errorf("%w: %v", httpapi.ErrNoBridge, err)
+			}
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %q", httpapi.ErrNoBridge, name)
 }

@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 )
+
+// ErrNoBridge is what Config.EnableBridge wraps for an unknown bridge.
+var ErrNoBridge = errors.New("no such bridge")
 
 // BridgeStatus is one upstream bridge: its configuration's name and
 // upstream, and its state now (connected, backlog and its age, drops,
@@ -42,4 +46,28 @@ func (s *Server) getBridge(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeError(w, http.StatusNotFound, "NOT_FOUND", "no bridge "+strconv.Quote(name)+" is configured")
+}
+
+// enableBridge is PUT /api/v1/bridges/{name}/enable/{true|false}, as
+// EMQX's API names it.
+func (s *Server) enableBridge(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	on, err := strconv.ParseBool(r.PathValue("enable"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "enable: want true or false")
+		return
+	}
+	if s.cfg.EnableBridge == nil {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no bridge "+strconv.Quote(name)+" is configured")
+		return
+	}
+	if err := s.cfg.EnableBridge(r.Context(), name, on); err != nil {
+		if errors.Is(err, ErrNoBridge) {
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "no bridge "+strconv.Quote(name)+" is configured")
+			return
+		}
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -29,6 +29,9 @@ type Config struct {
 	Gateways func() []ProtocolGateway
 	// Bridges lists the upstream bridges for /api/v1/bridges.
 	Bridges func() []BridgeStatus
+	// EnableBridge enables or disables a bridge; its error wraps
+	// ErrNoBridge for an unknown name.
+	EnableBridge func(ctx context.Context, name string, on bool) error
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
 	Log     *slog.Logger
@@ -98,6 +101,7 @@ var routes = []route{
 	{method: "GET", path: "/api/v1/gateways/{name}", handle: (*Server).getGateway},
 	{method: "GET", path: "/api/v1/bridges", handle: (*Server).listBridges},
 	{method: "GET", path: "/api/v1/bridges/{name}", handle: (*Server).getBridge},
+	{method: "PUT", path: "/api/v1/bridges/{name}/enable/{enable}", handle: (*Server).enableBridge},
 	{method: "GET", path: "/api/v1/banned", handle: (*Server).listBans},
 	{method: "POST", path: "/api/v1/banned", handle: (*Server).addBan},
 	{method: "DELETE", path: "/api/v1/banned/{as}/{who}", handle: (*Server).removeBan},

@@ -74,6 +74,8 @@ type Set struct {
 	log      *slog.Logger
 	bridges  []*Bridge
 	unlisten func()
+	// mu serializes SetEnabled with itself and with Stop.
+	mu sync.Mutex
 }
 
 // New builds the bridges; st is the broker's store, nil when it keeps
@@ -139,6 +141,8 @@ func (s *Set) Start(ctx context.Context) error {
 // The bridges stop together: each waits up to stopGrace for its inflight
 // acknowledgements, so many bridges take no longer than one.
 func (s *Set) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, br := range s.bridges {
 		if br.cancel != nil {
 			br.cancel()
@@ -200,6 +204,7 @@ type Bridge struct {
 	appended     chan struct{} // the outbox grew
 	cancel       context.CancelFunc
 	wg           sync.WaitGroup
+	disabled     atomic.Bool // stopped by SetEnabled(false)
 
 	mu         sync.Mutex
 	up         upstream // nil while disconnected
@@ -816,6 +821,40 @@ type Status struct {
 	Reconnects    int64   `json:"reconnects"`
 	LastError     string  `json:"last_error,omitempty"`
 }
+
+// ErrNoBridge is SetEnabled's error for a name no bridge has.
+var ErrNoBridge = errors.New("no such bridge")
+
+// SetEnabled stops (on false) or starts again (on true) the bridge name.
+// A disabled bridge's local session stays, so what it should forward
+// waits there, durably, and its outbox keeps what it held; enabling it
+// again drains both in order.
+func (s *Set) SetEnabled(ctx context.Context, name string, on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, br := range s.bridges {
+		if br.cfg.Name != name {
+			continue
+		}
+		switch {
+		case on && br.disabled.Load():
+			if err := br.start(ctx); err != nil {
+				return fmt.Errorf("bridge %s: %w", name, err)
+			}
+			br.disabled.Store(false)
+			br.log.Info("bridge enabled")
+		case !on && !br.disabled.Load():
+			br.stop()
+			br.disabled.Store(true)
+			br.log.Info("bridge disabled")
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %q", ErrNoBridge, name)
+}
+
+// Enabled reports whether the bridge runs (SetEnabled).
+func (br *Bridge) Enabled() bool { return !br.disabled.Load() }
 
 // Status returns the bridge's state now.
 func (br *Bridge) Status() Status {
