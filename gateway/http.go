@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/mqgate/mqgate/core/store/pebble"
 	"io/fs"
 	"net"
 	"net/http"
@@ -79,7 +80,7 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 	h := g.http
 	api := httpapi.New(httpapi.Config{
 		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo, Gateways: g.protocolGateways, Bridges: g.bridgeStatus, EnableBridge: g.enableBridge,
-		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops, g.storeBytes(), g.bridgeStatus),
+		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops, g.storeBytes(), g.bridgeStatus, g.storeSync()),
 		Ready: func() error {
 			if !h.ready.Load() {
 				return errNotReady
@@ -144,6 +145,16 @@ func (g *Gateway) stopHTTP(ctx context.Context) error {
 	<-h.end
 	h.srv = nil
 	return err
+}
+
+// storeSync returns the disk store's sync-latency histogram for /metrics;
+// nil with the memory store.
+func (g *Gateway) storeSync() *httpapi.StoreSync {
+	ps, ok := g.storage.backend().(*pebble.Store)
+	if !ok {
+		return nil
+	}
+	return &httpapi.StoreSync{Bounds: pebble.SyncBuckets, Read: ps.SyncLatency}
 }
 
 // storeBytes returns what measures the disk store for /metrics: the files

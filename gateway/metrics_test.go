@@ -104,4 +104,11 @@ func TestMetricsGiveTheDiskStoreSize(t *testing.T) {
 	if v := metricValue(text, "mqgate_store_size_bytes"); v <= 0 {
 		t.Errorf("mqgate_store_size_bytes = %v, want the store's size", v)
 	}
+	// The retained QoS 1 publish was synced before the API answered.
+	if v := metricValue(text, "mqgate_store_sync_seconds_count"); v < 1 {
+		t.Errorf("mqgate_store_sync_seconds_count = %v, want the publish's sync at least", v)
+	}
+	if !strings.Contains(text, `mqgate_store_sync_seconds_bucket{le="0.001"}`) {
+		t.Error("no sync-latency buckets in the metrics")
+	}
 }

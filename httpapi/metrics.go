@@ -31,12 +31,17 @@ func (d *Drops) Events() core.Events {
 // and the Go runtime and process collectors. storeBytes, when not nil,
 // gives the size of the durable store on disk; bridges, when not nil, the
 // bridges' state.
-func Metrics(admin core.Admin, conns *Conns, drops *Drops, storeBytes func() int64, bridges func() []BridgeStatus) http.Handler {
+//
+// storeSync, when not nil, gives the histogram of the store's device
+// syncs: cumulative counts per bound of SyncBounds, the sum in seconds and
+// the count.
+func Metrics(admin core.Admin, conns *Conns, drops *Drops, storeBytes func() int64, bridges func() []BridgeStatus,
+	storeSync *StoreSync) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&collector{admin: admin, conns: conns, drops: drops, bridges: bridges},
+		&collector{admin: admin, conns: conns, drops: drops, bridges: bridges, sync: storeSync},
 	)
 	if storeBytes != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -84,11 +89,20 @@ type collector struct {
 	conns   *Conns
 	drops   *Drops
 	bridges func() []BridgeStatus
+	sync    *StoreSync
 }
+
+// StoreSync reads the store's sync-latency histogram at scrape time.
+type StoreSync struct {
+	Bounds []float64 // upper bounds in seconds
+	Read   func() (cumulative []uint64, sum float64, count uint64)
+}
+
+var descStoreSync = prometheus.NewDesc("mqgate_store_sync_seconds", "How long the durable store took to sync its log to the device.", nil, nil)
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnects, descDisconnects, descConnMax, descMsgsIn, descMsgsOut,
-		descDiscReasons, descBytesIn, descBytesOut, descDropped, descDroppedAll, descDenied, descSessions, descSubscriptions, descRetained, descWills, descUptime,
+		descDiscReasons, descStoreSync, descBytesIn, descBytesOut, descDropped, descDroppedAll, descDenied, descSessions, descSubscriptions, descRetained, descWills, descUptime,
 		descQueueDepth, descInflight, descBridgeUp, descBridgeQueued, descBridgeBytes, descBridgeAge, descBridgeDropped, descBridgeRecon} {
 		ch <- d
 	}
@@ -131,6 +145,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descWills, float64(s.WillsPublished))
 	gauge(descUptime, s.Uptime.Seconds())
 	c.collectDepths(ch)
+	if c.sync != nil {
+		cum, sum, n := c.sync.Read()
+		buckets := make(map[float64]uint64, len(cum))
+		for i, b := range c.sync.Bounds {
+			if i < len(cum) {
+				buckets[b] = cum[i]
+			}
+		}
+		ch <- prometheus.MustNewConstHistogram(descStoreSync, n, sum, buckets)
+	}
 	if c.bridges != nil {
 		for _, b := range c.bridges() {
 			up := 0.0

@@ -69,6 +69,7 @@ type Store struct {
 	dir   string
 	log   *slog.Logger
 	wsync *engine.WriteOptions // for sync-flagged writes
+	syncs syncLatency          // Sync's device flushes, for /metrics
 	batch bool
 	dirty atomic.Bool // SyncBatch: sync-flagged writes await the flusher
 	stop  chan struct{}
@@ -341,7 +342,10 @@ func (s *Store) Sync() error {
 
 // flush syncs the write-ahead log.
 func (s *Store) flush() error {
-	return s.err(s.db.LogData(nil, engine.Sync))
+	start := time.Now()
+	err := s.db.LogData(nil, engine.Sync)
+	s.syncs.observe(time.Since(start))
+	return s.err(err)
 }
 
 // Close syncs and closes the database.
