@@ -360,13 +360,29 @@ func (c *ctlClient) clients(q url.Values) error {
 	if !c.json {
 		fmt.Fprintln(w, "CLIENTID\tUSERNAME\tPROTOCOL\tCONNECTED\tPEER\tSUBS\tQUEUED\tINFLIGHT")
 	}
-	// Every page, one request each; -json prints one array of them all.
-	var all []json.RawMessage
-	for cursor := ""; ; {
-		q.Set("limit", "1000")
-		if cursor != "" {
-			q.Set("cursor", cursor)
+	all, err := c.pages("/api/v1/clients", q, func(raw json.RawMessage) error {
+		var cl ctlClientJSON
+		if err := json.Unmarshal(raw, &cl); err != nil {
+			return err
 		}
+		if !c.json {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", cl.ClientID, dash(cl.Username), protoString(cl.ProtoName, cl.ProtoVer),
+				yesNo(cl.Connected), peerString(cl.IPAddress, cl.Port), cl.Subs, cl.Queued, cl.Inflight)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.finishList(w, all)
+}
+
+// pages gets every page of a paged listing, one request each, calls each
+// for every item and returns them all (for -json, one array).
+func (c *ctlClient) pages(path string, q url.Values, each func(json.RawMessage) error) ([]json.RawMessage, error) {
+	var all []json.RawMessage
+	q.Set("limit", "1000")
+	for {
 		var p struct {
 			Data []json.RawMessage
 			Meta struct {
@@ -374,30 +390,24 @@ func (c *ctlClient) clients(q url.Values) error {
 				Cursor  string `json:"cursor"`
 			}
 		}
-		data, err := c.do("GET", "/api/v1/clients?"+q.Encode(), nil)
+		data, err := c.do("GET", path+"?"+q.Encode(), nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := json.Unmarshal(data, &p); err != nil {
-			return err
+			return nil, err
 		}
 		all = append(all, p.Data...)
 		for _, raw := range p.Data {
-			var cl ctlClientJSON
-			if err := json.Unmarshal(raw, &cl); err != nil {
-				return err
-			}
-			if !c.json {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", cl.ClientID, dash(cl.Username), protoString(cl.ProtoName, cl.ProtoVer),
-					yesNo(cl.Connected), peerString(cl.IPAddress, cl.Port), cl.Subs, cl.Queued, cl.Inflight)
+			if err := each(raw); err != nil {
+				return nil, err
 			}
 		}
 		if !p.Meta.HasNext {
-			break
+			return all, nil
 		}
-		cursor = p.Meta.Cursor
+		q.Set("cursor", p.Meta.Cursor)
 	}
-	return c.finishList(w, all)
 }
 
 // finishList prints a listing: the table, or with -json the items of
@@ -495,7 +505,7 @@ func (c *ctlClient) bans() error {
 }
 
 func (c *ctlClient) retainedList(filter string) error {
-	q := url.Values{"limit": {"1000"}}
+	q := url.Values{}
 	if filter != "" {
 		q.Set("topic", filter)
 	}
@@ -503,41 +513,23 @@ func (c *ctlClient) retainedList(filter string) error {
 	if !c.json {
 		fmt.Fprintln(w, "TOPIC\tQOS\tBYTES\tFROM")
 	}
-	var all []json.RawMessage
-	for {
-		var p struct {
-			Data []json.RawMessage
-			Meta struct {
-				HasNext bool   `json:"hasnext"`
-				Cursor  string `json:"cursor"`
-			}
+	all, err := c.pages("/api/v1/retained", q, func(raw json.RawMessage) error {
+		var m struct {
+			Topic        string `json:"topic"`
+			QoS          int    `json:"qos"`
+			PayloadSize  int    `json:"payload_size"`
+			FromClientID string `json:"from_clientid"`
 		}
-		data, err := c.do("GET", "/api/v1/retained?"+q.Encode(), nil)
-		if err != nil {
+		if err := json.Unmarshal(raw, &m); err != nil {
 			return err
 		}
-		if err := json.Unmarshal(data, &p); err != nil {
-			return err
+		if !c.json {
+			fmt.Fprintf(w, "%s\t%d\t%d\t%s\n", m.Topic, m.QoS, m.PayloadSize, dash(m.FromClientID))
 		}
-		all = append(all, p.Data...)
-		for _, raw := range p.Data {
-			var m struct {
-				Topic        string `json:"topic"`
-				QoS          int    `json:"qos"`
-				PayloadSize  int    `json:"payload_size"`
-				FromClientID string `json:"from_clientid"`
-			}
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return err
-			}
-			if !c.json {
-				fmt.Fprintf(w, "%s\t%d\t%d\t%s\n", m.Topic, m.QoS, m.PayloadSize, dash(m.FromClientID))
-			}
-		}
-		if !p.Meta.HasNext {
-			break
-		}
-		q.Set("cursor", p.Meta.Cursor)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return c.finishList(w, all)
 }
