@@ -3,6 +3,8 @@ package coap
 import (
 	"log/slog"
 	"time"
+
+	"github.com/mqgate/mqgate/adapters/internal/dtlsconf"
 )
 
 // Config is the CoAP gateway's configuration; the gateway package fills it
@@ -54,14 +56,9 @@ type Listener struct {
 	DTLS    *DTLS
 }
 
-// DTLS is a dtls listener's setup: a certificate, pre-shared keys, or both.
-type DTLS struct {
-	CertFile, KeyFile string
-	CAFile            string
-	ClientAuth        string            // none, request, require
-	PSK               map[string][]byte // identity -> key
-	PSKIdentityHint   string
-}
+// DTLS is a dtls listener's setup: a certificate, pre-shared keys, or both
+// (shared with the other datagram gateway).
+type DTLS = dtlsconf.DTLS
 
 func (c *Config) setDefaults() {
 	if c.Heartbeat <= 0 {

@@ -2,7 +2,6 @@ package coap
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,11 +13,9 @@ import (
 
 	"github.com/pion/dtls/v3"
 	dtlsnet "github.com/pion/dtls/v3/pkg/net"
-	"github.com/pion/dtls/v3/pkg/protocol"
-	"github.com/pion/dtls/v3/pkg/protocol/recordlayer"
 	"github.com/pion/transport/v4/udp"
 
-	"github.com/mqgate/mqgate/adapters/internal/tlsfiles"
+	"github.com/mqgate/mqgate/adapters/internal/dtlsconf"
 	"github.com/mqgate/mqgate/core"
 )
 
@@ -158,7 +155,7 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 		}
 		l.udp = pc.(*net.UDPConn)
 	case "dtls":
-		opts, err := dtlsOptions(lc.DTLS, g.dtlsAttempt)
+		opts, err := dtlsconf.ServerOptions(lc.DTLS, g.dtlsAttempt)
 		if err != nil {
 			return nil, err
 		}
@@ -166,7 +163,7 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		ulc := udp.ListenConfig{AcceptFilter: isDTLSHandshake}
+		ulc := udp.ListenConfig{AcceptFilter: dtlsconf.IsHandshake}
 		parent, err := ulc.Listen("udp", addr)
 		if err != nil {
 			return nil, err
@@ -181,59 +178,6 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 		return nil, fmt.Errorf("unknown listener type %q", lc.Type)
 	}
 	return l, nil
-}
-
-// dtlsOptions builds the server options of a DTLS listener: a
-// certificate, pre-shared keys, or both; extended master secret required.
-// It matches the MQTT-SN gateway's, so one dtls block means the same in
-// both.
-func dtlsOptions(d *DTLS, attempt func(net.Addr) error) ([]dtls.ServerOption, error) {
-	if d == nil || d.CertFile == "" && len(d.PSK) == 0 {
-		return nil, errors.New("dtls: a certificate or pre-shared keys are required")
-	}
-	opts := []dtls.ServerOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
-		dtls.WithOnConnectionAttempt(attempt)}
-	if d.CertFile != "" {
-		cert, err := tlsfiles.LoadKeyPair(d.CertFile, d.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, dtls.WithCertificates(cert))
-	}
-	if d.CAFile != "" {
-		pool, err := tlsfiles.LoadCAPool(d.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, dtls.WithClientCAs(pool))
-	}
-	switch d.ClientAuth {
-	case "request":
-		opts = append(opts, dtls.WithClientAuth(dtls.VerifyClientCertIfGiven))
-	case "require":
-		opts = append(opts, dtls.WithClientAuth(dtls.RequireAndVerifyClientCert))
-	}
-	if len(d.PSK) > 0 {
-		keys := d.PSK
-		suites := []dtls.CipherSuiteID{dtls.TLS_PSK_WITH_AES_128_GCM_SHA256, dtls.TLS_PSK_WITH_AES_128_CCM_8}
-		if d.CertFile != "" {
-			suites = append(suites, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
-		}
-		opts = append(opts,
-			dtls.WithPSK(func(identity []byte) ([]byte, error) {
-				// Identities are untrusted bytes: compared exactly, never
-				// logged or used unquoted.
-				k, ok := keys[string(identity)]
-				if !ok {
-					return nil, fmt.Errorf("unknown PSK identity %q", identity)
-				}
-				return k, nil
-			}),
-			dtls.WithPSKIdentityHint([]byte(d.PSKIdentityHint)),
-			dtls.WithCipherSuites(suites...),
-		)
-	}
-	return opts, nil
 }
 
 // errTooManyAssociations refuses a DTLS handshake beyond max_clients.
@@ -252,20 +196,6 @@ func (g *Gateway) dtlsAttempt(net.Addr) error {
 		return errTooManyAssociations
 	}
 	return nil
-}
-
-// isDTLSHandshake accepts a new association only from a datagram that
-// starts with a handshake record, as dtls.Listen does.
-func isDTLSHandshake(b []byte) bool {
-	pkts, err := recordlayer.UnpackDatagram(b)
-	if err != nil || len(pkts) < 1 {
-		return false
-	}
-	var h recordlayer.Header
-	if err := h.Unmarshal(pkts[0]); err != nil {
-		return false
-	}
-	return h.ContentType == protocol.ContentTypeHandshake
 }
 
 // readBufSize is one byte over the message limit, to tell an oversized
@@ -334,7 +264,7 @@ func (g *Gateway) readDTLS(l *listener, nc net.Conn) {
 		g.log.Debug("dtls handshake failed", "listener", l.cfg.Name, "remote", nc.RemoteAddr().String(), "err", err)
 		return
 	}
-	p := peer{l: l, conn: nc, cn: dtlsIdentity(dc)}
+	p := peer{l: l, conn: nc, cn: dtlsconf.Identity(dc)}
 	if ua, ok := nc.RemoteAddr().(*net.UDPAddr); ok {
 		ap := ua.AddrPort()
 		p.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
@@ -351,21 +281,6 @@ func (g *Gateway) readDTLS(l *listener, nc net.Conn) {
 		}
 		g.datagram(p, buf[:n], &r)
 	}
-}
-
-// dtlsIdentity is the verified client certificate's common name, or the
-// PSK identity.
-func dtlsIdentity(dc *dtls.Conn) string {
-	st, ok := dc.ConnectionState()
-	if !ok {
-		return ""
-	}
-	if len(st.PeerCertificates) > 0 {
-		if cert, err := x509.ParseCertificate(st.PeerCertificates[0]); err == nil {
-			return cert.Subject.CommonName
-		}
-	}
-	return string(st.IdentityHint)
 }
 
 func (g *Gateway) closeListeners() {

@@ -3,6 +3,8 @@ package mqttsn
 import (
 	"log/slog"
 	"time"
+
+	"github.com/mqgate/mqgate/adapters/internal/dtlsconf"
 )
 
 // Config is the MQTT-SN gateway's configuration; the gateway package fills
@@ -65,14 +67,9 @@ type Listener struct {
 	SocketBuffer int
 }
 
-// DTLS is a dtls listener's setup: a certificate, pre-shared keys, or both.
-type DTLS struct {
-	CertFile, KeyFile string
-	CAFile            string
-	ClientAuth        string            // none, request, require
-	PSK               map[string][]byte // identity -> key
-	PSKIdentityHint   string
-}
+// DTLS is a dtls listener's setup: a certificate, pre-shared keys, or both
+// (shared with the other datagram gateway).
+type DTLS = dtlsconf.DTLS
 
 func (c *Config) setDefaults() {
 	if c.RetryInterval <= 0 {

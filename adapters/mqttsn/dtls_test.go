@@ -11,6 +11,7 @@ import (
 	snclient "github.com/energomonitor/bisquitt/client"
 	"github.com/pion/dtls/v3"
 
+	"github.com/mqgate/mqgate/adapters/internal/dtlsconf"
 	"github.com/mqgate/mqgate/adapters/mqttsn/packet"
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/internal/testcert"
@@ -176,14 +177,14 @@ func TestDTLSWithPreSharedKey(t *testing.T) {
 
 func TestDTLSOptionsNeedACertificateOrKeys(t *testing.T) {
 	for _, d := range []*DTLS{nil, {}, {ClientAuth: "require"}} {
-		if _, err := dtlsOptions(d); err == nil {
+		if _, err := dtlsconf.ServerOptions(d, nil); err == nil {
 			t.Errorf("%+v: no error without a certificate or pre-shared keys", d)
 		}
 	}
-	if _, err := dtlsOptions(&DTLS{PSK: map[string][]byte{"id": []byte("secret")}}); err != nil {
+	if _, err := dtlsconf.ServerOptions(&DTLS{PSK: map[string][]byte{"id": []byte("secret")}}, nil); err != nil {
 		t.Errorf("pre-shared keys alone: %v", err)
 	}
-	if _, err := dtlsOptions(&DTLS{CertFile: "/nonexistent.pem", KeyFile: "/nonexistent.key"}); err == nil {
+	if _, err := dtlsconf.ServerOptions(&DTLS{CertFile: "/nonexistent.pem", KeyFile: "/nonexistent.key"}, nil); err == nil {
 		t.Error("a missing certificate file gave no error")
 	}
 }

@@ -1,0 +1,111 @@
+// Package dtlsconf is what the datagram gateways (MQTT-SN, CoAP) share
+// about DTLS on pion/dtls: the listener's setup, its server options, which
+// datagrams may open an association, and a peer's identity. One dtls
+// block in the configuration means the same in both.
+package dtlsconf
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/dtls/v3/pkg/protocol"
+	"github.com/pion/dtls/v3/pkg/protocol/recordlayer"
+
+	"github.com/mqgate/mqgate/adapters/internal/tlsfiles"
+)
+
+// DTLS is a dtls listener's setup: a certificate, pre-shared keys, or both.
+type DTLS struct {
+	CertFile, KeyFile string
+	CAFile            string
+	ClientAuth        string            // none, request, require
+	PSK               map[string][]byte // identity -> key
+	PSKIdentityHint   string
+}
+
+// ServerOptions builds the server options of a DTLS listener: a
+// certificate, pre-shared keys, or both; extended master secret required.
+// attempt, when not nil, may refuse a new association before its
+// handshake (a bound on associations).
+func ServerOptions(d *DTLS, attempt func(net.Addr) error) ([]dtls.ServerOption, error) {
+	if d == nil || d.CertFile == "" && len(d.PSK) == 0 {
+		return nil, errors.New("dtls: a certificate or pre-shared keys are required")
+	}
+	opts := []dtls.ServerOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
+	if attempt != nil {
+		opts = append(opts, dtls.WithOnConnectionAttempt(attempt))
+	}
+	if d.CertFile != "" {
+		cert, err := tlsfiles.LoadKeyPair(d.CertFile, d.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, dtls.WithCertificates(cert))
+	}
+	if d.CAFile != "" {
+		pool, err := tlsfiles.LoadCAPool(d.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, dtls.WithClientCAs(pool))
+	}
+	switch d.ClientAuth {
+	case "request":
+		opts = append(opts, dtls.WithClientAuth(dtls.VerifyClientCertIfGiven))
+	case "require":
+		opts = append(opts, dtls.WithClientAuth(dtls.RequireAndVerifyClientCert))
+	}
+	if len(d.PSK) > 0 {
+		keys := d.PSK
+		suites := []dtls.CipherSuiteID{dtls.TLS_PSK_WITH_AES_128_GCM_SHA256, dtls.TLS_PSK_WITH_AES_128_CCM_8}
+		if d.CertFile != "" {
+			suites = append(suites, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+		}
+		opts = append(opts,
+			dtls.WithPSK(func(identity []byte) ([]byte, error) {
+				// Identities are untrusted bytes: compared exactly, never
+				// logged or used unquoted.
+				k, ok := keys[string(identity)]
+				if !ok {
+					return nil, fmt.Errorf("unknown PSK identity %q", identity)
+				}
+				return k, nil
+			}),
+			dtls.WithPSKIdentityHint([]byte(d.PSKIdentityHint)),
+			dtls.WithCipherSuites(suites...),
+		)
+	}
+	return opts, nil
+}
+
+// IsHandshake accepts a new association only from a datagram that starts
+// with a handshake record, as dtls.Listen does.
+func IsHandshake(b []byte) bool {
+	pkts, err := recordlayer.UnpackDatagram(b)
+	if err != nil || len(pkts) < 1 {
+		return false
+	}
+	var h recordlayer.Header
+	if err := h.Unmarshal(pkts[0]); err != nil {
+		return false
+	}
+	return h.ContentType == protocol.ContentTypeHandshake
+}
+
+// Identity is the verified client certificate's common name, or the PSK
+// identity.
+func Identity(dc *dtls.Conn) string {
+	st, ok := dc.ConnectionState()
+	if !ok {
+		return ""
+	}
+	if len(st.PeerCertificates) > 0 {
+		if cert, err := x509.ParseCertificate(st.PeerCertificates[0]); err == nil {
+			return cert.Subject.CommonName
+		}
+	}
+	return string(st.IdentityHint)
+}
