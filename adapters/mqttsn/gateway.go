@@ -204,31 +204,17 @@ func (g *Gateway) readUDP(l *listener) {
 
 func (g *Gateway) acceptDTLS(l *listener) {
 	defer g.wg.Done()
-	for {
-		nc, err := l.dtls.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			select {
-			case <-g.stop:
-				return
-			default:
-			}
-			g.log.Debug("dtls accept failed", "listener", l.cfg.Name, "err", err)
-			continue
-		}
+	dtlsconf.AcceptLoop(l.dtls, g.stop, g.log, l.cfg.Name, func(nc net.Conn) bool {
 		g.mu.Lock()
+		defer g.mu.Unlock()
 		if g.stopping {
-			g.mu.Unlock()
-			nc.Close()
-			return
+			return false
 		}
 		g.dtlsConns[nc] = struct{}{}
 		g.wg.Add(1)
-		g.mu.Unlock()
 		go g.readDTLS(l, nc)
-	}
+		return true
+	})
 }
 
 func (g *Gateway) readDTLS(l *listener, nc net.Conn) {
@@ -239,19 +225,12 @@ func (g *Gateway) readDTLS(l *listener, nc net.Conn) {
 		delete(g.dtlsConns, nc)
 		g.mu.Unlock()
 	}()
-	dc := nc.(*dtls.Conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err := dc.HandshakeContext(ctx)
-	cancel()
+	cn, addr, err := dtlsconf.Handshake(nc)
 	if err != nil {
 		g.log.Debug("dtls handshake failed", "listener", l.cfg.Name, "remote", nc.RemoteAddr().String(), "err", err)
 		return
 	}
-	p := peer{l: l, conn: nc, cn: dtlsconf.Identity(dc)}
-	if ua, ok := nc.RemoteAddr().(*net.UDPAddr); ok {
-		ap := ua.AddrPort()
-		p.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
+	p := peer{l: l, conn: nc, cn: cn, addr: addr}
 	buf := make([]byte, g.readBufSize())
 	for {
 		n, err := nc.Read(buf)

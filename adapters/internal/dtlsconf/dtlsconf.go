@@ -5,10 +5,14 @@
 package dtlsconf
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/netip"
+	"time"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/protocol"
@@ -108,4 +112,49 @@ func Identity(dc *dtls.Conn) string {
 		}
 	}
 	return string(st.IdentityHint)
+}
+
+// AcceptLoop accepts associations from ln until it is closed or stop is
+// closed, handing each to serve; serve returns false when the gateway is
+// stopping, and the connection is then closed and the loop ends.
+func AcceptLoop(ln net.Listener, stop <-chan struct{}, log *slog.Logger, name string, serve func(net.Conn) bool) {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			log.Debug("dtls accept failed", "listener", name, "err", err)
+			continue
+		}
+		if !serve(nc) {
+			nc.Close()
+			return
+		}
+	}
+}
+
+// Handshake completes an accepted association's handshake, bounded in
+// time, and returns the peer's identity and address.
+func Handshake(nc net.Conn) (identity string, addr netip.AddrPort, err error) {
+	dc, ok := nc.(*dtls.Conn)
+	if !ok {
+		return "", netip.AddrPort{}, fmt.Errorf("dtls: not a dtls connection: %T", nc)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err = dc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		return "", netip.AddrPort{}, fmt.Errorf("dtls handshake: %w", err)
+	}
+	if ua, ok := nc.RemoteAddr().(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return Identity(dc), addr, nil
 }
