@@ -20,12 +20,9 @@ import (
 // fresh in-memory store: the outbox decides what is sent again, not the
 // library.
 type mqtt3 struct {
-	c    paho3.Client
-	out  chan pub3 // to the publishing goroutine, in order
-	done chan struct{}
-	once sync.Once
-	mu   sync.Mutex
-	err  error
+	c   paho3.Client
+	out chan pub3 // to the publishing goroutine, in order
+	ending
 }
 
 var _ upstream = (*mqtt3)(nil)
@@ -39,7 +36,8 @@ func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHand
 	if err != nil {
 		return nil, err
 	}
-	u := &mqtt3{done: make(chan struct{}), out: make(chan pub3, 256)}
+	u := &mqtt3{out: make(chan pub3, 256)}
+	u.done = make(chan struct{})
 	scheme := map[string]string{"tcp": "tcp", "tls": "ssl", "ws": "ws", "wss": "wss"}[t.scheme]
 	if (t.scheme == "ws" || t.scheme == "wss") && t.path == "" {
 		t.path = "/mqtt"
@@ -132,18 +130,6 @@ func connectTimeout(ctx context.Context) time.Duration {
 	return 30 * time.Second
 }
 
-func (u *mqtt3) lost(err error) {
-	u.once.Do(func() {
-		u.mu.Lock()
-		if err == nil {
-			err = errors.New("connection closed")
-		}
-		u.err = err
-		u.mu.Unlock()
-		close(u.done)
-	})
-}
-
 // pub3 is one message for the publishing goroutine.
 type pub3 struct {
 	m    *store.Message
@@ -219,14 +205,6 @@ func (u *mqtt3) Subscribe(ctx context.Context, subs []remoteSub) error {
 		}
 	}
 	return nil
-}
-
-func (u *mqtt3) Done() <-chan struct{} { return u.done }
-
-func (u *mqtt3) Err() error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.err
 }
 
 func (u *mqtt3) Close() {

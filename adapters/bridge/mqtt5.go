@@ -24,11 +24,8 @@ import (
 type mqtt5 struct {
 	c    *paho.Client
 	sess *tap
-	done chan struct{}
-	once sync.Once
-	mu   sync.Mutex
-	err  error
-	pub  sync.Mutex // one Publish at a time, so they go out in order
+	ending
+	pub sync.Mutex // one Publish at a time, so they go out in order
 	// What the upstream's CONNACK allows.
 	maxQoS    byte
 	retainOK  bool
@@ -92,7 +89,8 @@ func dialMQTT5(ctx context.Context, cfg *Config, addr string, handle inboundHand
 	if err != nil {
 		return nil, err
 	}
-	u := &mqtt5{done: make(chan struct{}), sess: &tap{SessionManager: state.NewInMemory()}}
+	u := &mqtt5{sess: &tap{SessionManager: state.NewInMemory()}}
+	u.done = make(chan struct{})
 	var c *paho.Client
 	c = paho.NewClient(paho.ClientConfig{
 		ClientID:                   cfg.ClientID,
@@ -198,15 +196,6 @@ func toPaho5(m *store.Message) *paho.Publish {
 	return p
 }
 
-func (u *mqtt5) lost(err error) {
-	u.once.Do(func() {
-		u.mu.Lock()
-		u.err = err
-		u.mu.Unlock()
-		close(u.done)
-	})
-}
-
 func (u *mqtt5) Publish(m *store.Message, done func(error)) {
 	p := toPaho5(m)
 	// An upstream that takes less (AWS IoT: no QoS 2) gets what it takes
@@ -307,14 +296,6 @@ func (u *mqtt5) Subscribe(ctx context.Context, subs []remoteSub) error {
 		}
 	}
 	return nil
-}
-
-func (u *mqtt5) Done() <-chan struct{} { return u.done }
-
-func (u *mqtt5) Err() error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.err
 }
 
 func (u *mqtt5) Close() {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/mqgate/mqgate/core/store"
 )
@@ -32,6 +33,36 @@ type upstream interface {
 	Err() error
 	// Close disconnects and waits for the library's goroutines.
 	Close()
+}
+
+// ending is the Done and Err half of an upstream: closed once, with the
+// first reason given. done is made by the dialer.
+type ending struct {
+	done chan struct{}
+	once sync.Once
+	mu   sync.Mutex
+	err  error
+}
+
+// lost ends the connection with err, the first time only.
+func (e *ending) lost(err error) {
+	e.once.Do(func() {
+		if err == nil {
+			err = errors.New("connection closed")
+		}
+		e.mu.Lock()
+		e.err = err
+		e.mu.Unlock()
+		close(e.done)
+	})
+}
+
+func (e *ending) Done() <-chan struct{} { return e.done }
+
+func (e *ending) Err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
 }
 
 // remoteSub is one upstream subscription.
