@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"encoding/hex"
-
 	"github.com/mqgate/mqgate/adapters/coap"
 	"github.com/mqgate/mqgate/conf"
 )
@@ -31,17 +29,7 @@ func (g *Gateway) buildCoAP(c *conf.CoAPConfig) *coap.Gateway {
 		Logger:               g.log.With("adapter", "coap"),
 	}
 	for _, l := range c.Listeners {
-		cl := coap.Listener{Name: l.Name, Type: l.Type, Address: l.Address}
-		if d := l.DTLS; d != nil {
-			cl.DTLS = &coap.DTLS{CertFile: d.CertFile, KeyFile: d.KeyFile, CAFile: d.CAFile, ClientAuth: d.ClientAuth, PSKIdentityHint: d.PSKIdentityHint}
-			for id, k := range d.PSK {
-				b, _ := hex.DecodeString(k) // validated
-				if cl.DTLS.PSK == nil {
-					cl.DTLS.PSK = map[string][]byte{}
-				}
-				cl.DTLS.PSK[id] = b
-			}
-		}
+		cl := coap.Listener{DTLS: dtlsSetup(l.DTLS), Name: l.Name, Type: l.Type, Address: l.Address}
 		cc.Listeners = append(cc.Listeners, cl)
 	}
 	return coap.New(cc, g.Broker)

@@ -39,18 +39,25 @@ func (g *Gateway) buildMQTTSN(c *conf.MQTTSNConfig) *mqttsn.Gateway {
 		sc.PredefinedTopics[uint16(n)] = t
 	}
 	for _, l := range c.Listeners {
-		sl := mqttsn.Listener{Name: l.Name, Type: l.Type, Address: l.Address, Username: l.Username, Password: l.Password, SocketBuffer: int(l.SocketBuffer)}
-		if d := l.DTLS; d != nil {
-			sl.DTLS = &mqttsn.DTLS{CertFile: d.CertFile, KeyFile: d.KeyFile, CAFile: d.CAFile, ClientAuth: d.ClientAuth, PSKIdentityHint: d.PSKIdentityHint}
-			for id, k := range d.PSK {
-				b, _ := hex.DecodeString(k) // validated
-				if sl.DTLS.PSK == nil {
-					sl.DTLS.PSK = map[string][]byte{}
-				}
-				sl.DTLS.PSK[id] = b
-			}
-		}
+		sl := mqttsn.Listener{DTLS: dtlsSetup(l.DTLS), Name: l.Name, Type: l.Type, Address: l.Address, Username: l.Username, Password: l.Password, SocketBuffer: int(l.SocketBuffer)}
 		sc.Listeners = append(sc.Listeners, sl)
 	}
 	return mqttsn.New(sc, g.Broker)
+}
+
+// dtlsSetup is a dtls block as the datagram gateways take it (one type in
+// both, coap.DTLS = mqttsn.DTLS), its keys decoded.
+func dtlsSetup(d *conf.DTLSConfig) *mqttsn.DTLS {
+	if d == nil {
+		return nil
+	}
+	out := &mqttsn.DTLS{CertFile: d.CertFile, KeyFile: d.KeyFile, CAFile: d.CAFile, ClientAuth: d.ClientAuth, PSKIdentityHint: d.PSKIdentityHint}
+	for id, k := range d.PSK {
+		b, _ := hex.DecodeString(k) // validated
+		if out.PSK == nil {
+			out.PSK = map[string][]byte{}
+		}
+		out.PSK[id] = b
+	}
+	return out
 }

@@ -46,3 +46,17 @@ func TestMQTTSNOffByDefaultAndStartsWhenEnabled(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDTLSSetupDecodesKeys(t *testing.T) {
+	if dtlsSetup(nil) != nil {
+		t.Fatal("no dtls block must give no DTLS setup")
+	}
+	d := dtlsSetup(&conf.DTLSConfig{CertFile: "c.pem", KeyFile: "k.pem", ClientAuth: "require",
+		PSK: map[string]string{"sensor-1": "00ff10"}, PSKIdentityHint: "mqgate"})
+	if d.CertFile != "c.pem" || d.KeyFile != "k.pem" || d.ClientAuth != "require" || d.PSKIdentityHint != "mqgate" {
+		t.Fatalf("fields not carried over: %+v", d)
+	}
+	if k := d.PSK["sensor-1"]; string(k) != "\x00\xff\x10" {
+		t.Fatalf("psk key = %x, want 00ff10", k)
+	}
+}
