@@ -157,6 +157,16 @@ type OutboxEntry struct {
 	Message *Message
 }
 
+// OutboxDelivery is where a QoS 2 outbox entry stands with the upstream:
+// the packet id it was sent with and whether the upstream answered
+// PUBREC. A bridge resends the PUBLISH with that id, or the PUBREL, after
+// a reconnect or a restart, so the upstream delivers it once.
+type OutboxDelivery struct {
+	Seq      uint64
+	PacketID uint16
+	State    DeliveryState // Published or Released
+}
+
 // ExpireStats counts what one Expire call removed.
 type ExpireStats struct {
 	Sessions int
@@ -316,4 +326,10 @@ type Outbox interface {
 	DeleteUpTo(bridge string, seq uint64) error
 	// Delete removes the listed entries; missing ones are ignored.
 	Delete(bridge string, seqs ...uint64) error
+	// SetDelivery records d for entry d.Seq (State Queued removes the
+	// record); sync as for Queues.Append. DeleteUpTo and Delete remove the
+	// records of the entries they remove.
+	SetDelivery(bridge string, d OutboxDelivery, sync bool) error
+	// Deliveries returns bridge's records in ascending Seq order.
+	Deliveries(bridge string) ([]OutboxDelivery, error)
 }

@@ -4,6 +4,7 @@
 package memory
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ type Store struct {
 	inbound  map[store.Key]map[uint16]struct{}
 	retained map[string]*store.Message
 	outbox   map[string][]store.OutboxEntry // ascending Seq
+	obState  map[string]map[uint64]store.OutboxDelivery
 	bans     map[[2]string]store.Ban
 }
 
@@ -41,6 +43,7 @@ func New() *Store {
 		inbound:  make(map[store.Key]map[uint16]struct{}),
 		retained: make(map[string]*store.Message),
 		outbox:   make(map[string][]store.OutboxEntry),
+		obState:  make(map[string]map[uint64]store.OutboxDelivery),
 	}
 }
 
@@ -413,6 +416,11 @@ func (v outbox) DeleteUpTo(bridge string, seq uint64) error {
 	q := v.s.outbox[bridge]
 	i := sort.Search(len(q), func(i int) bool { return q[i].Seq > seq })
 	v.s.setOutboxLocked(bridge, slices.Delete(q, 0, i))
+	for s := range v.s.obState[bridge] {
+		if s <= seq {
+			delete(v.s.obState[bridge], s)
+		}
+	}
 	return nil
 }
 
@@ -422,7 +430,40 @@ func (v outbox) Delete(bridge string, seqs ...uint64) error {
 	q := v.s.outbox[bridge]
 	q = slices.DeleteFunc(q, func(e store.OutboxEntry) bool { return slices.Contains(seqs, e.Seq) })
 	v.s.setOutboxLocked(bridge, q)
+	for _, s := range seqs {
+		delete(v.s.obState[bridge], s)
+	}
 	return nil
+}
+
+func (v outbox) SetDelivery(bridge string, d store.OutboxDelivery, _ bool) error {
+	v.s.mu.Lock()
+	defer v.s.mu.Unlock()
+	m := v.s.obState[bridge]
+	if d.State == store.Queued {
+		delete(m, d.Seq)
+		if len(m) == 0 {
+			delete(v.s.obState, bridge)
+		}
+		return nil
+	}
+	if m == nil {
+		m = map[uint64]store.OutboxDelivery{}
+		v.s.obState[bridge] = m
+	}
+	m[d.Seq] = d
+	return nil
+}
+
+func (v outbox) Deliveries(bridge string) ([]store.OutboxDelivery, error) {
+	v.s.mu.Lock()
+	defer v.s.mu.Unlock()
+	var out []store.OutboxDelivery
+	for _, d := range v.s.obState[bridge] {
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b store.OutboxDelivery) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
 }
 
 func (s *Store) setOutboxLocked(bridge string, q []store.OutboxEntry) {

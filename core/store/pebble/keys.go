@@ -24,6 +24,7 @@ import (
 //	'r' topic                         -> retained message
 //	'e' deadline(8) topic             -> nothing: expiry index of retained messages
 //	'o' bridge seq(8)                 -> outbox message
+//	'd' bridge seq(8)                 -> QoS 2 state of that entry (packet id, state)
 //
 // Inflight state lives beside the queue entry, not inside it, so marking a
 // message inflight or PUBREC-received writes three bytes instead of
@@ -38,6 +39,7 @@ const (
 	kindRetained     = 'r'
 	kindRetainExpiry = 'e'
 	kindOutbox       = 'o'
+	kindOutboxState  = 'd'
 	kindBan          = 'b'
 )
 
@@ -80,6 +82,10 @@ func seqKey(kind byte, k store.Key, seq uint64) []byte {
 
 func outboxPrefix(bridge string) []byte {
 	return appendString([]byte{kindOutbox}, bridge)
+}
+
+func outboxStatePrefix(bridge string) []byte {
+	return appendString([]byte{kindOutboxState}, bridge)
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p.

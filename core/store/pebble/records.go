@@ -395,23 +395,50 @@ func (v outbox) Peek(bridge string, from uint64, max int) ([]store.OutboxEntry, 
 }
 
 func (v outbox) DeleteUpTo(bridge string, seq uint64) error {
-	prefix := outboxPrefix(bridge)
-	end := prefixEnd(prefix)
-	if seq < 1<<64-1 {
-		end = appendSeq(bytes.Clone(prefix), seq+1)
+	b := v.s.db.NewBatch()
+	defer b.Close()
+	for _, prefix := range [][]byte{outboxPrefix(bridge), outboxStatePrefix(bridge)} {
+		end := prefixEnd(prefix)
+		if seq < 1<<64-1 {
+			end = appendSeq(bytes.Clone(prefix), seq+1)
+		}
+		_ = b.DeleteRange(prefix, end, nil)
 	}
-	return v.s.err(v.s.db.DeleteRange(prefix, end, engine.NoSync))
+	return v.s.err(b.Commit(engine.NoSync))
 }
 
 func (v outbox) Delete(bridge string, seqs ...uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	prefix := outboxPrefix(bridge)
 	b := v.s.db.NewBatch()
 	defer b.Close()
-	for _, seq := range seqs {
-		_ = b.Delete(appendSeq(bytes.Clone(prefix), seq), nil)
+	for _, prefix := range [][]byte{outboxPrefix(bridge), outboxStatePrefix(bridge)} {
+		for _, seq := range seqs {
+			_ = b.Delete(appendSeq(bytes.Clone(prefix), seq), nil)
+		}
 	}
 	return v.s.err(b.Commit(engine.NoSync))
+}
+
+func (v outbox) SetDelivery(bridge string, d store.OutboxDelivery, sync bool) error {
+	key := appendSeq(outboxStatePrefix(bridge), d.Seq)
+	if d.State == store.Queued {
+		return v.s.err(v.s.db.Delete(key, v.s.writeOpts(sync)))
+	}
+	return v.s.set(key, func(b []byte) []byte { return appendInflight(b, d.PacketID, d.State) }, v.s.writeOpts(sync))
+}
+
+func (v outbox) Deliveries(bridge string) ([]store.OutboxDelivery, error) {
+	prefix := outboxStatePrefix(bridge)
+	var out []store.OutboxDelivery
+	err := v.s.scan(prefix, prefix, func(key, val []byte) (bool, error) {
+		id, st, ok := decodeInflight(val)
+		if !ok || len(key) != len(prefix)+8 {
+			return false, v.s.corrupt(key)
+		}
+		out = append(out, store.OutboxDelivery{Seq: beUint64(key[len(prefix):]), PacketID: id, State: st})
+		return true, nil
+	})
+	return out, err
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -134,8 +135,14 @@ var durableCases = []durableCase{
 		}
 		must(t, s.Outbox().DeleteUpTo("up", seqs[1]))
 		must(t, s.Outbox().Delete("up", seqs[3]))
+		must(t, s.Outbox().SetDelivery("up", store.OutboxDelivery{Seq: seqs[4], PacketID: 9, State: store.Released}, true))
 		return func(t *testing.T, s store.Store) {
 			checkOutbox(t, s, "up", 0, 10, []uint64{seqs[2], seqs[4], seqs[5]})
+			got, err := s.Outbox().Deliveries("up")
+			must(t, err)
+			if want := []store.OutboxDelivery{{Seq: seqs[4], PacketID: 9, State: store.Released}}; !slices.Equal(got, want) {
+				t.Errorf("Deliveries after reopen = %+v, want %+v", got, want)
+			}
 		}
 	}},
 }

@@ -517,6 +517,32 @@ var cases = []testCase{
 			t.Errorf("other outbox has %d entries, want 10", len(win))
 		}
 	}},
+	{"outbox delivery states follow their entries", func(t *testing.T, s store.Store) {
+		var seqs []uint64
+		for i := range 6 {
+			seq, err := s.Outbox().Append("up", bareMessage(fmt.Sprint(i)), false)
+			must(t, err)
+			seqs = append(seqs, seq)
+			_, err = s.Outbox().Append("other", bareMessage("z"), false)
+			must(t, err)
+		}
+		for i, seq := range seqs {
+			must(t, s.Outbox().SetDelivery("up", store.OutboxDelivery{Seq: seq, PacketID: uint16(100 + i), State: store.Published}, i == 5))
+		}
+		must(t, s.Outbox().SetDelivery("up", store.OutboxDelivery{Seq: seqs[4], PacketID: 104, State: store.Released}, false))
+		must(t, s.Outbox().SetDelivery("up", store.OutboxDelivery{Seq: seqs[3], State: store.Queued}, false))
+		must(t, s.Outbox().DeleteUpTo("up", seqs[1]))
+		must(t, s.Outbox().Delete("up", seqs[5]))
+		got, err := s.Outbox().Deliveries("up")
+		must(t, err)
+		want := []store.OutboxDelivery{{Seq: seqs[2], PacketID: 102, State: store.Published}, {Seq: seqs[4], PacketID: 104, State: store.Released}}
+		if !slices.Equal(got, want) {
+			t.Errorf("Deliveries = %+v, want %+v", got, want)
+		}
+		if other, err := s.Outbox().Deliveries("other"); err != nil || len(other) != 0 {
+			t.Errorf("another bridge's deliveries: %+v, %v", other, err)
+		}
+	}},
 	{"expire removes elapsed sessions with what they own", func(t *testing.T, s store.Store) {
 		now := t0.Add(time.Hour)
 		put := func(cid string, expiry time.Duration, disc time.Time) store.Key {
