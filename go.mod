@@ -70,3 +70,5 @@ tool (
 	github.com/energomonitor/bisquitt/cmd/bisquitt-pub
 	github.com/energomonitor/bisquitt/cmd/bisquitt-sub
 )
+
+replace github.com/igm/sockjs-go/v3 => ./third_party/sockjs-go

@@ -1,0 +1,5 @@
+/*
+Package sockjs is a server side implementation of sockjs protocol.
+*/
+
+package sockjs
