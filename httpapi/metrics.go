@@ -1,11 +1,12 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mqgate/mqgate/core"
@@ -35,49 +36,79 @@ func (d *Drops) Events() core.Events {
 // storeSync, when not nil, gives the histogram of the store's device
 // syncs: cumulative counts per bound of SyncBounds, the sum in seconds and
 // the count.
+//
+// The registry is built on the first scrape, not before: a gateway that
+// is never scraped spends no memory on it. The Go runtime and process
+// metrics are those of client_golang's default registry, which registers
+// both collectors when it is initialised.
 func Metrics(admin core.Admin, conns *Conns, drops *Drops, storeBytes func() int64, bridges func() []BridgeStatus,
 	storeSync *StoreSync) http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&collector{admin: admin, conns: conns, drops: drops, bridges: bridges, sync: storeSync},
-	)
-	if storeBytes != nil {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "mqgate_store_size_bytes", Help: "Bytes the durable store takes on disk.",
-		}, func() float64 { return float64(storeBytes()) }))
-	}
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	handler := sync.OnceValues(func() (http.Handler, error) {
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(&collector{admin: admin, conns: conns, drops: drops, bridges: bridges, sync: storeSync}); err != nil {
+			return nil, fmt.Errorf("register the broker's metrics: %w", err)
+		}
+		if storeBytes != nil {
+			if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "mqgate_store_size_bytes", Help: "Bytes the durable store takes on disk.",
+			}, func() float64 { return float64(storeBytes()) })); err != nil {
+				return nil, fmt.Errorf("register the store size metric: %w", err)
+			}
+		}
+		return promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, reg}, promhttp.HandlerOpts{}), nil
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, err := handler()
+		if err != nil {
+			http.Error(w, "metrics: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
-var (
-	descConnections   = prometheus.NewDesc("mqgate_connections", "Open client connections.", []string{"protocol", "listener"}, nil)
-	descConnects      = prometheus.NewDesc("mqgate_connects_total", "Client connections accepted.", []string{"protocol", "listener"}, nil)
-	descDisconnects   = prometheus.NewDesc("mqgate_disconnects_total", "Client connections closed.", []string{"protocol", "listener"}, nil)
-	descDiscReasons   = prometheus.NewDesc("mqgate_disconnects_by_reason_total", "Client connections closed, by protocol and kind of reason (client, timeout, lost, protocol_error, takeover, admin, shutdown, other).", []string{"protocol", "reason"}, nil)
-	descConnMax       = prometheus.NewDesc("mqgate_connections_maximum", "Most connections open at once since start.", nil, nil)
-	descMsgsIn        = prometheus.NewDesc("mqgate_messages_received_total", "Messages published into mqgate, by clients and producers.", nil, nil)
-	descMsgsOut       = prometheus.NewDesc("mqgate_messages_sent_total", "Messages delivered to clients.", nil, nil)
-	descBytesIn       = prometheus.NewDesc("mqgate_bytes_received_total", "Bytes received from clients.", nil, nil)
-	descBytesOut      = prometheus.NewDesc("mqgate_bytes_sent_total", "Bytes sent to clients.", nil, nil)
-	descDropped       = prometheus.NewDesc("mqgate_messages_dropped_total", "Messages a session lost, by reason.", []string{"reason"}, nil)
-	descDroppedAll    = prometheus.NewDesc("mqgate_messages_dropped_all_total", "Messages dropped, every reason together (the $SYS figure).", nil, nil)
-	descDenied        = prometheus.NewDesc("mqgate_authorization_denied_total", "Publishes and subscriptions refused by authorization.", []string{"action"}, nil)
-	descSessions      = prometheus.NewDesc("mqgate_sessions", "Sessions, connected or not.", nil, nil)
-	descSubscriptions = prometheus.NewDesc("mqgate_subscriptions", "Subscriptions in the router.", nil, nil)
-	descRetained      = prometheus.NewDesc("mqgate_retained_messages", "Retained messages.", nil, nil)
-	descWills         = prometheus.NewDesc("mqgate_wills_published_total", "Will messages published.", nil, nil)
-	descUptime        = prometheus.NewDesc("mqgate_uptime_seconds", "Seconds since the broker started.", nil, nil)
-	descQueueDepth    = prometheus.NewDesc("mqgate_session_queue_messages", "Sessions by the messages waiting in their queue.", nil, nil)
-	descBridgeUp      = prometheus.NewDesc("mqgate_bridge_connected", "1 while the bridge is connected to its upstream.", []string{"bridge"}, nil)
-	descBridgeQueued  = prometheus.NewDesc("mqgate_bridge_queued_messages", "Messages in the bridge's outbox.", []string{"bridge"}, nil)
-	descBridgeBytes   = prometheus.NewDesc("mqgate_bridge_queued_bytes", "Bytes in the bridge's outbox.", []string{"bridge"}, nil)
-	descBridgeAge     = prometheus.NewDesc("mqgate_bridge_oldest_age_seconds", "Age of the oldest message in the bridge's outbox.", []string{"bridge"}, nil)
-	descBridgeDropped = prometheus.NewDesc("mqgate_bridge_dropped_total", "Messages the bridge dropped.", []string{"bridge"}, nil)
-	descBridgeRecon   = prometheus.NewDesc("mqgate_bridge_reconnects_total", "Times the bridge reconnected to its upstream.", []string{"bridge"}, nil)
-	descInflight      = prometheus.NewDesc("mqgate_session_inflight_messages", "Sessions by their messages delivered and not yet acknowledged.", nil, nil)
-)
+// descs are the broker metrics' descriptions, made on the first scrape.
+var descs = sync.OnceValue(func() *metricDescs {
+	return &metricDescs{
+		connections:   prometheus.NewDesc("mqgate_connections", "Open client connections.", []string{"protocol", "listener"}, nil),
+		connects:      prometheus.NewDesc("mqgate_connects_total", "Client connections accepted.", []string{"protocol", "listener"}, nil),
+		disconnects:   prometheus.NewDesc("mqgate_disconnects_total", "Client connections closed.", []string{"protocol", "listener"}, nil),
+		discReasons:   prometheus.NewDesc("mqgate_disconnects_by_reason_total", "Client connections closed, by protocol and kind of reason (client, timeout, lost, protocol_error, takeover, admin, shutdown, other).", []string{"protocol", "reason"}, nil),
+		connMax:       prometheus.NewDesc("mqgate_connections_maximum", "Most connections open at once since start.", nil, nil),
+		msgsIn:        prometheus.NewDesc("mqgate_messages_received_total", "Messages published into mqgate, by clients and producers.", nil, nil),
+		msgsOut:       prometheus.NewDesc("mqgate_messages_sent_total", "Messages delivered to clients.", nil, nil),
+		bytesIn:       prometheus.NewDesc("mqgate_bytes_received_total", "Bytes received from clients.", nil, nil),
+		bytesOut:      prometheus.NewDesc("mqgate_bytes_sent_total", "Bytes sent to clients.", nil, nil),
+		dropped:       prometheus.NewDesc("mqgate_messages_dropped_total", "Messages a session lost, by reason.", []string{"reason"}, nil),
+		droppedAll:    prometheus.NewDesc("mqgate_messages_dropped_all_total", "Messages dropped, every reason together (the $SYS figure).", nil, nil),
+		denied:        prometheus.NewDesc("mqgate_authorization_denied_total", "Publishes and subscriptions refused by authorization.", []string{"action"}, nil),
+		sessions:      prometheus.NewDesc("mqgate_sessions", "Sessions, connected or not.", nil, nil),
+		subscriptions: prometheus.NewDesc("mqgate_subscriptions", "Subscriptions in the router.", nil, nil),
+		retained:      prometheus.NewDesc("mqgate_retained_messages", "Retained messages.", nil, nil),
+		wills:         prometheus.NewDesc("mqgate_wills_published_total", "Will messages published.", nil, nil),
+		uptime:        prometheus.NewDesc("mqgate_uptime_seconds", "Seconds since the broker started.", nil, nil),
+		queueDepth:    prometheus.NewDesc("mqgate_session_queue_messages", "Sessions by the messages waiting in their queue.", nil, nil),
+		bridgeUp:      prometheus.NewDesc("mqgate_bridge_connected", "1 while the bridge is connected to its upstream.", []string{"bridge"}, nil),
+		bridgeQueued:  prometheus.NewDesc("mqgate_bridge_queued_messages", "Messages in the bridge's outbox.", []string{"bridge"}, nil),
+		bridgeBytes:   prometheus.NewDesc("mqgate_bridge_queued_bytes", "Bytes in the bridge's outbox.", []string{"bridge"}, nil),
+		bridgeAge:     prometheus.NewDesc("mqgate_bridge_oldest_age_seconds", "Age of the oldest message in the bridge's outbox.", []string{"bridge"}, nil),
+		bridgeDropped: prometheus.NewDesc("mqgate_bridge_dropped_total", "Messages the bridge dropped.", []string{"bridge"}, nil),
+		bridgeRecon:   prometheus.NewDesc("mqgate_bridge_reconnects_total", "Times the bridge reconnected to its upstream.", []string{"bridge"}, nil),
+		inflight:      prometheus.NewDesc("mqgate_session_inflight_messages", "Sessions by their messages delivered and not yet acknowledged.", nil, nil),
+		storeSync:     prometheus.NewDesc("mqgate_store_sync_seconds", "How long the durable store took to sync its log to the device.", nil, nil),
+	}
+})
+
+// metricDescs describe the broker's own metrics.
+type metricDescs struct {
+	connections, connects, disconnects, discReasons, connMax *prometheus.Desc
+	msgsIn, msgsOut, bytesIn, bytesOut                       *prometheus.Desc
+	dropped, droppedAll, denied                              *prometheus.Desc
+	sessions, subscriptions, retained, wills, uptime         *prometheus.Desc
+	queueDepth, inflight, storeSync                          *prometheus.Desc
+	bridgeUp, bridgeQueued, bridgeBytes, bridgeAge           *prometheus.Desc
+	bridgeDropped, bridgeRecon                               *prometheus.Desc
+}
 
 // depthBuckets are the upper bounds of the queue and inflight histograms:
 // one series per bucket, never one per session.
@@ -98,52 +129,52 @@ type StoreSync struct {
 	Read   func() (cumulative []uint64, sum float64, count uint64)
 }
 
-var descStoreSync = prometheus.NewDesc("mqgate_store_sync_seconds", "How long the durable store took to sync its log to the device.", nil, nil)
-
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnections, descConnects, descDisconnects, descConnMax, descMsgsIn, descMsgsOut,
-		descDiscReasons, descStoreSync, descBytesIn, descBytesOut, descDropped, descDroppedAll, descDenied, descSessions, descSubscriptions, descRetained, descWills, descUptime,
-		descQueueDepth, descInflight, descBridgeUp, descBridgeQueued, descBridgeBytes, descBridgeAge, descBridgeDropped, descBridgeRecon} {
-		ch <- d
+	d := descs()
+	for _, desc := range []*prometheus.Desc{d.connections, d.connects, d.disconnects, d.connMax, d.msgsIn, d.msgsOut,
+		d.discReasons, d.storeSync, d.bytesIn, d.bytesOut, d.dropped, d.droppedAll, d.denied, d.sessions, d.subscriptions, d.retained, d.wills, d.uptime,
+		d.queueDepth, d.inflight, d.bridgeUp, d.bridgeQueued, d.bridgeBytes, d.bridgeAge, d.bridgeDropped, d.bridgeRecon} {
+		ch <- desc
 	}
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	d := descs()
+	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
 	}
-	counter := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	counter := func(desc *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, v, labels...)
 	}
 	if c.conns != nil {
 		for k, n := range c.conns.All() {
-			gauge(descConnections, float64(n.Current), k.Protocol, k.Listener)
-			counter(descConnects, float64(n.Connects), k.Protocol, k.Listener)
-			counter(descDisconnects, float64(n.Disconnects), k.Protocol, k.Listener)
+			gauge(d.connections, float64(n.Current), k.Protocol, k.Listener)
+			counter(d.connects, float64(n.Connects), k.Protocol, k.Listener)
+			counter(d.disconnects, float64(n.Disconnects), k.Protocol, k.Listener)
 		}
 		for k, n := range c.conns.Reasons() {
-			counter(descDiscReasons, float64(n), k.Protocol, k.Reason)
+			counter(d.discReasons, float64(n), k.Protocol, k.Reason)
 		}
 	}
 	if c.drops != nil {
 		for r := core.DropQueueFull; r <= core.LastDropReason; r++ {
-			counter(descDropped, float64(c.drops.n[r].Load()), r.String())
+			counter(d.dropped, float64(c.drops.n[r].Load()), r.String())
 		}
 	}
 	s := c.admin.Snapshot()
-	gauge(descConnMax, float64(s.ClientsMaximum))
-	counter(descMsgsIn, float64(s.MessagesReceived))
-	counter(descMsgsOut, float64(s.MessagesSent))
-	counter(descBytesIn, float64(s.BytesReceived))
-	counter(descBytesOut, float64(s.BytesSent))
-	counter(descDroppedAll, float64(s.MessagesDropped))
-	counter(descDenied, float64(s.PublishDenied), "publish")
-	counter(descDenied, float64(s.SubscribeDenied), "subscribe")
-	gauge(descSessions, float64(s.Sessions))
-	gauge(descSubscriptions, float64(s.Subscriptions))
-	gauge(descRetained, float64(s.Retained))
-	counter(descWills, float64(s.WillsPublished))
-	gauge(descUptime, s.Uptime.Seconds())
+	gauge(d.connMax, float64(s.ClientsMaximum))
+	counter(d.msgsIn, float64(s.MessagesReceived))
+	counter(d.msgsOut, float64(s.MessagesSent))
+	counter(d.bytesIn, float64(s.BytesReceived))
+	counter(d.bytesOut, float64(s.BytesSent))
+	counter(d.droppedAll, float64(s.MessagesDropped))
+	counter(d.denied, float64(s.PublishDenied), "publish")
+	counter(d.denied, float64(s.SubscribeDenied), "subscribe")
+	gauge(d.sessions, float64(s.Sessions))
+	gauge(d.subscriptions, float64(s.Subscriptions))
+	gauge(d.retained, float64(s.Retained))
+	counter(d.wills, float64(s.WillsPublished))
+	gauge(d.uptime, s.Uptime.Seconds())
 	c.collectDepths(ch)
 	if c.sync != nil {
 		cum, sum, n := c.sync.Read()
@@ -153,7 +184,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				buckets[b] = cum[i]
 			}
 		}
-		ch <- prometheus.MustNewConstHistogram(descStoreSync, n, sum, buckets)
+		ch <- prometheus.MustNewConstHistogram(d.storeSync, n, sum, buckets)
 	}
 	if c.bridges != nil {
 		for _, b := range c.bridges() {
@@ -161,12 +192,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			if b.Status == "connected" {
 				up = 1
 			}
-			gauge(descBridgeUp, up, b.Name)
-			gauge(descBridgeQueued, float64(b.Queued), b.Name)
-			gauge(descBridgeBytes, float64(b.QueuedBytes), b.Name)
-			gauge(descBridgeAge, b.OldestSeconds, b.Name)
-			counter(descBridgeDropped, float64(b.Dropped), b.Name)
-			counter(descBridgeRecon, float64(b.Reconnects), b.Name)
+			gauge(d.bridgeUp, up, b.Name)
+			gauge(d.bridgeQueued, float64(b.Queued), b.Name)
+			gauge(d.bridgeBytes, float64(b.QueuedBytes), b.Name)
+			gauge(d.bridgeAge, b.OldestSeconds, b.Name)
+			counter(d.bridgeDropped, float64(b.Dropped), b.Name)
+			counter(d.bridgeRecon, float64(b.Reconnects), b.Name)
 		}
 	}
 }
@@ -175,6 +206,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 // inflight histograms: the cost is the scrape's, proportional to the
 // sessions, and nothing is kept between scrapes.
 func (c *collector) collectDepths(ch chan<- prometheus.Metric) {
+	d := descs()
 	queued, inflight := newDepths(), newDepths()
 	for cursor := ""; ; {
 		p := c.admin.Sessions(core.SessionQuery{Cursor: cursor, Limit: 1000})
@@ -187,8 +219,8 @@ func (c *collector) collectDepths(ch chan<- prometheus.Metric) {
 		}
 		cursor = p.Next
 	}
-	ch <- prometheus.MustNewConstHistogram(descQueueDepth, queued.count, queued.sum, queued.buckets)
-	ch <- prometheus.MustNewConstHistogram(descInflight, inflight.count, inflight.sum, inflight.buckets)
+	ch <- prometheus.MustNewConstHistogram(d.queueDepth, queued.count, queued.sum, queued.buckets)
+	ch <- prometheus.MustNewConstHistogram(d.inflight, inflight.count, inflight.sum, inflight.buckets)
 }
 
 type depths struct {
