@@ -10,13 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"time"
 
 	"github.com/mqgate/mqgate/conf"
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/core/auth"
 	"github.com/mqgate/mqgate/core/topic"
+	"github.com/mqgate/mqgate/internal/profiling"
 )
 
 // Version is mqgate's version, set at build time with -ldflags.
@@ -251,7 +251,8 @@ func (g *Gateway) MQTTAddr(name string) net.Addr { return g.Addrs("mqtt")[name] 
 // StopTimeout is how long a graceful shutdown may take.
 const StopTimeout = 10 * time.Second
 
-// startPprof serves net/http/pprof when debug.pprof_address asks for it.
+// startPprof serves the runtime's profiles at net/http/pprof's paths when
+// debug.pprof_address asks for it.
 func (g *Gateway) startPprof(ctx context.Context) error {
 	addr := g.cfg.Debug.PprofAddress
 	if addr == "" {
@@ -262,13 +263,7 @@ func (g *Gateway) startPprof(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("debug.pprof_address: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: profiling.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	end := make(chan struct{})
 	g.pprof, g.pprofEnd = srv, end
 	go func() {
