@@ -28,6 +28,16 @@ func TestCoAPSection(t *testing.T) {
 					t.Fatalf("listener %+v", l)
 				}
 			}},
+		{"connection ids off and a handshake bound",
+			"coap:\n  listeners:\n    - type: dtls\n      address: ':5684'\n      dtls: {psk: {dev1: '00ff'}, connection_id: false, max_handshakes: 64}\n", "",
+			func(t *testing.T, c *conf.Config) {
+				if d := c.CoAP.Listeners[0].DTLS; d.ConnectionID == nil || *d.ConnectionID || d.MaxHandshakes != 64 {
+					t.Fatalf("dtls %+v", d)
+				}
+			}},
+		{"a negative handshake bound",
+			"coap:\n  listeners:\n    - type: dtls\n      address: ':5684'\n      dtls: {psk: {dev1: '00ff'}, max_handshakes: -1}\n",
+			"coap.listeners[0].dtls.max_handshakes: -1 is not between 0 (the default, 256) and 1048576", nil},
 		{"dtls without credentials",
 			"coap:\n  listeners:\n    - type: dtls\n      address: ':5684'\n",
 			"coap.listeners[0].dtls: is required for a dtls listener", nil},

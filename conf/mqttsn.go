@@ -52,6 +52,13 @@ type DTLSConfig struct {
 	ClientAuth      string            `yaml:"client_auth"` // none, request, require
 	PSK             map[string]string `yaml:"psk"`         // identity -> hex key
 	PSKIdentityHint string            `yaml:"psk_identity_hint"`
+	// ConnectionID offers RFC 9146 Connection IDs to clients that ask for
+	// them, so a client whose address changes keeps its session; default
+	// true.
+	ConnectionID *bool `yaml:"connection_id"`
+	// MaxHandshakes bounds the handshakes whose client has not yet echoed
+	// the cookie; 0 is the default (256).
+	MaxHandshakes int `yaml:"max_handshakes"`
 }
 
 // DefaultMQTTSNSocketBuffer is an MQTT-SN listener's socket buffer unless
@@ -193,6 +200,9 @@ func validateDatagramListener(bad func(key, format string, args ...any), key, se
 		bad(key+".dtls.client_auth", "%q is not one of: none, request, require", d.ClientAuth)
 	} else if d.ClientAuth != "none" && d.CAFile == "" {
 		bad(key+".dtls.ca_file", "is required when client_auth is %s", d.ClientAuth)
+	}
+	if d.MaxHandshakes < 0 || d.MaxHandshakes > 1<<20 {
+		bad(key+".dtls.max_handshakes", "%d is not between 0 (the default, 256) and 1048576", d.MaxHandshakes)
 	}
 	for id, k := range d.PSK {
 		if b, err := hex.DecodeString(k); err != nil || len(b) == 0 {

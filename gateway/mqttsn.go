@@ -51,7 +51,8 @@ func dtlsSetup(d *conf.DTLSConfig) *mqttsn.DTLS {
 	if d == nil {
 		return nil
 	}
-	out := &mqttsn.DTLS{CertFile: d.CertFile, KeyFile: d.KeyFile, CAFile: d.CAFile, ClientAuth: d.ClientAuth, PSKIdentityHint: d.PSKIdentityHint}
+	out := &mqttsn.DTLS{CertFile: d.CertFile, KeyFile: d.KeyFile, CAFile: d.CAFile, ClientAuth: d.ClientAuth, PSKIdentityHint: d.PSKIdentityHint,
+		NoConnectionID: d.ConnectionID != nil && !*d.ConnectionID, MaxHandshakes: d.MaxHandshakes}
 	for id, k := range d.PSK {
 		b, _ := hex.DecodeString(k) // validated
 		if out.PSK == nil {

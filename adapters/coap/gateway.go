@@ -11,10 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/dtls/v3"
-	dtlsnet "github.com/pion/dtls/v3/pkg/net"
-	"github.com/pion/transport/v4/udp"
-
 	"github.com/mqgate/mqgate/adapters/internal/dtlsconf"
 	"github.com/mqgate/mqgate/core"
 )
@@ -58,7 +54,7 @@ type Gateway struct {
 type listener struct {
 	cfg  Listener
 	udp  *net.UDPConn
-	dtls net.Listener
+	dtls *dtlsconf.Listener
 }
 
 // peer is where a client's datagrams come from and its replies go: a UDP
@@ -155,22 +151,8 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 		}
 		l.udp = pc.(*net.UDPConn)
 	case "dtls":
-		opts, err := dtlsconf.ServerOptions(lc.DTLS, g.dtlsAttempt)
+		ln, err := dtlsconf.Listen(lc.Address, lc.DTLS, dtlsconf.ListenConfig{Attempt: g.dtlsAttempt})
 		if err != nil {
-			return nil, err
-		}
-		addr, err := net.ResolveUDPAddr("udp", lc.Address)
-		if err != nil {
-			return nil, err
-		}
-		ulc := udp.ListenConfig{AcceptFilter: dtlsconf.IsHandshake}
-		parent, err := ulc.Listen("udp", addr)
-		if err != nil {
-			return nil, err
-		}
-		ln, err := dtls.NewListenerWithOptions(dtlsnet.PacketListenerFromListener(parent), opts...)
-		if err != nil {
-			parent.Close()
 			return nil, err
 		}
 		l.dtls = ln

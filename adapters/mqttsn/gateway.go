@@ -11,10 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/dtls/v3"
-	dtlsnet "github.com/pion/dtls/v3/pkg/net"
-	"github.com/pion/transport/v4/udp"
-
 	"github.com/mqgate/mqgate/adapters/internal/dtlsconf"
 	"github.com/mqgate/mqgate/adapters/mqttsn/packet"
 	"github.com/mqgate/mqgate/core"
@@ -66,7 +62,7 @@ type sessionState struct {
 type listener struct {
 	cfg  Listener
 	udp  *net.UDPConn
-	dtls net.Listener
+	dtls *dtlsconf.Listener
 }
 
 // New builds the gateway; Start opens its listeners.
@@ -155,23 +151,8 @@ func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
 		l.udp = pc.(*net.UDPConn)
 		g.setSocketBuffers(&lc, l.udp)
 	case "dtls":
-		opts, err := dtlsconf.ServerOptions(lc.DTLS, nil)
+		ln, err := dtlsconf.Listen(lc.Address, lc.DTLS, dtlsconf.ListenConfig{SocketBuffer: lc.socketBuffer()})
 		if err != nil {
-			return nil, err
-		}
-		addr, err := net.ResolveUDPAddr("udp", lc.Address)
-		if err != nil {
-			return nil, err
-		}
-		size := lc.socketBuffer()
-		ulc := udp.ListenConfig{AcceptFilter: dtlsconf.IsHandshake, ReadBufferSize: size, WriteBufferSize: size}
-		parent, err := ulc.Listen("udp", addr)
-		if err != nil {
-			return nil, err
-		}
-		ln, err := dtls.NewListenerWithOptions(dtlsnet.PacketListenerFromListener(parent), opts...)
-		if err != nil {
-			parent.Close()
 			return nil, err
 		}
 		g.probeSocketBuffers(&lc)

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
-	"github.com/pion/dtls/v3/pkg/protocol"
-	"github.com/pion/dtls/v3/pkg/protocol/recordlayer"
 
 	"github.com/mqgate/mqgate/adapters/internal/tlsfiles"
 )
@@ -28,6 +26,12 @@ type DTLS struct {
 	ClientAuth        string            // none, request, require
 	PSK               map[string][]byte // identity -> key
 	PSKIdentityHint   string
+	// NoConnectionID turns off RFC 9146 Connection IDs, which are offered
+	// to clients that ask for them unless set.
+	NoConnectionID bool
+	// MaxHandshakes bounds the handshakes whose client has not yet echoed
+	// the cookie; 0 is DefaultMaxHandshakes.
+	MaxHandshakes int
 }
 
 // ServerOptions builds the server options of a DTLS listener: a
@@ -83,20 +87,6 @@ func ServerOptions(d *DTLS, attempt func(net.Addr) error) ([]dtls.ServerOption, 
 		)
 	}
 	return opts, nil
-}
-
-// IsHandshake accepts a new association only from a datagram that starts
-// with a handshake record, as dtls.Listen does.
-func IsHandshake(b []byte) bool {
-	pkts, err := recordlayer.UnpackDatagram(b)
-	if err != nil || len(pkts) < 1 {
-		return false
-	}
-	var h recordlayer.Header
-	if err := h.Unmarshal(pkts[0]); err != nil {
-		return false
-	}
-	return h.ContentType == protocol.ContentTypeHandshake
 }
 
 // Identity is the verified client certificate's common name, or the PSK

@@ -1,0 +1,660 @@
+package dtlsconf
+
+import (
+	"bytes"
+	"container/list"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/dtls/v3/pkg/protocol"
+	"github.com/pion/dtls/v3/pkg/protocol/extension"
+	"github.com/pion/dtls/v3/pkg/protocol/handshake"
+	"github.com/pion/dtls/v3/pkg/protocol/recordlayer"
+	"github.com/pion/transport/v4/deadline"
+)
+
+// The guard in front of pion.
+//
+// pion/dtls builds a connection, its handshake state and goroutines for
+// every source address that sends a ClientHello, before the cookie
+// exchange (RFC 6347 4.2.1) proves the client can receive at that address.
+// A stateless cookie of our own in front of pion cannot be handed over to
+// it: the ClientHello that carries a cookie has message_seq 1, pion's
+// server (with its HelloVerifyRequest skipped) only starts from a
+// ClientHello with message_seq 0 and answers with a ServerHello of
+// message_seq 0 where the client expects 1, and those headers are in the
+// handshake hash, so they cannot be rewritten (see flight0Parse and
+// flight2Generate in pion/dtls v3.1.15). pion's own HelloVerifyRequest
+// therefore stays, and the guard bounds what it costs before the proof:
+//
+//   - only a well-formed opening ClientHello (epoch 0, message_seq 0, no
+//     cookie) from an unknown address reaches pion; anything else from an
+//     unknown address is dropped and counted;
+//   - a handshake is pending until its peer echoes the cookie pion sent
+//     (the guard reads it from pion's HelloVerifyRequest on the way out);
+//     pending handshakes are bounded in number, overall and per source IP;
+//     beyond the bound a newer hello closes the oldest pending handshake
+//     of the source IP that has the most, so a flood churns through a
+//     fixed number of pion connections while a client that answers within
+//     the window gets through, and one evicted before pion took it costs
+//     pion nothing;
+//   - a pending handshake older than pendingTimeout is closed when the
+//     next hello arrives;
+//   - an evicted handshake counts until pion has closed its connection:
+//     with twice the bound unproven, new hellos are refused, so pion never
+//     holds more than that many connections for unproven peers however
+//     slowly it tears them down.
+//
+// The guard is also the listener's router: datagrams go to a peer by
+// source address or, once RFC 9146 Connection IDs are agreed, by the
+// Connection ID in the record, so a client whose address changes keeps
+// its session (pion moves the peer's address only for an authenticated
+// record).
+
+// DefaultMaxHandshakes bounds the pending handshakes of a listener unless
+// configured otherwise.
+const DefaultMaxHandshakes = 256
+
+// cidSize is the length of the Connection IDs the listener hands out.
+const cidSize = 8
+
+// pendingTimeout is how long a handshake may stay unproven.
+const pendingTimeout = 10 * time.Second
+
+// peerQueue is how many datagrams wait for a peer's reader.
+const peerQueue = 64
+
+// receiveMTU is the largest datagram read.
+const receiveMTU = 8192
+
+// ListenConfig is how a DTLS listener listens.
+type ListenConfig struct {
+	// SocketBuffer sets the socket's receive and send buffers; 0 leaves the
+	// OS default.
+	SocketBuffer int
+	// Attempt, when not nil, may refuse a new association before its
+	// handshake (a bound on associations).
+	Attempt func(net.Addr) error
+}
+
+// Stats are a listener's counters.
+type Stats struct {
+	Hellos    atomic.Int64 // ClientHellos that opened a handshake in pion
+	Proven    atomic.Int64 // handshakes whose peer echoed pion's cookie
+	Evicted   atomic.Int64 // pending handshakes closed for a newer one, or expired
+	Dropped   atomic.Int64 // datagrams from unknown peers that open no handshake
+	Refused   atomic.Int64 // ClientHellos refused: the accept queue was full
+	Overflow  atomic.Int64 // datagrams dropped because a peer's queue was full
+	PeakPeers atomic.Int64 // the most peers (pending or proven) held at once
+}
+
+// Listener is a DTLS listener: pion's, over the guard.
+type Listener struct {
+	net.Listener
+	guard *guard
+}
+
+// Stats returns the listener's counters.
+func (l *Listener) Stats() *Stats { return &l.guard.stats }
+
+// Peers returns how many peers the listener routes to, pending or proven.
+func (l *Listener) Peers() (pending, all int) {
+	l.guard.mu.Lock()
+	defer l.guard.mu.Unlock()
+	return l.guard.pending.Len(), len(l.guard.peers)
+}
+
+// Listen opens a DTLS listener on address with the setup in d.
+func Listen(address string, d *DTLS, lc ListenConfig) (*Listener, error) {
+	opts, err := ServerOptions(d, lc.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	cidLen := 0
+	if !d.NoConnectionID {
+		cidLen = cidSize
+		opts = append(opts, dtls.WithConnectionIDGenerator(newCID))
+	}
+	addr, err := net.ResolveUDPAddr("udp", address)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if lc.SocketBuffer > 0 {
+		// Best effort: the OS may cap it; the adapter reports what it got.
+		_ = pc.SetReadBuffer(lc.SocketBuffer)
+		_ = pc.SetWriteBuffer(lc.SocketBuffer)
+	}
+	maxPending := d.MaxHandshakes
+	if maxPending <= 0 {
+		maxPending = DefaultMaxHandshakes
+	}
+	g := &guard{
+		pc:         pc,
+		cidLen:     cidLen,
+		maxPending: maxPending,
+		perIP:      max(4, maxPending/8),
+		peers:      map[*peer]struct{}{},
+		byAddr:     map[netip.AddrPort]*peer{},
+		byCID:      map[string]*peer{},
+		pendingIP:  map[netip.Addr]*list.List{},
+		acceptCh:   make(chan *peer, 2*maxPending),
+		done:       make(chan struct{}),
+		readDone:   make(chan struct{}),
+	}
+	go g.readLoop()
+	ln, err := dtls.NewListenerWithOptions(g, opts...)
+	if err != nil {
+		g.Close()
+		return nil, fmt.Errorf("dtls listener: %w", err)
+	}
+	return &Listener{Listener: ln, guard: g}, nil
+}
+
+// newCID is a random Connection ID. crypto/rand.Read does not fail.
+func newCID() []byte {
+	b := make([]byte, cidSize)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// guard is the dtlsnet.PacketListener under pion's listener.
+type guard struct {
+	pc         *net.UDPConn
+	cidLen     int
+	maxPending int
+	perIP      int
+	stats      Stats
+
+	mu        sync.Mutex
+	closed    bool
+	peers     map[*peer]struct{}
+	byAddr    map[netip.AddrPort]*peer
+	byCID     map[string]*peer
+	pending   list.List                 // *peer, oldest first
+	pendingIP map[netip.Addr]*list.List // *peer by source IP, oldest first
+	unproven  int                       // peers pion holds, neither proven nor closed
+
+	acceptCh  chan *peer
+	done      chan struct{}
+	closeOnce sync.Once
+	readDone  chan struct{}
+}
+
+// errListenerClosed is Accept's error once the listener is closed.
+var errListenerClosed = fmt.Errorf("dtls listener: %w", net.ErrClosed)
+
+// Accept hands pion the next peer that opened a handshake, passing over
+// those evicted while they waited: pion never builds a connection for them.
+func (g *guard) Accept() (net.PacketConn, net.Addr, error) {
+	for {
+		select {
+		case p := <-g.acceptCh:
+			g.mu.Lock()
+			_, live := g.peers[p]
+			p.accepted = live
+			g.mu.Unlock()
+			if !live {
+				continue
+			}
+			return p, net.UDPAddrFromAddrPort(p.addr), nil
+		case <-g.done:
+			return nil, nil, errListenerClosed
+		}
+	}
+}
+
+// Close closes the socket and every peer, and waits for the reader.
+func (g *guard) Close() error {
+	var err error
+	g.closeOnce.Do(func() {
+		g.mu.Lock()
+		g.closed = true
+		peers := make([]*peer, 0, len(g.peers))
+		for p := range g.peers {
+			peers = append(peers, p)
+		}
+		g.mu.Unlock()
+		close(g.done)
+		err = g.pc.Close()
+		<-g.readDone
+		for _, p := range peers {
+			p.Close()
+		}
+	})
+	return err
+}
+
+// Addr is the socket's address.
+func (g *guard) Addr() net.Addr { return g.pc.LocalAddr() }
+
+func (g *guard) readLoop() {
+	defer close(g.readDone)
+	buf := make([]byte, receiveMTU)
+	for {
+		n, from, err := g.pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		b := buf[:n]
+		p := g.route(from, b)
+		if p == nil {
+			continue
+		}
+		select {
+		case p.inbox <- datagram{b: bytes.Clone(b), from: from}:
+		default:
+			g.stats.Overflow.Add(1)
+		}
+	}
+}
+
+// route finds the peer a datagram belongs to, opening a handshake for a
+// new peer's ClientHello; nil drops the datagram.
+func (g *guard) route(from netip.AddrPort, b []byte) *peer {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	var p *peer
+	if g.cidLen > 0 {
+		if cid, ok := recordCID(b, g.cidLen); ok {
+			p = g.byCID[string(cid)]
+		}
+	}
+	if p == nil {
+		p = g.byAddr[from]
+	}
+	if p != nil {
+		if p.elem != nil && p.cookie != nil {
+			if c, ok := helloCookie(b); ok && len(c) > 0 && bytes.Equal(c, p.cookie) {
+				g.provenLocked(p)
+			}
+		}
+		return p
+	}
+	if !openingHello(b) {
+		g.stats.Dropped.Add(1)
+		return nil
+	}
+	return g.admitLocked(from)
+}
+
+// admitLocked makes a pending peer for an opening ClientHello from an
+// unknown address, closing pending handshakes beyond the bounds. g.mu is
+// held.
+func (g *guard) admitLocked(from netip.AddrPort) *peer {
+	now := time.Now()
+	for e := g.pending.Front(); e != nil; e = g.pending.Front() {
+		old := e.Value.(*peer)
+		if now.Sub(old.opened) < pendingTimeout {
+			break
+		}
+		g.evictLocked(old)
+	}
+	if l := g.pendingIP[from.Addr()]; l != nil && l.Len() >= g.perIP {
+		g.evictLocked(l.Front().Value.(*peer))
+	}
+	if g.pending.Len() >= g.maxPending {
+		g.evictLocked(g.busiestLocked())
+	}
+	if g.unproven >= 2*g.maxPending {
+		// Evicted handshakes whose pion connection has not closed yet.
+		g.stats.Refused.Add(1)
+		return nil
+	}
+	p := &peer{
+		g: g, addr: from, cur: from, opened: now,
+		inbox:    make(chan datagram, peerQueue),
+		done:     make(chan struct{}),
+		deadline: deadline.New(),
+	}
+	select {
+	case g.acceptCh <- p:
+	default:
+		g.stats.Refused.Add(1)
+		return nil
+	}
+	p.elem = g.pending.PushBack(p)
+	l := g.pendingIP[from.Addr()]
+	if l == nil {
+		l = list.New()
+		g.pendingIP[from.Addr()] = l
+	}
+	p.ipElem = l.PushBack(p)
+	p.unproven = true
+	g.unproven++
+	g.peers[p] = struct{}{}
+	g.byAddr[from] = p
+	g.stats.Hellos.Add(1)
+	if n := int64(len(g.peers)); n > g.stats.PeakPeers.Load() {
+		g.stats.PeakPeers.Store(n)
+	}
+	return p
+}
+
+// busiestLocked is the oldest pending peer of the source IP with the most
+// pending handshakes: a sender that does not spoof its address evicts its
+// own hellos first, and with every IP even the choice among them is
+// random. g.mu is held; the pending list is not empty.
+func (g *guard) busiestLocked() *peer {
+	var most *list.List
+	for _, l := range g.pendingIP {
+		if most == nil || l.Len() > most.Len() {
+			most = l
+		}
+	}
+	return most.Front().Value.(*peer)
+}
+
+// evictLocked closes a pending handshake. g.mu is held.
+func (g *guard) evictLocked(p *peer) {
+	g.stats.Evicted.Add(1)
+	g.removeLocked(p)
+	p.closeQueue()
+}
+
+// unpendLocked takes a peer off the pending lists. g.mu is held.
+func (g *guard) unpendLocked(p *peer) {
+	if p.elem == nil {
+		return
+	}
+	g.pending.Remove(p.elem)
+	p.elem = nil
+	if l := g.pendingIP[p.addr.Addr()]; l != nil {
+		l.Remove(p.ipElem)
+		if l.Len() == 0 {
+			delete(g.pendingIP, p.addr.Addr())
+		}
+	}
+	p.ipElem = nil
+}
+
+// settleLocked stops counting p as unproven. g.mu is held.
+func (g *guard) settleLocked(p *peer) {
+	if p.unproven {
+		p.unproven = false
+		g.unproven--
+	}
+}
+
+// provenLocked takes a peer off the pending list. g.mu is held.
+func (g *guard) provenLocked(p *peer) {
+	g.unpendLocked(p)
+	g.settleLocked(p)
+	g.stats.Proven.Add(1)
+}
+
+// removeLocked forgets a peer. g.mu is held.
+func (g *guard) removeLocked(p *peer) {
+	if _, ok := g.peers[p]; !ok {
+		return
+	}
+	delete(g.peers, p)
+	g.unpendLocked(p)
+	if !p.accepted {
+		// pion never saw it: nothing of it remains to close.
+		g.settleLocked(p)
+	}
+	if g.byAddr[p.cur] == p {
+		delete(g.byAddr, p.cur)
+	}
+	if p.cid != "" && g.byCID[p.cid] == p {
+		delete(g.byCID, p.cid)
+	}
+}
+
+// datagram is one received datagram and where it came from.
+type datagram struct {
+	b    []byte
+	from netip.AddrPort
+}
+
+// peer is one remote's net.PacketConn, handed to pion.
+type peer struct {
+	g        *guard
+	addr     netip.AddrPort // the address that opened the handshake
+	opened   time.Time
+	inbox    chan datagram
+	done     chan struct{}
+	doneOnce sync.Once
+	deadline *deadline.Deadline // read deadline
+
+	// guarded by g.mu
+	cur    netip.AddrPort // where pion writes now; the byAddr key
+	elem   *list.Element  // on g.pending while unproven
+	ipElem *list.Element  // on g.pendingIP[addr.Addr()] likewise
+	// accepted once pion's listener took it
+	accepted bool
+	cookie   []byte // pion's HelloVerifyRequest cookie
+	cid      string // the Connection ID pion handed out
+	// unproven until the cookie echo or until pion closes the connection,
+	// evicted or not.
+	unproven bool
+}
+
+func (p *peer) closeQueue() { p.doneOnce.Do(func() { close(p.done) }) }
+
+// ReadFrom returns the next datagram for this peer.
+func (p *peer) ReadFrom(b []byte) (int, net.Addr, error) {
+	select {
+	case d := <-p.inbox:
+		return copy(b, d.b), net.UDPAddrFromAddrPort(d.from), nil
+	case <-p.done:
+		return 0, nil, net.ErrClosed
+	case <-p.deadline.Done():
+		return 0, nil, context.DeadlineExceeded
+	}
+}
+
+// WriteTo sends to addr. It learns pion's cookie and Connection ID from
+// the handshake going out, and follows pion when it moves the peer to a
+// new address (RFC 9146 5: only after an authenticated record from it).
+func (p *peer) WriteTo(b []byte, addr net.Addr) (int, error) {
+	select {
+	case <-p.done:
+		return 0, net.ErrClosed
+	default:
+	}
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, fmt.Errorf("dtls listener: write to %T", addr)
+	}
+	to := ua.AddrPort()
+	to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
+	g := p.g
+	g.mu.Lock()
+	if p.elem != nil && p.cookie == nil {
+		if c, ok := verifyRequestCookie(b); ok {
+			p.cookie = c
+		}
+	}
+	if g.cidLen > 0 && p.cid == "" {
+		if cid, ok := serverHelloCID(b); ok && len(cid) == g.cidLen {
+			if _, live := g.peers[p]; live {
+				p.cid = string(cid)
+				g.byCID[p.cid] = p
+			}
+		}
+	}
+	if to != p.cur {
+		if _, live := g.peers[p]; live {
+			if g.byAddr[p.cur] == p {
+				delete(g.byAddr, p.cur)
+			}
+			if g.byAddr[to] == nil {
+				g.byAddr[to] = p
+			}
+		}
+		p.cur = to
+	}
+	g.mu.Unlock()
+	return g.pc.WriteToUDPAddrPort(b, to)
+}
+
+// Close forgets the peer and ends its reads; pion calls it when its
+// connection closes.
+func (p *peer) Close() error {
+	p.g.mu.Lock()
+	p.g.removeLocked(p)
+	p.g.settleLocked(p)
+	p.g.mu.Unlock()
+	p.closeQueue()
+	return nil
+}
+
+// LocalAddr is the listener's address.
+func (p *peer) LocalAddr() net.Addr { return p.g.pc.LocalAddr() }
+
+// SetDeadline sets the read deadline; writes to a datagram socket do not
+// block.
+func (p *peer) SetDeadline(t time.Time) error { return p.SetReadDeadline(t) }
+
+// SetReadDeadline bounds ReadFrom.
+func (p *peer) SetReadDeadline(t time.Time) error {
+	p.deadline.Set(t)
+	return nil
+}
+
+// SetWriteDeadline is a no-op: the socket is shared and never blocks long.
+func (p *peer) SetWriteDeadline(time.Time) error { return nil }
+
+// openingHello accepts a datagram whose first record is an unfragmented
+// ClientHello at epoch 0 with message_seq 0 and no cookie: the only
+// datagram that may open a handshake in pion.
+func openingHello(b []byte) bool {
+	body, seq, ok := firstHandshake(b, handshake.TypeClientHello)
+	if !ok || seq != 0 {
+		return false
+	}
+	c, ok := clientHelloCookie(body)
+	return ok && len(c) == 0
+}
+
+// helloCookie is the cookie of a ClientHello that starts the datagram.
+func helloCookie(b []byte) ([]byte, bool) {
+	body, _, ok := firstHandshake(b, handshake.TypeClientHello)
+	if !ok {
+		return nil, false
+	}
+	return clientHelloCookie(body)
+}
+
+// firstHandshake returns the body and message_seq of the datagram's first
+// record when it is a complete, unfragmented handshake message of type typ
+// at epoch 0.
+func firstHandshake(b []byte, typ handshake.Type) ([]byte, uint16, bool) {
+	var h recordlayer.Header
+	if err := h.Unmarshal(b); err != nil || h.ContentType != protocol.ContentTypeHandshake || h.Epoch != 0 {
+		return nil, 0, false
+	}
+	// Header.Unmarshal leaves ContentLen unset: read the record's length.
+	n := int(binary.BigEndian.Uint16(b[recordlayer.FixedHeaderSize-2:]))
+	rec := b[recordlayer.FixedHeaderSize:]
+	if n > len(rec) {
+		return nil, 0, false
+	}
+	rec = rec[:n]
+	var hh handshake.Header
+	if err := hh.Unmarshal(rec); err != nil || hh.Type != typ {
+		return nil, 0, false
+	}
+	if hh.FragmentOffset != 0 || hh.FragmentLength != hh.Length || int(hh.Length) != len(rec)-handshake.HeaderLength {
+		return nil, 0, false
+	}
+	return rec[handshake.HeaderLength:], hh.MessageSequence, true
+}
+
+// clientHelloCookie reads the cookie from a ClientHello body: version (2),
+// random (32), session_id (1+n), cookie (1+n).
+func clientHelloCookie(body []byte) ([]byte, bool) {
+	const fixed = 2 + 32
+	if len(body) < fixed+1 {
+		return nil, false
+	}
+	i := fixed
+	sid := int(body[i])
+	i += 1 + sid
+	if sid > 32 || len(body) < i+1 {
+		return nil, false
+	}
+	n := int(body[i])
+	i++
+	if len(body) < i+n {
+		return nil, false
+	}
+	return body[i : i+n], true
+}
+
+// verifyRequestCookie reads the cookie of a HelloVerifyRequest going out:
+// version (2), cookie (1+n).
+func verifyRequestCookie(b []byte) ([]byte, bool) {
+	body, _, ok := firstHandshake(b, handshake.TypeHelloVerifyRequest)
+	if !ok || len(body) < 3 {
+		return nil, false
+	}
+	n := int(body[2])
+	if len(body) < 3+n || n == 0 {
+		return nil, false
+	}
+	return bytes.Clone(body[3 : 3+n]), true
+}
+
+// serverHelloCID reads the Connection ID the server asks for from a
+// ServerHello going out (RFC 9146 3).
+func serverHelloCID(b []byte) ([]byte, bool) {
+	pkts, err := recordlayer.UnpackDatagram(b)
+	if err != nil {
+		return nil, false
+	}
+	for _, pkt := range pkts {
+		var h recordlayer.Header
+		if err := h.Unmarshal(pkt); err != nil || h.ContentType != protocol.ContentTypeHandshake || h.Epoch != 0 {
+			continue
+		}
+		rec := pkt[recordlayer.FixedHeaderSize:] // UnpackDatagram cut pkt to its length
+		var hh handshake.Header
+		if err := hh.Unmarshal(rec); err != nil || hh.Type != handshake.TypeServerHello {
+			continue
+		}
+		var sh handshake.MessageServerHello
+		if err := sh.Unmarshal(rec[handshake.HeaderLength:]); err != nil {
+			return nil, false
+		}
+		for _, e := range sh.Extensions {
+			if c, ok := e.(*extension.ConnectionID); ok {
+				return bytes.Clone(c.CID), true
+			}
+		}
+		return nil, false
+	}
+	return nil, false
+}
+
+// recordCID reads the Connection ID of a tls12_cid record that starts the
+// datagram (RFC 9146 4): type, version, epoch, sequence number, cid,
+// length.
+func recordCID(b []byte, size int) ([]byte, bool) {
+	const before = 1 + 2 + 2 + 6
+	if len(b) < before+size+2 || protocol.ContentType(b[0]) != protocol.ContentTypeConnectionID {
+		return nil, false
+	}
+	return b[before : before+size], true
+}

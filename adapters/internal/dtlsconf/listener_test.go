@@ -1,0 +1,285 @@
+package dtlsconf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"go.uber.org/goleak"
+
+	"github.com/mqgate/mqgate/adapters/internal/dtlstest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// pion's deadline timers end shortly after their conn closes.
+		goleak.IgnoreAnyFunction("github.com/pion/transport/v4/deadline.(*Deadline).timeout"),
+		goleak.IgnoreAnyFunction("github.com/pion/transport/v5/deadline.(*Deadline).timeout"),
+	)
+}
+
+var testKey = []byte("0123456789abcdef")
+
+func pskServer() *DTLS { return &DTLS{PSK: map[string][]byte{"device": testKey}} }
+
+func pskClient(extra ...dtls.ClientOption) []dtls.ClientOption {
+	return append([]dtls.ClientOption{
+		dtls.WithPSK(func([]byte) ([]byte, error) { return testKey, nil }),
+		dtls.WithPSKIdentityHint([]byte("device")),
+		dtls.WithCipherSuites(dtls.TLS_PSK_WITH_AES_128_GCM_SHA256),
+		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+	}, extra...)
+}
+
+// echoServer accepts associations on ln and echoes what each reads, until
+// the test ends.
+func echoServer(t *testing.T, ln *Listener) {
+	t.Helper()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]struct{}{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		AcceptLoop(ln, stop, slog.New(slog.DiscardHandler), "test", func(c net.Conn) bool {
+			mu.Lock()
+			conns[c] = struct{}{}
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() {
+					c.Close()
+					mu.Lock()
+					delete(conns, c)
+					mu.Unlock()
+				}()
+				if _, _, err := Handshake(c); err != nil {
+					return
+				}
+				buf := make([]byte, 1500)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
+			return true
+		})
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+}
+
+func listen(t *testing.T, d *DTLS) *Listener {
+	t.Helper()
+	ln, err := Listen("127.0.0.1:0", d, ListenConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoServer(t, ln)
+	return ln
+}
+
+// dial runs a pion client handshake over pc to ln.
+func dial(t *testing.T, pc net.PacketConn, ln *Listener, opts ...dtls.ClientOption) *dtls.Conn {
+	t.Helper()
+	dc, err := dtls.ClientWithOptions(pc, ln.Addr(), pskClient(opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := dc.HandshakeContext(ctx); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	return dc
+}
+
+// echo writes msg and reads it back.
+func echo(t *testing.T, dc *dtls.Conn, msg string) error {
+	t.Helper()
+	if _, err := dc.Write([]byte(msg)); err != nil {
+		return err
+	}
+	dc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	n, err := dc.Read(buf)
+	if err != nil {
+		return err
+	}
+	if string(buf[:n]) != msg {
+		return fmt.Errorf("echo %q, want %q", buf[:n], msg)
+	}
+	return nil
+}
+
+func TestConnectionIDKeepsTheSessionAcrossARebinding(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		noCID    bool
+		survives bool
+	}{
+		{"with connection ids the rebound client is served", false, true},
+		{"without connection ids its records are dropped", true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := pskServer()
+			d.NoConnectionID = tt.noCID
+			ln := listen(t, d)
+			pc := dtlstest.NewRebindingConn(t)
+			dc := dial(t, pc, ln, dtls.WithConnectionIDGenerator(dtls.OnlySendCIDGenerator()))
+			if err := echo(t, dc, "before"); err != nil {
+				t.Fatal(err)
+			}
+			before, after := pc.Rebind(t)
+			if before == after {
+				t.Fatalf("the source port did not change: %s", before)
+			}
+			if !tt.survives {
+				// From an unknown address, a record without a connection id
+				// opens nothing and reaches no one.
+				dropped := ln.Stats().Dropped.Load()
+				if _, err := dc.Write([]byte("after")); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, "the rebound record dropped", func() bool { return ln.Stats().Dropped.Load() > dropped })
+				return
+			}
+			if err := echo(t, dc, "after"); err != nil {
+				t.Fatalf("after rebinding %s -> %s: %v", before, after, err)
+			}
+			if _, all := ln.Peers(); all != 1 {
+				t.Fatalf("%d peers after the rebinding, want the one", all)
+			}
+		})
+	}
+}
+
+// clientHello is the opening ClientHello of a pion client.
+func clientHello(t *testing.T) []byte {
+	t.Helper()
+	h := dtlstest.ClientHello(t, pskClient()...)
+	if !openingHello(h) {
+		t.Fatalf("the captured datagram is no opening ClientHello: %x", h)
+	}
+	return h
+}
+
+func TestClientHelloFloodKeepsPendingHandshakesBounded(t *testing.T) {
+	const maxPending, hellos = 32, 3000
+	d := pskServer()
+	d.MaxHandshakes = maxPending
+	ln := listen(t, d)
+	hello := clientHello(t)
+	errc := make(chan error, 1)
+	go func() { errc <- dtlstest.Flood(ln.Addr(), hellos, hello) }()
+	// A client handshakes while the flood goes on; its hello may be pushed
+	// out by newer ones and is then sent again by the client.
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := dial(t, pc, ln)
+	if err := echo(t, dc, "through the flood"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	st := ln.Stats()
+	if peak := st.PeakPeers.Load(); peak > maxPending+1 {
+		t.Fatalf("peak peers %d, want at most %d pending and the client", peak, maxPending)
+	}
+	if pending, _ := ln.Peers(); pending > maxPending {
+		t.Fatalf("%d pending handshakes, want at most %d", pending, maxPending)
+	}
+	// The socket may lose some of the flood; every hello that opened a
+	// handshake beyond the bound closed an older one.
+	if h := st.Hellos.Load(); h < 4*maxPending || st.Evicted.Load() < h-maxPending-1 {
+		t.Fatalf("%d hellos opened handshakes and %d were evicted, want all but %d", h, st.Evicted.Load(), maxPending)
+	}
+	if st.Proven.Load() < 1 {
+		t.Fatal("the client's cookie echo was not seen")
+	}
+	if err := echo(t, dc, "after the flood"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("hellos %d, evicted %d, refused %d, dropped %d, peak peers %d",
+		st.Hellos.Load(), st.Evicted.Load(), st.Refused.Load(), st.Dropped.Load(), st.PeakPeers.Load())
+}
+
+func TestOnlyAnOpeningClientHelloOpensAHandshake(t *testing.T) {
+	hello := clientHello(t)
+	withCookie := append([]byte(nil), hello...)
+	// Give the hello a one-byte cookie at message_seq 1: version 2,
+	// random 32, session id 1+0, cookie length.
+	cookieAt := 13 + 12 + 2 + 32 + 1
+	withCookie = append(withCookie[:cookieAt], append([]byte{1, 0xAA}, withCookie[cookieAt+1:]...)...)
+	for _, tt := range []struct {
+		name string
+		b    []byte
+		ok   bool
+	}{
+		{"an opening hello", hello, true},
+		{"a hello with a cookie", withCookie, false},
+		{"a truncated hello", hello[:40], false},
+		{"an empty datagram", nil, false},
+		{"application data", append([]byte{23}, hello[1:]...), false},
+		{"a hello at epoch 1", append(append([]byte{}, hello[:3]...), append([]byte{0, 1}, hello[5:]...)...), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := openingHello(tt.b); got != tt.ok {
+				t.Fatalf("openingHello = %v, want %v", got, tt.ok)
+			}
+		})
+	}
+}
+
+func TestClosedListenerEndsAccept(t *testing.T) {
+	ln, err := Listen("127.0.0.1:0", pskServer(), ListenConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := ln.Accept()
+		done <- err
+	}()
+	ln.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("accept after close: %v, want net.ErrClosed", err)
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
