@@ -48,7 +48,8 @@ for target in "arm:7:qemu-arm" "arm64::qemu-aarch64"; do
 done
 # The release binaries: each starts (arm and arm64 under qemu-user, amd64
 # natively), carries a publish/subscribe round trip, and keeps to the size
-# budget and, natively, the idle memory budget.
+# budget and the idle memory budget (under qemu-user, the guest's own
+# pages; test/release says how they are told from the emulator's).
 dist="$out/dist"
 DIST=$dist GO=$GO ./scripts/release.sh
 for target in "amd64:" "arm64:qemu-aarch64" "armv7:qemu-arm" "armv6:qemu-arm"; do

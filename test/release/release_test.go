@@ -7,6 +7,7 @@ package release
 
 import (
 	"bufio"
+	"debug/elf"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,12 +27,21 @@ const (
 	// sizeBudget is the largest a stripped binary may be (the arm64
 	// budget; the other architectures are smaller or close).
 	sizeBudget = 25 << 20
-	// rssGuard is the most a fresh gateway on the embedded defaults may
-	// hold, measured for the native binary (under qemu the emulator's own
-	// memory would count). It is a guard against regressions, above
-	// today's figure (about 22.2 MiB after one round trip with the disk
-	// store); the operations issue's budget of 20 MB is not met yet.
-	rssGuard = 28 << 20
+	// rssBudget is the most a fresh gateway on the embedded defaults,
+	// HTTP server and disk store included, may hold resident after one
+	// round trip: the operations issue's 20 MB. Under qemu-user only the
+	// guest's own pages count (guestRSS), not the emulator's.
+	rssBudget = 20_000_000
+	// amd64RSSGuard is the limit for the amd64 binary, which is over the
+	// budget: about 19.3 MiB (20.2 MB), nearly all of it pages of the
+	// executable that its package initialisers and the store's opening
+	// touch (README, Release builds). It guards against regressions.
+	amd64RSSGuard = 21_000_000
+	// qemuReservedVA confines an arm64 guest under qemu-aarch64 to the
+	// first 64 GiB of the emulator's address space, so that its mappings
+	// can be told from the emulator's; a 32-bit guest lives in the first
+	// 4 GiB anyway.
+	qemuReservedVA = 64 << 30
 )
 
 func TestReleaseBinary(t *testing.T) {
@@ -46,6 +56,25 @@ func TestReleaseBinary(t *testing.T) {
 	t.Logf("%s: %.1f MiB", filepath.Base(bin), float64(st.Size())/(1<<20))
 	if st.Size() > sizeBudget {
 		t.Errorf("%s is %d bytes, over the %d byte budget", bin, st.Size(), sizeBudget)
+	}
+	ef, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine := ef.Machine
+	ef.Close()
+	emulated := os.Getenv("MQGATE_TEST_EXEC") != ""
+	var guestSpan uint64
+	if emulated {
+		switch machine {
+		case elf.EM_AARCH64:
+			guestSpan = qemuReservedVA
+			t.Setenv("QEMU_RESERVED_VA", fmt.Sprintf("%#x", guestSpan))
+		case elf.EM_ARM:
+			guestSpan = 1 << 32
+		default:
+			t.Fatalf("%s: no way to tell a %v guest's memory from qemu's", bin, machine)
+		}
 	}
 
 	dir := t.TempDir()
@@ -78,12 +107,22 @@ storage: {dir: %q}
 		t.Fatal("no message through the release binary")
 	}
 
-	if os.Getenv("MQGATE_TEST_EXEC") == "" {
-		rss := vmRSS(t, p.Pid())
-		t.Logf("RSS of a fresh gateway after one round trip: %.1f MiB", float64(rss)/(1<<20))
-		if rss > rssGuard {
-			t.Errorf("RSS %d bytes, over the %d byte guard", rss, rssGuard)
-		}
+	var rss int64
+	if emulated {
+		var file int64
+		rss, file = guestRSS(t, p.Pid(), bin, guestSpan)
+		t.Logf("RSS of a fresh gateway after one round trip, its own pages under %s: %.1f MiB (%d bytes; %.1f MiB of them the executable's)",
+			os.Getenv("MQGATE_TEST_EXEC"), float64(rss)/(1<<20), rss, float64(file)/(1<<20))
+	} else {
+		rss = vmRSS(t, p.Pid())
+		t.Logf("RSS of a fresh gateway after one round trip: %.1f MiB (%d bytes)", float64(rss)/(1<<20), rss)
+	}
+	limit, what := int64(rssBudget), "budget"
+	if machine == elf.EM_X86_64 {
+		limit, what = amd64RSSGuard, "amd64 guard"
+	}
+	if rss >= limit {
+		t.Errorf("RSS %d bytes, over the %d byte %s", rss, limit, what)
 	}
 }
 
@@ -118,4 +157,67 @@ func vmRSS(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmRSS")
 	return 0
+}
+
+// guestRSS is the resident memory of a gateway run under qemu-user with a
+// guest address space of span bytes at the bottom of the emulator's
+// (qemu's default for a 32-bit guest on a 64-bit host; QEMU_RESERVED_VA
+// for arm64): every mapping that starts below span is the guest's, the
+// emulator's own code, heap and translation cache lie above. file is the
+// part that is the guest executable's own pages.
+func guestRSS(t *testing.T, pid int, bin string, span uint64) (rss, file int64) {
+	t.Helper()
+	bin, err := filepath.Abs(bin)
+	if err == nil {
+		bin, err = filepath.EvalSymlinks(bin)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var guest, ofBinary bool
+	sawBinary := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		if lo, _, ok := strings.Cut(fields[0], "-"); ok && len(fields) >= 5 && !strings.HasSuffix(fields[0], ":") {
+			start, err := strconv.ParseUint(lo, 16, 64)
+			if err != nil {
+				t.Fatalf("smaps: %q: %v", sc.Text(), err)
+			}
+			ofBinary = len(fields) >= 6 && fields[5] == bin
+			guest = start < span
+			if ofBinary {
+				sawBinary = true
+				if !guest {
+					t.Fatalf("the guest executable is mapped at %#x, above the %#x bytes taken as the guest's: qemu moved it", start, span)
+				}
+			}
+			continue
+		}
+		if fields[0] == "Rss:" && guest {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				t.Fatalf("smaps: %q: %v", sc.Text(), err)
+			}
+			rss += kb << 10
+			if ofBinary {
+				file += kb << 10
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !sawBinary {
+		t.Fatalf("no mapping of %s in the emulator's smaps", bin)
+	}
+	return rss, file
 }
