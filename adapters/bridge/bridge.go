@@ -194,8 +194,10 @@ type Bridge struct {
 	out    map[string]*outRule // by local subscription key
 	in     []*inRule
 	ob     *outbox
-	poison poison  // used by connLoop only
-	echo   *echoes // 3.1.1 upstreams with in rules; nil otherwise
+	sess   *upSession  // QoS 2 entries in the upstream library's hands
+	inIDs  *inboundIDs // QoS 2 ids received from the upstream, not yet released
+	poison poison      // used by connLoop only
+	echo   *echoes     // 3.1.1 upstreams with in rules; nil otherwise
 
 	local        *core.Client
 	sessionDrops atomic.Int64  // dropped by the core from the local session
@@ -297,6 +299,12 @@ func (br *Bridge) start(ctx context.Context) error {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	br.ob = ob
+	if br.sess, err = openSession(br.st, br.cfg.Name, ob); err != nil {
+		return err
+	}
+	if br.inIDs, err = openInboundIDs(br.st, br.cfg.Name); err != nil {
+		return err
+	}
 	if err := br.openLocal(ctx); err != nil {
 		return err
 	}
@@ -407,11 +415,22 @@ func (br *Bridge) localLoop(ctx context.Context) {
 				grew = grew || ok
 				settle = append(settle, d)
 			}
+			// A QoS 2 delivery is held before the sync, so that one sync
+			// makes the entry and the local PUBREC-like state durable
+			// together: after a crash the delivery comes back held (in
+			// the outbox already) or not at all handed over.
+			for _, d := range settle {
+				if d.QoS == 2 {
+					br.local.Hold(d.Tag)
+				}
+			}
 			if grew {
 				if err := br.st.Sync(); err != nil {
 					br.log.Error("outbox sync failed; the messages stay in the local session", "err", err)
 					for _, d := range settle {
-						br.local.Settle(d.Tag, core.Requeued)
+						if d.QoS != 2 {
+							br.local.Settle(d.Tag, core.Requeued)
+						}
 					}
 					failed = true
 					settle = settle[:0]
@@ -419,7 +438,6 @@ func (br *Bridge) localLoop(ctx context.Context) {
 			}
 			for _, d := range settle {
 				if d.QoS == 2 {
-					br.local.Hold(d.Tag)
 					br.local.Complete(d.Tag)
 				} else if d.QoS == 1 {
 					br.local.Settle(d.Tag, core.Accepted)
@@ -471,7 +489,7 @@ func (br *Bridge) take(d *core.Delivery) (bool, error) {
 		if br.echo != nil {
 			br.echo.sending(sm.Topic, sm.Payload)
 		}
-		up.Publish(sm, func(error) {})
+		up.Publish(0, sm, func(error) {})
 		return false, nil
 	}
 	return br.ob.append(sm)
@@ -517,7 +535,8 @@ func (br *Bridge) connLoop(ctx context.Context) {
 		}
 		addr := addrs[i]
 		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		up, err := br.dial(dctx, br.cfg, addr, br.handleInbound)
+		br.sess.connected()
+		up, err := br.dial(dctx, br, addr)
 		cancel()
 		if err == nil {
 			subs := make([]remoteSub, 0, len(br.in))
@@ -576,6 +595,35 @@ type ack struct {
 	err error
 }
 
+// ackQueue takes the upstream's answers without ever blocking the one
+// giving them (the sender itself, when a publish fails at once).
+type ackQueue struct {
+	mu     sync.Mutex
+	q      []ack
+	signal chan struct{}
+}
+
+func newAckQueue() *ackQueue { return &ackQueue{signal: make(chan struct{}, 1)} }
+
+func (a *ackQueue) push(seq uint64, err error) {
+	a.mu.Lock()
+	a.q = append(a.q, ack{seq, err})
+	a.mu.Unlock()
+	select {
+	case a.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take returns what arrived since the last take, into buf.
+func (a *ackQueue) take(buf []ack) []ack {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	buf = append(buf[:0], a.q...)
+	a.q = a.q[:0]
+	return buf
+}
+
 // maxQoS2v3 bounds the QoS 2 messages in flight to an MQTT 3.1.1
 // upstream, which announces no Receive Maximum but may close the
 // connection beyond its own limit of unreleased QoS 2 messages (mqgate's
@@ -593,12 +641,17 @@ type sendResult struct {
 // MaxInflight messages awaiting acknowledgement (one while a poison
 // message is being looked for), until the connection ends. It returns
 // why it ended.
+//
+// QoS 2 entries sent on an earlier connection are the library's to resend
+// (session.go): they count in the window, are not published again, and
+// leave the outbox when the session reports them done.
 func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err error) {
 	window := br.cfg.MaxInflight
 	if br.poison.probing {
 		window = 1
 	}
-	acks := make(chan ack, window)
+	acks := newAckQueue()
+	var got []ack
 	inflight := 0
 	next := uint64(0)
 	pending := map[uint64]byte{} // seq -> QoS, awaiting acknowledgement
@@ -610,9 +663,44 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 			}
 		}
 	}()
+	settled := func(seq uint64) {
+		if q, ok := pending[seq]; ok {
+			inflight--
+			if q == 2 {
+				inflight2--
+			}
+			delete(pending, seq)
+			res.acked++
+		}
+	}
+	takeDone := func() error {
+		for _, seq := range br.sess.takeDone() {
+			settled(seq)
+			if err := br.ob.remove(seq); err != nil {
+				return fmt.Errorf("outbox: %w", err)
+			}
+		}
+		return nil
+	}
+	if err := takeDone(); err != nil {
+		return res, err
+	}
+	for _, r := range br.sess.resumed() {
+		pending[r.seq] = 2
+		inflight++
+		inflight2++
+	}
 	for {
+		if err := br.sess.failure(); err != nil {
+			return res, err
+		}
 	fill:
 		for inflight < window {
+			if br.cfg.Protocol != "5" && br.sess.releasing() {
+				// paho.mqtt.golang does not reserve the packet id of a
+				// PUBREL it resends: nothing new until they complete.
+				break
+			}
 			es, from, err := br.ob.peek(next, window-inflight)
 			if err != nil {
 				return res, fmt.Errorf("outbox: %w", err)
@@ -623,6 +711,9 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 			}
 			now := time.Now()
 			for _, e := range es {
+				if br.sess.resending(e.Seq) {
+					continue
+				}
 				if e.Message.Expired(now) {
 					br.ob.remove(e.Seq)
 					continue
@@ -640,7 +731,7 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 				if e.Message.QoS == 2 {
 					inflight2++
 				}
-				up.Publish(br.withID(e), func(err error) { acks <- ack{seq, err} })
+				up.Publish(seq, br.withID(e), func(err error) { acks.push(seq, err) })
 			}
 		}
 		if inflight == 0 {
@@ -649,35 +740,39 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 			}
 		}
 		select {
-		case a := <-acks:
-			inflight--
-			if a.err == nil || errors.Is(a.err, errRefused) {
-				if pending[a.seq] == 2 {
-					inflight2--
+		case <-acks.signal:
+			got = acks.take(got)
+			for _, a := range got {
+				switch {
+				case a.err == nil && pending[a.seq] == 2 && br.sess.tracks(a.seq):
+					// Done when the session says so: PUBCOMP, which the
+					// session hears of even when this answer is lost.
+				case a.err == nil:
+					settled(a.seq)
+					if err := br.ob.remove(a.seq); err != nil {
+						return res, fmt.Errorf("outbox: %w", err)
+					}
+				case errors.Is(a.err, errRefused):
+					settled(a.seq)
+					br.log.Warn("upstream refused a message; dropped", "err", a.err)
+					br.ob.remove(a.seq)
+					br.ob.countDrop()
+				default:
+					// The connection is suspect: resend from the oldest
+					// entry on a new one.
+					return res, a.err
 				}
-				delete(pending, a.seq)
-				res.acked++
 			}
-			switch {
-			case a.err == nil:
-				if err := br.ob.remove(a.seq); err != nil {
-					return res, fmt.Errorf("outbox: %w", err)
-				}
-			case errors.Is(a.err, errRefused):
-				br.log.Warn("upstream refused a message; dropped", "err", a.err)
-				br.ob.remove(a.seq)
-				br.ob.countDrop()
-			default:
-				// The connection is suspect: resend from the oldest
-				// entry on a new one.
-				return res, a.err
+		case <-br.sess.signal:
+			if err := takeDone(); err != nil {
+				return res, err
 			}
 		case <-br.appended:
 		case <-up.Done():
 			br.ob.flush()
 			return res, up.Err()
 		case <-ctx.Done():
-			br.drainAcks(up, acks, inflight)
+			br.drainAcks(up, acks, pending)
 			br.ob.flush()
 			return res, nil
 		}
@@ -707,23 +802,32 @@ func (br *Bridge) withID(e store.OutboxEntry) *store.Message {
 // outbox and is sent again after the restart.
 const stopGrace = 2 * time.Second
 
-func (br *Bridge) drainAcks(up upstream, acks <-chan ack, inflight int) {
-	if inflight == 0 {
+func (br *Bridge) drainAcks(up upstream, acks *ackQueue, pending map[uint64]byte) {
+	if len(pending) == 0 {
 		return
 	}
 	grace := time.NewTimer(stopGrace)
 	defer grace.Stop()
-	for inflight > 0 {
+	var got []ack
+	for len(pending) > 0 {
 		select {
-		case a := <-acks:
-			inflight--
-			if a.err == nil {
-				br.ob.remove(a.seq)
+		case <-acks.signal:
+			got = acks.take(got)
+			for _, a := range got {
+				if a.err == nil && (pending[a.seq] != 2 || !br.sess.tracks(a.seq)) {
+					delete(pending, a.seq)
+					br.ob.remove(a.seq)
+				}
+			}
+		case <-br.sess.signal:
+			for _, seq := range br.sess.takeDone() {
+				delete(pending, seq)
+				br.ob.remove(seq)
 			}
 		case <-up.Done():
 			return
 		case <-grace.C:
-			br.log.Info("bridge stopped with messages awaiting the upstream's acknowledgement; they stay in the outbox", "messages", inflight)
+			br.log.Info("bridge stopped with messages awaiting the upstream's acknowledgement; they stay in the outbox", "messages", len(pending))
 			return
 		}
 	}

@@ -226,7 +226,7 @@ func checkSequence(t testing.TB, msgs []*core.Message, n int) (dups int) {
 func testConfig(name, addr, protocol string, rules ...Rule) Config {
 	return Config{
 		Name: name, Addresses: []string{addr}, Protocol: protocol, ClientID: "bridge-" + name,
-		KeepAlive: 30 * time.Second, MaxInflight: 64, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+		KeepAlive: 30 * time.Second, SessionExpiry: time.Hour, MaxInflight: 64, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
 		OutboxMax: 1 << 20, OutboxBytes: 1 << 30, Rules: rules,
 	}
 }

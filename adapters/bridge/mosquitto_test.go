@@ -129,6 +129,12 @@ type mqttClient struct {
 
 func newMQTTClient(t *testing.T, addr, id, filter string) *mqttClient {
 	t.Helper()
+	return newMQTTClientQoS(t, addr, id, filter, 1)
+}
+
+// newMQTTClientQoS is newMQTTClient subscribing at qos.
+func newMQTTClientQoS(t *testing.T, addr, id, filter string, qos byte) *mqttClient {
+	t.Helper()
 	a := &mqttClient{}
 	o := paho3.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetCleanSession(false).
 		SetAutoReconnect(true).SetMaxReconnectInterval(100 * time.Millisecond).SetOrderMatters(true).
@@ -142,7 +148,7 @@ func newMQTTClient(t *testing.T, addr, id, filter string) *mqttClient {
 		t.Fatalf("connect %s: %v", addr, tok.Error())
 	}
 	if filter != "" {
-		if tok := a.c.Subscribe(filter, 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		if tok := a.c.Subscribe(filter, qos, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			t.Fatalf("subscribe: %v", tok.Error())
 		}
 	}

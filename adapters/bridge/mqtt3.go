@@ -16,18 +16,20 @@ import (
 )
 
 // mqtt3 is an MQTT 3.1.1 upstream through paho.mqtt.golang. The library's
-// automatic reconnect and resume are off and every connection gets a
-// fresh in-memory store: the outbox decides what is sent again, not the
-// library.
+// automatic reconnect is off; its store is the bridge's upSession
+// (session3.go), so what it resends on connecting is the QoS 2 entries
+// the outbox says are in flight, and nothing else.
 type mqtt3 struct {
-	c   paho3.Client
-	out chan pub3 // to the publishing goroutine, in order
+	c    paho3.Client
+	sess *upSession
+	out  chan pub3 // to the publishing goroutine, in order
 	ending
 }
 
 var _ upstream = (*mqtt3)(nil)
 
-func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHandler) (upstream, error) {
+func dialMQTT3(ctx context.Context, br *Bridge, addr string) (upstream, error) {
+	cfg, handle := br.cfg, br.handleInbound
 	t, err := parseAddr(addr, cfg.TLS != nil)
 	if err != nil {
 		return nil, err
@@ -36,7 +38,7 @@ func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHand
 	if err != nil {
 		return nil, err
 	}
-	u := &mqtt3{out: make(chan pub3, 256)}
+	u := &mqtt3{out: make(chan pub3, 256), sess: br.sess}
 	u.done = make(chan struct{})
 	scheme := map[string]string{"tcp": "tcp", "tls": "ssl", "ws": "ws", "wss": "wss"}[t.scheme]
 	if (t.scheme == "ws" || t.scheme == "wss") && t.path == "" {
@@ -51,15 +53,23 @@ func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHand
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
 		SetResumeSubs(false).
-		SetStore(paho3.NewMemoryStore()).
+		SetStore(&store3{s: br.sess, br: br}).
 		SetOrderMatters(true).
 		SetAutoAckDisabled(true).
 		SetConnectTimeout(connectTimeout(ctx)).
 		SetWriteTimeout(10 * time.Second).
 		SetConnectionLostHandler(func(_ paho3.Client, err error) { u.lost(err) }).
 		SetDefaultPublishHandler(func(_ paho3.Client, m paho3.Message) {
+			if m.Qos() == 2 && m.Duplicate() && br.inIDs.seen(m.MessageID()) {
+				m.Ack() // published locally already; PUBREC again
+				return
+			}
 			sm := &store.Message{Topic: m.Topic(), Payload: m.Payload(), QoS: m.Qos(), Retain: m.Retained()}
-			if err := handle(sm); err != nil {
+			err := handle(sm)
+			if err == nil && m.Qos() == 2 {
+				err = br.inIDs.add(m.MessageID())
+			}
+			if err != nil {
 				// Unacknowledged, the upstream sends it again on the
 				// next connection.
 				u.lost(err)
@@ -82,25 +92,30 @@ func dialMQTT3(ctx context.Context, cfg *Config, addr string, handle inboundHand
 	}
 	var connMu sync.Mutex
 	var conn net.Conn
-	if t.scheme == "tcp" || t.scheme == "tls" {
-		// Dial under ctx, so that stopping the bridge ends an attempt at
-		// once, whatever the library's own timeouts.
-		o.SetCustomOpenConnectionFn(func(*url.URL, paho3.ClientOptions) (net.Conn, error) {
-			var c net.Conn
-			var err error
-			if tc != nil {
-				d := tls.Dialer{Config: tc}
-				c, err = d.DialContext(ctx, "tcp", t.host)
-			} else {
-				var d net.Dialer
-				c, err = d.DialContext(ctx, "tcp", t.host)
-			}
-			connMu.Lock()
-			conn = c
-			connMu.Unlock()
-			return c, err
-		})
-	}
+	// Dial under ctx, so that stopping the bridge ends an attempt at once,
+	// whatever the library's own timeouts; the connection is read through
+	// a readTap.
+	o.SetCustomOpenConnectionFn(func(*url.URL, paho3.ClientOptions) (net.Conn, error) {
+		var c net.Conn
+		var err error
+		switch {
+		case t.scheme == "ws" || t.scheme == "wss":
+			c, err = dialWebSocket(ctx, t, tc)
+		case tc != nil:
+			d := tls.Dialer{Config: tc}
+			c, err = d.DialContext(ctx, "tcp", t.host)
+		default:
+			var d net.Dialer
+			c, err = d.DialContext(ctx, "tcp", t.host)
+		}
+		if err != nil {
+			return nil, err
+		}
+		connMu.Lock()
+		conn = c
+		connMu.Unlock()
+		return newReadTap(c, br), nil
+	})
 	u.c = paho3.NewClient(o)
 	tok := u.c.Connect()
 	stop := context.AfterFunc(ctx, func() {
@@ -132,6 +147,7 @@ func connectTimeout(ctx context.Context) time.Duration {
 
 // pub3 is one message for the publishing goroutine.
 type pub3 struct {
+	seq  uint64
 	m    *store.Message
 	done func(error)
 }
@@ -140,9 +156,9 @@ type pub3 struct {
 // can block for its whole write timeout when the connection is lost at
 // the wrong moment (it still reports connected while its writer has
 // stopped); the bridge's sender must see the loss at once instead.
-func (u *mqtt3) Publish(m *store.Message, done func(error)) {
+func (u *mqtt3) Publish(seq uint64, m *store.Message, done func(error)) {
 	select {
-	case u.out <- pub3{m, done}:
+	case u.out <- pub3{seq, m, done}:
 	case <-u.done:
 		done(errLost)
 	}
@@ -163,6 +179,7 @@ func (u *mqtt3) publishing() {
 				}
 			}
 		case p := <-u.out:
+			u.sess.publishing(p.seq, p.m.QoS)
 			tok := u.c.Publish(p.m.Topic, p.m.QoS, p.m.Retain, p.m.Payload)
 			go func() {
 				select {

@@ -12,17 +12,19 @@ import (
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/eclipse/paho.golang/paho/session"
-	"github.com/eclipse/paho.golang/paho/session/state"
 
 	"github.com/mqgate/mqgate/core/store"
 )
 
 // mqtt5 is an MQTT 5 upstream through paho.golang's paho.Client (not
 // autopaho, whose queue drops a message once it is written to the
-// socket). Every connection gets a fresh in-memory session: the outbox
-// decides what is sent again.
+// socket). Every connection gets a fresh session state whose store is
+// the bridge's upSession (session5.go): what the library resends when the
+// upstream kept the session is the QoS 2 entries the outbox says are in
+// flight.
 type mqtt5 struct {
 	c    *paho.Client
+	us   *upSession
 	sess *tap
 	ending
 	pub sync.Mutex // one Publish at a time, so they go out in order
@@ -56,7 +58,8 @@ func (t *tap) AddToSession(ctx context.Context, p session.Packet, resp chan<- pa
 
 var _ upstream = (*mqtt5)(nil)
 
-func dialMQTT5(ctx context.Context, cfg *Config, addr string, handle inboundHandler) (upstream, error) {
+func dialMQTT5(ctx context.Context, br *Bridge, addr string) (upstream, error) {
+	cfg, handle := br.cfg, br.handleInbound
 	t, err := parseAddr(addr, cfg.TLS != nil)
 	if err != nil {
 		return nil, err
@@ -89,7 +92,7 @@ func dialMQTT5(ctx context.Context, cfg *Config, addr string, handle inboundHand
 	if err != nil {
 		return nil, err
 	}
-	u := &mqtt5{sess: &tap{SessionManager: state.NewInMemory()}}
+	u := &mqtt5{us: br.sess, sess: &tap{SessionManager: newState5(br)}}
 	u.done = make(chan struct{})
 	var c *paho.Client
 	c = paho.NewClient(paho.ClientConfig{
@@ -100,7 +103,18 @@ func dialMQTT5(ctx context.Context, cfg *Config, addr string, handle inboundHand
 		SendAcksInterval:           10 * time.Millisecond,
 		PacketTimeout:              time.Hour, // the connection's loss ends a wait, not a timer
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			if err := handle(fromPaho5(pr.Packet)); err != nil {
+			p := pr.Packet
+			if p.QoS == 2 && p.Duplicate() && br.inIDs.seen(p.PacketID) {
+				return true, c.Ack(p) // published locally already; PUBREC again
+			}
+			err := handle(fromPaho5(p))
+			if err == nil && p.QoS == 2 {
+				// Recorded now, not when the PUBREC goes: acknowledgements
+				// are sent in batches, and a batch lost with the
+				// connection must not make the resent PUBLISH new.
+				err = br.inIDs.add(p.PacketID)
+			}
+			if err != nil {
 				u.lost(err)
 				c.Disconnect(&paho.Disconnect{ReasonCode: 0x80})
 				return true, err
@@ -196,7 +210,7 @@ func toPaho5(m *store.Message) *paho.Publish {
 	return p
 }
 
-func (u *mqtt5) Publish(m *store.Message, done func(error)) {
+func (u *mqtt5) Publish(seq uint64, m *store.Message, done func(error)) {
 	p := toPaho5(m)
 	// An upstream that takes less (AWS IoT: no QoS 2) gets what it takes
 	// rather than a message refused over and over (checklist #8, #20).
@@ -210,6 +224,7 @@ func (u *mqtt5) Publish(m *store.Message, done func(error)) {
 	}
 	u.pub.Lock()
 	defer u.pub.Unlock()
+	u.us.publishing(seq, p.QoS)
 	if p.QoS > 0 {
 		u.sess.next = func(resp <-chan packets.ControlPacket) {
 			select {

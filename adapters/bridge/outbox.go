@@ -150,6 +150,14 @@ func (o *outbox) goneLocked(seq uint64) bool {
 	return true
 }
 
+// has reports whether entry seq is still waiting.
+func (o *outbox) has(seq uint64) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i, ok := o.findLocked(seq)
+	return ok && !o.ents[i].gone
+}
+
 // remove deletes seq once the upstream acknowledged it (or refused it);
 // the store deletion may wait for a later flush.
 func (o *outbox) remove(seq uint64) error {

@@ -24,7 +24,8 @@ type upstream interface {
 	// an error wrapping errRefused when the upstream refused it (a reason
 	// code of 0x80 or more), or with another error when the connection
 	// failed first. done must not block.
-	Publish(m *store.Message, done func(error))
+	// seq is m's outbox entry (0 for a QoS 0 message not in the outbox).
+	Publish(seq uint64, m *store.Message, done func(error))
 	// Subscribe subscribes to the remote side of the in rules.
 	Subscribe(ctx context.Context, subs []remoteSub) error
 	// Done is closed when the connection is lost or closed.
@@ -77,8 +78,9 @@ type remoteSub struct {
 // closes the connection, so the upstream sends it again.
 type inboundHandler func(m *store.Message) error
 
-// dialFunc connects to one address.
-type dialFunc func(ctx context.Context, cfg *Config, addr string, handle inboundHandler) (upstream, error)
+// dialFunc connects br to one address; inbound messages go to
+// br.handleInbound and the library's session store is br.sess.
+type dialFunc func(ctx context.Context, br *Bridge, addr string) (upstream, error)
 
 // errRefused marks a message the upstream refused: it is dropped from the
 // outbox (counted) rather than sent again forever.

@@ -181,3 +181,121 @@ bridges:
 	}
 	t.Logf("all %d acknowledged messages upstream in order, %d duplicates (QoS 1)", n, dups)
 }
+
+// TestKill9WithQoS2InFlightDeliversOnce kills an edge gateway while its
+// bridge forwards QoS 2 messages over a live uplink, so that some are
+// between PUBLISH and PUBREC, some between PUBREL and PUBCOMP, and
+// restarts it: the upstream's QoS 2 subscriber gets every message
+// acknowledged to the publisher once, in order.
+func TestKill9WithQoS2InFlightDeliversOnce(t *testing.T) {
+	for _, proto := range []string{"3.1.1", "5"} {
+		t.Run("mqtt"+proto, func(t *testing.T) {
+			dir := t.TempDir()
+			cloudCfg := filepath.Join(dir, "cloud.yaml")
+			os.WriteFile(cloudCfg, []byte(`node: cloud
+sys: {interval: 0s}
+http: {address: "127.0.0.1:0"}
+sessions: {max_queued_messages: 100000}
+storage: {type: memory}
+mqtt:
+  listeners:
+    - {name: tcp, type: tcp, address: "127.0.0.1:0"}
+`), 0o600)
+			cloud := testbroker.Start(t, cloudCfg, "tcp")
+			var mu sync.Mutex
+			var got []int
+			app := paho.NewClient(clientOptions("tcp://"+cloud.Addr("tcp"), "cloud-app", true).
+				SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
+					n, _ := strconv.Atoi(strings.TrimPrefix(string(m.Payload()), "m-"))
+					mu.Lock()
+					got = append(got, n)
+					mu.Unlock()
+				}))
+			must(t, "app connect", app.Connect())
+			defer app.Disconnect(0)
+			must(t, "app subscribe", app.Subscribe("cloud/#", 2, nil))
+
+			edgeCfg := filepath.Join(dir, "edge.yaml")
+			os.WriteFile(edgeCfg, []byte(fmt.Sprintf(`node: edge
+sys: {interval: 0s}
+http: {address: "127.0.0.1:0"}
+storage: {type: disk, dir: %q, sync: always}
+mqtt:
+  listeners:
+    - {name: tcp, type: tcp, address: "127.0.0.1:0"}
+bridges:
+  - name: cloud
+    address: %s
+    protocol: "%s"
+    reconnect_min: 20ms
+    reconnect_max: 200ms
+    rules: [{direction: out, local: "seq", remote: "cloud/${node}/seq", qos: 2}]
+`, filepath.Join(dir, "edge-data"), cloud.Addr("tcp"), proto)), 0o600)
+			edge := testbroker.Start(t, edgeCfg, "tcp")
+
+			const total, killAfter = 1500, 1000
+			var acked atomic.Int64
+			pub := paho.NewClient(clientOptions("tcp://"+edge.Addr("tcp"), "sensor", true))
+			must(t, "publisher connect", pub.Connect())
+			killed := make(chan struct{})
+			go func() {
+				defer close(killed)
+				for acked.Load() < killAfter {
+					time.Sleep(time.Millisecond) // poll the counter
+				}
+				edge.Kill()
+			}()
+			for n := 0; n < total; n++ {
+				tok := pub.Publish("seq", 2, false, "m-"+strconv.Itoa(n))
+				if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+					break // the gateway is gone
+				}
+				acked.Add(1)
+			}
+			pub.Disconnect(0)
+			<-killed
+			edge.Wait()
+			n := int(acked.Load())
+			mu.Lock()
+			before := len(got)
+			mu.Unlock()
+			t.Logf("%d messages acknowledged to the publisher before SIGKILL, %d upstream by then", n, before)
+
+			edge = testbroker.Start(t, edgeCfg, "tcp")
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				mu.Lock()
+				c := len(got)
+				mu.Unlock()
+				if c >= n {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("upstream got %d of %d acknowledged messages", c, n)
+				}
+				time.Sleep(10 * time.Millisecond) // poll
+			}
+			time.Sleep(300 * time.Millisecond) // a late duplicate would land here
+			mu.Lock()
+			defer mu.Unlock()
+			next, dups := 0, 0
+			for _, v := range got {
+				switch {
+				case v == next:
+					next++
+				case v < next:
+					dups++
+				default:
+					t.Fatalf("got %d while waiting for %d: lost or reordered", v, next)
+				}
+			}
+			if next < n {
+				t.Fatalf("got %d of %d acknowledged messages", next, n)
+			}
+			if dups != 0 {
+				t.Fatalf("%d duplicates at QoS 2 across SIGKILL", dups)
+			}
+			t.Logf("all %d acknowledged messages upstream once, in order", n)
+		})
+	}
+}
