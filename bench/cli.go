@@ -93,9 +93,12 @@ retransmits unacknowledged messages every -sn-retry and sends PINGREQ when it
 has been silent for -sn-keepalive.
 
 -proto coap (or -pub-proto / -sub-proto coap) makes clients CoAP clients over
-UDP to -coap-host, at QoS 0 only: publishers send NON POST /ps/{topic},
-subscribers observe GET /ps/{filter} and get NON notifications (they ping
-every 30 s to stay within the gateway's heartbeat). With the gateway's
+UDP to -coap-host, at QoS 0 or 1: publishers send NON POST /ps/{topic} at
+QoS 0, and at QoS 1 CON POST /ps/{topic}?qos=1, each waiting for its 2.04
+with -inflight requests outstanding per client (default 1, resent after
+-sn-retry); subscribers observe GET /ps/{filter} and get NON notifications
+at QoS 0, CON ones at QoS 1 (they ping every 30 s to stay within the
+gateway's heartbeat). With the gateway's
 default coap.observe_queue latest, an observer that falls behind gets only
 the newest value and the rest count as lost; set it to all to count every
 message.
@@ -275,7 +278,7 @@ func newFlags(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.PID, "pid", 0, "broker PID: report its CPU per million messages (per connection when only connecting) and RSS per connection")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON lines instead of tables")
 	fs.BoolVar(&o.Quiet, "quiet", false, "print the summary only")
-	fs.IntVar(&o.Inflight, "inflight", 32, "unacknowledged QoS 1/2 publishes per client (MQTT-SN: default 1)")
+	fs.IntVar(&o.Inflight, "inflight", 32, "unacknowledged QoS 1/2 publishes per client (MQTT-SN and CoAP: default 1)")
 	fs.IntVar(&o.Window, "window", 500, "unthrottled runs: deliveries outstanding per subscriber before publishers wait")
 	fs.StringVar(&o.Username, "u", "", "username")
 	fs.StringVar(&o.Password, "P", "", "password")
@@ -456,7 +459,7 @@ func (o *Options) validate() error {
 		if p != "" && p != protoMQTT && p != protoMQTTSN && p != protoCoAP && p != protoSTOMP {
 			return fmt.Errorf("protocol %q: want mqtt, mqttsn, coap or stomp", p)
 		}
-		if p == protoCoAP && o.QoS != 0 {
+		if p == protoCoAP && (o.QoS < 0 || o.QoS > 1) {
 			return errCoAPQoS
 		}
 	}

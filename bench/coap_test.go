@@ -31,6 +31,8 @@ func TestCoAPDeliversEverything(t *testing.T) {
 		{"pubsub coap publishers to mqtt subscribers", []string{"pubsub", "-pub-proto", "coap", "-sub-proto", "mqtt", "-c", "4", "-subs", "2", "-r", "200", "-t", "bench/coap/%i"}},
 		{"fanout mqtt publisher to coap observers", []string{"scenario", "fanout", "-pub-proto", "mqtt", "-sub-proto", "coap", "-c", "20", "-r", "100"}},
 		{"fanin coap publishers to a coap wildcard observer", []string{"scenario", "fanin", "-proto", "coap", "-c", "5", "-r", "200"}},
+		{"qos 1 coap publishers with a window to mqtt subscribers", []string{"pubsub", "-pub-proto", "coap", "-sub-proto", "mqtt", "-q", "1", "-inflight", "8", "-c", "4", "-subs", "2", "-t", "bench/coapq1/%i"}},
+		{"qos 1 fanout to coap observers", []string{"scenario", "fanout", "-pub-proto", "mqtt", "-sub-proto", "coap", "-q", "1", "-c", "10", "-r", "100", "-t", "bench/coapq1fanout"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,17 +48,20 @@ func TestCoAPDeliversEverything(t *testing.T) {
 			if s.Received != *s.Expected || *s.Lost != 0 {
 				t.Fatalf("delivered %d of %d expected, lost %d", s.Received, *s.Expected, *s.Lost)
 			}
+			if s.QoS == 1 && s.PubProto == "coap" && s.Acked != s.Sent {
+				t.Fatalf("%d of %d CON publishes answered 2.04", s.Acked, s.Sent)
+			}
 		})
 	}
 }
 
-func TestCoAPRefusesQoSAbove0AndDefaultsToPort5683(t *testing.T) {
+func TestCoAPRefusesQoSAbove1AndDefaultsToPort5683(t *testing.T) {
 	o := &Options{}
-	if err := newFlags(o, testWriter{t}).Parse([]string{"-proto", "coap", "-q", "1"}); err != nil {
+	if err := newFlags(o, testWriter{t}).Parse([]string{"-proto", "coap", "-q", "2"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plan("pub", "pub", o, map[string]bool{}); err == nil || !strings.Contains(err.Error(), "QoS 0 only") {
-		t.Fatalf("plan: %v, want the QoS 0 refusal", err)
+	if _, err := plan("pub", "pub", o, map[string]bool{}); err == nil || !strings.Contains(err.Error(), "QoS 0 or 1") {
+		t.Fatalf("plan: %v, want the QoS 2 refusal", err)
 	}
 	o = &Options{}
 	if err := newFlags(o, testWriter{t}).Parse([]string{"-proto", "coap", "-h", "10.1.2.3:1883"}); err != nil {

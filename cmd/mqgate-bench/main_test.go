@@ -2,9 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mqgate/mqgate/bench"
+	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/gateway"
 )
 
 // invoke runs the command line in-process and returns its exit code and
@@ -125,5 +132,50 @@ func TestHWithAnAddressNamesTheBroker(t *testing.T) {
 	}
 	if strings.Contains(stdout, "usage:") {
 		t.Fatalf("a run printed the help:\n%s", stdout)
+	}
+}
+
+// TestCoAPQoS1AgainstAGateway runs CoAP publishers at QoS 1 against mqgate:
+// CON publishes, each answered 2.04, with a window of outstanding
+// requests per client, delivered to MQTT subscribers.
+func TestCoAPQoS1AgainstAGateway(t *testing.T) {
+	cfg := conf.Default()
+	cfg.MQTT.Listeners = []conf.Listener{{Name: "tcp", Type: "tcp", Address: "127.0.0.1:0", MaxConnections: 100}}
+	cfg.CoAP.Enabled = true
+	cfg.CoAP.Listeners = []conf.CoAPListener{{Name: "udp", Type: "udp", Address: "127.0.0.1:0"}}
+	cfg.CoAP.MaxRequestsPerSecond = 0
+	cfg.Sys.Interval = 0
+	cfg.Storage.Type = "memory"
+	cfg.HTTP.Address = ""
+	g, err := gateway.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		g.Stop(ctx)
+	})
+	code, stdout, stderr := invoke(t, "pubsub", "-pub-proto", "coap", "-sub-proto", "mqtt", "-q", "1", "-inflight", "16",
+		"-c", "4", "-subs", "1", "-t", "cmdbench/coap/%i", "-d", "500ms", "-json", "-quiet",
+		"-h", g.Addrs("mqtt")["tcp"].String(), "-coap-host", g.Addrs("coap")["udp"].String())
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	var s bench.Summary
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &s); err != nil {
+		t.Fatalf("summary %q: %v", stdout, err)
+	}
+	if s.PubProto != "coap" || s.QoS != 1 || s.Sent == 0 || s.Errors != 0 {
+		t.Fatalf("summary %+v", s)
+	}
+	if s.Acked != s.Sent {
+		t.Fatalf("%d of %d CON publishes answered 2.04", s.Acked, s.Sent)
+	}
+	if s.Expected == nil || s.Received != *s.Expected {
+		t.Fatalf("delivered %d of %v", s.Received, s.Expected)
 	}
 }
