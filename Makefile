@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzTopicFromPath$$' -fuzztime=15s ./adapters/coap/
 	$(GO) test -run=NONE -fuzz='^FuzzParseQuery$$' -fuzztime=15s ./adapters/coap/
 	$(GO) test -run=NONE -fuzz='^FuzzDatagram$$' -fuzztime=30s ./adapters/coap/
+	$(GO) test -run=NONE -fuzz='^FuzzReadTap$$' -fuzztime=15s ./adapters/bridge/
 
 # One package at a time (-p 1): packages benchmarked side by side on a
 # small machine would take each other's CPUs and halve each other's figures.
