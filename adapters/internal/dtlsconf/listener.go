@@ -283,6 +283,10 @@ func (g *guard) route(from netip.AddrPort, b []byte) *peer {
 		p = g.byAddr[from]
 	}
 	if p != nil {
+		if !plaintextAllowed(b, g.cidLen) {
+			g.stats.Dropped.Add(1)
+			return nil
+		}
 		if p.elem != nil && p.cookie != nil {
 			if c, ok := helloCookie(b); ok && len(c) > 0 && bytes.Equal(c, p.cookie) {
 				g.provenLocked(p)
@@ -646,6 +650,32 @@ func serverHelloCID(b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return nil, false
+}
+
+// plaintextAllowed refuses a datagram with a record at epoch 0 that is no
+// handshake, alert or ChangeCipherSpec record. Such a record is never
+// valid, and pion answers application data or an unknown content type at
+// epoch 0 with a fatal alert that closes the association: anyone able to
+// send one datagram from a client's address would end its session, where
+// RFC 6347 4.1.2.7 says to discard it.
+func plaintextAllowed(b []byte, cidLen int) bool {
+	for len(b) >= recordlayer.FixedHeaderSize {
+		typ := protocol.ContentType(b[0])
+		epoch := binary.BigEndian.Uint16(b[3:5])
+		hdr := recordlayer.FixedHeaderSize
+		if typ == protocol.ContentTypeConnectionID {
+			hdr += cidLen
+		}
+		if epoch == 0 && typ != protocol.ContentTypeHandshake && typ != protocol.ContentTypeAlert &&
+			typ != protocol.ContentTypeChangeCipherSpec {
+			return false
+		}
+		if len(b) < hdr {
+			return true // pion discards what it cannot parse
+		}
+		b = b[min(len(b), hdr+int(binary.BigEndian.Uint16(b[hdr-2:hdr]))):]
+	}
+	return true
 }
 
 // recordCID reads the Connection ID of a tls12_cid record that starts the

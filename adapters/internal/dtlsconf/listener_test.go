@@ -283,3 +283,30 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestPlaintextAllowedOnlyForHandshakeAlertAndChangeCipherSpecAtEpochZero(t *testing.T) {
+	rec := func(typ byte, epoch uint16, n int) []byte {
+		b := []byte{typ, 0xfe, 0xfd, byte(epoch >> 8), byte(epoch), 0, 0, 0, 0, 0, 1, byte(n >> 8), byte(n)}
+		return append(b, make([]byte, n)...)
+	}
+	for _, tt := range []struct {
+		name string
+		b    []byte
+		ok   bool
+	}{
+		{"a handshake record", rec(22, 0, 4), true},
+		{"an alert", rec(21, 0, 2), true},
+		{"change cipher spec", rec(20, 0, 1), true},
+		{"application data at epoch 1", rec(23, 1, 20), true},
+		{"application data at epoch 0", rec(23, 0, 20), false},
+		{"an unknown content type at epoch 0", rec(99, 0, 3), false},
+		{"a handshake then application data at epoch 0", append(rec(22, 0, 4), rec(23, 0, 5)...), false},
+		{"a record cut short", rec(22, 0, 4)[:8], true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := plaintextAllowed(tt.b, cidSize); got != tt.ok {
+				t.Fatalf("plaintextAllowed = %v, want %v", got, tt.ok)
+			}
+		})
+	}
+}
