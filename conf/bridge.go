@@ -54,8 +54,12 @@ type BridgeTLS struct {
 type BridgeOutbox struct {
 	MaxMessages int  `yaml:"max_messages"`
 	MaxBytes    Size `yaml:"max_bytes"`
-	// Policy says what a full outbox gives up: drop_oldest (the default)
-	// or drop_newest, the arriving message. Either drop is counted.
+	// Policy says what a full outbox does: drop_oldest (the default) or
+	// drop_newest, the arriving message, either drop counted; or refuse:
+	// the bridge stops taking messages, its local session fills, and
+	// then local QoS 1/2 publishers the bridge would forward for are
+	// refused (MQTT 5 PUBACK 0x97, MQTT 3 closed without PUBACK, MQTT-SN
+	// congestion, CoAP 5.03, STOMP ERROR) and nothing is dropped.
 	Policy string `yaml:"policy"`
 	// QoS0 stores QoS 0 messages in the outbox too; otherwise they are
 	// sent only while the upstream is connected.
@@ -171,9 +175,9 @@ func (c *Config) validateBridges(bad func(key, format string, args ...any)) {
 		switch o.Policy {
 		case "":
 			o.Policy = "drop_oldest"
-		case "drop_oldest", "drop_newest":
+		case "drop_oldest", "drop_newest", "refuse":
 		default:
-			bad(key+".outbox.policy", "%q is not one of: drop_oldest, drop_newest", o.Policy)
+			bad(key+".outbox.policy", "%q is not one of: drop_oldest, drop_newest, refuse", o.Policy)
 		}
 		if len(b.Rules) == 0 {
 			bad(key+".rules", "at least one rule is required")

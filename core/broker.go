@@ -140,6 +140,7 @@ type Stats struct {
 	BytesSent        atomic.Int64
 	MessagesDropped  atomic.Int64
 	PublishDenied    atomic.Int64
+	PublishRefused   atomic.Int64 // a RefuseWhenFull session had no room
 	SubscribeDenied  atomic.Int64
 	WillsPublished   atomic.Int64
 }
@@ -159,6 +160,9 @@ type Broker struct {
 	// when two publishers set one topic at once; taken only with a store.
 	retainMu sync.Mutex
 	stats    Stats
+	// refusers counts sessions opened with RefuseWhenFull: while there are
+	// none, a publish does not look for them.
+	refusers atomic.Int32
 	started  time.Time
 
 	regMu    sync.Mutex
@@ -438,6 +442,12 @@ type OpenRequest struct {
 	// session queues as much as its outbox may hold.
 	MaxQueued      int
 	MaxQueuedBytes int64
+	// RefuseWhenFull refuses a QoS 1/2 publish that would not fit in this
+	// session's queue, with QuotaExceeded and delivered to nobody, instead
+	// of dropping a message already acknowledged to its publisher: a
+	// bridge whose outbox policy is refuse (and whose outbox is full,
+	// so it stopped taking from this session).
+	RefuseWhenFull bool
 	// Retransmit says the adapter resends unsettled deliveries on its own
 	// timer, as MQTT-SN and CoAP do over datagrams: the core stamps when
 	// each delivery was handed out, for Redeliver.
@@ -554,6 +564,13 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	s.resend = len(s.inflight) > 0
 	s.stamp = req.Retransmit
 	s.maxQueued, s.maxQueuedBytes = req.MaxQueued, req.MaxQueuedBytes
+	if s.refuse.Swap(req.RefuseWhenFull) != req.RefuseWhenFull {
+		if req.RefuseWhenFull {
+			b.refusers.Add(1)
+		} else {
+			b.refusers.Add(-1)
+		}
+	}
 	if b.store != nil {
 		if expiry > 0 {
 			// A new persistent session, or a resumed one whose queue is
@@ -750,6 +767,13 @@ func (b *Broker) checkedPublish(ctx context.Context, info *ClientInfo, from *ses
 	m.Origin = Origin{Protocol: info.Protocol, Namespace: info.Namespace, ClientID: info.ClientID}
 	b.stats.MessagesReceived.Add(1)
 	n := b.publish(m, from, d)
+	if n < 0 {
+		b.stats.PublishRefused.Add(1)
+		if b.debug() {
+			b.log.Debug("publish refused: a subscriber that refuses when full has no room", "client", info.ClientID, "topic", m.Topic)
+		}
+		return QuotaExceeded, 0
+	}
 	if b.debug() {
 		b.log.Debug("message routed", "client", info.ClientID, "topic", m.Topic,
 			"qos", m.QoS, "retain", m.Retain, "bytes", len(m.Payload), "subscribers", n)
@@ -775,16 +799,27 @@ func (b *Broker) inject(m *Message) int {
 // matching session. It returns the number of sessions it was queued for.
 // Store writes are unsynced and recorded in d; the caller settles d before
 // acknowledging the message.
+//
+// It returns -1, having changed nothing, when a RefuseWhenFull session
+// has no room for a QoS 1/2 message (OpenRequest.RefuseWhenFull).
 func (b *Broker) publish(m *Message, from *session, d *durable) int {
-	if m.Retain && !b.cfg.RetainDisabled {
-		b.retain(m, d)
-	}
 	mt := b.matches.Get().(*topic.Matches[*session])
 	pubID := ""
 	if from != nil {
 		pubID = from.key.ClientID
 	}
 	b.router.MatchFrom(m.Topic, from, from != nil, pubID, mt)
+	if m.QoS > 0 && b.refusers.Load() > 0 {
+		for i := range mt.Targets {
+			if t := &mt.Targets[i]; t.QoS > 0 && t.Sub.refuse.Load() && !t.Sub.room(m) {
+				b.matches.Put(mt)
+				return -1
+			}
+		}
+	}
+	if m.Retain && !b.cfg.RetainDisabled {
+		b.retain(m, d)
+	}
 	n := 0
 	for i := range mt.Targets {
 		t := &mt.Targets[i]

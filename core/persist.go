@@ -116,8 +116,11 @@ func (s *session) putLocked() {
 }
 
 // deleteLocked removes the session and everything it owns from the store;
-// the session writes nothing afterwards.
+// the session writes nothing afterwards, and no longer refuses publishes.
 func (s *session) deleteLocked() {
+	if s.refuse.Swap(false) {
+		s.b.refusers.Add(-1)
+	}
 	if !s.persist {
 		return
 	}

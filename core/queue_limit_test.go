@@ -1,6 +1,9 @@
 package core
 
 import (
+	"context"
+	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -89,5 +92,58 @@ func TestSessionQueueLimitsAboveTheBrokers(t *testing.T) {
 	}
 	if d, _ := b.Session("", "plain"); d.Queued != 2 {
 		t.Fatalf("plain session queued %d, want the broker's 2", d.Queued)
+	}
+}
+
+// TestRefuseWhenFull: a QoS 1/2 publish that a RefuseWhenFull session has
+// no room for is refused with QuotaExceeded and reaches nobody, retained
+// included; QoS 0 is dropped for that session as usual; once the session
+// takes from its queue, publishes go through again.
+func TestRefuseWhenFull(t *testing.T) {
+	b := newBroker(t, Config{MaxQueued: 100})
+	bridge, _ := connect(t, b, OpenRequest{Info: ClientInfo{ClientID: "bridge"}, SessionExpiry: time.Hour, MaxQueued: 3, RefuseWhenFull: true})
+	other := connectID(t, b, "other")
+	bridge.sub(t, "q", topic.Options{QoS: 1})
+	other.sub(t, "q", topic.Options{QoS: 1})
+	info := ClientInfo{Protocol: "test", ClientID: "p"}
+	pub := func(qos byte, payload string, retain bool) error {
+		m := NewMessage("q", []byte(payload))
+		m.QoS, m.Retain = qos, retain
+		_, err := b.Publish(context.Background(), &info, m)
+		return err
+	}
+	for i := range 3 {
+		if err := pub(1, strconv.Itoa(i), false); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	if err := pub(1, "3", true); !errors.Is(err, QuotaExceeded) {
+		t.Fatalf("publish to a full refusing session: %v, want QuotaExceeded", err)
+	}
+	if err := pub(2, "4", false); !errors.Is(err, QuotaExceeded) {
+		t.Fatalf("QoS 2 publish to a full refusing session: %v, want QuotaExceeded", err)
+	}
+	if err := pub(0, "q0", false); err != nil {
+		t.Fatalf("QoS 0 publish: %v", err)
+	}
+	if _, ok := b.RetainedMessage("q"); ok {
+		t.Fatal("a refused publish set the retained message")
+	}
+	if got := payloads(other.pull()); got != "0,1,2,q0" {
+		t.Fatalf("the other subscriber got %q, want 0,1,2,q0", got)
+	}
+	if n := b.Stats().PublishRefused.Load(); n != 2 {
+		t.Fatalf("PublishRefused = %d, want 2", n)
+	}
+	if got := payloads(bridge.pull()); got != "0,1,2" {
+		t.Fatalf("the refusing session holds %q, want 0,1,2", got)
+	}
+	if err := pub(1, "5", false); err != nil {
+		t.Fatalf("publish once the session took its queue: %v", err)
+	}
+	// A session that ends stops refusing.
+	b.DeleteSession("", "bridge")
+	if n := b.refusers.Load(); n != 0 {
+		t.Fatalf("%d refusing sessions counted after the only one was deleted", n)
 	}
 }

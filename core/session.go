@@ -32,6 +32,7 @@ type session struct {
 	// broker's); OpenRequest sets them.
 	maxQueued      int
 	maxQueuedBytes int64
+	refuse         atomic.Bool // OpenRequest.RefuseWhenFull; read by publishers without mu
 	inflight       map[uint16]*outMsg
 	order          []*outMsg    // inflight in send order; acked entries are pruned lazily
 	inflightMem    *inflightMem // holder of inflight and order, back to the pool once empty
@@ -164,6 +165,29 @@ func (s *session) notify() {
 	}
 }
 
+// maxQueuedLocked is the session's queue limit in messages.
+func (s *session) maxQueuedLocked() int {
+	n := s.b.cfg.MaxQueued
+	if s.maxQueued > 0 {
+		n = s.maxQueued
+	}
+	if s.queueLimit > 0 && s.queueLimit < n {
+		n = s.queueLimit
+	}
+	return n
+}
+
+// room reports whether m fits in the queue now.
+func (s *session) room(m *Message) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	maxBytes := s.b.cfg.MaxQueuedBytes
+	if s.maxQueuedBytes > 0 {
+		maxBytes = int(s.maxQueuedBytes)
+	}
+	return s.queue.len() < s.maxQueuedLocked() && s.queuedBytes+m.size() <= maxBytes
+}
+
 // enqueue queues m for the session with the given delivery QoS and retain
 // flag, writing it to the store for a persistent session (d collects the
 // writes for the publisher's sync). key is the subscription key of a
@@ -207,14 +231,11 @@ func (s *session) enqueue(m *Message, qos byte, retain bool, subIDs []uint32, ke
 		s.mu.Unlock()
 		return true
 	}
-	maxQueued := cfg.MaxQueued
-	if s.maxQueued > 0 {
-		maxQueued = s.maxQueued
-	}
-	if s.queueLimit > 0 && s.queueLimit < maxQueued {
-		maxQueued = s.queueLimit
-	}
-	for s.queue.len() >= maxQueued || s.queuedBytes+size > maxBytes {
+	maxQueued := s.maxQueuedLocked()
+	// A session that refuses when full was asked for room before the
+	// message was routed (Broker.publish); publishers racing past that
+	// check may take it a little over its limit, never lose a message.
+	for !(qos > 0 && s.refuse.Load()) && (s.queue.len() >= maxQueued || s.queuedBytes+size > maxBytes) {
 		if cfg.DropPolicy == DropNewest || s.queue.len() == 0 {
 			s.mu.Unlock()
 			s.drop(m, DropQueueFull)

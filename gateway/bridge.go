@@ -23,7 +23,7 @@ func (g *Gateway) buildBridges(cs []conf.BridgeConfig) *bridge.Set {
 			SessionExpiry: c.SessionExpiry.D(), KeepAlive: c.KeepAlive.D(), MaxInflight: c.MaxInflight,
 			ReconnectMin: c.ReconnectMin.D(), ReconnectMax: c.ReconnectMax.D(),
 			OutboxMax: c.Outbox.MaxMessages, OutboxBytes: int64(c.Outbox.MaxBytes),
-			DropNewest: c.Outbox.Policy == "drop_newest", OutboxQoS0: c.Outbox.QoS0,
+			DropNewest: c.Outbox.Policy == "drop_newest", Refuse: c.Outbox.Policy == "refuse", OutboxQoS0: c.Outbox.QoS0,
 		}
 		if c.Password != "" {
 			bc.Password = []byte(c.Password)

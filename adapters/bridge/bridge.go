@@ -45,8 +45,11 @@ type Config struct {
 	OutboxMax     int
 	OutboxBytes   int64
 	DropNewest    bool // a full outbox drops the arriving message, not the oldest
-	OutboxQoS0    bool
-	Rules         []Rule
+	// Refuse: a full outbox takes nothing more; the local session fills
+	// and then refuses QoS 1/2 publishes (core.OpenRequest.RefuseWhenFull).
+	Refuse     bool
+	OutboxQoS0 bool
+	Rules      []Rule
 }
 
 // TLS is the TLS setup towards the upstream.
@@ -294,7 +297,7 @@ func (br *Bridge) Kick(c core.Code) {
 }
 
 func (br *Bridge) start(ctx context.Context) error {
-	ob, err := openOutbox(br.st, br.cfg.Name, br.cfg.OutboxMax, br.cfg.OutboxBytes, !br.cfg.DropNewest)
+	ob, err := openOutbox(br.st, br.cfg.Name, br.cfg.OutboxMax, br.cfg.OutboxBytes, !br.cfg.DropNewest, br.cfg.Refuse)
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
@@ -343,6 +346,7 @@ func (br *Bridge) openLocal(ctx context.Context) error {
 		// The outbox's policy decides what a full outbox gives up.
 		MaxQueued:      max(br.cfg.OutboxMax, br.broker.Config().MaxQueued),
 		MaxQueuedBytes: max(br.cfg.OutboxBytes, int64(br.broker.Config().MaxQueuedBytes)),
+		RefuseWhenFull: br.cfg.Refuse,
 	})
 	if err != nil {
 		return fmt.Errorf("local session: %w", err)
@@ -398,7 +402,8 @@ func (br *Bridge) localLoop(ctx context.Context) {
 			settle = settle[:0]
 			grew := false
 			failed := false
-			for _, d := range ds {
+			full := false
+			for i, d := range ds {
 				if d.Held {
 					// A QoS 2 delivery held before a restart: it is in the
 					// outbox already.
@@ -406,6 +411,14 @@ func (br *Bridge) localLoop(ctx context.Context) {
 					continue
 				}
 				ok, err := br.take(&d)
+				if errors.Is(err, errOutboxFull) {
+					// Refuse policy: this delivery and the rest of the
+					// batch go back to the session, newest first so that
+					// they keep their order at its front.
+					full = true
+					br.requeue(ds[i:])
+					break
+				}
 				if err != nil {
 					br.log.Error("outbox append failed; the message stays in the local session", "topic", d.Msg.Topic, "err", err)
 					br.local.Settle(d.Tag, core.Requeued)
@@ -456,6 +469,32 @@ func (br *Bridge) localLoop(ctx context.Context) {
 				case <-time.After(time.Second):
 				}
 			}
+			if full {
+				// Until the upstream takes some: meanwhile the session
+				// fills and then refuses publishers.
+				select {
+				case <-ctx.Done():
+					return
+				case <-br.ob.space:
+				}
+			}
+		}
+	}
+}
+
+// requeue gives deliveries back to the local session, last first: each
+// goes to the front of the queue, so they keep their order. A QoS 0
+// delivery cannot go back: it is dropped, counted.
+func (br *Bridge) requeue(ds []core.Delivery) {
+	for i := len(ds) - 1; i >= 0; i-- {
+		d := &ds[i]
+		switch {
+		case d.Held:
+			br.local.Complete(d.Tag) // in the outbox already
+		case d.QoS == 0:
+			br.ob.countDrop()
+		default:
+			br.local.Settle(d.Tag, core.Requeued)
 		}
 	}
 }

@@ -2,9 +2,16 @@ package bridge
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strconv"
 	"testing"
 	"time"
+
+	paho5 "github.com/eclipse/paho.golang/paho"
+	paho3 "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/mqgate/mqgate/core"
 
 	"github.com/mqgate/mqgate/core/store/pebble"
 )
@@ -82,4 +89,82 @@ func TestOutboxFullPolicies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOutboxFullRefusesPublishers fills the outbox and the bridge's local
+// session under the refuse policy while the upstream is down: then local
+// QoS 1 publishes are refused (the core's QuotaExceeded, MQTT 5 PUBACK
+// 0x97, an MQTT 3.1.1 publisher closed without its PUBACK), nothing
+// accepted is dropped, and everything accepted arrives in order once the
+// upstream is back.
+func TestOutboxFullRefusesPublishers(t *testing.T) {
+	local := newNode(t, "edge", nil, func(c *core.Config) { c.MaxQueued = 10 })
+	local.up()
+	up := newNode(t, "cloud", nil)
+	got := newSink(t, up.Broker, "cloud-app", "up/#")
+	cfg := testConfig("c", up.addr, "5", Rule{Direction: "out", Local: "seq", Remote: "up/seq", QoS: 1})
+	cfg.OutboxMax, cfg.Refuse = 20, true
+	set := startBridges(t, local.Broker, nil, cfg)
+	br := set.bridge("c")
+
+	info := core.ClientInfo{Protocol: "test", ClientID: "sensor"}
+	accepted, refused := 0, 0
+	for i := 0; i < 100; i++ {
+		m := core.NewMessage("seq", []byte(strconv.Itoa(accepted)))
+		m.QoS = 1
+		_, err := local.Broker.Publish(context.Background(), &info, m)
+		switch {
+		case err == nil:
+			accepted++
+		case errors.Is(err, core.QuotaExceeded):
+			refused++
+			time.Sleep(time.Millisecond) // let the bridge settle what it pulled
+		default:
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	if refused == 0 || accepted < 40 {
+		t.Fatalf("%d accepted, %d refused: the outbox (20) and the session (20) should take 40, then refuse", accepted, refused)
+	}
+	waitFor(t, 5*time.Second, "a full outbox", func() bool { return br.Status().Queued == 20 })
+
+	// MQTT 5: PUBACK with reason 0x97, quota exceeded.
+	conn, err := net.Dial("tcp", local.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c5 := paho5.NewClient(paho5.ClientConfig{Conn: conn})
+	if _, err := c5.Connect(context.Background(), &paho5.Connect{ClientID: "v5", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := c5.Publish(context.Background(), &paho5.Publish{Topic: "seq", QoS: 1, Payload: []byte("refused")})
+	if pr == nil || pr.ReasonCode != 0x97 {
+		t.Fatalf("MQTT 5 publish to a full bridge: %+v, %v; want PUBACK 0x97", pr, err)
+	}
+	c5.Disconnect(&paho5.Disconnect{})
+
+	// MQTT 3.1.1: no PUBACK; the connection is closed.
+	lost := make(chan struct{})
+	c3 := paho3.NewClient(paho3.NewClientOptions().AddBroker("tcp://" + local.addr).SetClientID("v3").
+		SetAutoReconnect(false).SetConnectionLostHandler(func(paho3.Client, error) { close(lost) }))
+	if tok := c3.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	tok := c3.Publish("seq", 1, false, "refused")
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("an MQTT 3.1.1 publisher to a full bridge was not disconnected")
+	}
+	if tok.WaitTimeout(100*time.Millisecond) && tok.Error() == nil {
+		t.Fatal("an MQTT 3.1.1 publish to a full bridge was acknowledged")
+	}
+
+	if st := br.Status(); st.Dropped != 0 {
+		t.Fatalf("%d dropped under the refuse policy", st.Dropped)
+	}
+	up.up()
+	waitFor(t, 10*time.Second, "everything accepted upstream", func() bool { return len(got.messages()) >= accepted && br.Status().Queued == 0 })
+	checkSequence(t, got.messages(), accepted)
+	t.Logf("%d accepted, %d refused, all accepted delivered in order", accepted, refused)
 }

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ type outbox struct {
 	maxCount int
 	maxBytes int64
 	dropOld  bool
+	refuse   bool // a full outbox refuses (errOutboxFull) rather than drops
 	opened   time.Time
 
 	mu    sync.Mutex
@@ -31,7 +33,14 @@ type outbox struct {
 	// them; after a crash they are sent again (at least once).
 	lastSeq   uint64 // highest Seq appended or loaded
 	unflushed int    // removals not yet deleted from the store
+	// space is signalled when an entry leaves, for a local loop waiting
+	// on a full outbox under the refuse policy.
+	space chan struct{}
 }
+
+// errOutboxFull is append's answer for a full outbox under the refuse
+// policy: the message stays where it came from.
+var errOutboxFull = errors.New("outbox full")
 
 // flushEvery is how many acknowledged entries may wait for deletion.
 const flushEvery = 256
@@ -58,8 +67,9 @@ func msgSize(m *store.Message) int32 {
 }
 
 // openOutbox loads the accounting of what the store already holds.
-func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropOld bool) (*outbox, error) {
-	o := &outbox{st: st, name: name, maxCount: maxCount, maxBytes: maxBytes, dropOld: dropOld, opened: time.Now()}
+func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropOld, refuse bool) (*outbox, error) {
+	o := &outbox{st: st, name: name, maxCount: maxCount, maxBytes: maxBytes, dropOld: dropOld && !refuse, refuse: refuse,
+		opened: time.Now(), space: make(chan struct{}, 1)}
 	from := uint64(0)
 	for {
 		es, err := st.Outbox().Peek(name, from, 1024)
@@ -82,12 +92,16 @@ func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropO
 
 // append adds m unsynced; the caller syncs the store before settling the
 // local delivery. A full outbox drops the oldest messages, or m itself
-// under drop_newest; appended is false then.
+// under drop_newest (appended is false then), or refuses m with
+// errOutboxFull under refuse.
 func (o *outbox) append(m *store.Message) (appended bool, err error) {
 	sz := msgSize(m)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for o.count >= o.maxCount || o.bytes+int64(sz) > o.maxBytes {
+		if o.refuse && o.count > 0 {
+			return false, errOutboxFull
+		}
 		if !o.dropOld || o.count == 0 {
 			o.drops++
 			return false, nil
@@ -141,6 +155,10 @@ func (o *outbox) goneLocked(seq uint64) bool {
 	o.ents[i].gone = true
 	o.count--
 	o.bytes -= int64(o.ents[i].size)
+	select {
+	case o.space <- struct{}{}:
+	default:
+	}
 	for len(o.ents) > 0 && o.ents[0].gone {
 		o.ents = o.ents[1:]
 	}

@@ -1014,6 +1014,9 @@ func (c *conn) handlePublish(p *packet.Packet) error {
 		cl.Publish(ctx, m)
 	case 1:
 		code := cl.Publish(ctx, m)
+		if err := c.refusedV3(code); err != nil {
+			return err
+		}
 		c.sendAck(packet.PUBACK, p.PacketID, reasonCode(code))
 	case 2:
 		code, _ := cl.PublishQoS2(ctx, p.PacketID, m)
@@ -1022,9 +1025,24 @@ func (c *conn) handlePublish(p *packet.Packet) error {
 			// Maximum: DISCONNECT 0x93.
 			return protocolErr(packet.ReceiveMaximumExceeded, "more than %d QoS 2 publishes awaiting PUBREL", c.srv.broker.Config().MaxInboundQoS2)
 		}
+		if err := c.refusedV3(code); err != nil {
+			return err
+		}
 		c.sendAck(packet.PUBREC, p.PacketID, reasonCode(code))
 	}
 	return nil
+}
+
+// refusedV3 closes an MQTT 3 connection whose QoS 1/2 publish was refused
+// for lack of room (a bridge outbox full under the refuse policy): MQTT 3
+// has no negative acknowledgement, and a PUBACK would tell the publisher
+// the message is safe. Closed without one, the client sends it again when
+// it reconnects [MQTT-4.4.0-1]. MQTT 5 gets the reason code 0x97 instead.
+func (c *conn) refusedV3(code core.Code) error {
+	if code != core.QuotaExceeded || c.version == packet.V5 {
+		return nil
+	}
+	return protocolErr(packet.QuotaExceeded, "publish refused: no room for it (quota exceeded); closed without acknowledging it so that it is sent again")
 }
 
 // toMessage copies a decoded PUBLISH out of the read buffer into an
