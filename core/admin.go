@@ -129,6 +129,7 @@ type StatsSnapshot struct {
 	Connects         int64
 	MessagesReceived int64
 	MessagesSent     int64
+	Messages         []MessageCount // by protocol and QoS
 	MessagesDropped  int64
 	BytesReceived    int64
 	BytesSent        int64
@@ -411,7 +412,7 @@ func (b *Broker) Snapshot() StatsSnapshot {
 	return StatsSnapshot{
 		Uptime: time.Since(b.started), Sessions: b.SessionCount(), Subscriptions: b.SubscriptionCount(),
 		Retained: b.RetainedCount(), ClientsConnected: st.ClientsConnected.Load(), ClientsMaximum: st.ClientsMaximum.Load(),
-		Connects: st.Connects.Load(), MessagesReceived: st.MessagesReceived.Load(), MessagesSent: st.MessagesSent.Load(),
+		Connects: st.Connects.Load(), MessagesReceived: st.MessagesReceived.Load(), MessagesSent: st.MessagesSent.Load(), Messages: b.MessageCounts(),
 		MessagesDropped: st.MessagesDropped.Load(), BytesReceived: st.BytesReceived.Load(), BytesSent: st.BytesSent.Load(),
 		PublishDenied: st.PublishDenied.Load(), SubscribeDenied: st.SubscribeDenied.Load(), WillsPublished: st.WillsPublished.Load(),
 	}

@@ -134,8 +134,8 @@ type Stats struct {
 	ClientsConnected atomic.Int64
 	ClientsMaximum   atomic.Int64
 	Connects         atomic.Int64
-	MessagesReceived atomic.Int64
-	MessagesSent     atomic.Int64
+	MessagesReceived MessageTotal // the sum of Broker.MessageCounts
+	MessagesSent     MessageTotal
 	BytesReceived    atomic.Int64
 	BytesSent        atomic.Int64
 	MessagesDropped  atomic.Int64
@@ -160,6 +160,8 @@ type Broker struct {
 	// when two publishers set one topic at once; taken only with a store.
 	retainMu sync.Mutex
 	stats    Stats
+	// msgIn and msgOut count messages by protocol and QoS (MessageCounts).
+	msgIn, msgOut messageCounts
 	// refusers counts sessions opened with RefuseWhenFull: while there are
 	// none, a publish does not look for them.
 	refusers atomic.Int32
@@ -196,6 +198,7 @@ func NewBroker(cfg Config) *Broker {
 		stop:       make(chan struct{}),
 		started:    time.Now(),
 	}
+	b.stats.MessagesReceived, b.stats.MessagesSent = MessageTotal{&b.msgIn}, MessageTotal{&b.msgOut}
 	b.router.SetAvailable(func(s *session) bool { return s.online.Load() })
 	if cfg.SysInterval > 0 {
 		// $SYS client events listen like any other consumer.
@@ -564,6 +567,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	s.resend = len(s.inflight) > 0
 	s.stamp = req.Retransmit
 	s.maxQueued, s.maxQueuedBytes = req.MaxQueued, req.MaxQueuedBytes
+	s.proto = protoIndex(req.Info.Protocol)
 	if s.refuse.Swap(req.RefuseWhenFull) != req.RefuseWhenFull {
 		if req.RefuseWhenFull {
 			b.refusers.Add(1)
@@ -765,7 +769,11 @@ func (b *Broker) checkedPublish(ctx context.Context, info *ClientInfo, from *ses
 		return NotAuthorized, 0
 	}
 	m.Origin = Origin{Protocol: info.Protocol, Namespace: info.Namespace, ClientID: info.ClientID}
-	b.stats.MessagesReceived.Add(1)
+	if from != nil {
+		b.msgIn.add(from.proto, m.QoS, 1)
+	} else {
+		b.msgIn.add(protoIndex(info.Protocol), m.QoS, 1)
+	}
 	n := b.publish(m, from, d)
 	if n < 0 {
 		b.stats.PublishRefused.Add(1)

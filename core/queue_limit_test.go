@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -145,5 +146,38 @@ func TestRefuseWhenFull(t *testing.T) {
 	b.DeleteSession("", "bridge")
 	if n := b.refusers.Load(); n != 0 {
 		t.Fatalf("%d refusing sessions counted after the only one was deleted", n)
+	}
+}
+
+// TestMessageCountsByProtocolAndQoS: messages are counted by the
+// publisher's protocol and the QoS published, and by the subscriber's
+// protocol and the QoS delivered; the totals are their sums.
+func TestMessageCountsByProtocolAndQoS(t *testing.T) {
+	b := newBroker(t, Config{})
+	sub, _ := connect(t, b, OpenRequest{Info: ClientInfo{Protocol: "stomp", ClientID: "s"}})
+	sub.sub(t, "q", topic.Options{QoS: 1})
+	for _, p := range []struct {
+		proto string
+		qos   byte
+	}{{"coap", 0}, {"coap", 2}, {"mqtt-sn", 1}, {"gopher", 1}} {
+		m := NewMessage("q", []byte("x"))
+		m.QoS = p.qos
+		if _, err := b.Publish(context.Background(), &ClientInfo{Protocol: p.proto, ClientID: "p"}, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range sub.pull() {
+		sub.Settle(d.Tag, Accepted)
+	}
+	want := map[string][2]int64{"coap/0": {1, 0}, "coap/2": {1, 0}, "mqtt-sn/1": {1, 0}, "other/1": {1, 0}, "stomp/0": {0, 1}, "stomp/1": {0, 3}}
+	got := map[string][2]int64{}
+	for _, c := range b.MessageCounts() {
+		got[c.Protocol+"/"+strconv.Itoa(int(c.QoS))] = [2]int64{c.Received, c.Sent}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("MessageCounts = %v, want %v", got, want)
+	}
+	if in, out := b.Stats().MessagesReceived.Load(), b.Stats().MessagesSent.Load(); in != 4 || out != 4 {
+		t.Fatalf("totals %d received, %d sent; want 4 and 4", in, out)
 	}
 }

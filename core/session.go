@@ -33,6 +33,7 @@ type session struct {
 	maxQueued      int
 	maxQueuedBytes int64
 	refuse         atomic.Bool // OpenRequest.RefuseWhenFull; read by publishers without mu
+	proto          uint8       // index of the client's protocol in CountedProtocols
 	inflight       map[uint16]*outMsg
 	order          []*outMsg    // inflight in send order; acked entries are pruned lazily
 	inflightMem    *inflightMem // holder of inflight and order, back to the pool once empty

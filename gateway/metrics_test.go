@@ -56,7 +56,7 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("GET /metrics = %d", code)
 		}
-		if metricValue(text, "mqgate_messages_sent_total") == 2 || time.Now().After(deadline) {
+		if metricValue(text, `mqgate_messages_sent_total{protocol="mqtt",qos="1"}`) == 2 || time.Now().After(deadline) {
 			break
 		}
 	}
@@ -67,8 +67,10 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 		{`mqgate_connections{listener="tcp",protocol="mqtt"}`, 1},
 		{`mqgate_connects_total{listener="tcp",protocol="mqtt"}`, 2},
 		{`mqgate_disconnects_total{listener="tcp",protocol="mqtt"}`, 1},
-		{`mqgate_messages_received_total`, 2},
-		{`mqgate_messages_sent_total`, 2},
+		// Published through the HTTP API at QoS 1, delivered to an MQTT
+		// client at QoS 1.
+		{`mqgate_messages_received_total{protocol="http",qos="1"}`, 2},
+		{`mqgate_messages_sent_total{protocol="mqtt",qos="1"}`, 2},
 		{`mqgate_messages_dropped_total{reason="queue full"}`, 1},
 		{`mqgate_messages_dropped_total{reason="offline"}`, 0},
 		{`mqgate_sessions`, 2},
@@ -89,6 +91,17 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 		got := metricValue(text, tc.series)
 		if got == -1 || tc.want != -2 && got != tc.want {
 			t.Errorf("%s = %v, want %v", tc.series, got, tc.want)
+		}
+	}
+	// Nothing was published over MQTT nor delivered over HTTP; a protocol
+	// and QoS with no message either way has no series.
+	for series, want := range map[string]float64{
+		`mqgate_messages_received_total{protocol="mqtt",qos="1"}`: 0,
+		`mqgate_messages_sent_total{protocol="http",qos="1"}`:     0,
+		`mqgate_messages_received_total{protocol="coap",qos="0"}`: -1,
+	} {
+		if got := metricValue(text, series); got != want {
+			t.Errorf("%s = %v, want %v (-1: no series)", series, got, want)
 		}
 	}
 	if strings.Contains(text, "sub\"") || strings.Contains(text, "clientid") {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -75,8 +76,8 @@ var descs = sync.OnceValue(func() *metricDescs {
 		disconnects:   prometheus.NewDesc("mqgate_disconnects_total", "Client connections closed.", []string{"protocol", "listener"}, nil),
 		discReasons:   prometheus.NewDesc("mqgate_disconnects_by_reason_total", "Client connections closed, by protocol and kind of reason (client, timeout, lost, protocol_error, takeover, admin, shutdown, other).", []string{"protocol", "reason"}, nil),
 		connMax:       prometheus.NewDesc("mqgate_connections_maximum", "Most connections open at once since start.", nil, nil),
-		msgsIn:        prometheus.NewDesc("mqgate_messages_received_total", "Messages published into mqgate, by clients and producers.", nil, nil),
-		msgsOut:       prometheus.NewDesc("mqgate_messages_sent_total", "Messages delivered to clients.", nil, nil),
+		msgsIn:        prometheus.NewDesc("mqgate_messages_received_total", "Messages published into mqgate, by clients and producers, by their protocol and the QoS published.", []string{"protocol", "qos"}, nil),
+		msgsOut:       prometheus.NewDesc("mqgate_messages_sent_total", "Messages delivered to clients, by their protocol and the QoS delivered.", []string{"protocol", "qos"}, nil),
 		bytesIn:       prometheus.NewDesc("mqgate_bytes_received_total", "Bytes received from clients.", nil, nil),
 		bytesOut:      prometheus.NewDesc("mqgate_bytes_sent_total", "Bytes sent to clients.", nil, nil),
 		dropped:       prometheus.NewDesc("mqgate_messages_dropped_total", "Messages a session lost, by reason.", []string{"reason"}, nil),
@@ -163,8 +164,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	s := c.admin.Snapshot()
 	gauge(d.connMax, float64(s.ClientsMaximum))
-	counter(d.msgsIn, float64(s.MessagesReceived))
-	counter(d.msgsOut, float64(s.MessagesSent))
+	for _, m := range s.Messages {
+		q := strconv.Itoa(int(m.QoS))
+		counter(d.msgsIn, float64(m.Received), m.Protocol, q)
+		counter(d.msgsOut, float64(m.Sent), m.Protocol, q)
+	}
 	counter(d.bytesIn, float64(s.BytesReceived))
 	counter(d.bytesOut, float64(s.BytesSent))
 	counter(d.droppedAll, float64(s.MessagesDropped))
