@@ -1,11 +1,9 @@
 package bridge
 
 import (
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -158,24 +156,10 @@ func TestMosquittoQoS2ExactlyOnceThroughCuts(t *testing.T) {
 			cut.on.Store(false)
 			waitFor(t, 60*time.Second, "every message at mosquitto", func() bool { return br.Status().Queued == 0 && len(app.received()) >= n })
 			time.Sleep(100 * time.Millisecond)
-			next, dups := 0, 0
-			for _, s := range app.received() {
-				v, _ := strconv.Atoi(s[len("up/seq="):])
-				switch {
-				case v == next:
-					next++
-				case v < next:
-					dups++
-				default:
-					t.Fatalf("got %d while waiting for %d", v, next)
-				}
-			}
-			if next != n {
-				t.Fatalf("got %d of %d", next, n)
-			}
+			dups := checkOrder(t, seqOf(app.received(), "up/seq="), n)
 			t.Logf("%d QoS 2 messages to mosquitto through %d cuts, %d reconnects", n, cut.cuts.Load(), br.Status().Reconnects)
 			if dups != 0 {
-				t.Fatal(fmt.Sprintf("%d duplicates at QoS 2", dups))
+				t.Fatalf("%d duplicates at QoS 2", dups)
 			}
 			if cut.cuts.Load() < 5 {
 				t.Fatalf("only %d cuts: the test did not exercise the resume", cut.cuts.Load())

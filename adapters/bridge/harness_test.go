@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,12 +202,23 @@ func publish(t testing.TB, b *core.Broker, id, prefix string, from, to int, qos 
 // redelivered runs (QoS 1: at least once), and returns the duplicates.
 func checkSequence(t testing.TB, msgs []*core.Message, n int) (dups int) {
 	t.Helper()
-	next := 0
-	for _, m := range msgs {
+	vs := make([]int, len(msgs))
+	for i, m := range msgs {
 		v, err := strconv.Atoi(string(m.Payload))
 		if err != nil {
 			t.Fatalf("payload %q", m.Payload)
 		}
+		vs[i] = v
+	}
+	return checkOrder(t, vs, n)
+}
+
+// checkOrder asserts that vs hold 0..n-1 in order, allowing redelivered
+// runs, and returns the duplicates.
+func checkOrder(t testing.TB, vs []int, n int) (dups int) {
+	t.Helper()
+	next := 0
+	for _, v := range vs {
 		switch {
 		case v == next:
 			next++
@@ -220,6 +232,16 @@ func checkSequence(t testing.TB, msgs []*core.Message, n int) (dups int) {
 		t.Fatalf("got %d of %d messages", next, n)
 	}
 	return dups
+}
+
+// seqOf reads the numbers of topic=payload strings recorded by an
+// mqttClient.
+func seqOf(ss []string, prefix string) []int {
+	vs := make([]int, len(ss))
+	for i, s := range ss {
+		vs[i], _ = strconv.Atoi(strings.TrimPrefix(s, prefix))
+	}
+	return vs
 }
 
 // testConfig is a bridge to addr with fast reconnects.

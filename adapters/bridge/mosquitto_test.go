@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -208,21 +207,7 @@ func TestMosquittoRestartDrainsBacklog(t *testing.T) {
 				waitFor(t, 5*time.Second, "the backlog in the outbox", func() bool { return br.Status().Queued == n })
 				mq.start()
 				waitFor(t, 60*time.Second, "the backlog at mosquitto", func() bool { return len(app.received()) >= n && br.Status().Queued == 0 })
-				next, dups := 0, 0
-				for _, s := range app.received() {
-					v, _ := strconv.Atoi(s[len("up/seq="):])
-					switch {
-					case v == next:
-						next++
-					case v < next:
-						dups++
-					default:
-						t.Fatalf("got %d while waiting for %d", v, next)
-					}
-				}
-				if next != n {
-					t.Fatalf("got %d of %d", next, n)
-				}
+				dups := checkOrder(t, seqOf(app.received(), "up/seq="), n)
 				if qos == 2 && dups != 0 {
 					t.Fatalf("%d duplicates at QoS 2", dups)
 				}

@@ -75,14 +75,18 @@ func (l *link) cut() {
 	l.conns = nil
 }
 
-// TestKill9WithBridgeBacklogLosesNothing kills an edge gateway with a
-// backlog in its bridge outbox while publishers are still being
-// acknowledged, restarts it on the same data directory, and restores the
-// uplink: the upstream receives every acknowledged message, in order.
-func TestKill9WithBridgeBacklogLosesNothing(t *testing.T) {
-	dir := t.TempDir()
-	cloudCfg := filepath.Join(dir, "cloud.yaml")
-	os.WriteFile(cloudCfg, []byte(`node: cloud
+// cloudApp is an upstream mqgate (memory store) with an application
+// subscribed to cloud/# that records the numbers it receives.
+type cloudApp struct {
+	broker *testbroker.Process
+	mu     sync.Mutex
+	got    []int
+}
+
+func startCloud(t *testing.T, dir string, qos byte) *cloudApp {
+	t.Helper()
+	cfg := filepath.Join(dir, "cloud.yaml")
+	os.WriteFile(cfg, []byte(`node: cloud
 sys: {interval: 0s}
 http: {address: "127.0.0.1:0"}
 sessions: {max_queued_messages: 100000}
@@ -91,82 +95,40 @@ mqtt:
   listeners:
     - {name: tcp, type: tcp, address: "127.0.0.1:0"}
 `), 0o600)
-	cloud := testbroker.Start(t, cloudCfg, "tcp")
-	var mu sync.Mutex
-	var got []int
-	app := paho.NewClient(clientOptions("tcp://"+cloud.Addr("tcp"), "cloud-app", true).
+	c := &cloudApp{broker: testbroker.Start(t, cfg, "tcp")}
+	app := paho.NewClient(clientOptions("tcp://"+c.broker.Addr("tcp"), "cloud-app", true).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
 			n, _ := strconv.Atoi(strings.TrimPrefix(string(m.Payload()), "m-"))
-			mu.Lock()
-			got = append(got, n)
-			mu.Unlock()
+			c.mu.Lock()
+			c.got = append(c.got, n)
+			c.mu.Unlock()
 		}))
 	must(t, "app connect", app.Connect())
-	defer app.Disconnect(0)
-	must(t, "app subscribe", app.Subscribe("cloud/#", 1, nil))
+	t.Cleanup(func() { app.Disconnect(0) })
+	must(t, "app subscribe", app.Subscribe("cloud/#", qos, nil))
+	return c
+}
 
-	uplink := newLink(t, cloud.Addr("tcp"))
-	edgeCfg := filepath.Join(dir, "edge.yaml")
-	os.WriteFile(edgeCfg, []byte(fmt.Sprintf(`node: edge
-sys: {interval: 0s}
-http: {address: "127.0.0.1:0"}
-storage: {type: disk, dir: %q, sync: always}
-mqtt:
-  listeners:
-    - {name: tcp, type: tcp, address: "127.0.0.1:0"}
-bridges:
-  - name: cloud
-    address: %s
-    reconnect_min: 20ms
-    reconnect_max: 200ms
-    rules: [{direction: out, local: "seq", remote: "cloud/${node}/seq", qos: 1}]
-`, filepath.Join(dir, "edge-data"), uplink.ln.Addr())), 0o600)
-	edge := testbroker.Start(t, edgeCfg, "tcp")
+func (c *cloudApp) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.got)
+}
 
-	const total, killAfter = 2000, 1500
-	var acked atomic.Int64
-	pub := paho.NewClient(clientOptions("tcp://"+edge.Addr("tcp"), "sensor", true))
-	must(t, "publisher connect", pub.Connect())
-	killed := make(chan struct{})
-	go func() {
-		defer close(killed)
-		for acked.Load() < killAfter {
-			time.Sleep(time.Millisecond) // poll the counter
-		}
-		edge.Kill()
-	}()
-	for n := 0; n < total; n++ {
-		tok := pub.Publish("seq", 1, false, "m-"+strconv.Itoa(n))
-		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-			break // the gateway is gone
-		}
-		acked.Add(1)
-	}
-	pub.Disconnect(0)
-	<-killed
-	edge.Wait()
-	n := int(acked.Load())
-	t.Logf("%d messages acknowledged to the publisher before SIGKILL", n)
-
-	edge = testbroker.Start(t, edgeCfg, "tcp")
-	uplink.up.Store(true)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		mu.Lock()
-		c := len(got)
-		mu.Unlock()
-		if c >= n {
-			break
-		}
+// check waits for n messages and asserts they are 0..n-1 in order,
+// allowing redelivered runs; it returns the duplicates.
+func (c *cloudApp) check(t *testing.T, n int) (dups int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); c.count() < n; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("upstream got %d of %d acknowledged messages", c, n)
+			t.Fatalf("upstream got %d of %d acknowledged messages", c.count(), n)
 		}
-		time.Sleep(10 * time.Millisecond) // poll
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	next, dups := 0, 0
-	for _, v := range got {
+	time.Sleep(300 * time.Millisecond) // a late duplicate would land here
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := 0
+	for _, v := range c.got {
 		switch {
 		case v == next:
 			next++
@@ -179,44 +141,15 @@ bridges:
 	if next < n {
 		t.Fatalf("got %d of %d acknowledged messages", next, n)
 	}
-	t.Logf("all %d acknowledged messages upstream in order, %d duplicates (QoS 1)", n, dups)
+	return dups
 }
 
-// TestKill9WithQoS2InFlightDeliversOnce kills an edge gateway while its
-// bridge forwards QoS 2 messages over a live uplink, so that some are
-// between PUBLISH and PUBREC, some between PUBREL and PUBCOMP, and
-// restarts it: the upstream's QoS 2 subscriber gets every message
-// acknowledged to the publisher once, in order.
-func TestKill9WithQoS2InFlightDeliversOnce(t *testing.T) {
-	for _, proto := range []string{"3.1.1", "5"} {
-		t.Run("mqtt"+proto, func(t *testing.T) {
-			dir := t.TempDir()
-			cloudCfg := filepath.Join(dir, "cloud.yaml")
-			os.WriteFile(cloudCfg, []byte(`node: cloud
-sys: {interval: 0s}
-http: {address: "127.0.0.1:0"}
-sessions: {max_queued_messages: 100000}
-storage: {type: memory}
-mqtt:
-  listeners:
-    - {name: tcp, type: tcp, address: "127.0.0.1:0"}
-`), 0o600)
-			cloud := testbroker.Start(t, cloudCfg, "tcp")
-			var mu sync.Mutex
-			var got []int
-			app := paho.NewClient(clientOptions("tcp://"+cloud.Addr("tcp"), "cloud-app", true).
-				SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
-					n, _ := strconv.Atoi(strings.TrimPrefix(string(m.Payload()), "m-"))
-					mu.Lock()
-					got = append(got, n)
-					mu.Unlock()
-				}))
-			must(t, "app connect", app.Connect())
-			defer app.Disconnect(0)
-			must(t, "app subscribe", app.Subscribe("cloud/#", 2, nil))
-
-			edgeCfg := filepath.Join(dir, "edge.yaml")
-			os.WriteFile(edgeCfg, []byte(fmt.Sprintf(`node: edge
+// edgeConfig writes an edge gateway's configuration: a durable store
+// synced always and one bridge to address.
+func edgeConfig(t *testing.T, dir, address, protocol string, qos byte) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "edge.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`node: edge
 sys: {interval: 0s}
 http: {address: "127.0.0.1:0"}
 storage: {type: disk, dir: %q, sync: always}
@@ -229,70 +162,73 @@ bridges:
     protocol: "%s"
     reconnect_min: 20ms
     reconnect_max: 200ms
-    rules: [{direction: out, local: "seq", remote: "cloud/${node}/seq", qos: 2}]
-`, filepath.Join(dir, "edge-data"), cloud.Addr("tcp"), proto)), 0o600)
-			edge := testbroker.Start(t, edgeCfg, "tcp")
+    rules: [{direction: out, local: "seq", remote: "cloud/${node}/seq", qos: %d}]
+`, filepath.Join(dir, "edge-data"), address, protocol, qos)), 0o600)
+	return cfg
+}
 
-			const total, killAfter = 1500, 1000
-			var acked atomic.Int64
-			pub := paho.NewClient(clientOptions("tcp://"+edge.Addr("tcp"), "sensor", true))
-			must(t, "publisher connect", pub.Connect())
-			killed := make(chan struct{})
-			go func() {
-				defer close(killed)
-				for acked.Load() < killAfter {
-					time.Sleep(time.Millisecond) // poll the counter
-				}
-				edge.Kill()
-			}()
-			for n := 0; n < total; n++ {
-				tok := pub.Publish("seq", 2, false, "m-"+strconv.Itoa(n))
-				if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-					break // the gateway is gone
-				}
-				acked.Add(1)
-			}
-			pub.Disconnect(0)
-			<-killed
-			edge.Wait()
-			n := int(acked.Load())
-			mu.Lock()
-			before := len(got)
-			mu.Unlock()
-			t.Logf("%d messages acknowledged to the publisher before SIGKILL, %d upstream by then", n, before)
+// publishUntilKilled publishes m-0, m-1... at qos to the edge and kills it
+// with SIGKILL once killAfter were acknowledged; it returns how many were.
+func publishUntilKilled(t *testing.T, edge *testbroker.Process, qos byte, total, killAfter int) int {
+	t.Helper()
+	var acked atomic.Int64
+	pub := paho.NewClient(clientOptions("tcp://"+edge.Addr("tcp"), "sensor", true))
+	must(t, "publisher connect", pub.Connect())
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		for acked.Load() < int64(killAfter) {
+			time.Sleep(time.Millisecond) // poll the counter
+		}
+		edge.Kill()
+	}()
+	for n := 0; n < total; n++ {
+		tok := pub.Publish("seq", qos, false, "m-"+strconv.Itoa(n))
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			break // the gateway is gone
+		}
+		acked.Add(1)
+	}
+	pub.Disconnect(0)
+	<-killed
+	edge.Wait()
+	return int(acked.Load())
+}
 
-			edge = testbroker.Start(t, edgeCfg, "tcp")
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				mu.Lock()
-				c := len(got)
-				mu.Unlock()
-				if c >= n {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("upstream got %d of %d acknowledged messages", c, n)
-				}
-				time.Sleep(10 * time.Millisecond) // poll
-			}
-			time.Sleep(300 * time.Millisecond) // a late duplicate would land here
-			mu.Lock()
-			defer mu.Unlock()
-			next, dups := 0, 0
-			for _, v := range got {
-				switch {
-				case v == next:
-					next++
-				case v < next:
-					dups++
-				default:
-					t.Fatalf("got %d while waiting for %d: lost or reordered", v, next)
-				}
-			}
-			if next < n {
-				t.Fatalf("got %d of %d acknowledged messages", next, n)
-			}
-			if dups != 0 {
+// TestKill9WithBridgeBacklogLosesNothing kills an edge gateway with a
+// backlog in its bridge outbox while publishers are still being
+// acknowledged, restarts it on the same data directory, and restores the
+// uplink: the upstream receives every acknowledged message, in order.
+func TestKill9WithBridgeBacklogLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	cloud := startCloud(t, dir, 1)
+	uplink := newLink(t, cloud.broker.Addr("tcp"))
+	edgeCfg := edgeConfig(t, dir, uplink.ln.Addr().String(), "3.1.1", 1)
+	n := publishUntilKilled(t, testbroker.Start(t, edgeCfg, "tcp"), 1, 2000, 1500)
+	t.Logf("%d messages acknowledged to the publisher before SIGKILL", n)
+
+	testbroker.Start(t, edgeCfg, "tcp")
+	uplink.up.Store(true)
+	dups := cloud.check(t, n)
+	t.Logf("all %d acknowledged messages upstream in order, %d duplicates (QoS 1)", n, dups)
+}
+
+// TestKill9WithQoS2InFlightDeliversOnce kills an edge gateway while its
+// bridge forwards QoS 2 messages over a live uplink, so that some are
+// between PUBLISH and PUBREC, some between PUBREL and PUBCOMP, and
+// restarts it: the upstream's QoS 2 subscriber gets every message
+// acknowledged to the publisher once, in order.
+func TestKill9WithQoS2InFlightDeliversOnce(t *testing.T) {
+	for _, proto := range []string{"3.1.1", "5"} {
+		t.Run("mqtt"+proto, func(t *testing.T) {
+			dir := t.TempDir()
+			cloud := startCloud(t, dir, 2)
+			edgeCfg := edgeConfig(t, dir, cloud.broker.Addr("tcp"), proto, 2)
+			n := publishUntilKilled(t, testbroker.Start(t, edgeCfg, "tcp"), 2, 1500, 1000)
+			t.Logf("%d messages acknowledged to the publisher before SIGKILL, %d upstream by then", n, cloud.count())
+
+			testbroker.Start(t, edgeCfg, "tcp")
+			if dups := cloud.check(t, n); dups != 0 {
 				t.Fatalf("%d duplicates at QoS 2 across SIGKILL", dups)
 			}
 			t.Logf("all %d acknowledged messages upstream once, in order", n)
