@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -155,9 +154,34 @@ func (w *deadlineWriter) Flush() {
 	w.rc.Flush()
 }
 
-// sockjsPath matches the session requests under the prefix:
-// /{server}/{session}/{transport}.
-var sockjsPath = regexp.MustCompile(`^/([^/.]+)/([^/.]+)/([a-z_]+)$`)
+// sessionPath splits a session request's path under the prefix,
+// /{server}/{session}/{transport}: server and session are non-empty and
+// hold neither '/' nor '.', transport is lower-case letters and '_'.
+func sessionPath(p string) (session, transport string, ok bool) {
+	rest, ok := strings.CutPrefix(p, "/")
+	if !ok {
+		return "", "", false
+	}
+	server, rest, ok := strings.Cut(rest, "/")
+	if !ok || !sessionWord(server) {
+		return "", "", false
+	}
+	session, transport, ok = strings.Cut(rest, "/")
+	if !ok || !sessionWord(session) || transport == "" {
+		return "", "", false
+	}
+	for i := 0; i < len(transport); i++ {
+		if c := transport[i]; (c < 'a' || c > 'z') && c != '_' {
+			return "", "", false
+		}
+	}
+	return session, transport, true
+}
+
+// sessionWord reports whether w can be a server or session id.
+func sessionWord(w string) bool {
+	return w != "" && !strings.ContainsAny(w, "/.")
+}
 
 func newSockJSListener(s *Server, lc Listener) *sockjsListener {
 	prefix := strings.TrimSuffix(lc.Path, "/")
@@ -229,8 +253,8 @@ func (sl *sockjsListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	if m := sockjsPath.FindStringSubmatch(strings.TrimPrefix(r.URL.Path, sl.prefix)); m != nil {
-		id, from := m[2], peer(r)
+	if id, transport, ok := sessionPath(strings.TrimPrefix(r.URL.Path, sl.prefix)); ok {
+		from := peer(r)
 		sl.mu.Lock()
 		owner, known := sl.owners[id]
 		switch {
@@ -238,7 +262,7 @@ func (sl *sockjsListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			sl.mu.Unlock()
 			http.NotFound(w, r)
 			return
-		case !known && m[3] != "xhr_send":
+		case !known && transport != "xhr_send":
 			if max := sl.l.cfg.MaxConnections; max > 0 && len(sl.owners) >= max {
 				sl.mu.Unlock()
 				http.Error(w, "too many sessions", http.StatusServiceUnavailable)
@@ -247,11 +271,11 @@ func (sl *sockjsListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			sl.owners[id] = from
 		}
 		sl.mu.Unlock()
-		if m[3] == "websocket" {
+		if transport == "websocket" {
 			sl.serveWebSocket(w, r, id)
 			return
 		}
-		if receiverTransports[m[3]] {
+		if receiverTransports[transport] {
 			sl.mu.Lock()
 			f := sl.flowLocked(id)
 			sl.mu.Unlock()
