@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -26,7 +25,21 @@ import (
 // bcrypt check costs on a Raspberry Pi, which would make a scraper or a
 // script polling the API a denial of service.
 
-var keyName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// validKeyName reports whether name is 1 to 64 ASCII letters, digits, '-'
+// and '_'.
+func validKeyName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 const hashPrefix = "sha256:"
 
@@ -66,7 +79,7 @@ func keyLine(line string) (name string, sum [sha256.Size]byte, skip bool, err er
 		return "", sum, true, nil
 	}
 	name, h, ok := strings.Cut(line, ":")
-	if !ok || !keyName.MatchString(name) {
+	if !ok || !validKeyName(name) {
 		return "", sum, false, errors.New(`want "NAME:sha256:HEX" with NAME of letters, digits, '-' and '_'`)
 	}
 	raw, err := hex.DecodeString(strings.TrimPrefix(h, hashPrefix))
@@ -98,7 +111,7 @@ func (k *Keys) CheckToken(token string) bool {
 // (mode 0600) when it is missing, and returns its secret, which is shown
 // once and stored nowhere. A key of that name is replaced.
 func CreateKey(path, name string) (secret string, err error) {
-	if !keyName.MatchString(name) {
+	if !validKeyName(name) {
 		return "", fmt.Errorf("key name %q: use 1 to 64 letters, digits, '-' and '_'", name)
 	}
 	var b [32]byte

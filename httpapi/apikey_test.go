@@ -67,3 +67,26 @@ func TestLoadKeysNamesTheBadLine(t *testing.T) {
 		t.Fatalf("err = %v, want it to name line 2", err)
 	}
 }
+
+func TestValidKeyName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"ops", true},
+		{"ci-bot_2", true},
+		{"ABC-xyz_09", true},
+		{strings.Repeat("a", 64), true},
+		{strings.Repeat("a", 65), false},
+		{"", false},
+		{"bad name", false},
+		{"dot.name", false},
+		{"colon:name", false},
+		{"ünicode", false},
+		{"new\nline", false},
+	} {
+		if got := validKeyName(tc.name); got != tc.ok {
+			t.Errorf("validKeyName(%q) = %v, want %v", tc.name, got, tc.ok)
+		}
+	}
+}
