@@ -32,6 +32,7 @@ import (
 	"github.com/mqgate/mqgate/conf"
 	"github.com/mqgate/mqgate/core/auth"
 	"github.com/mqgate/mqgate/gateway"
+	"github.com/mqgate/mqgate/internal/heapsampling"
 )
 
 func main() {
@@ -219,6 +220,9 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	cfg, err := conf.Resolve(*path, os.Environ())
 	if err != nil {
 		return err
+	}
+	if cfg.Debug.PprofAddress != "" {
+		heapsampling.Resume() // off since the program started: see the package
 	}
 	log, level := newLogger(cfg.Log, stderr)
 	g, err := gateway.New(cfg, log)
