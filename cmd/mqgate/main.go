@@ -33,6 +33,7 @@ import (
 	"github.com/mqgate/mqgate/core/auth"
 	"github.com/mqgate/mqgate/gateway"
 	"github.com/mqgate/mqgate/internal/heapsampling"
+	_ "github.com/mqgate/mqgate/internal/mainstack" // before the other initialisers: see the package
 )
 
 func main() {
