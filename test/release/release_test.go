@@ -32,11 +32,6 @@ const (
 	// round trip: the operations issue's 20 MB. Under qemu-user only the
 	// guest's own pages count (guestRSS), not the emulator's.
 	rssBudget = 20_000_000
-	// amd64RSSGuard is the limit for the amd64 binary, which is over the
-	// budget: about 19.3 MiB (20.2 MB), nearly all of it pages of the
-	// executable that its package initialisers and the store's opening
-	// touch (README, Release builds). It guards against regressions.
-	amd64RSSGuard = 21_000_000
 	// qemuReservedVA confines an arm64 guest under qemu-aarch64 to the
 	// first 64 GiB of the emulator's address space, so that its mappings
 	// can be told from the emulator's; a 32-bit guest lives in the first
@@ -117,12 +112,8 @@ storage: {dir: %q}
 		rss = vmRSS(t, p.Pid())
 		t.Logf("RSS of a fresh gateway after one round trip: %.1f MiB (%d bytes)", float64(rss)/(1<<20), rss)
 	}
-	limit, what := int64(rssBudget), "budget"
-	if machine == elf.EM_X86_64 {
-		limit, what = amd64RSSGuard, "amd64 guard"
-	}
-	if rss >= limit {
-		t.Errorf("RSS %d bytes, over the %d byte %s", rss, limit, what)
+	if rss >= rssBudget {
+		t.Errorf("RSS %d bytes, over the %d byte budget", rss, rssBudget)
 	}
 }
 
