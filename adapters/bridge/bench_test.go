@@ -39,10 +39,17 @@ func BenchmarkBacklogDrain(b *testing.B) {
 
 // BenchmarkForwardSyncAlways measures steady-state forwarding with the
 // edge's store on disk with sync always: 16 local producers publish QoS 1
-// messages (each returns once durable in the bridge's session), the
+// or 2 messages (each returns once durable in the bridge's session), the
 // bridge moves them into its outbox (one sync per batch) and forwards
-// them to an in-process upstream.
+// them to an in-process upstream (QoS 2: two synced records per message,
+// its packet id before the PUBLISH and the PUBREC before the PUBREL).
 func BenchmarkForwardSyncAlways(b *testing.B) {
+	for _, qos := range []byte{1, 2} {
+		b.Run("qos="+strconv.Itoa(int(qos)), func(b *testing.B) { forwardSyncAlways(b, qos) })
+	}
+}
+
+func forwardSyncAlways(b *testing.B, qos byte) {
 	st, err := pebble.Open(b.TempDir(), pebble.Options{Sync: pebble.SyncAlways})
 	if err != nil {
 		b.Fatal(err)
@@ -51,7 +58,7 @@ func BenchmarkForwardSyncAlways(b *testing.B) {
 	local, up := newNode(b, "edge", st), newNode(b, "cloud", nil)
 	up.up()
 	got := newSink(b, up.Broker, "cloud-app", "up/#")
-	cfg := testConfig("c", up.addr, "3.1.1", Rule{Direction: "out", Local: "seq/+", Remote: "up/$1", QoS: 1})
+	cfg := testConfig("c", up.addr, "3.1.1", Rule{Direction: "out", Local: "seq/+", Remote: "up/$1", QoS: qos})
 	set := startBridges(b, local.Broker, st, cfg)
 	waitFor(b, 5*time.Second, "the bridge connected", func() bool { return set.bridge("c").Status().Connected })
 	const producers = 16
@@ -65,7 +72,7 @@ func BenchmarkForwardSyncAlways(b *testing.B) {
 			info := core.ClientInfo{Protocol: "test", ClientID: "p" + strconv.Itoa(p)}
 			for i := p; i < b.N; i += producers {
 				m := core.NewMessage("seq/"+strconv.Itoa(p), []byte(strconv.Itoa(i)))
-				m.QoS = 1
+				m.QoS = qos
 				local.Broker.Publish(context.Background(), &info, m)
 			}
 		}()
