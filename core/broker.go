@@ -567,7 +567,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	s.resend = len(s.inflight) > 0
 	s.stamp = req.Retransmit
 	s.maxQueued, s.maxQueuedBytes = req.MaxQueued, req.MaxQueuedBytes
-	s.proto = protoIndex(req.Info.Protocol)
+	s.proto.Store(protoIndex(req.Info.Protocol))
 	if s.refuse.Swap(req.RefuseWhenFull) != req.RefuseWhenFull {
 		if req.RefuseWhenFull {
 			b.refusers.Add(1)
@@ -770,7 +770,7 @@ func (b *Broker) checkedPublish(ctx context.Context, info *ClientInfo, from *ses
 	}
 	m.Origin = Origin{Protocol: info.Protocol, Namespace: info.Namespace, ClientID: info.ClientID}
 	if from != nil {
-		b.msgIn.add(from.proto, m.QoS, 1)
+		b.msgIn.add(from.proto.Load(), m.QoS, 1)
 	} else {
 		b.msgIn.add(protoIndex(info.Protocol), m.QoS, 1)
 	}

@@ -183,7 +183,7 @@ func (c *Client) Settle(tag uint16, o Outcome) bool {
 	if tag == 0 {
 		if o == Rejected {
 			// Pull counted it sent.
-			c.b.msgOut.add(c.s.proto, 0, -1)
+			c.b.msgOut.add(c.s.proto.Load(), 0, -1)
 			c.s.drop(nil, DropRejected)
 		}
 		return o != Requeued
@@ -297,7 +297,7 @@ func (s *session) freeAndUnlock(om *outMsg, sent bool) {
 	qos := om.qos
 	s.freeLocked(om)
 	if sent {
-		s.b.msgOut.add(s.proto, qos, 1)
+		s.b.msgOut.add(s.proto.Load(), qos, 1)
 	}
 	s.unlockNotify()
 }
@@ -464,7 +464,7 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 	}
 	s.mu.Unlock()
 	if sent > 0 {
-		s.b.msgOut.add(s.proto, 0, int64(sent))
+		s.b.msgOut.add(s.proto.Load(), 0, int64(sent))
 	}
 	if len(out) > start {
 		s.b.emitDelivered(&c.Info, out[start:])

@@ -9,7 +9,7 @@ var CountedProtocols = [...]string{"mqtt", "mqtt-sn", "coap", "stomp", "bridge",
 const nProtocols = len(CountedProtocols)
 
 // protoIndex returns p's index in CountedProtocols.
-func protoIndex(p string) uint8 {
+func protoIndex(p string) uint32 {
 	switch p {
 	case "mqtt":
 		return 0
@@ -24,7 +24,7 @@ func protoIndex(p string) uint8 {
 	case "http":
 		return 5
 	}
-	return uint8(nProtocols - 1)
+	return uint32(nProtocols - 1)
 }
 
 // messageCounts counts messages by protocol and QoS. They replace one
@@ -32,7 +32,7 @@ func protoIndex(p string) uint8 {
 // it did, and the totals are summed when read.
 type messageCounts [nProtocols][3]atomic.Int64
 
-func (c *messageCounts) add(proto uint8, qos byte, n int64) {
+func (c *messageCounts) add(proto uint32, qos byte, n int64) {
 	c[proto][min(qos, 2)].Add(n)
 }
 

@@ -32,8 +32,8 @@ type session struct {
 	// broker's); OpenRequest sets them.
 	maxQueued      int
 	maxQueuedBytes int64
-	refuse         atomic.Bool // OpenRequest.RefuseWhenFull; read by publishers without mu
-	proto          uint8       // index of the client's protocol in CountedProtocols
+	refuse         atomic.Bool   // OpenRequest.RefuseWhenFull; read by publishers without mu
+	proto          atomic.Uint32 // index of the client's protocol in CountedProtocols; read without mu
 	inflight       map[uint16]*outMsg
 	order          []*outMsg    // inflight in send order; acked entries are pruned lazily
 	inflightMem    *inflightMem // holder of inflight and order, back to the pool once empty
