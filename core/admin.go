@@ -133,6 +133,7 @@ type StatsSnapshot struct {
 	MessagesDropped  int64
 	BytesReceived    int64
 	BytesSent        int64
+	Bytes            []ByteCount // by protocol
 	PublishDenied    int64
 	SubscribeDenied  int64
 	WillsPublished   int64
@@ -413,7 +414,7 @@ func (b *Broker) Snapshot() StatsSnapshot {
 		Uptime: time.Since(b.started), Sessions: b.SessionCount(), Subscriptions: b.SubscriptionCount(),
 		Retained: b.RetainedCount(), ClientsConnected: st.ClientsConnected.Load(), ClientsMaximum: st.ClientsMaximum.Load(),
 		Connects: st.Connects.Load(), MessagesReceived: st.MessagesReceived.Load(), MessagesSent: st.MessagesSent.Load(), Messages: b.MessageCounts(),
-		MessagesDropped: st.MessagesDropped.Load(), BytesReceived: st.BytesReceived.Load(), BytesSent: st.BytesSent.Load(),
+		MessagesDropped: st.MessagesDropped.Load(), BytesReceived: st.BytesReceived.Load(), BytesSent: st.BytesSent.Load(), Bytes: b.ByteCounts(),
 		PublishDenied: st.PublishDenied.Load(), SubscribeDenied: st.SubscribeDenied.Load(), WillsPublished: st.WillsPublished.Load(),
 	}
 }

@@ -136,8 +136,8 @@ type Stats struct {
 	Connects         atomic.Int64
 	MessagesReceived MessageTotal // the sum of Broker.MessageCounts
 	MessagesSent     MessageTotal
-	BytesReceived    atomic.Int64
-	BytesSent        atomic.Int64
+	BytesReceived    ByteTotal // the sum of Broker.ByteCounts; adapters count through Broker.Traffic
+	BytesSent        ByteTotal
 	MessagesDropped  atomic.Int64
 	PublishDenied    atomic.Int64
 	PublishRefused   atomic.Int64 // a RefuseWhenFull session had no room
@@ -160,8 +160,10 @@ type Broker struct {
 	// when two publishers set one topic at once; taken only with a store.
 	retainMu sync.Mutex
 	stats    Stats
-	// msgIn and msgOut count messages by protocol and QoS (MessageCounts).
-	msgIn, msgOut messageCounts
+	// msgIn and msgOut count messages by protocol and QoS (MessageCounts),
+	// bytesIn and bytesOut bytes by protocol (Traffic).
+	msgIn, msgOut     messageCounts
+	bytesIn, bytesOut [nProtocols]atomic.Int64
 	// refusers counts sessions opened with RefuseWhenFull: while there are
 	// none, a publish does not look for them.
 	refusers atomic.Int32
@@ -199,6 +201,7 @@ func NewBroker(cfg Config) *Broker {
 		started:    time.Now(),
 	}
 	b.stats.MessagesReceived, b.stats.MessagesSent = MessageTotal{&b.msgIn}, MessageTotal{&b.msgOut}
+	b.stats.BytesReceived, b.stats.BytesSent = ByteTotal{&b.bytesIn}, ByteTotal{&b.bytesOut}
 	b.router.SetAvailable(func(s *session) bool { return s.online.Load() })
 	if cfg.SysInterval > 0 {
 		// $SYS client events listen like any other consumer.

@@ -73,3 +73,52 @@ func (b *Broker) MessageCounts() []MessageCount {
 	}
 	return out
 }
+
+// Traffic counts the bytes one protocol's adapter reads from and writes to
+// its clients' connections; Broker.Traffic hands it out. Its counters are
+// the protocol's own, so adapters do not share one.
+type Traffic struct{ in, out *atomic.Int64 }
+
+// Traffic returns the byte counters of protocol (see CountedProtocols).
+func (b *Broker) Traffic(protocol string) Traffic {
+	i := protoIndex(protocol)
+	return Traffic{&b.bytesIn[i], &b.bytesOut[i]}
+}
+
+// Received counts n bytes read.
+func (t Traffic) Received(n int) { t.in.Add(int64(n)) }
+
+// Sent counts n bytes written.
+func (t Traffic) Sent(n int) { t.out.Add(int64(n)) }
+
+// ByteTotal is the sum of the protocols' byte counters, read with Load
+// like the other Stats counters.
+type ByteTotal struct{ c *[nProtocols]atomic.Int64 }
+
+// Load returns the sum.
+func (t ByteTotal) Load() int64 {
+	var n int64
+	for i := range t.c {
+		n += t.c[i].Load()
+	}
+	return n
+}
+
+// ByteCount is the bytes of one protocol.
+type ByteCount struct {
+	Protocol       string
+	Received, Sent int64
+}
+
+// ByteCounts returns the bytes read and written by each protocol's
+// adapter; protocols with none either way are left out.
+func (b *Broker) ByteCounts() []ByteCount {
+	var out []ByteCount
+	for i, p := range CountedProtocols {
+		in, sent := b.bytesIn[i].Load(), b.bytesOut[i].Load()
+		if in != 0 || sent != 0 {
+			out = append(out, ByteCount{Protocol: p, Received: in, Sent: sent})
+		}
+	}
+	return out
+}

@@ -77,8 +77,8 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 		{`mqgate_subscriptions`, 2},
 		{`mqgate_retained_messages`, 0},
 		{`mqgate_authorization_denied_total{action="publish"}`, 0},
-		{`mqgate_bytes_received_total`, -2},
-		{`mqgate_bytes_sent_total`, -2},
+		{`mqgate_bytes_received_total{protocol="mqtt"}`, -2},
+		{`mqgate_bytes_sent_total{protocol="mqtt"}`, -2},
 		// "away" has one message queued, "sub" none.
 		{`mqgate_session_queue_messages_count`, 2},
 		{`mqgate_session_queue_messages_bucket{le="0"}`, 1},

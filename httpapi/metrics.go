@@ -78,8 +78,8 @@ var descs = sync.OnceValue(func() *metricDescs {
 		connMax:       prometheus.NewDesc("mqgate_connections_maximum", "Most connections open at once since start.", nil, nil),
 		msgsIn:        prometheus.NewDesc("mqgate_messages_received_total", "Messages published into mqgate, by clients and producers, by their protocol and the QoS published.", []string{"protocol", "qos"}, nil),
 		msgsOut:       prometheus.NewDesc("mqgate_messages_sent_total", "Messages delivered to clients, by their protocol and the QoS delivered.", []string{"protocol", "qos"}, nil),
-		bytesIn:       prometheus.NewDesc("mqgate_bytes_received_total", "Bytes received from clients.", nil, nil),
-		bytesOut:      prometheus.NewDesc("mqgate_bytes_sent_total", "Bytes sent to clients.", nil, nil),
+		bytesIn:       prometheus.NewDesc("mqgate_bytes_received_total", "Bytes read from clients' connections, by protocol.", []string{"protocol"}, nil),
+		bytesOut:      prometheus.NewDesc("mqgate_bytes_sent_total", "Bytes written to clients' connections, by protocol.", []string{"protocol"}, nil),
 		dropped:       prometheus.NewDesc("mqgate_messages_dropped_total", "Messages a session lost, by reason.", []string{"reason"}, nil),
 		droppedAll:    prometheus.NewDesc("mqgate_messages_dropped_all_total", "Messages dropped, every reason together (the $SYS figure).", nil, nil),
 		denied:        prometheus.NewDesc("mqgate_authorization_denied_total", "Publishes and subscriptions refused by authorization.", []string{"action"}, nil),
@@ -169,8 +169,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(d.msgsIn, float64(m.Received), m.Protocol, q)
 		counter(d.msgsOut, float64(m.Sent), m.Protocol, q)
 	}
-	counter(d.bytesIn, float64(s.BytesReceived))
-	counter(d.bytesOut, float64(s.BytesSent))
+	for _, b := range s.Bytes {
+		counter(d.bytesIn, float64(b.Received), b.Protocol)
+		counter(d.bytesOut, float64(b.Sent), b.Protocol)
+	}
 	counter(d.droppedAll, float64(s.MessagesDropped))
 	counter(d.denied, float64(s.PublishDenied), "publish")
 	counter(d.denied, float64(s.SubscribeDenied), "subscribe")

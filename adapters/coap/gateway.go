@@ -52,9 +52,10 @@ type Gateway struct {
 }
 
 type listener struct {
-	cfg  Listener
-	udp  *net.UDPConn
-	dtls *dtlsconf.Listener
+	cfg   Listener
+	udp   *net.UDPConn
+	dtls  *dtlsconf.Listener
+	bytes core.Traffic // the datagrams' bytes, counted by the core as CoAP's
 }
 
 // peer is where a client's datagrams come from and its replies go: a UDP
@@ -70,11 +71,14 @@ type peer struct {
 func (p *peer) key() string { return p.l.cfg.Name + "|" + p.addr.String() }
 
 func (p *peer) write(b []byte) error {
+	var n int
+	var err error
 	if p.conn != nil {
-		_, err := p.conn.Write(b)
-		return err
+		n, err = p.conn.Write(b)
+	} else {
+		n, err = p.l.udp.WriteToUDPAddrPort(b, p.addr)
 	}
-	_, err := p.l.udp.WriteToUDPAddrPort(b, p.addr)
+	p.l.bytes.Sent(n)
 	return err
 }
 
@@ -141,7 +145,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 }
 
 func (g *Gateway) open(ctx context.Context, lc Listener) (*listener, error) {
-	l := &listener{cfg: lc}
+	l := &listener{cfg: lc, bytes: g.broker.Traffic("coap")}
 	switch lc.Type {
 	case "udp", "":
 		var lcfg net.ListenConfig

@@ -82,6 +82,7 @@ func (g *Gateway) rst(p peer, typ byte, mid uint16) {
 
 // datagram handles one datagram from p; r is the reader's scratch.
 func (g *Gateway) datagram(p peer, b []byte, r *request) {
+	p.l.bytes.Received(len(b))
 	now := time.Now()
 	if len(b) > g.cfg.MaxMessageSize {
 		g.stats.TooLarge.Add(1)

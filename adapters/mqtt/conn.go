@@ -729,7 +729,7 @@ func (c *conn) filledRaw(n int, e syscall.Errno, now time.Time) error {
 // returns the read's error.
 func (c *conn) filled(n int, err error, now time.Time) error {
 	c.rbuf = c.rbuf[:len(c.rbuf)+n]
-	c.srv.broker.Stats().BytesReceived.Add(int64(n))
+	c.srv.bytes.Received(n)
 	if n > 0 {
 		if now.IsZero() {
 			now = time.Now()
@@ -1212,7 +1212,6 @@ func (c *conn) writeLoop(w *writer) {
 // pull.
 func (c *conn) flush(w *writer) {
 	timeout := c.srv.cfg.WriteTimeout
-	stats := c.srv.broker.Stats()
 	for !c.broken.Load() {
 		if len(w.buf) == 0 && !c.fillWriter(w) {
 			return
@@ -1224,7 +1223,7 @@ func (c *conn) flush(w *writer) {
 			w.deadlineSet = now
 		}
 		n, err := c.write(w.buf)
-		stats.BytesSent.Add(int64(n))
+		c.srv.bytes.Sent(n)
 		w.buf = w.buf[:0]
 		if err != nil {
 			c.broken.Store(true)
@@ -1295,7 +1294,7 @@ func (c *conn) writeInline() int {
 		deliveries = len(w.ds)
 		full := deliveries >= 64
 		n := c.tryWrite(w.buf)
-		c.srv.broker.Stats().BytesSent.Add(int64(n))
+		c.srv.bytes.Sent(n)
 		if rest := copy(w.buf, w.buf[n:]); rest > 0 || full {
 			w.buf = w.buf[:rest]
 			c.tc.Go(func() { c.writeLoop(w) })

@@ -304,7 +304,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		client.Disconnect(core.DisconnectWithWill, "CONNACK could not be written")
 		return fmt.Errorf("write CONNACK: %w", err)
 	}
-	b.Stats().BytesSent.Add(int64(len(buf)))
+	c.srv.bytes.Sent(len(buf))
 	// Deliveries of a resumed session follow the CONNACK: the core has
 	// already notified, and run starts the writer once ready.
 	return nil

@@ -63,6 +63,7 @@ type Server struct {
 	broker *core.Broker
 	log    *slog.Logger
 	ns     *netserve.Server // listeners, poller, workers and connections
+	bytes  core.Traffic     // the bytes MQTT connections read and write
 }
 
 // listener is the MQTT side of one of the Server's listeners.
@@ -94,7 +95,7 @@ func New(cfg Config, b *core.Broker) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, broker: b, log: cfg.Logger}
+	s := &Server{cfg: cfg, broker: b, log: cfg.Logger, bytes: b.Traffic("mqtt")}
 	nc := netserve.Config{
 		WebSocket: netserve.WebSocket{
 			Path: "/mqtt",

@@ -109,7 +109,7 @@ func (c *client) sendPacket(p *packet.Packet) {
 
 func (c *client) write(b []byte) {
 	n, err := c.peer.write(b)
-	c.g.broker.Stats().BytesSent.Add(int64(n))
+	c.g.broker.Traffic("mqtt-sn").Sent(n)
 	if err != nil {
 		c.g.log.Debug("mqtt-sn write failed", "client", c.id, "err", err)
 	}
@@ -117,7 +117,7 @@ func (c *client) write(b []byte) {
 
 // datagram handles one datagram from p.
 func (g *Gateway) datagram(l *listener, p peer, b []byte) {
-	g.broker.Stats().BytesReceived.Add(int64(len(b)))
+	g.broker.Traffic("mqtt-sn").Received(len(b))
 	var fw packet.Forward
 	inner, wrapped, err := packet.Unwrap(b, &fw)
 	if err != nil || len(inner) > g.cfg.MaxMessageSize {

@@ -308,6 +308,7 @@ func (c *conn) read(d time.Duration) error {
 	}
 	n, err := c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
 	c.rbuf = c.rbuf[:len(c.rbuf)+n]
+	c.srv.bytes.Received(n)
 	if err != nil && n == 0 {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {

@@ -99,6 +99,7 @@ func (c *conn) readRaw() error {
 		return io.EOF
 	}
 	c.rbuf = c.rbuf[:len(c.rbuf)+n]
+	c.srv.bytes.Received(n)
 	c.lastIn = time.Now()
 	return nil
 }

@@ -93,6 +93,7 @@ type Server struct {
 	first  frame.Limits // for the CONNECT frame, before authentication
 	sockjs []*sockjsListener
 	wsCfg  netserve.WebSocket // how STOMP's WebSocket endpoints upgrade
+	bytes  core.Traffic       // the bytes STOMP connections read and write
 }
 
 type listener struct {
@@ -136,7 +137,7 @@ func New(cfg Config, b *core.Broker) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, broker: b, log: cfg.Logger}
+	s := &Server{bytes: b.Traffic("stomp"), cfg: cfg, broker: b, log: cfg.Logger}
 	s.limits = frame.Limits{MaxLine: cfg.MaxHeaderLength, MaxHeaders: cfg.MaxHeaders, MaxBody: cfg.MaxBodySize}
 	// Before authentication a frame is a CONNECT: no body, few headers.
 	s.first = frame.Limits{MaxLine: min(cfg.MaxHeaderLength, 4096), MaxHeaders: min(cfg.MaxHeaders, 32), MaxBody: 0}

@@ -116,7 +116,9 @@ func (c *conn) writeAll() (closing bool, err error) {
 	}
 	if !wrote && c.beatDue.Load() && !closing {
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-		if _, err := c.nc.Write([]byte{'\n'}); err != nil {
+		n, err := c.nc.Write([]byte{'\n'})
+		c.srv.bytes.Sent(n)
+		if err != nil {
 			return closing, err
 		}
 		wrote = true
@@ -190,12 +192,15 @@ func (c *conn) outstandingLocked(key string) int {
 // WebSocket clients expect).
 func (c *conn) writeFrames(buf []byte, ends []int) error {
 	if !c.ws {
-		_, err := c.nc.Write(buf)
+		n, err := c.nc.Write(buf)
+		c.srv.bytes.Sent(n)
 		return err
 	}
 	start := 0
 	for _, end := range ends {
-		if _, err := c.nc.Write(buf[start:end]); err != nil {
+		n, err := c.nc.Write(buf[start:end])
+		c.srv.bytes.Sent(n)
+		if err != nil {
 			return err
 		}
 		start = end
