@@ -37,7 +37,8 @@ import (
 // therefore stays, and the guard bounds what it costs before the proof:
 //
 //   - only a well-formed opening ClientHello (epoch 0, message_seq 0, no
-//     cookie) from an unknown address reaches pion; anything else from an
+//     cookie) opens a handshake in pion: from an unknown address, or with
+//     a new client random from a known one (below); anything else from an
 //     unknown address is dropped and counted;
 //   - a handshake is pending until its peer echoes the cookie pion sent
 //     (the guard reads it from pion's HelloVerifyRequest on the way out);
@@ -59,6 +60,19 @@ import (
 // Connection ID in the record, so a client whose address changes keeps
 // its session (pion moves the peer's address only for an authenticated
 // record).
+//
+// A client that lost its state (it rebooted) and comes back from the same
+// address and port opens a new handshake there (RFC 6347 4.2.8): an
+// opening ClientHello with a new client random from the address of a
+// proven peer starts a pending successor beside it, under the same bounds
+// as any pending handshake. While the successor is pending, datagrams
+// whose first record is at epoch 0 go to it and everything else to the
+// old association, which goes on serving. Only when the successor's peer
+// echoes pion's cookie, which proves it receives at the address, does it
+// take the address over and the old association close, so its gateway
+// forgets the old client. A forged hello gets no further than a pending
+// successor; a newer hello with another random replaces a pending one, so
+// a forgery cannot hold the address against the real client either.
 
 // DefaultMaxHandshakes bounds the pending handshakes of a listener unless
 // configured otherwise.
@@ -95,6 +109,7 @@ type Stats struct {
 	Refused   atomic.Int64 // ClientHellos refused: the accept queue was full
 	Overflow  atomic.Int64 // datagrams dropped because a peer's queue was full
 	PeakPeers atomic.Int64 // the most peers (pending or proven) held at once
+	Reboots   atomic.Int64 // associations replaced by a proven new handshake from their address
 }
 
 // Listener is a DTLS listener: pion's, over the guard.
@@ -280,31 +295,69 @@ func (g *guard) route(from netip.AddrPort, b []byte) *peer {
 		}
 	}
 	if p == nil {
-		p = g.byAddr[from]
-	}
-	if p != nil {
+		if p = g.byAddr[from]; p == nil {
+			random, ok := openingHello(b)
+			if !ok {
+				g.stats.Dropped.Add(1)
+				return nil
+			}
+			return g.admitLocked(from, random, nil)
+		}
 		if !plaintextAllowed(b, g.cidLen) {
 			g.stats.Dropped.Add(1)
 			return nil
 		}
-		if p.elem != nil && p.cookie != nil {
-			if c, ok := helloCookie(b); ok && len(c) > 0 && bytes.Equal(c, p.cookie) {
-				g.provenLocked(p)
-			}
+		if random, ok := openingHello(b); ok {
+			p = g.helloLocked(p, from, random)
+		} else if p.next != nil && firstEpoch(b) == 0 {
+			// [RFC6347 4.2.8] the old association's records are
+			// encrypted; the new handshake's are not yet.
+			p = p.next
 		}
-		return p
-	}
-	if !openingHello(b) {
+		if p == nil {
+			return nil
+		}
+	} else if !plaintextAllowed(b, g.cidLen) {
 		g.stats.Dropped.Add(1)
 		return nil
 	}
-	return g.admitLocked(from)
+	if p.elem != nil && p.cookie != nil {
+		if c, ok := helloCookie(b); ok && len(c) > 0 && bytes.Equal(c, p.cookie) {
+			g.provenLocked(p)
+		}
+	}
+	return p
 }
 
-// admitLocked makes a pending peer for an opening ClientHello from an
-// unknown address, closing pending handshakes beyond the bounds. g.mu is
-// held.
-func (g *guard) admitLocked(from netip.AddrPort) *peer {
+// helloLocked routes an opening ClientHello from the address of a known
+// peer cur: a copy of a pending or proven handshake's hello goes to it, as
+// a retransmission pion answers; a new one replaces the address's pending
+// handshake or, beside a proven association, opens its successor (RFC
+// 6347 4.2.8). g.mu is held.
+func (g *guard) helloLocked(cur *peer, from netip.AddrPort, random [32]byte) *peer {
+	pending := cur.next
+	if cur.elem != nil {
+		pending = cur
+	}
+	switch {
+	case random == cur.random:
+		return cur
+	case pending != nil && random == pending.random:
+		return pending
+	}
+	if pending != nil {
+		g.evictLocked(pending)
+		if pending == cur {
+			return g.admitLocked(from, random, nil)
+		}
+	}
+	return g.admitLocked(from, random, cur)
+}
+
+// admitLocked makes a pending peer for an opening ClientHello, closing
+// pending handshakes beyond the bounds: the peer of an unknown address, or
+// the successor of prev, the proven association at from. g.mu is held.
+func (g *guard) admitLocked(from netip.AddrPort, random [32]byte, prev *peer) *peer {
 	now := time.Now()
 	for e := g.pending.Front(); e != nil; e = g.pending.Front() {
 		old := e.Value.(*peer)
@@ -324,8 +377,17 @@ func (g *guard) admitLocked(from netip.AddrPort) *peer {
 		g.stats.Refused.Add(1)
 		return nil
 	}
+	if prev != nil {
+		if _, live := g.peers[prev]; !live {
+			// Closed for a newer pending one of the bounds above, if any.
+			prev = nil
+		}
+	}
+	if prev == nil && g.byAddr[from] != nil {
+		return nil
+	}
 	p := &peer{
-		g: g, addr: from, cur: from, opened: now,
+		g: g, addr: from, cur: from, opened: now, random: random,
 		inbox:    make(chan datagram, peerQueue),
 		done:     make(chan struct{}),
 		deadline: deadline.New(),
@@ -346,7 +408,11 @@ func (g *guard) admitLocked(from netip.AddrPort) *peer {
 	p.unproven = true
 	g.unproven++
 	g.peers[p] = struct{}{}
-	g.byAddr[from] = p
+	if prev != nil {
+		prev.next, p.prev = p, prev
+	} else {
+		g.byAddr[from] = p
+	}
 	g.stats.Hellos.Add(1)
 	if n := int64(len(g.peers)); n > g.stats.PeakPeers.Load() {
 		g.stats.PeakPeers.Store(n)
@@ -399,11 +465,21 @@ func (g *guard) settleLocked(p *peer) {
 	}
 }
 
-// provenLocked takes a peer off the pending list. g.mu is held.
+// provenLocked takes a peer off the pending list. A successor takes its
+// address over from the association it replaces, which is closed: pion
+// ends it and its gateway forgets the client (RFC 6347 4.2.8). g.mu is
+// held.
 func (g *guard) provenLocked(p *peer) {
 	g.unpendLocked(p)
 	g.settleLocked(p)
 	g.stats.Proven.Add(1)
+	if old := p.prev; old != nil {
+		old.next, p.prev = nil, nil
+		g.removeLocked(old)
+		g.byAddr[p.cur] = p
+		old.closeQueue()
+		g.stats.Reboots.Add(1)
+	}
 }
 
 // removeLocked forgets a peer. g.mu is held.
@@ -417,11 +493,25 @@ func (g *guard) removeLocked(p *peer) {
 		// pion never saw it: nothing of it remains to close.
 		g.settleLocked(p)
 	}
-	if g.byAddr[p.cur] == p {
-		delete(g.byAddr, p.cur)
+	if prev := p.prev; prev != nil {
+		prev.next, p.prev = nil, nil
 	}
+	g.leaveAddrLocked(p)
 	if p.cid != "" && g.byCID[p.cid] == p {
 		delete(g.byCID, p.cid)
+	}
+}
+
+// leaveAddrLocked takes p off its address, which passes to its pending
+// successor if it has one. g.mu is held.
+func (g *guard) leaveAddrLocked(p *peer) {
+	if g.byAddr[p.cur] != p {
+		return
+	}
+	delete(g.byAddr, p.cur)
+	if s := p.next; s != nil {
+		p.next, s.prev = nil, nil
+		g.byAddr[s.cur] = s
 	}
 }
 
@@ -447,8 +537,13 @@ type peer struct {
 	ipElem *list.Element  // on g.pendingIP[addr.Addr()] likewise
 	// accepted once pion's listener took it
 	accepted bool
-	cookie   []byte // pion's HelloVerifyRequest cookie
-	cid      string // the Connection ID pion handed out
+	cookie   []byte   // pion's HelloVerifyRequest cookie
+	random   [32]byte // the client random of the ClientHello that opened it
+	cid      string   // the Connection ID pion handed out
+	// next is the pending handshake that would replace this proven
+	// association at its address, prev the association a pending one
+	// would replace (RFC 6347 4.2.8).
+	next, prev *peer
 	// unproven until the cookie echo or until pion closes the connection,
 	// evicted or not.
 	unproven bool
@@ -500,9 +595,7 @@ func (p *peer) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 	if to != p.cur {
 		if _, live := g.peers[p]; live {
-			if g.byAddr[p.cur] == p {
-				delete(g.byAddr, p.cur)
-			}
+			g.leaveAddrLocked(p)
 			if g.byAddr[to] == nil {
 				g.byAddr[to] = p
 			}
@@ -541,15 +634,28 @@ func (p *peer) SetReadDeadline(t time.Time) error {
 func (p *peer) SetWriteDeadline(time.Time) error { return nil }
 
 // openingHello accepts a datagram whose first record is an unfragmented
-// ClientHello at epoch 0 with message_seq 0 and no cookie: the only
-// datagram that may open a handshake in pion.
-func openingHello(b []byte) bool {
+// ClientHello at epoch 0 with message_seq 0 and no cookie, the only
+// datagram that may open a handshake in pion, and returns its client
+// random.
+func openingHello(b []byte) (random [32]byte, ok bool) {
 	body, seq, ok := firstHandshake(b, handshake.TypeClientHello)
 	if !ok || seq != 0 {
-		return false
+		return random, false
 	}
 	c, ok := clientHelloCookie(body)
-	return ok && len(c) == 0
+	if !ok || len(c) != 0 {
+		return random, false
+	}
+	copy(random[:], body[2:]) // clientHelloCookie checked the length
+	return random, true
+}
+
+// firstEpoch is the epoch of the datagram's first record, or -1.
+func firstEpoch(b []byte) int {
+	if len(b) < recordlayer.FixedHeaderSize {
+		return -1
+	}
+	return int(binary.BigEndian.Uint16(b[3:5]))
 }
 
 // helloCookie is the cookie of a ClientHello that starts the datagram.

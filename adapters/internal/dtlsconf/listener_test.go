@@ -38,8 +38,8 @@ func pskClient(extra ...dtls.ClientOption) []dtls.ClientOption {
 }
 
 // echoServer accepts associations on ln and echoes what each reads, until
-// the test ends.
-func echoServer(t *testing.T, ln *Listener) {
+// the test ends. It returns how many associations are open.
+func echoServer(t *testing.T, ln *Listener) (open func() int) {
 	t.Helper()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -88,6 +88,11 @@ func echoServer(t *testing.T, ln *Listener) {
 		mu.Unlock()
 		wg.Wait()
 	})
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns)
+	}
 }
 
 func listen(t *testing.T, d *DTLS) *Listener {
@@ -180,7 +185,7 @@ func TestConnectionIDKeepsTheSessionAcrossARebinding(t *testing.T) {
 func clientHello(t *testing.T) []byte {
 	t.Helper()
 	h := dtlstest.ClientHello(t, pskClient()...)
-	if !openingHello(h) {
+	if _, ok := openingHello(h); !ok {
 		t.Fatalf("the captured datagram is no opening ClientHello: %x", h)
 	}
 	return h
@@ -258,7 +263,7 @@ func TestOnlyAnOpeningClientHelloOpensAHandshake(t *testing.T) {
 		{"a hello at epoch 1", append(append([]byte{}, hello[:3]...), append([]byte{0, 1}, hello[5:]...)...), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := openingHello(tt.b); got != tt.ok {
+			if _, got := openingHello(tt.b); got != tt.ok {
 				t.Fatalf("openingHello = %v, want %v", got, tt.ok)
 			}
 		})
@@ -315,6 +320,137 @@ func TestPlaintextAllowedOnlyForHandshakeAlertAndChangeCipherSpecAtEpochZero(t *
 		t.Run(tt.name, func(t *testing.T) {
 			if got := plaintextAllowed(tt.b, cidSize); got != tt.ok {
 				t.Fatalf("plaintextAllowed = %v, want %v", got, tt.ok)
+			}
+		})
+	}
+}
+
+// rebootedSocket closes pc, as a device that loses its DTLS state without
+// a close_notify, and binds a new socket to the same address and port.
+func rebootedSocket(t *testing.T, pc *net.UDPConn) *net.UDPConn {
+	t.Helper()
+	addr := pc.LocalAddr().(*net.UDPAddr)
+	pc.Close()
+	s, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		t.Fatalf("rebinding %s: %v", addr, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestRebootedClientReplacesItsAssociation: a client that loses its state
+// and handshakes again from the same address and port is served at once,
+// not after its old association times out, and the old association is
+// closed (RFC 6347 4.2.8); a forged hello pending at the address does not
+// hold it against the client.
+func TestRebootedClientReplacesItsAssociation(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		cid    bool
+		forged bool
+	}{
+		{"without connection ids", false, false},
+		{"with connection ids", true, false},
+		{"after a forged hello from the address", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := Listen("127.0.0.1:0", pskServer(), ListenConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			open := echoServer(t, ln)
+			var opts []dtls.ClientOption
+			if tt.cid {
+				opts = append(opts, dtls.WithConnectionIDGenerator(dtls.OnlySendCIDGenerator()))
+			}
+			pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := dial(t, pc, ln, opts...)
+			if err := echo(t, old, "before the reboot"); err != nil {
+				t.Fatal(err)
+			}
+			pc = rebootedSocket(t, pc)
+			if tt.forged {
+				// Someone else's hello, sent from the client's address.
+				if _, err := pc.WriteTo(clientHello(t), ln.Addr()); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, "the forged hello pending", func() bool { pending, _ := ln.Peers(); return pending == 1 })
+				// Its HelloVerifyRequest came before the device was up.
+				pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, _, err := pc.ReadFrom(make([]byte, 1500)); err != nil {
+					t.Fatalf("the forged hello's HelloVerifyRequest: %v", err)
+				}
+				pc.SetReadDeadline(time.Time{})
+			}
+			dc := dial(t, pc, ln, opts...)
+			if err := echo(t, dc, "after the reboot"); err != nil {
+				t.Fatal(err)
+			}
+			st := ln.Stats()
+			if n := st.Reboots.Load(); n != 1 {
+				t.Fatalf("%d reboots counted, want 1", n)
+			}
+			if pending, all := ln.Peers(); pending != 0 || all != 1 {
+				t.Fatalf("%d pending of %d peers after the reboot, want the one proven", pending, all)
+			}
+			waitFor(t, "the old association closed", func() bool { return open() == 1 })
+			if err := echo(t, dc, "still served"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestForgedHelloLeavesTheAssociationAlone: an opening ClientHello sent
+// from an established client's address opens only a pending handshake;
+// the association goes on serving and is not replaced.
+func TestForgedHelloLeavesTheAssociationAlone(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cid  bool
+	}{
+		{"without connection ids", false},
+		{"with connection ids", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := Listen("127.0.0.1:0", pskServer(), ListenConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			echoServer(t, ln)
+			var opts []dtls.ClientOption
+			if tt.cid {
+				opts = append(opts, dtls.WithConnectionIDGenerator(dtls.OnlySendCIDGenerator()))
+			}
+			pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dc := dial(t, pc, ln, opts...)
+			if err := echo(t, dc, "before"); err != nil {
+				t.Fatal(err)
+			}
+			forged := clientHello(t)
+			for i := range 3 {
+				// The client gets pion's HelloVerifyRequest and ignores it.
+				if _, err := pc.WriteTo(forged, ln.Addr()); err != nil {
+					t.Fatal(err)
+				}
+				if err := echo(t, dc, fmt.Sprintf("beside forged hello %d", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, "the forged hello pending", func() bool { pending, all := ln.Peers(); return pending == 1 && all == 2 })
+			st := ln.Stats()
+			if st.Reboots.Load() != 0 || st.Hellos.Load() != 2 {
+				t.Fatalf("%d reboots and %d hellos, want none and the client's and the forgery's", st.Reboots.Load(), st.Hellos.Load())
+			}
+			if err := echo(t, dc, "after"); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
