@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/mqgate/mqgate/core"
@@ -67,8 +68,8 @@ type Listener struct {
 // Server is the operations HTTP handler.
 type Server struct {
 	cfg  Config
-	mux  *http.ServeMux
-	keys atomic.Pointer[Keys] // nil: no credentials needed
+	mux  func() *http.ServeMux // the routes, registered on the first request
+	keys atomic.Pointer[Keys]  // nil: no credentials needed
 }
 
 // route is one endpoint. path is as the OpenAPI document writes it; rest
@@ -114,8 +115,17 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg}
 	s.keys.Store(cfg.Keys)
+	s.mux = sync.OnceValue(s.newMux)
+	return s
+}
+
+// newMux registers the endpoints. A ServeMux checks each pattern and
+// notes where it was registered from, work the server does when it is
+// first asked for something rather than for a gateway nobody queries.
+func (s *Server) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
 	for _, rt := range routes {
 		pattern := rt.path
 		if rt.rest {
@@ -125,14 +135,14 @@ func New(cfg Config) *Server {
 		if !rt.public {
 			h = s.authenticate(h)
 		}
-		s.mux.Handle(rt.method+" "+pattern, h)
+		mux.Handle(rt.method+" "+pattern, h)
 	}
-	s.mux.Handle("GET /dashboard/", dashboard())
-	s.mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
-	s.mux.Handle("/", s.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /dashboard/", dashboard())
+	mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
+	mux.Handle("/", s.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})))
-	return s
+	return mux
 }
 
 // SetKeys replaces the API keys, as when the key file is reloaded; the
@@ -148,14 +158,14 @@ func (s *Server) SetKeys(k *Keys) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A method the path does not have gets the mux's 405 with Allow, as
 	// plain text; the API answers JSON.
-	if _, pattern := s.mux.Handler(r); pattern == "/" {
+	if _, pattern := s.mux().Handler(r); pattern == "/" {
 		if allow := s.allowed(r); allow != "" {
 			w.Header().Set("Allow", allow)
 			writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+allow)
 			return
 		}
 	}
-	s.mux.ServeHTTP(w, r)
+	s.mux().ServeHTTP(w, r)
 }
 
 // allowed lists the methods the path of r has, "" for none.
@@ -164,7 +174,7 @@ func (s *Server) allowed(r *http.Request) string {
 	for _, m := range []string{"GET", "POST", "DELETE"} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, p := s.mux.Handler(probe); p != "" && p != "/" {
+		if _, p := s.mux().Handler(probe); p != "" && p != "/" {
 			ms = append(ms, m)
 		}
 	}
