@@ -297,7 +297,7 @@ func (br *Bridge) Kick(c core.Code) {
 }
 
 func (br *Bridge) start(ctx context.Context) error {
-	ob, err := openOutbox(br.st, br.cfg.Name, br.cfg.OutboxMax, br.cfg.OutboxBytes, !br.cfg.DropNewest, br.cfg.Refuse)
+	ob, err := openOutbox(br.st, br.cfg.Name, br.cfg.OutboxMax, br.cfg.OutboxBytes, !br.cfg.DropNewest, br.cfg.Refuse, br.log)
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
@@ -961,8 +961,11 @@ type Status struct {
 	QueuedBytes   int64   `json:"queued_bytes"`
 	OldestSeconds float64 `json:"oldest_age_seconds"`
 	Dropped       int64   `json:"dropped"`
-	Reconnects    int64   `json:"reconnects"`
-	LastError     string  `json:"last_error,omitempty"`
+	// Quarantined counts outbox records the store could not read: each
+	// was logged and taken out of the outbox (checklist #3).
+	Quarantined int64  `json:"quarantined"`
+	Reconnects  int64  `json:"reconnects"`
+	LastError   string `json:"last_error,omitempty"`
 }
 
 // ErrNoBridge is SetEnabled's error for a name no bridge has.
@@ -1006,7 +1009,7 @@ func (br *Bridge) Status() Status {
 	defer br.mu.Unlock()
 	return Status{
 		Connected: br.up != nil, Address: br.addr, Queued: s.Count, QueuedBytes: s.Bytes,
-		OldestSeconds: s.OldestAge.Seconds(), Dropped: s.Drops + br.sessionDrops.Load(), Reconnects: br.reconnects, LastError: br.lastErr,
+		OldestSeconds: s.OldestAge.Seconds(), Dropped: s.Drops + br.sessionDrops.Load(), Quarantined: s.Quarantined, Reconnects: br.reconnects, LastError: br.lastErr,
 	}
 }
 

@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"errors"
+	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -21,12 +23,15 @@ type outbox struct {
 	dropOld  bool
 	refuse   bool // a full outbox refuses (errOutboxFull) rather than drops
 	opened   time.Time
+	log      *slog.Logger
 
 	mu    sync.Mutex
 	ents  []entryInfo // in Seq order; deleted ones stay until they reach the front
 	count int
 	bytes int64
 	drops int64
+	// quarantined counts records the store could not read (storeRead).
+	quarantined int64
 	// Acknowledged entries leave the store in batches, by DeleteUpTo below
 	// the oldest entry still waiting: deleting them one by one costs a
 	// store (the memory one above all) far more. Until then peek skips
@@ -66,13 +71,15 @@ func msgSize(m *store.Message) int32 {
 	return int32(n)
 }
 
-// openOutbox loads the accounting of what the store already holds.
-func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropOld, refuse bool) (*outbox, error) {
+// openOutbox loads the accounting of what the store already holds; a
+// record the store cannot read is quarantined (storeRead), not a reason
+// to leave the bridge, and so the gateway, unstarted.
+func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropOld, refuse bool, log *slog.Logger) (*outbox, error) {
 	o := &outbox{st: st, name: name, maxCount: maxCount, maxBytes: maxBytes, dropOld: dropOld && !refuse, refuse: refuse,
-		opened: time.Now(), space: make(chan struct{}, 1)}
+		opened: time.Now(), log: log, space: make(chan struct{}, 1)}
 	from := uint64(0)
 	for {
-		es, err := st.Outbox().Peek(name, from, 1024)
+		es, err := o.storeRead(from, 1024)
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +231,7 @@ func (o *outbox) countDrop() {
 // to peek from next; no entries means none are left.
 func (o *outbox) peek(from uint64, max int) ([]store.OutboxEntry, uint64, error) {
 	for {
-		es, err := o.st.Outbox().Peek(o.name, from, max)
+		es, err := o.storeRead(from, max)
 		if err != nil || len(es) == 0 {
 			return nil, from, err
 		}
@@ -246,18 +253,80 @@ func (o *outbox) peek(from uint64, max int) ([]store.OutboxEntry, uint64, error)
 
 // outboxStats is the outbox's state for the bridge's status.
 type outboxStats struct {
-	Count     int
-	Bytes     int64
-	Drops     int64
-	OldestAge time.Duration
+	Count       int
+	Bytes       int64
+	Drops       int64
+	Quarantined int64
+	OldestAge   time.Duration
 }
 
 func (o *outbox) stats() outboxStats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s := outboxStats{Count: o.count, Bytes: o.bytes, Drops: o.drops}
+	s := outboxStats{Count: o.count, Bytes: o.bytes, Drops: o.drops, Quarantined: o.quarantined}
 	if o.count > 0 {
 		s.OldestAge = time.Since(o.opened) - time.Duration(o.frontLocked().at)
 	}
 	return s
+}
+
+// storeRead peeks the store's outbox. A record that fails to decode (a
+// power cut in the middle of its write, a damaged disk) makes every read
+// over it fail: rather than stall the bridge behind it forever, or keep
+// the gateway from starting, storeRead finds that one record, logs it,
+// deletes it and counts it quarantined (checklist #3). A read that fails
+// for any other reason (no single record to blame) returns its error.
+func (o *outbox) storeRead(from uint64, max int) ([]store.OutboxEntry, error) {
+	last, tried := uint64(0), false
+	for {
+		es, err := o.st.Outbox().Peek(o.name, from, max)
+		if err == nil {
+			return es, nil
+		}
+		bad, ok := o.unreadable(from)
+		if !ok || tried && bad == last {
+			return nil, err // the record would not go
+		}
+		if derr := o.st.Outbox().Delete(o.name, bad); derr != nil {
+			return nil, err
+		}
+		last, tried = bad, true
+		o.log.Error("bridge outbox record unreadable: taken out of the outbox, its message is lost", "seq", bad, "err", err)
+		o.mu.Lock()
+		o.goneLocked(bad)
+		o.quarantined++
+		o.mu.Unlock()
+	}
+}
+
+// unreadable finds the first record from from on that the store cannot
+// read. Reading one record from x on fails exactly when that record is
+// the first at or after x: so after the readable ones, a bisection finds
+// it. It reports false when every record reads.
+func (o *outbox) unreadable(from uint64) (uint64, bool) {
+	p := o.st.Outbox()
+	for {
+		es, err := p.Peek(o.name, from, 1)
+		if err != nil {
+			break
+		}
+		if len(es) == 0 {
+			return 0, false
+		}
+		from = es[0].Seq + 1
+	}
+	// Reading from lo fails, from hi does not.
+	lo, hi := from, uint64(math.MaxUint64)
+	if _, err := p.Peek(o.name, hi, 1); err != nil {
+		return 0, false
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if _, err := p.Peek(o.name, mid, 1); err != nil {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, true
 }

@@ -11,7 +11,7 @@ import (
 
 func TestPoisonStrikes(t *testing.T) {
 	st := memory.New()
-	ob, _ := openOutbox(st, "b", 100, 1<<20, true, false)
+	ob, _ := openOutbox(st, "b", 100, 1<<20, true, false, slog.New(slog.DiscardHandler))
 	for range 3 {
 		ob.append(&store.Message{Topic: "t", QoS: 1})
 	}
