@@ -149,7 +149,10 @@ func (g *Gateway) resolve(p peer, q *params) (*client, byte, string) {
 	if c != nil {
 		c.mu.Lock()
 		if !c.gone && c.kicked.Load() == 0 {
-			sameAddr := c.peer.key() == p.key()
+			// A new DTLS association from the same address is a new peer:
+			// its device handshook again (RFC 6347 4.2.8), and replies
+			// must not go to the old association.
+			sameAddr := c.peer.key() == p.key() && c.peer.conn == p.conn
 			if sameAddr && !q.hasUser && !q.hasPassword || c.sameCredentials(q) && c.samePeerKind(p) {
 				if !sameAddr {
 					g.rebindLocked(c, p)
@@ -188,7 +191,7 @@ func (g *Gateway) resolveToken(p peer, q *params) (*client, byte, string) {
 		c.mu.Lock()
 		if !c.gone && c.kicked.Load() == 0 && c.token != "" && c.samePeerKind(p) &&
 			subtle.ConstantTimeCompare([]byte(c.token), []byte(q.token)) == 1 {
-			if c.peer.key() != p.key() {
+			if c.peer.key() != p.key() || c.peer.conn != p.conn {
 				g.rebindLocked(c, p)
 			}
 			return c, 0, ""
@@ -278,6 +281,24 @@ func (g *Gateway) rebindLocked(c *client, p peer) {
 	g.byAddr[p.key()] = c
 	g.mu.Unlock()
 	c.peer = p
+}
+
+// associationClosed ends the client whose replies still go to p's DTLS
+// association, which has closed: its device went silent, closed it, or
+// handshook again from the same address (RFC 6347 4.2.8). A client that
+// moved to another association keeps its session.
+func (g *Gateway) associationClosed(p peer) {
+	g.mu.Lock()
+	c := g.byAddr[p.key()]
+	g.mu.Unlock()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if c.peer.conn == p.conn {
+		g.endLocked(c, core.DisconnectWithWill, "dtls association closed")
+	}
+	c.mu.Unlock()
 }
 
 // endLocked detaches c from its session and forgets it.

@@ -199,3 +199,57 @@ func newUDPSocket(t *testing.T) *net.UDPConn {
 	}
 	return s
 }
+
+// TestDTLSRebootedClientServedAtOnce: a device that loses its DTLS state
+// and handshakes again from the same address and port publishes and
+// observes at once, not after its old association's heartbeat window;
+// the old association and the client on it are dropped (RFC 6347 4.2.8).
+func TestDTLSRebootedClientServedAtOnce(t *testing.T) {
+	e := startDTLSEnv(t, func(_ *core.Config, c *Config) { c.Heartbeat = 10 * time.Minute })
+	l := e.dtlsListener(t)
+	pc := newUDPSocket(t)
+	old := dtlsClientOver(t, pc, e.addrs["dtls"])
+	sub := e.mqttSubscribe("sub", "boot/#", 1)
+	if code, d := post(t, old, "/ps/boot/up", "before", false); code != codes.Changed.String() {
+		t.Fatalf("publish before the reboot: %s %q", code, d)
+	}
+	recv(t, sub, "the publish before the reboot")
+	ch, _ := observe(t, old, "/ps/boot/down")
+	recv(t, ch, "registration")
+
+	// The device reboots: its socket goes without a close_notify, and a
+	// new one is bound to the same port.
+	local := pc.LocalAddr().(*net.UDPAddr)
+	pc.Close()
+	pc2, err := net.ListenUDP("udp", local)
+	if err != nil {
+		t.Fatalf("rebinding %s: %v", local, err)
+	}
+	c := dtlsClientOver(t, pc2, e.addrs["dtls"])
+	waitFor(t, "the old association and its client dropped", func() bool {
+		e.gw.mu.Lock()
+		defer e.gw.mu.Unlock()
+		return len(e.gw.byID) == 0 && len(e.gw.dtlsConns) == 1
+	})
+	if code, d := post(t, c, "/ps/boot/up", "after", false); code != codes.Changed.String() {
+		t.Fatalf("publish after the reboot: %s %q", code, d)
+	}
+	if m := recv(t, sub, "the publish after the reboot"); m.payload != "after" {
+		t.Fatalf("got %+v", m)
+	}
+	ch2, _ := observe(t, c, "/ps/boot/down")
+	recv(t, ch2, "registration after the reboot")
+	e.mqttPublish(e.mqttClient("pub"), "boot/down", 1, false, "to the rebooted device")
+	if n := recv(t, ch2, "a notification after the reboot"); n.payload != "to the rebooted device" {
+		t.Fatalf("got %+v", n)
+	}
+	if n := l.dtls.Stats().Reboots.Load(); n != 1 {
+		t.Fatalf("%d reboots counted, want 1", n)
+	}
+	e.gw.mu.Lock()
+	clients, assocs := len(e.gw.byID), len(e.gw.dtlsConns)
+	e.gw.mu.Unlock()
+	if clients != 1 || assocs != 1 {
+		t.Fatalf("%d clients and %d associations after the reboot, want the one", clients, assocs)
+	}
+}

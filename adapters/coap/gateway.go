@@ -242,6 +242,7 @@ func (g *Gateway) readDTLS(l *listener, nc net.Conn) {
 		nc.SetReadDeadline(time.Now().Add(g.cfg.Heartbeat))
 		n, err := nc.Read(buf)
 		if err != nil {
+			g.associationClosed(p)
 			return
 		}
 		g.datagram(p, buf[:n], &r)
