@@ -578,12 +578,8 @@ func (br *Bridge) connLoop(ctx context.Context) {
 		up, err := br.dial(dctx, br, addr)
 		cancel()
 		if err == nil {
-			subs := make([]remoteSub, 0, len(br.in))
-			for _, r := range br.in {
-				subs = append(subs, remoteSub{Filter: r.m.Filter(), QoS: r.qos})
-			}
 			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			if err = up.Subscribe(sctx, subs); err != nil {
+			if err = br.subscribe(sctx, up); err != nil {
 				up.Close()
 			}
 			cancel()

@@ -224,6 +224,18 @@ func (u *mqtt3) Subscribe(ctx context.Context, subs []remoteSub) error {
 	return nil
 }
 
+func (u *mqtt3) Unsubscribe(ctx context.Context, filters []string) error {
+	tok := u.c.Unsubscribe(filters...)
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-u.done:
+		return u.Err()
+	}
+	return tok.Error()
+}
+
 func (u *mqtt3) Close() {
 	u.c.Disconnect(250)
 	u.lost(errors.New("closed"))

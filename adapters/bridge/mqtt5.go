@@ -313,6 +313,14 @@ func (u *mqtt5) Subscribe(ctx context.Context, subs []remoteSub) error {
 	return nil
 }
 
+func (u *mqtt5) Unsubscribe(ctx context.Context, filters []string) error {
+	ua, err := u.c.Unsubscribe(ctx, &paho.Unsubscribe{Topics: filters})
+	if err != nil && ua != nil {
+		return fmt.Errorf("%w: %v", errRefused, err) // a reason code of 0x80 or more
+	}
+	return err
+}
+
 func (u *mqtt5) Close() {
 	u.c.Disconnect(&paho.Disconnect{ReasonCode: 0})
 	u.lost(errors.New("closed"))

@@ -28,6 +28,9 @@ type upstream interface {
 	Publish(seq uint64, m *store.Message, done func(error))
 	// Subscribe subscribes to the remote side of the in rules.
 	Subscribe(ctx context.Context, subs []remoteSub) error
+	// Unsubscribe removes subscriptions; an error wrapping errRefused
+	// means the upstream answered but would not.
+	Unsubscribe(ctx context.Context, filters []string) error
 	// Done is closed when the connection is lost or closed.
 	Done() <-chan struct{}
 	// Err is why the connection ended, once Done is closed.
