@@ -92,6 +92,11 @@ func Compile(filter, target string, v Vars) (*Map, error) {
 	if _, _, shared := topic.ParseShared(filter); shared {
 		return nil, fmt.Errorf("filter %q: a bridge cannot use a shared subscription", filter)
 	}
+	if isShared(target) {
+		// A topic, not a filter: $share/ would make every broker refuse
+		// it, or take it for a shared subscription and loop (emqx #4369).
+		return nil, fmt.Errorf("target %q: a topic cannot start with $share/", target)
+	}
 	m := &Map{filter: filter, flev: strings.Split(filter, "/")}
 	var kinds []string // the filter's wildcards in order
 	for _, l := range m.flev {
@@ -229,5 +234,13 @@ func (m *Map) Apply(name string) (string, error) {
 	if err := topic.ValidateName(out, 0); err != nil {
 		return "", fmt.Errorf("%q maps to %q: %w", name, out, err)
 	}
+	if isShared(out) {
+		return "", fmt.Errorf("%q maps to %q: a topic cannot start with $share/", name, out)
+	}
 	return out, nil
+}
+
+// isShared reports whether t's first level is $share.
+func isShared(t string) bool {
+	return t == "$share" || strings.HasPrefix(t, "$share/")
 }

@@ -26,6 +26,8 @@ func TestApply(t *testing.T) {
 		{"empty levels captured", "a/+/c", "z/$1", "a//c", "z/"},
 		{"fixed target", "a/+", "all", "a/x", "all"},
 		{"literal dollar without digit", "a/+", "$x/$1", "a/q", "$x/q"},
+		{"$SYS target on purpose", "a/#", "$SYS/edge/#", "a/b", "$SYS/edge/b"},
+		{"$share below the first level is text", "a/+", "up/$share/$1", "a/x", "up/$share/x"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -54,6 +56,7 @@ func TestApplyRefuses(t *testing.T) {
 		{"plus at the root does not match $ topics", "+/x", "up/$1", "$aws/x", true},
 		{"prefix alone maps to an empty topic", "site/#", "#", "site", false},
 		{"empty capture as the whole topic", "+", "$1", "", true},
+		{"capture that makes a $share topic", "a/+/#", "$1/$2", "a/$share/g/x", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -82,6 +85,8 @@ func TestCompileRefuses(t *testing.T) {
 		{"mixed forms", "a/+/+", "b/+/$2"},
 		{"invalid filter", "a/#/b", ""},
 		{"shared subscription", "$share/g/a", "b"},
+		{"shared subscription as the target", "a/+", "$share/g/$1"},
+		{"shared subscription as a positional target", "a/#", "$share/g/#"},
 		{"unknown placeholder", "a/+", "${user}/$1"},
 		{"unterminated placeholder", "a/${node", ""},
 		{"target hash not last", "a/#", "#/b"},
