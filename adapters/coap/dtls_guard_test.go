@@ -203,9 +203,13 @@ func newUDPSocket(t *testing.T) *net.UDPConn {
 // TestDTLSRebootedClientServedAtOnce: a device that loses its DTLS state
 // and handshakes again from the same address and port publishes and
 // observes at once, not after its old association's heartbeat window;
-// the old association and the client on it are dropped (RFC 6347 4.2.8).
+// the old association and the client on it are dropped (RFC 6347 4.2.8),
+// even with as many associations as max_clients allows.
 func TestDTLSRebootedClientServedAtOnce(t *testing.T) {
-	e := startDTLSEnv(t, func(_ *core.Config, c *Config) { c.Heartbeat = 10 * time.Minute })
+	e := startDTLSEnv(t, func(_ *core.Config, c *Config) {
+		c.Heartbeat = 10 * time.Minute
+		c.MaxClients = 1
+	})
 	l := e.dtlsListener(t)
 	pc := newUDPSocket(t)
 	old := dtlsClientOver(t, pc, e.addrs["dtls"])

@@ -130,7 +130,19 @@ func (l *Listener) Peers() (pending, all int) {
 
 // Listen opens a DTLS listener on address with the setup in d.
 func Listen(address string, d *DTLS, lc ListenConfig) (*Listener, error) {
-	opts, err := ServerOptions(d, lc.Attempt)
+	var g *guard // set before pion's listener, which calls attempt, starts
+	attempt := lc.Attempt
+	if attempt != nil {
+		attempt = func(a net.Addr) error {
+			if g.successorAt(a) {
+				// [RFC6347 4.2.8] it takes the place of the association
+				// it would replace, and pending it is bounded as any.
+				return nil
+			}
+			return lc.Attempt(a)
+		}
+	}
+	opts, err := ServerOptions(d, attempt)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +168,7 @@ func Listen(address string, d *DTLS, lc ListenConfig) (*Listener, error) {
 	if maxPending <= 0 {
 		maxPending = DefaultMaxHandshakes
 	}
-	g := &guard{
+	g = &guard{
 		pc:         pc,
 		cidLen:     cidLen,
 		maxPending: maxPending,
@@ -254,6 +266,21 @@ func (g *guard) Close() error {
 
 // Addr is the socket's address.
 func (g *guard) Addr() net.Addr { return g.pc.LocalAddr() }
+
+// successorAt reports whether a handshake at a is pending beside the
+// association it would replace.
+func (g *guard) successorAt(a net.Addr) bool {
+	ua, ok := a.(*net.UDPAddr)
+	if !ok {
+		return false
+	}
+	ap := ua.AddrPort()
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p := g.byAddr[ap]
+	return p != nil && p.next != nil
+}
 
 func (g *guard) readLoop() {
 	defer close(g.readDone)
