@@ -98,7 +98,7 @@ func dialMQTT5(ctx context.Context, br *Bridge, addr string) (upstream, error) {
 	c = paho.NewClient(paho.ClientConfig{
 		ClientID:                   cfg.ClientID,
 		Session:                    u.sess,
-		Conn:                       packets.NewThreadSafeConn(conn),
+		Conn:                       packets.NewThreadSafeConn(syncedConn{conn, br.sess}),
 		EnableManualAcknowledgment: true,
 		SendAcksInterval:           10 * time.Millisecond,
 		PacketTimeout:              time.Hour, // the connection's loss ends a wait, not a timer
@@ -301,8 +301,13 @@ func (u *mqtt5) Subscribe(ctx context.Context, subs []remoteSub) error {
 		// messages.
 		s.Subscriptions = append(s.Subscriptions, paho.SubscribeOptions{Topic: r.Filter, QoS: r.QoS, NoLocal: true, RetainAsPublished: true})
 	}
+	ctx, cancel := u.untilLost(ctx)
+	defer cancel()
 	sa, err := u.c.Subscribe(ctx, s)
 	if err != nil {
+		if u.lostFirst() {
+			return u.Err()
+		}
 		return err
 	}
 	for i, rc := range sa.Reasons {
@@ -314,11 +319,42 @@ func (u *mqtt5) Subscribe(ctx context.Context, subs []remoteSub) error {
 }
 
 func (u *mqtt5) Unsubscribe(ctx context.Context, filters []string) error {
+	ctx, cancel := u.untilLost(ctx)
+	defer cancel()
 	ua, err := u.c.Unsubscribe(ctx, &paho.Unsubscribe{Topics: filters})
+	if err != nil && u.lostFirst() {
+		return u.Err()
+	}
 	if err != nil && ua != nil {
 		return fmt.Errorf("%w: %v", errRefused, err) // a reason code of 0x80 or more
 	}
 	return err
+}
+
+// untilLost returns ctx, also cancelled when the connection is lost:
+// paho.golang's Subscribe and Unsubscribe wait for their acknowledgement
+// until their context ends, also when the connection was cut before it
+// came (checklist #9), and the bridge's own timeout is long.
+func (u *mqtt5) untilLost(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-u.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// lostFirst reports whether the connection is lost.
+func (u *mqtt5) lostFirst() bool {
+	select {
+	case <-u.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (u *mqtt5) Close() {

@@ -2,8 +2,10 @@ package bridge
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mqgate/mqgate/core/store"
 )
@@ -20,8 +22,10 @@ import (
 // bridge gives them this one (session3.go, session5.go), so the outbox
 // stays the only source of truth.
 //
-// A record is written, synced, before the library writes the PUBLISH, and
-// again before it writes the PUBREL. A completed entry keeps its record
+// A record is written before the library hands the PUBLISH to the
+// connection, and again before it hands it the PUBREL; the connection
+// syncs the store before it writes (syncedConn), so one sync covers every
+// record written meanwhile. A completed entry keeps its record
 // (Released) until the entry leaves the store: after a crash in between
 // the bridge sends a PUBREL the upstream answers for nothing, never the
 // PUBLISH again.
@@ -39,7 +43,8 @@ type upSession struct {
 	// the sender removes them from the outbox.
 	done   []uint64
 	signal chan struct{}
-	err    error // the first store error: the connection is given up
+	err    error       // the first store error: the connection is given up
+	dirty  atomic.Bool // records written since the last barrier
 }
 
 // delivery2 is one QoS 2 outbox entry in the library's hands.
@@ -106,15 +111,53 @@ func (s *upSession) released(id uint16) error {
 	return s.saveLocked(id, store.Released)
 }
 
+// saveLocked writes id's record unsynced: the packet that depends on it
+// waits in barrier, so that one sync covers every record written while the
+// connection's writer was busy.
 func (s *upSession) saveLocked(id uint16, st store.DeliveryState) error {
-	err := s.st.Outbox().SetDelivery(s.name, store.OutboxDelivery{Seq: s.recs[id].seq, PacketID: id, State: st}, true)
+	err := s.st.Outbox().SetDelivery(s.name, store.OutboxDelivery{Seq: s.recs[id].seq, PacketID: id, State: st}, false)
 	if err != nil {
 		err = fmt.Errorf("outbox delivery state: %w", err)
 		if s.err == nil {
 			s.err = err
 		}
+		return err
 	}
-	return err
+	s.dirty.Store(true)
+	return nil
+}
+
+// barrier makes every record written so far durable; the upstream
+// connection calls it before each write, so no PUBLISH or PUBREL reaches
+// the wire before the record that names it is on stable storage.
+func (s *upSession) barrier() error {
+	if !s.dirty.Swap(false) {
+		return nil
+	}
+	if err := s.st.Sync(); err != nil {
+		err = fmt.Errorf("outbox delivery state: %w", err)
+		s.mu.Lock()
+		if s.err == nil {
+			s.err = err
+		}
+		s.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// syncedConn is an upstream connection whose writes wait for the
+// session's records (barrier).
+type syncedConn struct {
+	net.Conn
+	s *upSession
+}
+
+func (c syncedConn) Write(p []byte) (int, error) {
+	if err := c.s.barrier(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
 }
 
 // completed forgets id: PUBCOMP arrived (or the upstream refused the

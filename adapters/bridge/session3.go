@@ -99,6 +99,7 @@ func key3(key string) (uint16, bool) {
 // every PUBREL (the upstream's QoS 2 id is released).
 type readTap struct {
 	net.Conn
+	s *upSession
 	// The packet being read: its first byte, remaining length (being
 	// decoded while lenDone is false), and the body bytes kept (the first
 	// two are all that matter).
@@ -113,7 +114,7 @@ type readTap struct {
 }
 
 func newReadTap(c net.Conn, br *Bridge) *readTap {
-	t := &readTap{Conn: c, mult: 1}
+	t := &readTap{Conn: c, s: br.sess, mult: 1}
 	t.onEvent = func(typ byte, body []byte) {
 		switch {
 		case typ == packets.Connack && len(body) >= 1 && body[0]&1 == 0:
@@ -126,6 +127,14 @@ func newReadTap(c net.Conn, br *Bridge) *readTap {
 		}
 	}
 	return t
+}
+
+// Write syncs the session's records first (upSession.barrier).
+func (t *readTap) Write(p []byte) (int, error) {
+	if err := t.s.barrier(); err != nil {
+		return 0, err
+	}
+	return t.Conn.Write(p)
 }
 
 func (t *readTap) Read(p []byte) (int, error) {
