@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"github.com/mqgate/mqgate/adapters/coap"
+	"github.com/mqgate/mqgate/adapters/mqttsn"
 	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/httpapi"
 )
 
 var _ Adapter = (*coap.Gateway)(nil)
@@ -33,4 +35,31 @@ func (g *Gateway) buildCoAP(c *conf.CoAPConfig) *coap.Gateway {
 		cc.Listeners = append(cc.Listeners, cl)
 	}
 	return coap.New(cc, g.Broker)
+}
+
+// dtlsStats reads the DTLS listeners' counters of the CoAP and MQTT-SN
+// gateways, for /metrics.
+func (g *Gateway) dtlsStats() []httpapi.DTLSListener {
+	var out []httpapi.DTLSListener
+	if !g.http.ready.Load() {
+		return nil // the adapters are still being started
+	}
+	add := func(gw string, m map[string]*coap.DTLSStats) {
+		for name, st := range m {
+			out = append(out, httpapi.DTLSListener{
+				Gateway: gw, Listener: name,
+				Opened: st.Hellos.Load(), Proven: st.Proven.Load(), Evicted: st.Evicted.Load(), Refused: st.Refused.Load(),
+				DroppedUnknown: st.Dropped.Load(), DroppedQueueFull: st.Overflow.Load(), Reboots: st.Reboots.Load(),
+			})
+		}
+	}
+	for _, a := range g.adapters {
+		switch a := a.(type) {
+		case *coap.Gateway:
+			add("coap", a.DTLSStats())
+		case *mqttsn.Gateway:
+			add("mqtt-sn", a.DTLSStats())
+		}
+	}
+	return out
 }

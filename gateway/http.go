@@ -80,7 +80,7 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 	h := g.http
 	api := httpapi.New(httpapi.Config{
 		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo, Gateways: g.protocolGateways, Bridges: g.bridgeStatus, EnableBridge: g.enableBridge,
-		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops, g.storeBytes(), g.bridgeStatus, g.storeSync()),
+		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops, g.storeBytes(), g.bridgeStatus, g.storeSync(), g.dtlsStats),
 		Ready: func() error {
 			if !h.ready.Load() {
 				return errNotReady

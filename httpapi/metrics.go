@@ -42,11 +42,13 @@ func (d *Drops) Events() core.Events {
 // is never scraped spends no memory on it. The Go runtime and process
 // metrics are those of client_golang's default registry, which registers
 // both collectors when it is initialised.
+//
+// dtls, when not nil, gives the DTLS listeners' hello-gate counters.
 func Metrics(admin core.Admin, conns *Conns, drops *Drops, storeBytes func() int64, bridges func() []BridgeStatus,
-	storeSync *StoreSync) http.Handler {
+	storeSync *StoreSync, dtls func() []DTLSListener) http.Handler {
 	handler := sync.OnceValues(func() (http.Handler, error) {
 		reg := prometheus.NewRegistry()
-		if err := reg.Register(&collector{admin: admin, conns: conns, drops: drops, bridges: bridges, sync: storeSync}); err != nil {
+		if err := reg.Register(&collector{admin: admin, conns: conns, drops: drops, bridges: bridges, sync: storeSync, dtls: dtls}); err != nil {
 			return nil, fmt.Errorf("register the broker's metrics: %w", err)
 		}
 		if storeBytes != nil {
@@ -97,6 +99,13 @@ var descs = sync.OnceValue(func() *metricDescs {
 		bridgeRecon:   prometheus.NewDesc("mqgate_bridge_reconnects_total", "Times the bridge reconnected to its upstream.", []string{"bridge"}, nil),
 		inflight:      prometheus.NewDesc("mqgate_session_inflight_messages", "Sessions by their messages delivered and not yet acknowledged.", nil, nil),
 		storeSync:     prometheus.NewDesc("mqgate_store_sync_seconds", "How long the durable store took to sync its log to the device.", nil, nil),
+		dtlsHellos: prometheus.NewDesc("mqgate_dtls_handshakes_total", "DTLS handshakes at the hello gate in front of pion, by what became of them: "+
+			"opened (a ClientHello reached pion), proven (the peer echoed the cookie), evicted (closed for a newer one, or expired), refused (the gate was full).",
+			[]string{"gateway", "listener", "result"}, nil),
+		dtlsDropped: prometheus.NewDesc("mqgate_dtls_datagrams_dropped_total", "Datagrams the DTLS listener dropped: from unknown peers opening no handshake, or a peer's queue full.",
+			[]string{"gateway", "listener", "reason"}, nil),
+		dtlsReboots: prometheus.NewDesc("mqgate_dtls_reboots_total", "DTLS associations replaced by a client that handshook again from the same address (RFC 6347 4.2.8).",
+			[]string{"gateway", "listener"}, nil),
 	}
 })
 
@@ -109,6 +118,15 @@ type metricDescs struct {
 	queueDepth, inflight, storeSync                          *prometheus.Desc
 	bridgeUp, bridgeQueued, bridgeBytes, bridgeAge           *prometheus.Desc
 	bridgeDropped, bridgeRecon                               *prometheus.Desc
+	dtlsHellos, dtlsDropped, dtlsReboots                     *prometheus.Desc
+}
+
+// DTLSListener is one DTLS listener's counters (adapters' DTLSStats).
+type DTLSListener struct {
+	Gateway, Listener                string
+	Opened, Proven, Evicted, Refused int64
+	DroppedUnknown, DroppedQueueFull int64
+	Reboots                          int64
 }
 
 // depthBuckets are the upper bounds of the queue and inflight histograms:
@@ -122,6 +140,7 @@ type collector struct {
 	drops   *Drops
 	bridges func() []BridgeStatus
 	sync    *StoreSync
+	dtls    func() []DTLSListener
 }
 
 // StoreSync reads the store's sync-latency histogram at scrape time.
@@ -134,7 +153,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	d := descs()
 	for _, desc := range []*prometheus.Desc{d.connections, d.connects, d.disconnects, d.connMax, d.msgsIn, d.msgsOut,
 		d.discReasons, d.storeSync, d.bytesIn, d.bytesOut, d.dropped, d.droppedAll, d.denied, d.sessions, d.subscriptions, d.retained, d.wills, d.uptime,
-		d.queueDepth, d.inflight, d.bridgeUp, d.bridgeQueued, d.bridgeBytes, d.bridgeAge, d.bridgeDropped, d.bridgeRecon} {
+		d.queueDepth, d.inflight, d.bridgeUp, d.bridgeQueued, d.bridgeBytes, d.bridgeAge, d.bridgeDropped, d.bridgeRecon,
+		d.dtlsHellos, d.dtlsDropped, d.dtlsReboots} {
 		ch <- desc
 	}
 }
@@ -191,6 +211,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		ch <- prometheus.MustNewConstHistogram(d.storeSync, n, sum, buckets)
+	}
+	if c.dtls != nil {
+		for _, l := range c.dtls() {
+			for _, r := range []struct {
+				result string
+				n      int64
+			}{{"opened", l.Opened}, {"proven", l.Proven}, {"evicted", l.Evicted}, {"refused", l.Refused}} {
+				counter(d.dtlsHellos, float64(r.n), l.Gateway, l.Listener, r.result)
+			}
+			counter(d.dtlsDropped, float64(l.DroppedUnknown), l.Gateway, l.Listener, "unknown_peer")
+			counter(d.dtlsDropped, float64(l.DroppedQueueFull), l.Gateway, l.Listener, "queue_full")
+			counter(d.dtlsReboots, float64(l.Reboots), l.Gateway, l.Listener)
+		}
 	}
 	if c.bridges != nil {
 		for _, b := range c.bridges() {

@@ -22,7 +22,7 @@ func TestEveryDropReasonIsExported(t *testing.T) {
 		ev.Dropped("", "c", nil, r)
 	}
 	rec := httptest.NewRecorder()
-	httpapi.Metrics(b, nil, &drops, nil, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	httpapi.Metrics(b, nil, &drops, nil, nil, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
 	for r := core.DropQueueFull; r <= core.LastDropReason; r++ {
 		if want := `mqgate_messages_dropped_total{reason="` + r.String() + `"} 1`; !strings.Contains(string(body), want) {
@@ -65,7 +65,7 @@ func TestDisconnectsByReasonAreExported(t *testing.T) {
 	ev.Connected(info, false)
 	ev.Disconnected(info, "keep alive timeout")
 	rec := httptest.NewRecorder()
-	httpapi.Metrics(b, &conns, nil, nil, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	httpapi.Metrics(b, &conns, nil, nil, nil, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
 	if want := `mqgate_disconnects_by_reason_total{protocol="mqtt",reason="timeout"} 1`; !strings.Contains(string(body), want) {
 		t.Errorf("no %s in the metrics", want)
