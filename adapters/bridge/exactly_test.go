@@ -17,6 +17,7 @@ import (
 type cutter struct {
 	ln     net.Listener
 	to     string
+	minLen int
 	maxLen int
 	cuts   atomic.Int64
 	on     atomic.Bool // cutting; off lets the rest through
@@ -27,11 +28,19 @@ type cutter struct {
 
 func newCutter(t *testing.T, to string, maxLen int) *cutter {
 	t.Helper()
+	return newCutterFrom(t, to, 200, maxLen)
+}
+
+// newCutterFrom is a cutter whose connections carry from minLen to
+// minLen+maxLen bytes: a small minLen cuts them during CONNECT, SUBSCRIBE
+// and the resend that follows a connect too.
+func newCutterFrom(t *testing.T, to string, minLen, maxLen int) *cutter {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cutter{ln: ln, to: to, maxLen: maxLen}
+	c := &cutter{ln: ln, to: to, minLen: minLen, maxLen: maxLen}
 	c.on.Store(true)
 	c.wg.Add(1)
 	go c.accept()
@@ -65,7 +74,7 @@ func (c *cutter) accept() {
 		c.conns = append(c.conns, a, b)
 		c.mu.Unlock()
 		budget := &atomic.Int64{}
-		budget.Store(int64(200 + rand.IntN(c.maxLen)))
+		budget.Store(int64(c.minLen + rand.IntN(c.maxLen)))
 		c.wg.Add(2)
 		go c.pipe(a, b, budget)
 		go c.pipe(b, a, budget)
