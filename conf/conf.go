@@ -94,6 +94,7 @@ type AuthConfig struct {
 	AllowAnonymous bool       `yaml:"allow_anonymous"`
 	PasswordFile   string     `yaml:"password_file"`
 	ACLFile        string     `yaml:"acl_file"`
+	BanFile        string     `yaml:"ban_file"`    // bans kept in a file, re-read on SIGHUP
 	ACLDefault     string     `yaml:"acl_default"` // allow, deny
 	HTTP           HTTPConfig `yaml:"http"`
 }

@@ -20,6 +20,9 @@ type Ban struct {
 	Reason string
 	At     time.Time
 	Until  time.Time // zero: never expires
+	// Transient bans are not written to the store: their source (a ban
+	// file, read at every start) keeps them.
+	Transient bool
 }
 
 // BanKind says what a Ban matches.
@@ -140,8 +143,9 @@ func (l *banList) deleteLocked(kind BanKind, value string) bool {
 	return ok
 }
 
-// AddBan adds or replaces a ban, durably when the broker has a store, and
-// closes the connections it matches (AdministrativeAction). It returns
+// AddBan adds or replaces a ban, durably when the broker has a store
+// (unless it is Transient), and closes the connections it matches
+// (AdministrativeAction). It returns
 // the number of connections closed.
 func (b *Broker) AddBan(ban Ban) (int, error) {
 	switch ban.Kind {
@@ -159,7 +163,7 @@ func (b *Broker) AddBan(ban Ban) (int, error) {
 	if ban.At.IsZero() {
 		ban.At = time.Now()
 	}
-	if b.store != nil {
+	if b.store != nil && !ban.Transient {
 		sb := store.Ban{Kind: string(ban.Kind), Value: ban.Value, Reason: ban.Reason, At: ban.At, Until: ban.Until}
 		if err := b.store.Bans().Put(&sb); err != nil {
 			return 0, &CodeError{Code: UnspecifiedError, Msg: fmt.Sprintf("ban not stored: %v", err)}

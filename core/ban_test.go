@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mqgate/mqgate/core/store"
+	"github.com/mqgate/mqgate/core/store/memory"
 )
 
 func TestBansRefuseAtOpenAndKick(t *testing.T) {
@@ -73,4 +74,27 @@ func TestBansRefuseAtOpenAndKick(t *testing.T) {
 			t.Fatalf("after unban: %v", err)
 		}
 	})
+}
+
+// TestTransientBansAreNotStored: a Transient ban refuses like any other
+// but is not written to the store (its file is read at every start).
+func TestTransientBansAreNotStored(t *testing.T) {
+	st := memory.New()
+	b := newBroker(t, Config{Store: st})
+	if _, err := b.AddBan(Ban{Kind: BanClientID, Value: "x", Transient: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddBan(Ban{Kind: BanClientID, Value: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Open(context.Background(), &OpenRequest{Info: ClientInfo{ClientID: "x"}}); !errors.Is(err, Banned) {
+		t.Fatalf("open by a client under a transient ban: %v", err)
+	}
+	list, err := st.Bans().List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Value != "y" {
+		t.Fatalf("stored bans %+v, want only y", list)
+	}
 }

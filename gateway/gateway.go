@@ -32,6 +32,7 @@ type Gateway struct {
 	httpAuth *auth.HTTP
 	passwd   *auth.PasswordFile
 	acl      *auth.ACL
+	fileBans map[[2]string]bool // the bans auth.ban_file gave, by (kind, value)
 	pprof    *http.Server
 	pprofEnd chan struct{} // closed when pprof's Serve has returned
 	storage  *storage
@@ -89,6 +90,10 @@ func New(cfg *conf.Config, log *slog.Logger) (*Gateway, error) {
 	if err := g.Broker.Restore(); err != nil {
 		g.storage.close()
 		return nil, fmt.Errorf("storage: restoring %s: %w", cfg.Storage.Dir, err)
+	}
+	if err := g.loadBanFile(); err != nil {
+		g.storage.close()
+		return nil, err
 	}
 	g.adapters = g.buildAdapters()
 	g.http = &httpServer{}
@@ -205,21 +210,25 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Reload re-reads the password, ACL and API key files (as on SIGHUP) and logs, per
-// file, what it loaded or what it kept and why. A file with errors leaves
+// Reload re-reads the password, ACL, API key and ban files (as on SIGHUP)
+// and logs, per file, what it loaded or what it kept and why. A file with errors leaves
 // its previous contents in force. Only a good ACL reload re-checks existing
 // subscriptions, removing those the new rules deny. The error joins the
 // failures, which are logged already.
 func (g *Gateway) Reload(ctx context.Context) error {
 	a := &g.cfg.Auth
 	keysErr := g.reloadAPIKeys()
-	if g.passwd == nil && g.acl == nil {
-		if g.cfg.HTTP.APIKeyFile == "" {
-			g.log.Info("reload: no password or ACL file configured, nothing to reload")
-		}
-		return keysErr
+	bansErr := g.loadBanFile()
+	if bansErr != nil {
+		g.log.Error("ban file reload failed, previous bans kept", "file", a.BanFile, "err", bansErr)
 	}
-	errs := []error{keysErr}
+	if g.passwd == nil && g.acl == nil {
+		if g.cfg.HTTP.APIKeyFile == "" && a.BanFile == "" {
+			g.log.Info("reload: no password, ACL, API key or ban file configured, nothing to reload")
+		}
+		return errors.Join(keysErr, bansErr)
+	}
+	errs := []error{keysErr, bansErr}
 	if g.passwd != nil {
 		if err := g.passwd.Reload(); err != nil {
 			err = fmt.Errorf("auth.password_file: %w", err)

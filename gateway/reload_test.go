@@ -152,7 +152,7 @@ func TestReloadLogsWhatItDid(t *testing.T) {
 		{
 			name: "nothing configured says so",
 			want: func(string, string) []wantRecord {
-				return []wantRecord{{slog.LevelInfo, "reload: no password or ACL file configured, nothing to reload", nil}}
+				return []wantRecord{{slog.LevelInfo, "reload: no password, ACL, API key or ban file configured, nothing to reload", nil}}
 			},
 		},
 		{
