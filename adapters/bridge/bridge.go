@@ -77,8 +77,11 @@ type Set struct {
 	log      *slog.Logger
 	bridges  []*Bridge
 	unlisten func()
-	// mu serializes SetEnabled with itself and with Stop.
+	// mu serializes SetEnabled, Reconfigure and Stop, and guards bridges.
 	mu sync.Mutex
+	// byName finds a bridge by name for the Dropped listener.
+	byMu   sync.Mutex
+	byName map[string]*Bridge
 }
 
 // New builds the bridges; st is the broker's store, nil when it keeps
@@ -108,34 +111,42 @@ func (s *Set) Start(ctx context.Context) error {
 	// A message dropped from a bridge's local session before it reached
 	// the outbox (its queue full while the bridge lagged, or expired) was
 	// acknowledged to its publisher: count it with the bridge's drops.
-	byName := map[string]*Bridge{}
-	var mu sync.Mutex
+	s.byName = map[string]*Bridge{}
 	s.unlisten = s.broker.Listen(core.Events{Dropped: func(ns, id string, _ *core.Message, _ core.DropReason) {
 		if ns != Namespace {
 			return
 		}
-		mu.Lock()
-		br := byName[id]
-		mu.Unlock()
+		s.byMu.Lock()
+		br := s.byName[id]
+		s.byMu.Unlock()
 		if br != nil {
 			br.sessionDrops.Add(1)
 		}
 	}})
 	for i := range s.cfgs {
-		br, err := newBridge(&s.cfgs[i], s.node, s.st, s.broker, s.log.With("bridge", s.cfgs[i].Name))
-		if err == nil {
-			err = br.start(ctx)
-		}
+		br, err := s.startBridge(ctx, &s.cfgs[i])
 		if err != nil {
 			s.Stop(ctx)
-			return fmt.Errorf("bridge %s: %w", s.cfgs[i].Name, err)
+			return err
 		}
 		s.bridges = append(s.bridges, br)
-		mu.Lock()
-		byName[br.cfg.Name] = br
-		mu.Unlock()
 	}
 	return nil
+}
+
+// startBridge builds and starts the bridge cfg describes.
+func (s *Set) startBridge(ctx context.Context, cfg *Config) (*Bridge, error) {
+	br, err := newBridge(cfg, s.node, s.st, s.broker, s.log.With("bridge", cfg.Name))
+	if err == nil {
+		err = br.start(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bridge %s: %w", cfg.Name, err)
+	}
+	s.byMu.Lock()
+	s.byName[cfg.Name] = br
+	s.byMu.Unlock()
+	return br, nil
 }
 
 // Stop stops every bridge: its local session is detached (the session and
@@ -1041,5 +1052,16 @@ func (br *Bridge) publishStatus() {
 	br.broker.PublishSys("bridges/"+br.cfg.Name+"/status", b)
 }
 
-// Bridges returns the running bridges, for tests and status.
-func (s *Set) Bridges() []*Bridge { return s.bridges }
+// Bridges returns the bridges in their configured order, for tests and
+// status.
+func (s *Set) Bridges() []*Bridge {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.bridges)
+}
+
+// Name is the bridge's configured name.
+func (br *Bridge) Name() string { return br.cfg.Name }
+
+// Addresses are the upstream addresses the bridge tries in turn.
+func (br *Bridge) Addresses() []string { return br.cfg.Addresses }
