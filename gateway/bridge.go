@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/mqgate/mqgate/adapters/bridge"
 	"github.com/mqgate/mqgate/conf"
@@ -15,6 +16,11 @@ var _ Adapter = (*bridge.Set)(nil)
 // buildBridges builds the upstream bridges from the validated bridges
 // list; their outboxes live in the gateway's store.
 func (g *Gateway) buildBridges(cs []conf.BridgeConfig) *bridge.Set {
+	return bridge.New(bridgeConfigs(cs), g.cfg.Node, g.storage.backend(), g.Broker, g.log.With("adapter", "bridge"))
+}
+
+// bridgeConfigs translates the bridges section.
+func bridgeConfigs(cs []conf.BridgeConfig) []bridge.Config {
 	var cfgs []bridge.Config
 	for _, c := range cs {
 		bc := bridge.Config{
@@ -37,7 +43,45 @@ func (g *Gateway) buildBridges(cs []conf.BridgeConfig) *bridge.Set {
 		}
 		cfgs = append(cfgs, bc)
 	}
-	return bridge.New(cfgs, g.cfg.Node, g.storage.backend(), g.Broker, g.log.With("adapter", "bridge"))
+	return cfgs
+}
+
+// bridgeSet is the running bridges' adapter, nil without one.
+func (g *Gateway) bridgeSet() *bridge.Set {
+	for _, a := range g.adapters {
+		if s, ok := a.(*bridge.Set); ok {
+			return s
+		}
+	}
+	return nil
+}
+
+// ErrBridgesNeedRestart is ReloadBridges' error when the gateway runs no
+// bridge set: it started without bridges.
+var ErrBridgesNeedRestart = errors.New("the gateway started without bridges: adding them needs a restart")
+
+// ReloadBridges applies a new, validated bridges section to the running
+// bridges (SIGHUP): unchanged bridges keep running, changed ones restart
+// with their outbox and local session, new ones start, removed ones stop.
+// It logs what it did.
+func (g *Gateway) ReloadBridges(ctx context.Context, cs []conf.BridgeConfig) error {
+	s := g.bridgeSet()
+	if s == nil {
+		if len(cs) == 0 {
+			return nil
+		}
+		return ErrBridgesNeedRestart
+	}
+	ch, err := s.Reconfigure(ctx, bridgeConfigs(cs))
+	g.bridgeMu.Lock()
+	g.cfg.Bridges = cs
+	g.bridgeMu.Unlock()
+	g.log.Info("bridges reloaded", "started", ch.Started, "restarted", ch.Restarted, "stopped", ch.Stopped, "unchanged", ch.Kept)
+	if err != nil {
+		g.log.Error("bridges reload: some bridges did not start", "err", err)
+		return fmt.Errorf("bridges: %w", err)
+	}
+	return nil
 }
 
 // bridgeStatus describes the configured bridges for /api/v1/bridges. The
@@ -46,16 +90,18 @@ func (g *Gateway) buildBridges(cs []conf.BridgeConfig) *bridge.Set {
 func (g *Gateway) bridgeStatus() []httpapi.BridgeStatus {
 	var running []*bridge.Bridge
 	if g.http.ready.Load() {
-		for _, a := range g.adapters {
-			if s, ok := a.(*bridge.Set); ok {
-				running = s.Bridges()
-			}
+		if s := g.bridgeSet(); s != nil {
+			running = s.Bridges()
 		}
 	}
-	out := make([]httpapi.BridgeStatus, 0, len(g.cfg.Bridges))
-	for i, c := range g.cfg.Bridges {
+	g.bridgeMu.Lock()
+	cfgs := g.cfg.Bridges
+	g.bridgeMu.Unlock()
+	out := make([]httpapi.BridgeStatus, 0, len(cfgs))
+	for _, c := range cfgs {
 		b := httpapi.BridgeStatus{Name: c.Name, Enabled: true, Status: "starting", Addresses: c.Addrs()}
-		if i < len(running) {
+		i := slices.IndexFunc(running, func(br *bridge.Bridge) bool { return br.Name() == c.Name })
+		if i >= 0 {
 			st := running[i].Status()
 			b.Enabled = running[i].Enabled()
 			switch {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mqgate/mqgate/conf"
@@ -33,6 +34,7 @@ type Gateway struct {
 	passwd   *auth.PasswordFile
 	acl      *auth.ACL
 	fileBans map[[2]string]bool // the bans auth.ban_file gave, by (kind, value)
+	bridgeMu sync.Mutex         // guards cfg.Bridges, which ReloadBridges replaces
 	pprof    *http.Server
 	pprofEnd chan struct{} // closed when pprof's Serve has returned
 	storage  *storage

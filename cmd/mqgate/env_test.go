@@ -56,3 +56,34 @@ func TestSIGHUPReloadsTheLogLevel(t *testing.T) {
 		t.Fatalf("exit code %d", code)
 	}
 }
+
+// TestSIGHUPReloadsBridges: a changed bridges section is applied without
+// a restart: a changed bridge restarts, a new one starts, and bridges is
+// not among the sections that need a restart.
+func TestSIGHUPReloadsBridges(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr, silent := freePort(t), freePort(t)
+	cfg := func(bridges string) {
+		t.Helper()
+		body := fmt.Sprintf("storage: {type: memory}\nmqtt:\n  listeners: [{name: tcp, type: tcp, address: %q}]\nbridges:\n%s", addr, bridges)
+		if err := os.WriteFile(filepath.Join(dir, "cfg.yaml"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bridge := func(name, remote string) string {
+		return fmt.Sprintf("  - {name: %s, address: %q, rules: [{direction: out, local: \"s/#\", remote: %q, qos: 1}]}\n", name, silent, remote)
+	}
+	cfg(bridge("a", "up/a/#"))
+	p := start(t, bin, dir, "run", "-c", "cfg.yaml")
+	p.waitAccepting(t, addr, 10*time.Second).Close()
+	p.waitLog(t, 5*time.Second, "mqgate started")
+	cfg(bridge("a", "up/a2/#") + bridge("b", "up/b/#"))
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(t, 5*time.Second, "bridges reloaded", "started=[b]", "restarted=[a]", "no change in it needs a restart")
+	if code := p.stop(t, 5*time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}

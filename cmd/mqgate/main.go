@@ -246,7 +246,7 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 		case <-ctx.Done():
 			done = true
 		case <-hup:
-			reloadConfig(*path, os.Environ(), cfg, level, log)
+			reloadConfig(*path, os.Environ(), cfg, level, log, func(bs []conf.BridgeConfig) error { return g.ReloadBridges(ctx, bs) })
 			// Reload logs what it reloaded and what it kept and why; its
 			// error would only repeat that.
 			_ = g.Reload(ctx)

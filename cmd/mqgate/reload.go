@@ -1,18 +1,23 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"reflect"
 	"strings"
 
 	"github.com/mqgate/mqgate/conf"
+	"github.com/mqgate/mqgate/gateway"
 )
 
 // reloadConfig reads the configuration again on SIGHUP: the log level
-// takes effect at once; any other section that changed is named as
-// needing a restart, and the running configuration stays. The password
-// and ACL files are the gateway's to reload (Gateway.Reload).
-func reloadConfig(path string, environ []string, running *conf.Config, level *slog.LevelVar, log *slog.Logger) {
+// takes effect at once, and a changed bridges section is handed to
+// bridges (Gateway.ReloadBridges); any other section that changed is
+// named as needing a restart, and the running configuration stays. The
+// password, ACL, API key and ban files are the gateway's to reload
+// (Gateway.Reload).
+func reloadConfig(path string, environ []string, running *conf.Config, level *slog.LevelVar, log *slog.Logger,
+	bridges func([]conf.BridgeConfig) error) {
 	next, err := conf.Resolve(path, environ)
 	if err != nil {
 		log.Error("config reload failed, running configuration kept", "err", err)
@@ -24,6 +29,16 @@ func reloadConfig(path string, environ []string, running *conf.Config, level *sl
 			level.Set(l)
 			running.Log.Level = next.Log.Level
 			log.Info("log level changed", "level", next.Log.Level)
+		}
+	}
+	if bridges != nil && !reflect.DeepEqual(running.Bridges, next.Bridges) {
+		switch err := bridges(next.Bridges); {
+		case errors.Is(err, gateway.ErrBridgesNeedRestart):
+			// Named below with the sections that need a restart.
+		default:
+			// Applied, perhaps with some bridges that did not start (the
+			// gateway logged which): the running set is the new list.
+			running.Bridges = next.Bridges
 		}
 	}
 	var restart []string
