@@ -755,13 +755,15 @@ func (br *Bridge) send(ctx context.Context, up upstream) (res sendResult, err er
 			if len(es) == 0 {
 				break
 			}
-			now := time.Now()
 			for _, e := range es {
 				if br.sess.resending(e.Seq) {
 					continue
 				}
-				if e.Message.Expired(now) {
+				e, ok := br.ob.forwardable(e)
+				if !ok {
+					// Expired while it waited (checklist #25, #26).
 					br.ob.remove(e.Seq)
+					br.ob.countDrop()
 					continue
 				}
 				if e.Message.QoS == 2 && inflight2 >= maxQoS2v3 && br.cfg.Protocol != "5" {

@@ -22,8 +22,12 @@ type outbox struct {
 	maxBytes int64
 	dropOld  bool
 	refuse   bool // a full outbox refuses (errOutboxFull) rather than drops
-	opened   time.Time
 	log      *slog.Logger
+	// now reads the wall clock, which message expiry deadlines are
+	// stamped in; elapsed reads the monotonic time since the outbox
+	// opened, which ages and expiry are measured in. Tests step them.
+	now     func() time.Time
+	elapsed func() time.Duration
 
 	mu    sync.Mutex
 	ents  []entryInfo // in Seq order; deleted ones stay until they reach the front
@@ -50,16 +54,35 @@ var errOutboxFull = errors.New("outbox full")
 // flushEvery is how many acknowledged entries may wait for deletion.
 const flushEvery = 256
 
-// entryInfo is what the outbox keeps in memory per stored message: 24
-// bytes, 24 MB at the default limit of a million messages.
+// entryInfo is what the outbox keeps in memory per stored message: 32
+// bytes, 32 MB at the default limit of a million messages.
 type entryInfo struct {
 	seq uint64
 	// at is when it was appended, or loaded after a restart, in
 	// nanoseconds of the monotonic clock since the outbox opened, so a
 	// step of the wall clock does not change its age.
-	at   int64
+	at int64
+	// ttl is the message's expiry left at that moment (its stored
+	// Expiry minus the wall clock then), in nanoseconds; 0: it never
+	// expires; below zero: it had expired already. Expiry is
+	// decided by the entry's monotonic age against ttl, so a step of the
+	// wall clock while it waits neither expires it early nor keeps it
+	// too long (checklist #26). After a restart ttl is taken against the
+	// clock then: a restart with a wrong clock is the case left.
+	ttl  int64
 	size int32
 	gone bool
+}
+
+// ttlOf is what is left of m's expiry at wall time now, as entryInfo.ttl.
+func ttlOf(m *store.Message, now time.Time) int64 {
+	if m.Expiry.IsZero() {
+		return 0
+	}
+	if left := m.Expiry.Sub(now); left > 0 {
+		return int64(left)
+	}
+	return -1
 }
 
 // msgSize is the size a message is charged against max_bytes.
@@ -75,24 +98,33 @@ func msgSize(m *store.Message) int32 {
 // record the store cannot read is quarantined (storeRead), not a reason
 // to leave the bridge, and so the gateway, unstarted.
 func openOutbox(st store.Store, name string, maxCount int, maxBytes int64, dropOld, refuse bool, log *slog.Logger) (*outbox, error) {
+	opened := time.Now()
 	o := &outbox{st: st, name: name, maxCount: maxCount, maxBytes: maxBytes, dropOld: dropOld && !refuse, refuse: refuse,
-		opened: time.Now(), log: log, space: make(chan struct{}, 1)}
+		log: log, space: make(chan struct{}, 1),
+		now: time.Now, elapsed: func() time.Duration { return time.Since(opened) }}
+	return o, o.load()
+}
+
+// load reads the accounting of what the store holds; ttls are taken
+// against the clock now, ages start now.
+func (o *outbox) load() error {
+	now, at := o.now(), int64(o.elapsed())
 	from := uint64(0)
 	for {
 		es, err := o.storeRead(from, 1024)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, e := range es {
 			sz := msgSize(e.Message)
-			o.ents = append(o.ents, entryInfo{seq: e.Seq, size: sz, at: 0})
+			o.ents = append(o.ents, entryInfo{seq: e.Seq, size: sz, at: at, ttl: ttlOf(e.Message, now)})
 			o.count++
 			o.bytes += int64(sz)
 			from = e.Seq + 1
 			o.lastSeq = e.Seq
 		}
 		if len(es) < 1024 {
-			return o, nil
+			return nil
 		}
 	}
 }
@@ -121,11 +153,13 @@ func (o *outbox) append(m *store.Message) (appended bool, err error) {
 		o.goneLocked(e.seq)
 		o.drops++
 	}
+	// The ttl and the age start at the same instant.
+	now, at := o.now(), int64(o.elapsed())
 	seq, err := o.st.Outbox().Append(o.name, m, false)
 	if err != nil {
 		return false, err
 	}
-	o.ents = append(o.ents, entryInfo{seq: seq, size: sz, at: int64(time.Since(o.opened))})
+	o.ents = append(o.ents, entryInfo{seq: seq, size: sz, at: at, ttl: ttlOf(m, now)})
 	o.lastSeq = seq
 	o.count++
 	o.bytes += int64(sz)
@@ -251,6 +285,27 @@ func (o *outbox) peek(from uint64, max int) ([]store.OutboxEntry, uint64, error)
 	}
 }
 
+// forwardable returns e as it is to be sent now: a message with an expiry
+// gets, in a copy, an Expiry as far from the wall clock as its ttl minus
+// its monotonic age; ok is false when that is nothing: it expired (a
+// QoS 2 PUBLISH in flight is resent all the same, with what MQTT 5 can
+// say of the least expiry, one second).
+func (o *outbox) forwardable(e store.OutboxEntry) (_ store.OutboxEntry, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i, found := o.findLocked(e.Seq)
+	if !found || o.ents[i].ttl == 0 {
+		return e, true
+	}
+	ttl := o.ents[i].ttl
+	left := time.Duration(ttl) - (o.elapsed() - time.Duration(o.ents[i].at))
+	m := *e.Message
+	// The encoder reads this deadline against time.Now (toPaho5).
+	m.Expiry = time.Now().Add(max(left, 0))
+	e.Message = &m
+	return e, left > 0
+}
+
 // outboxStats is the outbox's state for the bridge's status.
 type outboxStats struct {
 	Count       int
@@ -265,7 +320,7 @@ func (o *outbox) stats() outboxStats {
 	defer o.mu.Unlock()
 	s := outboxStats{Count: o.count, Bytes: o.bytes, Drops: o.drops, Quarantined: o.quarantined}
 	if o.count > 0 {
-		s.OldestAge = time.Since(o.opened) - time.Duration(o.frontLocked().at)
+		s.OldestAge = o.elapsed() - time.Duration(o.frontLocked().at)
 	}
 	return s
 }

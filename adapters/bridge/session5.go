@@ -58,6 +58,7 @@ func (st *store5) Get(id uint16) (io.ReadCloser, error) {
 		st.s.completed(id) // its entry is gone: nothing to resend
 		return nil, err
 	}
+	e, _ = st.br.ob.forwardable(e) // in flight: resent even if expired since
 	p := toPaho5(st.br.withID(e)).Packet()
 	p.QoS, p.PacketID = 2, id
 	if _, err := p.WriteTo(&b); err != nil {
