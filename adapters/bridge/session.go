@@ -45,6 +45,10 @@ type upSession struct {
 	signal chan struct{}
 	err    error       // the first store error: the connection is given up
 	dirty  atomic.Bool // records written since the last barrier
+	// What lostSession did with the QoS 2 records of the sessions the
+	// upstream lost: entries sent again as new, and entries it had
+	// answered PUBREC for, so delivered, taken as done.
+	lostResent, lostDone atomic.Int64
 }
 
 // delivery2 is one QoS 2 outbox entry in the library's hands.
@@ -193,11 +197,13 @@ func (s *upSession) lostSession() error {
 		delete(s.recs, id)
 		if r.state == store.Released {
 			s.doneLocked(r.seq)
+			s.lostDone.Add(1)
 			continue
 		}
 		if err := s.st.Outbox().SetDelivery(s.name, store.OutboxDelivery{Seq: r.seq, State: store.Queued}, false); err != nil {
 			return fmt.Errorf("outbox delivery state: %w", err)
 		}
+		s.lostResent.Add(1)
 	}
 	return nil
 }
