@@ -96,30 +96,36 @@ func dialMQTT5(ctx context.Context, br *Bridge, addr string) (upstream, error) {
 	u.done = make(chan struct{})
 	var c *paho.Client
 	c = paho.NewClient(paho.ClientConfig{
-		ClientID:                   cfg.ClientID,
-		Session:                    u.sess,
-		Conn:                       packets.NewThreadSafeConn(syncedConn{conn, br.sess}),
-		EnableManualAcknowledgment: true,
-		SendAcksInterval:           10 * time.Millisecond,
-		PacketTimeout:              time.Hour, // the connection's loss ends a wait, not a timer
+		ClientID: cfg.ClientID,
+		Session:  u.sess,
+		Conn:     packets.NewThreadSafeConn(syncedConn{conn, br.sess}),
+		// The library acknowledges a PUBLISH once this handler returned,
+		// and it returns once the message is durable locally. (Manual
+		// acknowledgements would do the same, but start a goroutine in
+		// Connect that races with the library's shutdown when the link
+		// drops right after CONNACK.)
+		PacketTimeout: time.Hour, // the connection's loss ends a wait, not a timer
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			p := pr.Packet
 			if p.QoS == 2 && p.Duplicate() && br.inIDs.seen(p.PacketID) {
-				return true, c.Ack(p) // published locally already; PUBREC again
+				return true, nil // published locally already; PUBREC again
 			}
 			err := handle(fromPaho5(p))
 			if err == nil && p.QoS == 2 {
-				// Recorded now, not when the PUBREC goes: acknowledgements
-				// are sent in batches, and a batch lost with the
-				// connection must not make the resent PUBLISH new.
+				// Recorded before the PUBREC goes: a resent PUBLISH after
+				// a connection lost with it is not new.
 				err = br.inIDs.add(p.PacketID)
 			}
 			if err != nil {
+				// Not acknowledged: the DISCONNECT goes first and the
+				// connection is closed before the library's PUBACK, so
+				// the upstream sends the message again.
 				u.lost(err)
 				c.Disconnect(&paho.Disconnect{ReasonCode: 0x80})
+				conn.Close()
 				return true, err
 			}
-			return true, c.Ack(pr.Packet)
+			return true, nil
 		}},
 		OnClientError: func(err error) { u.lost(err) },
 		OnServerDisconnect: func(d *paho.Disconnect) {
