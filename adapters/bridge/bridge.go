@@ -610,7 +610,6 @@ func (br *Bridge) connLoop(ctx context.Context) {
 			}
 			continue
 		}
-		fails = 0
 		br.setUp(up, addr)
 		began := time.Now()
 		var res sendResult
@@ -626,7 +625,15 @@ func (br *Bridge) connLoop(ctx context.Context) {
 		br.setDown(addr, err)
 		br.log.Warn("bridge upstream lost", "address", addr, "err", err)
 		i-- // the same address first, after a pause
-		wait := backoff(0, br.cfg.ReconnectMin, br.cfg.ReconnectMax)
+		// A connection that did not last counts as a failed attempt: two
+		// bridges with one client id taking the session from each other,
+		// or an upstream that closes every connection at once, back off
+		// as an unreachable one does instead of reconnecting in a loop.
+		if time.Since(began) >= stableConnection {
+			fails = 0
+		}
+		wait := backoff(fails, br.cfg.ReconnectMin, br.cfg.ReconnectMax)
+		fails++
 		select {
 		case <-ctx.Done():
 			return
@@ -634,6 +641,10 @@ func (br *Bridge) connLoop(ctx context.Context) {
 		}
 	}
 }
+
+// stableConnection is how long a connection must have lasted for the
+// next reconnect to start the backoff afresh.
+const stableConnection = 10 * time.Second
 
 // ack is the upstream's answer for one outbox entry.
 type ack struct {

@@ -41,6 +41,16 @@ type mqtt5 struct {
 type tap struct {
 	session.SessionManager
 	next func(<-chan packets.ControlPacket) // taken by the next PUBLISH
+	// disconnected hears of the upstream's DISCONNECT before the library
+	// ends the connection, so its reason is the connection's error.
+	disconnected func(*packets.Disconnect)
+}
+
+func (t *tap) ConnectionLost(dp *packets.Disconnect) error {
+	if dp != nil && t.disconnected != nil {
+		t.disconnected(dp)
+	}
+	return t.SessionManager.ConnectionLost(dp)
 }
 
 func (t *tap) AddToSession(ctx context.Context, p session.Packet, resp chan<- packets.ControlPacket) error {
@@ -93,6 +103,7 @@ func dialMQTT5(ctx context.Context, br *Bridge, addr string) (upstream, error) {
 		return nil, err
 	}
 	u := &mqtt5{us: br.sess, sess: &tap{SessionManager: newState5(br)}}
+	u.sess.disconnected = func(d *packets.Disconnect) { u.serverDisconnect(d.ReasonCode, cfg.ClientID) }
 	u.done = make(chan struct{})
 	var c *paho.Client
 	c = paho.NewClient(paho.ClientConfig{
@@ -127,16 +138,8 @@ func dialMQTT5(ctx context.Context, br *Bridge, addr string) (upstream, error) {
 			}
 			return true, nil
 		}},
-		OnClientError: func(err error) { u.lost(err) },
-		OnServerDisconnect: func(d *paho.Disconnect) {
-			if d.ReasonCode == 0x8E {
-				// Two bridges (two boxes, or a copied config) with one
-				// client id take each other's session in turn.
-				u.lost(fmt.Errorf("upstream sent DISCONNECT 0x8E: another client connected with client id %q", cfg.ClientID))
-				return
-			}
-			u.lost(fmt.Errorf("upstream sent DISCONNECT with reason 0x%02x", d.ReasonCode))
-		},
+		OnClientError:      func(err error) { u.lost(err) },
+		OnServerDisconnect: func(d *paho.Disconnect) { u.serverDisconnect(d.ReasonCode, cfg.ClientID) },
 	})
 	u.c = c
 	cp := &paho.Connect{
@@ -178,6 +181,18 @@ func dialMQTT5(ctx context.Context, br *Bridge, addr string) (upstream, error) {
 		u.lost(errors.New("connection closed"))
 	}()
 	return u, nil
+}
+
+// serverDisconnect ends the connection with the reason of the upstream's
+// DISCONNECT.
+func (u *mqtt5) serverDisconnect(code byte, clientID string) {
+	if code == 0x8E {
+		// Two bridges (two boxes, or a copied config) with one client id
+		// take each other's session in turn.
+		u.lost(fmt.Errorf("upstream sent DISCONNECT 0x8E: another client connected with client id %q", clientID))
+		return
+	}
+	u.lost(fmt.Errorf("upstream sent DISCONNECT with reason 0x%02x", code))
 }
 
 func fromPaho5(p *paho.Publish) *store.Message {
