@@ -1,14 +1,16 @@
 package bridge
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
 
 // TestTwoBridgesWithOneClientID: two edges bridged to one upstream with
 // the same client id (a copied configuration) take the upstream session
-// from each other in turn (checklist #23): both keep reconnecting, with
-// backoff, and between takeovers their messages still arrive.
+// from each other in turn (checklist #23): the status says why (the
+// upstream's DISCONNECT 0x8E), both keep reconnecting, with backoff, and
+// between takeovers their messages still arrive.
 func TestTwoBridgesWithOneClientID(t *testing.T) {
 	up := newNode(t, "cloud", nil)
 	up.up()
@@ -22,6 +24,14 @@ func TestTwoBridgesWithOneClientID(t *testing.T) {
 		bridges = append(bridges, set.bridge("c"))
 		publish(t, local.Broker, "sensor", "seq", 0, 50, 1)
 	}
+	waitFor(t, 30*time.Second, "the takeover named in a status", func() bool {
+		for _, br := range bridges {
+			if strings.Contains(br.Status().LastError, "another client connected with client id") {
+				return true
+			}
+		}
+		return false
+	})
 	waitFor(t, 60*time.Second, "both edges' messages upstream", func() bool {
 		var a, b int
 		for _, m := range got.messages() {

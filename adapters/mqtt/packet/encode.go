@@ -81,6 +81,9 @@ func Append(dst []byte, p *Packet, v Version) ([]byte, error) {
 	case DISCONNECT, AUTH:
 		if v5 {
 			dst = appendReasonAndProps(dst, p, kindOfType(p.Type))
+			if p.ReasonCode != 0 && propsLen(&p.Properties, kindOfType(p.Type)) == 0 {
+				dst = append(dst, 0) // the empty property block; see bodySize
+			}
 		}
 	}
 	return dst, nil
@@ -228,7 +231,14 @@ func bodySize(p *Packet, v Version) int {
 		return 2
 	case DISCONNECT, AUTH:
 		if v5 {
-			return reasonAndPropsSize(p, kindOfType(p.Type))
+			if n := reasonAndPropsSize(p, kindOfType(p.Type)); n != 1 {
+				return n
+			}
+			// A reason code alone is valid [MQTT-3.14.2.2.1], but
+			// paho.golang (v0.22) cannot read a DISCONNECT without its
+			// property length, and then never sees the reason: the
+			// empty block goes too.
+			return 2
 		}
 	}
 	return 0
