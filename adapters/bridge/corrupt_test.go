@@ -9,6 +9,8 @@ import (
 
 	engine "github.com/cockroachdb/pebble/v2"
 
+	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/core/store"
 	"github.com/mqgate/mqgate/core/store/pebble"
 )
 
@@ -112,5 +114,66 @@ func TestCorruptOutboxRecordsAreQuarantined(t *testing.T) {
 	checkOrder(t, vs, n-2)
 	if st := br.Status(); st.Quarantined != 2 || st.Dropped != 0 {
 		t.Fatalf("status %+v: want 2 quarantined, none dropped", st)
+	}
+}
+
+// TestCorruptDeliveryRecordDoesNotStopTheBridge damages the QoS 2
+// delivery record of an outbox entry on disk (checklist #3): the bridge
+// still starts, clears the records, and sends the entry again as new.
+func TestCorruptDeliveryRecordDoesNotStopTheBridge(t *testing.T) {
+	dir := t.TempDir()
+	st, err := pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := toStore(core.NewMessage("seq", []byte("0")), "up/seq", 2, false)
+	seq, err := st.Outbox().Append("c", m, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Outbox().SetDelivery("c", store.OutboxDelivery{Seq: seq, PacketID: 7, State: store.Published}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The delivery record is the only key of its kind ('d').
+	db, err := engine.Open(dir, &engine.Options{FormatMajorVersion: engine.FormatNewest, Logger: quietLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := db.NewIter(&engine.IterOptions{LowerBound: []byte{'d'}, UpperBound: []byte{'e'}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key []byte
+	for it.First(); it.Valid(); it.Next() {
+		key = bytes.Clone(it.Key())
+	}
+	it.Close()
+	if key == nil {
+		t.Fatal("no delivery record on disk")
+	}
+	if err := db.Set(key, []byte{0xff, 0xff}, engine.Sync); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	st, err = pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Outbox().Deliveries("c"); err == nil {
+		t.Fatal("the damaged record reads: the test damaged nothing")
+	}
+	up := newNode(t, "cloud", nil)
+	up.up()
+	got := newSink(t, up.Broker, "cloud-app", "up/#")
+	local := newNode(t, "edge", st)
+	startBridges(t, local.Broker, st, testConfig("c", up.addr, "3.1.1", Rule{Direction: "out", Local: "seq", Remote: "up/seq", QoS: 2}))
+	waitFor(t, 10*time.Second, "the entry upstream", func() bool { return len(got.messages()) >= 1 })
+	if ds, err := st.Outbox().Deliveries("c"); err != nil {
+		t.Fatalf("delivery records still unreadable: %v (%v)", err, ds)
 	}
 }

@@ -209,6 +209,23 @@ func (o *outbox) goneLocked(seq uint64) bool {
 	return true
 }
 
+// forgetDeliveries clears the QoS 2 delivery records of the first n
+// entries still waiting (session.go).
+func (o *outbox) forgetDeliveries(n int) error {
+	o.mu.Lock()
+	seqs := make([]uint64, 0, min(n, len(o.ents)))
+	for _, e := range o.ents[:min(n, len(o.ents))] {
+		seqs = append(seqs, e.seq)
+	}
+	o.mu.Unlock()
+	for _, seq := range seqs {
+		if err := o.st.Outbox().SetDelivery(o.name, store.OutboxDelivery{Seq: seq, State: store.Queued}, false); err != nil {
+			return err
+		}
+	}
+	return o.st.Sync()
+}
+
 // has reports whether entry seq is still waiting.
 func (o *outbox) has(seq uint64) bool {
 	o.mu.Lock()

@@ -65,7 +65,16 @@ func openSession(st store.Store, name string, ob *outbox) (*upSession, error) {
 	s := &upSession{st: st, name: name, recs: map[uint16]*delivery2{}, signal: make(chan struct{}, 1)}
 	ds, err := st.Outbox().Deliveries(name)
 	if err != nil {
-		return nil, fmt.Errorf("outbox deliveries: %w", err)
+		// A record the store cannot read (checklist #3): the entries in
+		// flight lose their packet ids and go again as new, at least
+		// once, rather than the bridge not starting. The records of the
+		// first entries, where the ones in flight are, are cleared, the
+		// unreadable one with them.
+		if cerr := ob.forgetDeliveries(2*65536 + flushEvery); cerr != nil {
+			return nil, fmt.Errorf("outbox deliveries: %w (clearing them: %v)", err, cerr)
+		}
+		ob.log.Error("bridge QoS 2 delivery records unreadable: cleared, the messages in flight go again as new", "err", err)
+		return s, nil
 	}
 	for _, d := range ds {
 		if old := s.recs[d.PacketID]; old != nil {
