@@ -27,7 +27,7 @@
 // One service goroutine pulls notifications for the clients the core
 // notified and runs the retransmission and heartbeat timers. client.mu is
 // taken before Gateway.mu; core.Conn.Notify and Kick touch only atomics
-// and Gateway.dirtyMu, a leaf lock.
+// and the work queue's lock, a leaf lock (adapters/internal/workqueue).
 //
 // # Identity
 //

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/internal/dtlsconf"
+	"github.com/mqgate/mqgate/adapters/internal/workqueue"
 	"github.com/mqgate/mqgate/core"
 )
 
@@ -44,11 +45,9 @@ type Gateway struct {
 
 	echoKey [32]byte
 
-	dirtyMu sync.Mutex
-	dirty   []*client
-	wake    chan struct{}
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	work *workqueue.Queue[*client] // clients the core notified
+	stop chan struct{}
+	wg   sync.WaitGroup
 }
 
 type listener struct {
@@ -90,7 +89,7 @@ func New(cfg Config, b *core.Broker) *Gateway {
 		byAddr:    map[string]*client{},
 		byID:      map[string]*client{},
 		dtlsConns: map[net.Conn]struct{}{},
-		wake:      make(chan struct{}, 1),
+		work:      workqueue.New[*client](),
 		stop:      make(chan struct{}),
 		echoKey:   newEchoKey(),
 	}
@@ -300,53 +299,23 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	}
 }
 
-// markDirty queues c for the service goroutine. It takes only the leaf
-// dirtyMu, so the core may call it with its locks held.
-func (g *Gateway) markDirty(c *client) {
-	if c.queued.Swap(true) {
-		return
-	}
-	g.dirtyMu.Lock()
-	g.dirty = append(g.dirty, c)
-	g.dirtyMu.Unlock()
-	select {
-	case g.wake <- struct{}{}:
-	default:
-	}
-}
+// markDirty queues c for the service goroutine. It takes only the
+// queue's leaf lock, so the core may call it with its locks held.
+func (g *Gateway) markDirty(c *client) { g.work.Mark(c, &c.queued) }
 
 // tick is the service goroutine's timer resolution.
-func (g *Gateway) tick() time.Duration {
-	t := g.cfg.AckTimeout / 4
-	return min(max(t, 10*time.Millisecond), time.Second)
-}
+func (g *Gateway) tick() time.Duration { return workqueue.Tick(g.cfg.AckTimeout) }
 
 // service sends notifications for notified clients and runs the
 // retransmission and heartbeat timers.
 func (g *Gateway) service() {
 	defer g.wg.Done()
-	ticker := time.NewTicker(g.tick())
-	defer ticker.Stop()
-	var batch []*client
-	for {
-		select {
-		case <-g.stop:
-			return
-		case <-g.wake:
-			g.dirtyMu.Lock()
-			batch, g.dirty = g.dirty, batch[:0]
-			g.dirtyMu.Unlock()
-			for i, c := range batch {
-				c.queued.Store(false)
-				c.mu.Lock()
-				c.service(time.Now())
-				c.mu.Unlock()
-				batch[i] = nil
-			}
-		case now := <-ticker.C:
-			g.timers(now)
-		}
-	}
+	g.work.Run(g.stop, g.tick(), func(c *client) {
+		c.queued.Store(false)
+		c.mu.Lock()
+		c.service(time.Now())
+		c.mu.Unlock()
+	}, g.timers)
 }
 
 // timers retransmits unacknowledged CON notifications and drops clients

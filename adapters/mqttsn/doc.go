@@ -25,8 +25,9 @@
 // # Locks
 //
 // client.mu is taken before Gateway.mu (the address and client id maps).
-// core.Conn.Notify and Kick touch only atomics and Gateway.dirtyMu, a leaf
-// lock, because the core may call them with its own locks held.
+// core.Conn.Notify and Kick touch only atomics and the work queue's leaf
+// lock (adapters/internal/workqueue), because the core may call them with
+// its own locks held.
 //
 // # Identity and addresses
 //

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mqgate/mqgate/adapters/internal/dtlsconf"
+	"github.com/mqgate/mqgate/adapters/internal/workqueue"
 	"github.com/mqgate/mqgate/adapters/mqttsn/packet"
 	"github.com/mqgate/mqgate/core"
 )
@@ -45,11 +46,9 @@ type Gateway struct {
 	stopping  bool
 	dtlsConns map[net.Conn]struct{}
 
-	dirtyMu sync.Mutex
-	dirty   []*client
-	wake    chan struct{}
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	work *workqueue.Queue[*client] // clients the core notified
+	stop chan struct{}
+	wg   sync.WaitGroup
 }
 
 // sessionState is what the adapter keeps of a session beyond a
@@ -76,7 +75,7 @@ func New(cfg Config, b *core.Broker) *Gateway {
 		byID:      map[string]*client{},
 		sessions:  map[string]*sessionState{},
 		dtlsConns: map[net.Conn]struct{}{},
-		wake:      make(chan struct{}, 1),
+		work:      workqueue.New[*client](),
 		stop:      make(chan struct{}),
 	}
 	for id, name := range cfg.PredefinedTopics {
@@ -283,59 +282,23 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	}
 }
 
-// markDirty queues c for the service goroutine. It takes only the leaf
-// dirtyMu, so the core may call it with its locks held.
-func (g *Gateway) markDirty(c *client) {
-	if c.queued.Swap(true) {
-		return
-	}
-	g.dirtyMu.Lock()
-	g.dirty = append(g.dirty, c)
-	g.dirtyMu.Unlock()
-	select {
-	case g.wake <- struct{}{}:
-	default:
-	}
-}
+// markDirty queues c for the service goroutine. It takes only the
+// queue's leaf lock, so the core may call it with its locks held.
+func (g *Gateway) markDirty(c *client) { g.work.Mark(c, &c.queued) }
 
 // tick is the service goroutine's timer resolution: fine enough for the
 // retry interval, never busier than 100 times a second.
-func (g *Gateway) tick() time.Duration {
-	t := g.cfg.RetryInterval / 4
-	if t < 10*time.Millisecond {
-		t = 10 * time.Millisecond
-	}
-	if t > time.Second {
-		t = time.Second
-	}
-	return t
-}
+func (g *Gateway) tick() time.Duration { return workqueue.Tick(g.cfg.RetryInterval) }
 
 // service pulls deliveries for notified clients and runs every timer.
 func (g *Gateway) service() {
 	defer g.wg.Done()
-	ticker := time.NewTicker(g.tick())
-	defer ticker.Stop()
-	var batch []*client
-	for {
-		select {
-		case <-g.stop:
-			return
-		case <-g.wake:
-			g.dirtyMu.Lock()
-			batch, g.dirty = g.dirty, batch[:0]
-			g.dirtyMu.Unlock()
-			for i, c := range batch {
-				c.queued.Store(false)
-				c.mu.Lock()
-				c.service(time.Now())
-				c.mu.Unlock()
-				batch[i] = nil
-			}
-		case now := <-ticker.C:
-			g.timers(now)
-		}
-	}
+	g.work.Run(g.stop, g.tick(), func(c *client) {
+		c.queued.Store(false)
+		c.mu.Lock()
+		c.service(time.Now())
+		c.mu.Unlock()
+	}, g.timers)
 }
 
 // timers runs keep alive, sleep, will exchange and retransmission timers
