@@ -4,6 +4,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -114,6 +115,38 @@ func (c *cutter) pipe(dst, src net.Conn, budget *atomic.Int64) {
 	}
 }
 
+// onceThroughCuts lets the cutter cut until it has cut 30 times or got
+// holds all n messages, then lets the rest through, and checks that got
+// holds 0..n-1 once each, in order, and that the cutter cut at least 5
+// times (or the test exercised nothing).
+func onceThroughCuts(t *testing.T, cut *cutter, br *Bridge, n int, got func() []int, what string) {
+	t.Helper()
+	waitFor(t, 60*time.Second, "a good number of cuts", func() bool { return cut.cuts.Load() >= 30 || len(got()) >= n })
+	cut.on.Store(false)
+	waitFor(t, 60*time.Second, "every message "+what, func() bool { return br.Status().Queued == 0 && len(got()) >= n })
+	time.Sleep(100 * time.Millisecond) // a late duplicate would land here
+	dups := checkOrder(t, got(), n)
+	t.Logf("%d QoS 2 messages %s through %d cuts, %d reconnects", n, what, cut.cuts.Load(), br.Status().Reconnects)
+	if dups != 0 {
+		t.Fatalf("%d duplicates at QoS 2", dups)
+	}
+	if cut.cuts.Load() < 5 {
+		t.Fatalf("only %d cuts: the test did not exercise the resume", cut.cuts.Load())
+	}
+}
+
+// payloads reads the numbered payloads a sink received.
+func payloads(s *sink) func() []int {
+	return func() []int {
+		ms := s.messages()
+		vs := make([]int, len(ms))
+		for i, m := range ms {
+			vs[i], _ = strconv.Atoi(string(m.Payload))
+		}
+		return vs
+	}
+}
+
 // TestQoS2ExactlyOnceThroughCuts forwards QoS 2 messages over a link cut
 // again and again at random points of the QoS 2 flows: the upstream's
 // subscriber gets every message once and in order. The bridge resends an
@@ -131,18 +164,7 @@ func TestQoS2ExactlyOnceThroughCuts(t *testing.T) {
 			br := set.bridge("c")
 			const n = 3000
 			publish(t, local.Broker, "sensor", "seq", 0, n, 2)
-			waitFor(t, 60*time.Second, "a good number of cuts", func() bool { return cut.cuts.Load() >= 30 || len(got.messages()) >= n })
-			cut.on.Store(false)
-			waitFor(t, 60*time.Second, "every message upstream", func() bool { return br.Status().Queued == 0 && len(got.messages()) >= n })
-			time.Sleep(100 * time.Millisecond) // a late duplicate would land here
-			dups := checkSequence(t, got.messages(), n)
-			t.Logf("%d QoS 2 messages through %d cuts, %d reconnects", n, cut.cuts.Load(), br.Status().Reconnects)
-			if dups != 0 {
-				t.Fatalf("%d duplicates at QoS 2", dups)
-			}
-			if cut.cuts.Load() < 5 {
-				t.Fatalf("only %d cuts: the test did not exercise the resume", cut.cuts.Load())
-			}
+			onceThroughCuts(t, cut, br, n, payloads(got), "upstream")
 		})
 	}
 }
@@ -161,18 +183,7 @@ func TestMosquittoQoS2ExactlyOnceThroughCuts(t *testing.T) {
 			br := set.bridge("m")
 			const n = 2000
 			publish(t, local.Broker, "sensor", "seq", 0, n, 2)
-			waitFor(t, 60*time.Second, "a good number of cuts", func() bool { return cut.cuts.Load() >= 30 || len(app.received()) >= n })
-			cut.on.Store(false)
-			waitFor(t, 60*time.Second, "every message at mosquitto", func() bool { return br.Status().Queued == 0 && len(app.received()) >= n })
-			time.Sleep(100 * time.Millisecond)
-			dups := checkOrder(t, seqOf(app.received(), "up/seq="), n)
-			t.Logf("%d QoS 2 messages to mosquitto through %d cuts, %d reconnects", n, cut.cuts.Load(), br.Status().Reconnects)
-			if dups != 0 {
-				t.Fatalf("%d duplicates at QoS 2", dups)
-			}
-			if cut.cuts.Load() < 5 {
-				t.Fatalf("only %d cuts: the test did not exercise the resume", cut.cuts.Load())
-			}
+			onceThroughCuts(t, cut, br, n, func() []int { return seqOf(app.received(), "up/seq=") }, "at mosquitto")
 		})
 	}
 }
@@ -193,18 +204,7 @@ func TestInboundQoS2ExactlyOnceThroughCuts(t *testing.T) {
 			waitFor(t, 10*time.Second, "the bridge connected", func() bool { return br.Status().Connected })
 			const n = 2000
 			publish(t, up.Broker, "app", "down/x", 0, n, 2)
-			waitFor(t, 60*time.Second, "a good number of cuts", func() bool { return cut.cuts.Load() >= 30 || len(got.messages()) >= n })
-			cut.on.Store(false)
-			waitFor(t, 60*time.Second, "every message at the edge", func() bool { return len(got.messages()) >= n })
-			time.Sleep(100 * time.Millisecond) // a late duplicate would land here
-			dups := checkSequence(t, got.messages(), n)
-			t.Logf("%d QoS 2 messages in through %d cuts, %d reconnects", n, cut.cuts.Load(), br.Status().Reconnects)
-			if dups != 0 {
-				t.Fatalf("%d duplicates at QoS 2", dups)
-			}
-			if cut.cuts.Load() < 5 {
-				t.Fatalf("only %d cuts: the test did not exercise the resume", cut.cuts.Load())
-			}
+			onceThroughCuts(t, cut, br, n, payloads(got), "in at the edge")
 		})
 	}
 }
