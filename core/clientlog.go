@@ -95,18 +95,22 @@ func (b *Broker) logClient(info *ClientInfo, msg string, attrs ...slog.Attr) {
 	if !ok {
 		return
 	}
-	all := make([]slog.Attr, 0, 6+len(attrs)+1)
-	all = append(all,
+	// The record carries no source position (pc 0): no handler of the
+	// gateway writes one, and Logger.LogAttrs would unwind the caller's
+	// stack for it on every connect and disconnect, reading the
+	// executable's unwinding tables for nothing.
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	r.AddAttrs(
 		slog.String("client", info.ClientID),
 		slog.String("username", info.Username),
 		slog.String("protocol", info.Protocol),
 		slog.String("listener", info.Listener),
 		slog.String("peer", peerString(info.PeerAddr)))
-	all = append(all, attrs...)
+	r.AddAttrs(attrs...)
 	if suppressed > 0 {
-		all = append(all, slog.Int("suppressed", suppressed))
+		r.AddAttrs(slog.Int("suppressed", suppressed))
 	}
-	b.log.LogAttrs(context.Background(), slog.LevelInfo, msg, all...)
+	_ = b.log.Handler().Handle(context.Background(), r) // as Logger.LogAttrs, which drops it too
 }
 
 func peerString(ap netip.AddrPort) string {
