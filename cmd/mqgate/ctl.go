@@ -24,7 +24,7 @@ var ctlCommands = []struct{ name, summary string }{
 	{"clients", "list clients; with a client id, show one with its subscriptions"},
 	{"kick", "close a client's connection (-discard ends its session too)"},
 	{"subscriptions", "a client's subscriptions: CLIENTID [add FILTER | remove FILTER]"},
-	{"bridges", "the upstream bridges: status, backlog, drops, reconnects"},
+	{"bridges", "the upstream bridges: status, backlog, drops, reconnects; enable NAME or disable NAME"},
 	{"ban", "list bans; add AS WHO (-reason, -until) or remove AS WHO; AS: clientid, username, peerhost"},
 	{"retained", "list retained messages; get TOPIC or delete TOPIC"},
 	{"publish", "publish a message: -t TOPIC -m PAYLOAD [-q QOS] [-r]"},
@@ -151,7 +151,18 @@ func ctl(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if err := parseFlags(fs, args, stdout); err != nil {
 			return err
 		}
-		return c.bridges()
+		switch {
+		case fs.NArg() == 0:
+			return c.bridges()
+		case fs.NArg() == 2 && (fs.Arg(0) == "enable" || fs.Arg(0) == "disable"):
+			on := fs.Arg(0) == "enable"
+			if _, err := c.do("PUT", "/api/v1/bridges/"+url.PathEscape(fs.Arg(1))+"/enable/"+strconv.FormatBool(on), nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "bridge %s %sd\n", fs.Arg(1), fs.Arg(0))
+			return nil
+		}
+		return newFlagError(errors.New("usage: mqgate ctl bridges [enable NAME | disable NAME]"))
 	case "ban":
 		reason := fs.String("reason", "", "why, for the list")
 		until := fs.String("until", "", "RFC 3339 time the ban ends; until removed when empty")

@@ -156,3 +156,61 @@ func TestCtlTalksToTheAPI(t *testing.T) {
 		t.Errorf("publish -q 5: exit %d %s", code, errOut)
 	}
 }
+
+// TestCtlSwitchesABridge: ctl bridges disable and enable switch a bridge
+// through the API, and the table shows it.
+func TestCtlSwitchesABridge(t *testing.T) {
+	cfg, err := conf.Parse([]byte(`{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]},
+bridges: [{name: nowhere, address: "127.0.0.1:1", rules: [{direction: out, local: "x/#"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		g.Stop(ctx)
+	})
+	base := "http://" + g.HTTPAddr().String()
+	ctl := func(args ...string) (int, string, string) {
+		t.Helper()
+		return invoke(t, "", append([]string{"ctl", "bridges", "-url", base}, args...)...)
+	}
+	row := regexp.MustCompile(`(?m)^nowhere +(\S+) `)
+	status := func() string {
+		t.Helper()
+		code, out, errOut := ctl()
+		m := row.FindStringSubmatch(out)
+		if code != 0 || m == nil {
+			t.Fatalf("bridges: exit %d\n%s%s", code, out, errOut)
+		}
+		return m[1]
+	}
+	if s := status(); s == "disabled" {
+		t.Fatalf("a configured bridge starts %s", s)
+	}
+	if code, out, errOut := ctl("disable", "nowhere"); code != 0 || out != "bridge nowhere disabled\n" {
+		t.Fatalf("disable: exit %d %s%s", code, out, errOut)
+	}
+	if s := status(); s != "disabled" {
+		t.Errorf("after disable the bridge shows %s", s)
+	}
+	if code, out, errOut := ctl("enable", "nowhere"); code != 0 || out != "bridge nowhere enabled\n" {
+		t.Fatalf("enable: exit %d %s%s", code, out, errOut)
+	}
+	if s := status(); s == "disabled" {
+		t.Errorf("after enable the bridge shows %s", s)
+	}
+	if code, _, errOut := ctl("disable", "nope"); code != 1 || !strings.Contains(errOut, "404 NOT_FOUND") {
+		t.Errorf("disable an unknown bridge: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := ctl("pause", "nowhere"); code != 1 || !strings.Contains(errOut, "usage: mqgate ctl bridges") {
+		t.Errorf("an unknown verb: exit %d %s", code, errOut)
+	}
+}
