@@ -26,9 +26,11 @@ COPY --from=build --chown=65532:65532 /out/state /var/lib/mqgate
 WORKDIR /var/lib/mqgate
 VOLUME /var/lib/mqgate
 # MQTT over TCP, MQTT over WebSocket, the HTTP API (loopback unless
-# configured otherwise); MQTT-SN (1884/udp) and CoAP (5683/udp, 5684/udp)
-# listen only when a config file enables them.
-EXPOSE 1883 8083 18083 1884/udp 5683/udp 5684/udp
+# configured otherwise: set MQGATE_HTTP__ADDRESS=:18083 and an API key
+# file to reach it from outside); MQTT-SN (1884/udp), CoAP (5683/udp,
+# DTLS 5684/udp) and STOMP (61613) listen only when a config file or the
+# environment enables them.
+EXPOSE 1883 8083 18083 1884/udp 5683/udp 5684/udp 61613
 USER nonroot:nonroot
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD ["/usr/local/bin/mqgate", "health"]
 ENTRYPOINT ["/usr/local/bin/mqgate"]

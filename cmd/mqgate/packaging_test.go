@@ -121,10 +121,48 @@ func TestDockerfile(t *testing.T) {
 	}
 	exposed := strings.Fields(strings.Join(instr(t, df, "EXPOSE"), " "))
 	def := conf.Default()
+	// Every protocol's default listeners, those off until a config file
+	// enables them included, and the HTTP API.
+	type port struct{ what, addr, suffix string }
+	var ports []port
 	for _, l := range def.MQTT.Listeners {
-		_, port, _ := net.SplitHostPort(l.Address)
-		if !slices.Contains(exposed, port) {
-			t.Errorf("default listener %s (%s) not exposed: EXPOSE %v", l.Name, l.Address, exposed)
+		ports = append(ports, port{"mqtt " + l.Name, l.Address, ""})
+	}
+	for _, l := range def.MQTTSN.Listeners {
+		ports = append(ports, port{"mqttsn " + l.Name, l.Address, "/udp"})
+	}
+	for _, l := range def.CoAP.Listeners {
+		ports = append(ports, port{"coap " + l.Name, l.Address, "/udp"})
+	}
+	for _, l := range def.STOMP.Listeners {
+		ports = append(ports, port{"stomp " + l.Name, l.Address, ""})
+	}
+	ports = append(ports, port{"http", def.HTTP.Address, ""})
+	if len(ports) < 6 {
+		t.Fatalf("only %d default listeners: %v", len(ports), ports)
+	}
+	for _, p := range ports {
+		_, n, err := net.SplitHostPort(p.addr)
+		if err != nil {
+			t.Fatalf("default %s address %q: %v", p.what, p.addr, err)
+		}
+		if !slices.Contains(exposed, n+p.suffix) {
+			t.Errorf("default listener %s (%s) not exposed: EXPOSE %v", p.what, p.addr, exposed)
+		}
+	}
+	// The binary is where HEALTHCHECK and ENTRYPOINT run it.
+	var binPath string
+	for _, c := range instr(t, df, "COPY") {
+		if f := strings.Fields(c); len(f) >= 2 && strings.HasSuffix(f[len(f)-2], "/out/mqgate") {
+			binPath = f[len(f)-1]
+		}
+	}
+	if binPath == "" {
+		t.Fatal("no COPY of /out/mqgate into the image")
+	}
+	for _, in := range []string{"HEALTHCHECK", "ENTRYPOINT"} {
+		if v := instr(t, df, in); len(v) != 1 || !strings.Contains(v[0], `"`+binPath+`"`) {
+			t.Errorf("%s %q does not run %s", in, v, binPath)
 		}
 	}
 	workdirs := instr(t, df, "WORKDIR")
