@@ -210,7 +210,7 @@ func version(args []string, _ io.Reader, stdout, _ io.Writer) error {
 
 func runGateway(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "mqgate [run] [-c FILE]",
-		"Start the gateway: with -c on that configuration file, without it on the\nembedded defaults (MQTT on :1883, MQTT over WebSocket on :8083/mqtt, the\nHTTP API on 127.0.0.1:18083). MQGATE_SECTION__KEY environment variables\nset keys over both. SIGHUP reloads the password, ACL and API key\nfiles and log.level, and logs which other changes need a restart; SIGTERM\nor SIGINT stop it.")
+		"Start the gateway: with -c on that configuration file, without it on the\nembedded defaults (MQTT on :1883, MQTT over WebSocket on :8083/mqtt, the\nHTTP API on 127.0.0.1:18083). MQGATE_SECTION__KEY environment variables\nset keys over both. SIGHUP reloads the password, ACL, API key\nand ban files, log.level and the bridges, and logs which other changes\nneed a restart; SIGTERM or SIGINT stop it.")
 	path := fs.String("c", "", "configuration file (YAML); embedded defaults when empty")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err

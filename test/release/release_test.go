@@ -1,16 +1,20 @@
 // Package release tests the release binaries that scripts/release.sh
 // builds: each starts (arm and arm64 under qemu-user), carries a
-// publish/subscribe round trip, and stays inside the size and idle
-// memory budgets. scripts/qemu-test.sh runs it with MQGATE_TEST_BINARY
-// set; without it the tests skip.
+// publish/subscribe round trip, answers /healthz, and stays inside the
+// size and idle memory budgets. scripts/qemu-test.sh runs it with
+// MQGATE_TEST_BINARY set; without it the tests skip.
 package release
 
 import (
 	"bufio"
 	"debug/elf"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,15 +33,10 @@ const (
 	sizeBudget = 25 << 20
 	// rssBudget is the most a fresh gateway on the embedded defaults,
 	// HTTP server and disk store included, may hold resident after one
-	// round trip: the operations issue's 20 MB. Under qemu-user only the
-	// guest's own pages count (guestRSS), not the emulator's.
+	// round trip: the operations issue's 20 MB, read as 20,000,000 bytes.
+	// It holds for every architecture. Under qemu-user only the guest's
+	// own pages count (guestRSS), not the emulator's.
 	rssBudget = 20_000_000
-	// amd64RSSGuard is the limit for the amd64 binary, measured natively.
-	// It sits at the budget, 19.5 to 20.2 MB from one build to the next:
-	// which 64 KiB runs of the executable the start touches shifts with
-	// the layout of the code. The guard keeps it from growing unnoticed
-	// without failing a build on that shift.
-	amd64RSSGuard = 21_000_000
 	// qemuReservedVA confines an arm64 guest under qemu-aarch64 to the
 	// first 64 GiB of the emulator's address space, so that its mappings
 	// can be told from the emulator's; a 32-bit guest lives in the first
@@ -78,9 +77,32 @@ func TestReleaseBinary(t *testing.T) {
 		}
 	}
 
+	// Three fresh gateways, one after another: the median is the figure,
+	// as one start can touch a few more pages than the next.
+	var rss [3]int64
+	for i := range rss {
+		rss[i] = freshGateway(t, bin, emulated, guestSpan, i == len(rss)-1)
+	}
+	slices.Sort(rss[:])
+	median := rss[len(rss)/2]
+	t.Logf("RSS of a fresh gateway after one round trip, median of %d: %.1f MiB (%d bytes)", len(rss), float64(median)/(1<<20), median)
+	if median >= rssBudget {
+		t.Errorf("RSS %d bytes, over the %d byte budget", median, rssBudget)
+	}
+}
+
+// httpAddrRE finds the HTTP API's address in the gateway's log.
+var httpAddrRE = regexp.MustCompile(`msg="HTTP API (?:serving|listening)[^"]*".* addr=(127\.0\.0\.1:\d+)`)
+
+// freshGateway starts bin on the embedded defaults (on ports of its own),
+// carries a publish/subscribe round trip through it and returns what it
+// then holds resident. With health, it then also asks its HTTP API for
+// /healthz (after the measurement, which the HTTP server's code would
+// otherwise enlarge).
+func freshGateway(t *testing.T, bin string, emulated bool, guestSpan uint64, health bool) int64 {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "mqgate.yaml")
-	// The embedded defaults, but on ports of their own.
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`mqtt:
   listeners:
     - {name: tcp, type: tcp, address: "127.0.0.1:0"}
@@ -89,13 +111,20 @@ http: {address: "127.0.0.1:0"}
 storage: {dir: %q}
 `, filepath.Join(dir, "data"))), 0o600)
 	p := testbroker.Start(t, cfg, "tcp", "ws")
+	defer func() {
+		if err := p.Stop(); err != nil {
+			t.Error(err)
+		}
+	}()
 
 	got := make(chan string, 1)
 	sub := connect(t, p.Addr("tcp"), "release-sub")
+	defer sub.Disconnect(100)
 	if tok := sub.Subscribe("release/#", 1, func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	pub := connect(t, p.Addr("tcp"), "release-pub")
+	defer pub.Disconnect(100)
 	if tok := pub.Publish("release/x", 1, false, "round trip"); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish: %v", tok.Error())
 	}
@@ -118,13 +147,23 @@ storage: {dir: %q}
 		rss = vmRSS(t, p.Pid())
 		t.Logf("RSS of a fresh gateway after one round trip: %.1f MiB (%d bytes)", float64(rss)/(1<<20), rss)
 	}
-	limit, what := int64(rssBudget), "budget"
-	if machine == elf.EM_X86_64 {
-		limit, what = amd64RSSGuard, "amd64 guard"
+
+	if health {
+		m := httpAddrRE.FindStringSubmatch(p.Log())
+		if m == nil {
+			t.Fatalf("no HTTP API address in the log:\n%s", p.Log())
+		}
+		resp, err := http.Get("http://" + m[1] + "/healthz")
+		if err != nil {
+			t.Fatalf("healthz: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("healthz = %d %s", resp.StatusCode, body)
+		}
 	}
-	if rss >= limit {
-		t.Errorf("RSS %d bytes, over the %d byte %s", rss, limit, what)
-	}
+	return rss
 }
 
 func connect(t *testing.T, addr, id string) paho.Client {
