@@ -133,7 +133,8 @@ type StatsSnapshot struct {
 	MessagesDropped  int64
 	BytesReceived    int64
 	BytesSent        int64
-	Bytes            []ByteCount // by protocol
+	Bytes            []ByteCount    // by protocol
+	Refused          []RefusalCount // connections refused at Open, by protocol and reason
 	PublishDenied    int64
 	SubscribeDenied  int64
 	WillsPublished   int64
@@ -415,6 +416,7 @@ func (b *Broker) Snapshot() StatsSnapshot {
 		Retained: b.RetainedCount(), ClientsConnected: st.ClientsConnected.Load(), ClientsMaximum: st.ClientsMaximum.Load(),
 		Connects: st.Connects.Load(), MessagesReceived: st.MessagesReceived.Load(), MessagesSent: st.MessagesSent.Load(), Messages: b.MessageCounts(),
 		MessagesDropped: st.MessagesDropped.Load(), BytesReceived: st.BytesReceived.Load(), BytesSent: st.BytesSent.Load(), Bytes: b.ByteCounts(),
-		PublishDenied: st.PublishDenied.Load(), SubscribeDenied: st.SubscribeDenied.Load(), WillsPublished: st.WillsPublished.Load(),
+		Refused: b.RefusalCounts(), PublishDenied: st.PublishDenied.Load(), SubscribeDenied: st.SubscribeDenied.Load(),
+		WillsPublished: st.WillsPublished.Load(),
 	}
 }

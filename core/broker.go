@@ -164,6 +164,8 @@ type Broker struct {
 	// bytesIn and bytesOut bytes by protocol (Traffic).
 	msgIn, msgOut     messageCounts
 	bytesIn, bytesOut [nProtocols]atomic.Int64
+	// refusals counts connections refused at Open (RefusalCounts).
+	refusals refusalCounts
 	// refusers counts sessions opened with RefuseWhenFull: while there are
 	// none, a publish does not look for them.
 	refusers atomic.Int32
@@ -313,43 +315,45 @@ func (b *Broker) Close() {
 // Authenticate runs the authentication chain for a connecting client. A
 // client whose listener takes its verified certificate as the credential
 // is authenticated by it; any other client needs a source that knows it,
-// or, without a username, allow_anonymous.
+// or, without a username, allow_anonymous. A refusal is counted under
+// info's protocol (RefusalCounts).
 func (b *Broker) Authenticate(ctx context.Context, info *ClientInfo, password []byte) Code {
-	code, reason := b.authenticate(ctx, info, password)
+	code, refusal, reason := b.authenticate(ctx, info, password)
 	if code.Failed() {
+		b.refuse(info, refusal)
 		b.logClient(info, "authentication refused", slog.String("reason", reason))
 	}
 	return code
 }
 
-func (b *Broker) authenticate(ctx context.Context, info *ClientInfo, password []byte) (Code, string) {
+func (b *Broker) authenticate(ctx context.Context, info *ClientInfo, password []byte) (Code, Refusal, string) {
 	if info.CertIdentity && info.CertCN != "" {
 		// The certificate chain was verified against the listener's CA
 		// during the handshake: that is the credential, as with
 		// mosquitto's use_identity_as_username. ACLs still apply.
-		return Success, ""
+		return Success, 0, ""
 	}
 	if b.cfg.Authenticator != nil {
 		v, err := b.cfg.Authenticator.Authenticate(ctx, info, password)
 		if err != nil {
 			b.log.Warn("authentication source failed", "client", info.ClientID, "username", info.Username, "err", err)
-			return NotAuthorized, "authentication source failed"
+			return NotAuthorized, RefusedAuthSourceError, "authentication source failed"
 		}
 		switch v {
 		case Allow:
-			return Success, ""
+			return Success, 0, ""
 		case Deny:
-			return BadUsernameOrPassword, "bad username or password"
+			return BadUsernameOrPassword, RefusedBadCredentials, "bad username or password"
 		}
 		// Nothing knew this client: only anonymous clients may go on.
 		if info.Username != "" {
-			return BadUsernameOrPassword, "unknown username"
+			return BadUsernameOrPassword, RefusedBadCredentials, "unknown username"
 		}
 	}
 	if !b.cfg.AllowAnonymous {
-		return NotAuthorized, "anonymous access is off"
+		return NotAuthorized, RefusedNotAuthorized, "anonymous access is off"
 	}
-	return Success, ""
+	return Success, 0, ""
 }
 
 // Authorize runs the authorization chain. With no authorizer, or when every
@@ -477,6 +481,7 @@ func (b *Broker) Open(ctx context.Context, req *OpenRequest) (c *Client, present
 	if ban, ok := b.bans.banned(&req.Info, time.Now()); ok {
 		b.logClient(&req.Info, "connection refused: banned", slog.String("ban", string(ban.Kind)+" "+ban.Value),
 			slog.String("reason", ban.Reason))
+		b.refuse(&req.Info, RefusedBanned)
 		return nil, false, Banned
 	}
 	if code := b.Authenticate(ctx, &req.Info, req.Password); code.Failed() {
@@ -488,6 +493,7 @@ func (b *Broker) Open(ctx context.Context, req *OpenRequest) (c *Client, present
 // open is Open after authentication.
 func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	if req.Info.ClientID == "" {
+		b.refuse(&req.Info, RefusedClientIDInvalid)
 		return nil, false, &CodeError{Code: ClientIDNotValid, Msg: "empty client id"}
 	}
 	key := SessionKey{req.Info.Namespace, req.Info.ClientID}
@@ -499,6 +505,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 	b.regMu.Lock()
 	if b.closed {
 		b.regMu.Unlock()
+		b.refuse(&req.Info, RefusedShuttingDown)
 		return nil, false, ErrClosed
 	}
 	if _, banned := b.bans.banned(&req.Info, time.Now()); banned {
@@ -506,6 +513,7 @@ func (b *Broker) open(req *OpenRequest) (c *Client, present bool, err error) {
 		// before AddBan sweeps the registry, so either this sees it or
 		// the sweep sees this connection.
 		b.regMu.Unlock()
+		b.refuse(&req.Info, RefusedBanned)
 		return nil, false, Banned
 	}
 	old := b.sessions.Get(key)
