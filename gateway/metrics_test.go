@@ -77,6 +77,7 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 		{`mqgate_subscriptions`, 2},
 		{`mqgate_retained_messages`, 0},
 		{`mqgate_authorization_denied_total{action="publish"}`, 0},
+		{`mqgate_authorization_denied_total{action="subscribe"}`, 0},
 		{`mqgate_bytes_received_total{protocol="mqtt"}`, -2},
 		{`mqgate_bytes_sent_total{protocol="mqtt"}`, -2},
 		// "away" has one message queued, "sub" none.
@@ -99,6 +100,8 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 		`mqgate_messages_received_total{protocol="mqtt",qos="1"}`: 0,
 		`mqgate_messages_sent_total{protocol="http",qos="1"}`:     0,
 		`mqgate_messages_received_total{protocol="coap",qos="0"}`: -1,
+		// No connection was refused (allow_anonymous is on by default).
+		`mqgate_connects_refused_total{protocol="mqtt",reason="not_authorized"}`: -1,
 	} {
 		if got := metricValue(text, series); got != want {
 			t.Errorf("%s = %v, want %v (-1: no series)", series, got, want)

@@ -106,12 +106,20 @@ var descs = sync.OnceValue(func() *metricDescs {
 			[]string{"gateway", "listener", "reason"}, nil),
 		dtlsReboots: prometheus.NewDesc("mqgate_dtls_reboots_total", "DTLS associations replaced by a client that handshook again from the same address (RFC 6347 4.2.8).",
 			[]string{"gateway", "listener"}, nil),
+		refused: prometheus.NewDesc("mqgate_connects_refused_total", "Client connections the core refused when they opened, by protocol and reason: "+
+			"bad_credentials, not_authorized (no credentials, anonymous access off), auth_source_error (an authentication source failed), "+
+			"banned, client_id_invalid, shutting_down. Refusals an adapter makes before it asks the core (max_connections, protocol version) are not counted.",
+			[]string{"protocol", "reason"}, nil),
+		authDenied: prometheus.NewDesc("mqgate_authentication_denied_total", "Client connections refused by authentication, by protocol and reason: "+
+			"the bad_credentials, not_authorized and auth_source_error series of mqgate_connects_refused_total.",
+			[]string{"protocol", "reason"}, nil),
 	}
 })
 
 // metricDescs describe the broker's own metrics.
 type metricDescs struct {
 	connections, connects, disconnects, discReasons, connMax *prometheus.Desc
+	refused, authDenied                                      *prometheus.Desc
 	msgsIn, msgsOut, bytesIn, bytesOut                       *prometheus.Desc
 	dropped, droppedAll, denied                              *prometheus.Desc
 	sessions, subscriptions, retained, wills, uptime         *prometheus.Desc
@@ -152,7 +160,7 @@ type StoreSync struct {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	d := descs()
 	for _, desc := range []*prometheus.Desc{d.connections, d.connects, d.disconnects, d.connMax, d.msgsIn, d.msgsOut,
-		d.discReasons, d.storeSync, d.bytesIn, d.bytesOut, d.dropped, d.droppedAll, d.denied, d.sessions, d.subscriptions, d.retained, d.wills, d.uptime,
+		d.discReasons, d.refused, d.authDenied, d.storeSync, d.bytesIn, d.bytesOut, d.dropped, d.droppedAll, d.denied, d.sessions, d.subscriptions, d.retained, d.wills, d.uptime,
 		d.queueDepth, d.inflight, d.bridgeUp, d.bridgeQueued, d.bridgeBytes, d.bridgeAge, d.bridgeDropped, d.bridgeRecon,
 		d.dtlsHellos, d.dtlsDropped, d.dtlsReboots} {
 		ch <- desc
@@ -192,6 +200,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, b := range s.Bytes {
 		counter(d.bytesIn, float64(b.Received), b.Protocol)
 		counter(d.bytesOut, float64(b.Sent), b.Protocol)
+	}
+	for _, r := range s.Refused {
+		counter(d.refused, float64(r.N), r.Protocol, r.Reason.String())
+		if r.Reason.Authentication() {
+			counter(d.authDenied, float64(r.N), r.Protocol, r.Reason.String())
+		}
 	}
 	counter(d.droppedAll, float64(s.MessagesDropped))
 	counter(d.denied, float64(s.PublishDenied), "publish")

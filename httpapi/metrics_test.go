@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -69,5 +71,74 @@ func TestDisconnectsByReasonAreExported(t *testing.T) {
 	body, _ := io.ReadAll(rec.Body)
 	if want := `mqgate_disconnects_by_reason_total{protocol="mqtt",reason="timeout"} 1`; !strings.Contains(string(body), want) {
 		t.Errorf("no %s in the metrics", want)
+	}
+}
+
+// denySource is an authentication source that knows alice, refuses
+// mallory and fails for down.
+type denySource struct{}
+
+func (denySource) Authenticate(_ context.Context, c *core.ClientInfo, _ []byte) (core.Verdict, error) {
+	switch c.Username {
+	case "alice":
+		return core.Allow, nil
+	case "mallory":
+		return core.Deny, nil
+	case "down":
+		return core.Ignore, errors.New("source unreachable")
+	}
+	return core.Ignore, nil
+}
+
+// TestRefusedConnectsAreExported: each connection the core refuses shows
+// under its protocol and reason in mqgate_connects_refused_total, and the
+// authentication ones, only they, in mqgate_authentication_denied_total;
+// the help names every reason the core has.
+func TestRefusedConnectsAreExported(t *testing.T) {
+	b := core.NewBroker(core.Config{Authenticator: denySource{}})
+	b.Start()
+	defer b.Close()
+	if _, err := b.AddBan(core.Ban{Kind: core.BanClientID, Value: "banned"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range []core.ClientInfo{
+		{Protocol: "stomp", ClientID: "s", Username: "mallory"},
+		{Protocol: "stomp", ClientID: "s", Username: "mallory"},
+		{Protocol: "coap", ClientID: "c"},
+		{Protocol: "mqtt-sn", ClientID: "n", Username: "down"},
+		{Protocol: "mqtt", ClientID: "banned", Username: "alice"},
+		{Protocol: "mqtt", Username: "alice"},
+	} {
+		if _, _, err := b.Open(context.Background(), &core.OpenRequest{Info: info}); err == nil {
+			t.Fatalf("%+v: opened", info)
+		}
+	}
+	rec := httptest.NewRecorder()
+	httpapi.Metrics(b, nil, nil, nil, nil, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	text := string(body)
+	for _, want := range []string{
+		`mqgate_connects_refused_total{protocol="stomp",reason="bad_credentials"} 2`,
+		`mqgate_connects_refused_total{protocol="coap",reason="not_authorized"} 1`,
+		`mqgate_connects_refused_total{protocol="mqtt-sn",reason="auth_source_error"} 1`,
+		`mqgate_connects_refused_total{protocol="mqtt",reason="banned"} 1`,
+		`mqgate_connects_refused_total{protocol="mqtt",reason="client_id_invalid"} 1`,
+		`mqgate_authentication_denied_total{protocol="stomp",reason="bad_credentials"} 2`,
+		`mqgate_authentication_denied_total{protocol="coap",reason="not_authorized"} 1`,
+		`mqgate_authentication_denied_total{protocol="mqtt-sn",reason="auth_source_error"} 1`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("no %s in the metrics", want)
+		}
+	}
+	if n := strings.Count(text, "\nmqgate_authentication_denied_total{"); n != 3 {
+		t.Errorf("%d authentication_denied series, want the 3 authentication refusals", n)
+	}
+	_, help, _ := strings.Cut(text, "# HELP mqgate_connects_refused_total ")
+	help, _, _ = strings.Cut(help, "\n")
+	for r := core.Refusal(0); r <= core.LastRefusal; r++ {
+		if !strings.Contains(help, r.String()) {
+			t.Errorf("the help of mqgate_connects_refused_total does not name %s", r)
+		}
 	}
 }
