@@ -332,6 +332,14 @@ func TestAPIBadInputIs400NamingTheField(t *testing.T) {
 		{"POST", "/api/v1/clients/dev/subscriptions", `{"topic": "a", "rh": 3}`, "rh"},
 		{"POST", "/api/v1/clients/dev/subscriptions", `{}`, "topic"},
 		{"DELETE", "/api/v1/clients/dev/subscriptions", "", "topic"},
+		{"PUT", "/api/v1/bridges/cloud/enable/maybe", "", "enable"},
+		{"POST", "/api/v1/banned", `{"as": "ip", "who": "127.0.0.1"}`, "as"},
+		{"POST", "/api/v1/banned", `{"as": "clientid"}`, "who"},
+		{"POST", "/api/v1/banned", `{"as": "peerhost", "who": "127.0.0.300"}`, "who"},
+		{"POST", "/api/v1/banned", `{"as": "peerhost", "who": "10.0.0.0/33"}`, "who"},
+		{"POST", "/api/v1/banned", `{"as": "clientid", "who": "x", "until": "tomorrow"}`, "until"},
+		{"POST", "/api/v1/banned", `{"as": "clientid", "who": "x", "until": "2001-02-03T04:05:06Z"}`, "until"},
+		{"DELETE", "/api/v1/banned/ip/127.0.0.1", "", "as"},
 	} {
 		t.Run(tc.method+" "+tc.path+" "+tc.body, func(t *testing.T) {
 			var e apiErr
@@ -341,9 +349,23 @@ func TestAPIBadInputIs400NamingTheField(t *testing.T) {
 			}
 		})
 	}
-	var e apiErr
-	if code := a.call("PUT", "/api/v1/publish", `{}`, &e); code != 405 || e.Code != "METHOD_NOT_ALLOWED" {
-		t.Errorf("PUT /api/v1/publish = %d %+v, want a JSON 405", code, e)
+	// A method the path does not have: a JSON 405 that says which it has.
+	for _, tc := range []struct{ method, path, allow string }{
+		{"PUT", "/api/v1/publish", "POST"},
+		{"GET", "/api/v1/bridges/cloud/enable/true", "PUT"},
+		{"POST", "/api/v1/clients/dev", "GET, HEAD, DELETE"},
+	} {
+		req, _ := http.NewRequest(tc.method, a.base+tc.path, strings.NewReader(`{}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e apiErr
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != 405 || e.Code != "METHOD_NOT_ALLOWED" || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s = %d %+v, Allow %q; want a JSON 405, Allow %q", tc.method, tc.path, resp.StatusCode, e, resp.Header.Get("Allow"), tc.allow)
+		}
 	}
 }
 

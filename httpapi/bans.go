@@ -50,9 +50,7 @@ func (s *Server) addBan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ban := core.Ban{Kind: core.BanKind(req.As), Value: req.Who, Reason: req.Reason, At: time.Now().UTC().Truncate(time.Second)}
-	switch ban.Kind {
-	case core.BanClientID, core.BanUsername, core.BanPeerHost:
-	default:
+	if !validBanKind(ban.Kind) {
 		badRequest(w, "as", strconv.Quote(req.As)+" is not one of clientid, username, peerhost")
 		return
 	}
@@ -87,6 +85,10 @@ func (s *Server) addBan(w http.ResponseWriter, r *http.Request) {
 	}{toBan(&ban), kicked})
 }
 
+func validBanKind(k core.BanKind) bool {
+	return k == core.BanClientID || k == core.BanUsername || k == core.BanPeerHost
+}
+
 func validPeer(v string) bool {
 	if strings.Contains(v, "/") {
 		_, err := netip.ParsePrefix(v)
@@ -98,6 +100,10 @@ func validPeer(v string) bool {
 
 func (s *Server) removeBan(w http.ResponseWriter, r *http.Request) {
 	as, who := r.PathValue("as"), r.PathValue("who")
+	if !validBanKind(core.BanKind(as)) {
+		badRequest(w, "as", strconv.Quote(as)+" is not one of clientid, username, peerhost")
+		return
+	}
 	found, err := s.cfg.Admin.RemoveBan(core.BanKind(as), who)
 	switch {
 	case err != nil:

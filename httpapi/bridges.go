@@ -54,7 +54,7 @@ func (s *Server) enableBridge(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	on, err := strconv.ParseBool(r.PathValue("enable"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "enable: want true or false")
+		badRequest(w, "enable", strconv.Quote(r.PathValue("enable"))+" is not true or false")
 		return
 	}
 	if s.cfg.EnableBridge == nil {

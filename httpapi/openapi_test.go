@@ -10,8 +10,11 @@ import (
 )
 
 type openAPIParam struct {
-	Name string `json:"name"`
-	In   string `json:"in"`
+	Name   string `json:"name"`
+	In     string `json:"in"`
+	Schema struct {
+		Enum []string `json:"enum"`
+	} `json:"schema"`
 }
 
 type openAPIOp struct {
@@ -22,8 +25,9 @@ type openAPIOp struct {
 
 // TestOpenAPIDocumentMatchesRoutes holds openapi.json and the routes
 // together: the same paths and methods, the same public endpoints, every
-// path parameter declared, and a 400 for each endpoint that checks input
-// (a namespace is any string).
+// path parameter declared, and a 400 for each endpoint that checks input:
+// a body, a query parameter (a namespace is any string) or a path
+// parameter with a set of values.
 func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	var doc struct {
 		OpenAPI string                          `json:"openapi"`
@@ -60,7 +64,10 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 				}
 			}
 		}
-		if (rt.method == "POST" || slices.ContainsFunc(op.Parameters, func(p openAPIParam) bool { return p.In == "query" && p.Name != "namespace" })) && op.Responses["400"] == nil {
+		checked := func(p openAPIParam) bool {
+			return p.In == "query" && p.Name != "namespace" || p.In == "path" && len(p.Schema.Enum) > 0
+		}
+		if (rt.method == "POST" || slices.ContainsFunc(op.Parameters, checked)) && op.Responses["400"] == nil {
 			t.Errorf("%s takes input but documents no 400", key)
 		}
 	}

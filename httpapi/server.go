@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,9 +68,9 @@ type Listener struct {
 
 // Server is the operations HTTP handler.
 type Server struct {
-	cfg  Config
-	mux  func() *http.ServeMux // the routes, registered on the first request
-	keys atomic.Pointer[Keys]  // nil: no credentials needed
+	cfg     Config
+	routing func() routing       // the routes, registered on the first request
+	keys    atomic.Pointer[Keys] // nil: no credentials needed
 }
 
 // route is one endpoint. path is as the OpenAPI document writes it; rest
@@ -117,15 +118,26 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg}
 	s.keys.Store(cfg.Keys)
-	s.mux = sync.OnceValue(s.newMux)
+	s.routing = sync.OnceValue(s.newRouting)
 	return s
 }
 
-// newMux registers the endpoints. A ServeMux checks each pattern and
+// routing is the server's endpoints as two muxes: mux by method and path,
+// and paths by path alone, whose handlers are the methods each path has.
+type routing struct {
+	mux, paths *http.ServeMux
+}
+
+// newRouting registers the endpoints. A ServeMux checks each pattern and
 // notes where it was registered from, work the server does when it is
 // first asked for something rather than for a gateway nobody queries.
-func (s *Server) newMux() *http.ServeMux {
+func (s *Server) newRouting() routing {
 	mux := http.NewServeMux()
+	byPath := map[string]pathMethods{}
+	handle := func(method, pattern string, h http.Handler) {
+		mux.Handle(method+" "+pattern, h)
+		byPath[pattern] = append(byPath[pattern], method)
+	}
 	for _, rt := range routes {
 		pattern := rt.path
 		if rt.rest {
@@ -135,14 +147,39 @@ func (s *Server) newMux() *http.ServeMux {
 		if !rt.public {
 			h = s.authenticate(h)
 		}
-		mux.Handle(rt.method+" "+pattern, h)
+		handle(rt.method, pattern, h)
 	}
-	mux.Handle("GET /dashboard/", dashboard())
-	mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
+	handle("GET", "/dashboard/", dashboard())
+	handle("GET", "/{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
 	mux.Handle("/", s.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})))
-	return mux
+	paths := http.NewServeMux()
+	for pattern, ms := range byPath {
+		paths.Handle(pattern, ms)
+	}
+	return routing{mux: mux, paths: paths}
+}
+
+// pathMethods are the methods one path has, in the order of the routes;
+// as a handler it answers 405 naming them in Allow.
+type pathMethods []string
+
+// has reports whether the path has method; a GET route serves HEAD too.
+func (ms pathMethods) has(method string) bool {
+	return slices.Contains(ms, method) || method == http.MethodHead && slices.Contains(ms, http.MethodGet)
+}
+
+func (ms pathMethods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	allow := make([]string, 0, len(ms)+1)
+	for _, m := range ms {
+		allow = append(allow, m)
+		if m == http.MethodGet {
+			allow = append(allow, http.MethodHead)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
 }
 
 // SetKeys replaces the API keys, as when the key file is reloaded; the
@@ -156,29 +193,17 @@ func (s *Server) SetKeys(k *Keys) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// A method the path does not have gets the mux's 405 with Allow, as
-	// plain text; the API answers JSON.
-	if _, pattern := s.mux().Handler(r); pattern == "/" {
-		if allow := s.allowed(r); allow != "" {
-			w.Header().Set("Allow", allow)
-			writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+allow)
+	rt := s.routing()
+	// A method the path does not have gets 405 with Allow, as JSON, before
+	// the mux: its own 405 is plain text, its catch-all would answer 404,
+	// and a path one slash short of a route would get a redirect.
+	if h, pattern := rt.paths.Handler(r); pattern != "" {
+		if ms, ok := h.(pathMethods); ok && !ms.has(r.Method) {
+			ms.ServeHTTP(w, r)
 			return
 		}
 	}
-	s.mux().ServeHTTP(w, r)
-}
-
-// allowed lists the methods the path of r has, "" for none.
-func (s *Server) allowed(r *http.Request) string {
-	var ms []string
-	for _, m := range []string{"GET", "POST", "DELETE"} {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, p := s.mux().Handler(probe); p != "" && p != "/" {
-			ms = append(ms, m)
-		}
-	}
-	return strings.Join(ms, ", ")
+	rt.mux.ServeHTTP(w, r)
 }
 
 // authenticate lets through requests with a valid API key, basic
