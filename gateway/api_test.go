@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/paho"
 	paho3 "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/mqgate/mqgate/gateway"
@@ -63,6 +65,7 @@ type clientJSON struct {
 	} `json:"subscriptions"`
 	SubscriptionsCnt int `json:"subscriptions_cnt"`
 	MqueueLen        int `json:"mqueue_len"`
+	MqueueBytes      int `json:"mqueue_bytes"`
 	InflightCnt      int `json:"inflight_cnt"`
 }
 
@@ -188,6 +191,71 @@ func TestAPIListsGetsAndKicksClients(t *testing.T) {
 	}
 }
 
+// waitClient polls GET /api/v1/clients/{id} until ok holds of the answer,
+// for up to 5s, and returns the last answer.
+func (a *api) waitClient(id string, ok func(clientJSON) bool) clientJSON {
+	a.t.Helper()
+	var c clientJSON
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c = clientJSON{}
+		if code := a.call("GET", "/api/v1/clients/"+url.PathEscape(id), "", &c); code == 200 && ok(c) || time.Now().After(deadline) {
+			return c
+		}
+	}
+}
+
+// TestAPIClientShowsQueueAndInflight: GET /api/v1/clients/{clientid}
+// counts what waits for a persistent session away (mqueue_len and
+// mqueue_bytes) and what a connected client has not acknowledged yet
+// (inflight_cnt).
+func TestAPIClientShowsQueueAndInflight(t *testing.T) {
+	g, a := startAPIGateway(t)
+	away, _, _ := mqttClient(t, g, "away", "", false)
+	if tok := away.Subscribe("q/#", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	away.Disconnect(0)
+	if c := a.waitClient("away", func(c clientJSON) bool { return !c.Connected }); c.Connected {
+		t.Fatalf("away still connected: %+v", c)
+	}
+	for i := range 3 {
+		if code := a.call("POST", "/api/v1/publish", fmt.Sprintf(`{"topic": "q/%d", "payload": "12345", "qos": 1}`, i), nil); code != 200 {
+			t.Fatalf("publish = %d", code)
+		}
+	}
+	var c clientJSON
+	if code := a.call("GET", "/api/v1/clients/away", "", &c); code != 200 || c.MqueueLen != 3 || c.MqueueBytes < 3*5 || c.InflightCnt != 0 {
+		t.Errorf("away = %d %+v, want mqueue_len 3, mqueue_bytes >= 15, inflight_cnt 0", code, c)
+	}
+
+	// A client that holds back its PUBACKs.
+	msgs := make(chan paho3.Message, 4)
+	slow := paho3.NewClient(paho3.NewClientOptions().AddBroker("tcp://" + g.MQTTAddr("tcp").String()).SetClientID("slow").
+		SetAutoReconnect(false).SetAutoAckDisabled(true).SetDefaultPublishHandler(func(_ paho3.Client, m paho3.Message) { msgs <- m }))
+	if tok := slow.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect slow: %v", tok.Error())
+	}
+	defer slow.Disconnect(0)
+	if tok := slow.Subscribe("s/#", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	for i := range 2 {
+		if code := a.call("POST", "/api/v1/publish", fmt.Sprintf(`{"topic": "s/%d", "payload": "x", "qos": 1}`, i), nil); code != 200 {
+			t.Fatalf("publish = %d", code)
+		}
+	}
+	held := []paho3.Message{receive(t, msgs), receive(t, msgs)}
+	if code := a.call("GET", "/api/v1/clients/slow", "", &c); code != 200 || !c.Connected || c.InflightCnt != 2 || c.MqueueLen != 0 {
+		t.Errorf("slow = %d %+v, want inflight_cnt 2, mqueue_len 0", code, c)
+	}
+	for _, m := range held {
+		m.Ack()
+	}
+	if c := a.waitClient("slow", func(c clientJSON) bool { return c.InflightCnt == 0 }); c.InflightCnt != 0 {
+		t.Errorf("slow after its acks = %+v, want inflight_cnt 0", c)
+	}
+}
+
 func TestAPISubscriptionsAddListRemove(t *testing.T) {
 	g, a := startAPIGateway(t)
 	_, msgs, _ := mqttClient(t, g, "dev", "", true)
@@ -257,6 +325,50 @@ func TestAPIPublishReachesSubscribers(t *testing.T) {
 	}
 	if m := receive(t, msgs); m.Topic() != "alerts/b" || string(m.Payload()) != "\x00\x01\x02" {
 		t.Errorf("third bulk message %s=%q", m.Topic(), m.Payload())
+	}
+}
+
+// TestAPIPublishUserPropertiesReachMQTT5: an MQTT 5 subscriber receives
+// the user properties, and the other properties, an API publish carried.
+func TestAPIPublishUserPropertiesReachMQTT5(t *testing.T) {
+	g, a := startAPIGateway(t)
+	nc, err := net.Dial("tcp", g.MQTTAddr("tcp").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := make(chan *paho.Publish, 4)
+	c := paho.NewClient(paho.ClientConfig{Conn: nc, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+		func(pr paho.PublishReceived) (bool, error) { msgs <- pr.Packet; return true, nil },
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Connect(ctx, &paho.Connect{ClientID: "v5", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer c.Disconnect(&paho.Disconnect{})
+	if _, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "props/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"topic": "props/a", "payload": "21.5", "qos": 1, "properties": {"user_properties": {"unit": "°C", "site": "north"},
+"content_type": "text/plain", "response_topic": "reply/a", "correlation_data": "req-1"}}`
+	if code := a.call("POST", "/api/v1/publish", body, nil); code != 200 {
+		t.Fatalf("publish = %d", code)
+	}
+	var p *paho.Publish
+	select {
+	case p = <-msgs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message within 5s")
+	}
+	if p.Topic != "props/a" || string(p.Payload) != "21.5" || p.Properties == nil {
+		t.Fatalf("got %s=%s properties %+v", p.Topic, p.Payload, p.Properties)
+	}
+	pp := p.Properties
+	if len(pp.User) != 2 || pp.User.Get("site") != "north" || pp.User.Get("unit") != "°C" {
+		t.Errorf("user properties = %+v, want site=north and unit=°C", pp.User)
+	}
+	if pp.ContentType != "text/plain" || pp.ResponseTopic != "reply/a" || string(pp.CorrelationData) != "req-1" {
+		t.Errorf("properties = %+v", pp)
 	}
 }
 
