@@ -2,10 +2,11 @@ package core
 
 import "sync/atomic"
 
-// Refusal says why the core refused a client's connection at Open. The
-// first ones are authentication's; refusals an adapter makes before it
-// calls Open (a listener's max_connections, a protocol version it does
-// not speak) are not the core's and are not among them.
+// Refusal says why a client's connection was refused: by the core at Open,
+// or by an adapter before it asked the core (CountRefused). The first
+// three are authentication's; the last four only adapters make, and an
+// adapter that refuses a client id its protocol does not allow counts
+// client_id_invalid as Open would.
 type Refusal byte
 
 // Refusals.
@@ -14,11 +15,17 @@ const (
 	RefusedNotAuthorized                  // no credentials while anonymous access is off
 	RefusedAuthSourceError                // an authentication source failed to answer
 	RefusedBanned                         // a ban matched the client
-	RefusedClientIDInvalid                // an empty client id
+	RefusedClientIDInvalid                // an empty client id, or one the protocol refuses (too long)
 	RefusedShuttingDown                   // the broker is closing
 
+	// Refusals an adapter makes before it calls Open.
+	RefusedServerBusy          // a listener at max_connections, a datagram gateway at max_clients
+	RefusedUnsupportedProtocol // a protocol version, or a feature of one, the adapter does not speak
+	RefusedMalformedConnect    // a first packet or frame that is not a CONNECT the adapter accepts
+	RefusedConnectTimeout      // no CONNECT (or no end to it) within the connect timeout
+
 	// LastRefusal is the highest Refusal, for tables indexed by one.
-	LastRefusal = RefusedShuttingDown
+	LastRefusal = RefusedConnectTimeout
 )
 
 var refusalNames = [...]string{
@@ -28,6 +35,11 @@ var refusalNames = [...]string{
 	RefusedBanned:          "banned",
 	RefusedClientIDInvalid: "client_id_invalid",
 	RefusedShuttingDown:    "shutting_down",
+
+	RefusedServerBusy:          "server_busy",
+	RefusedUnsupportedProtocol: "unsupported_protocol",
+	RefusedMalformedConnect:    "malformed_connect",
+	RefusedConnectTimeout:      "connect_timeout",
 }
 
 func (r Refusal) String() string {
@@ -50,6 +62,14 @@ func (b *Broker) refuse(info *ClientInfo, r Refusal) {
 	b.refusals[protoIndex(info.Protocol)][r].Add(1)
 }
 
+// CountRefused counts a connection of protocol (a ClientInfo.Protocol)
+// that its adapter refused for r before it asked the core: the core
+// counts the ones Open refuses itself, so an adapter counts only the
+// connections it never hands to Open. It allocates nothing.
+func (b *Broker) CountRefused(protocol string, r Refusal) {
+	b.refusals[protoIndex(protocol)][r].Add(1)
+}
+
 // RefusalCount is the connections of one protocol refused for one reason.
 type RefusalCount struct {
 	Protocol string
@@ -57,9 +77,9 @@ type RefusalCount struct {
 	N        int64
 }
 
-// RefusalCounts returns the connections the core refused at Open, by
-// protocol (see CountedProtocols) and reason; pairs with none are left
-// out.
+// RefusalCounts returns the connections refused, by the core at Open
+// or by an adapter (CountRefused), by protocol (see CountedProtocols)
+// and reason; pairs with none are left out.
 func (b *Broker) RefusalCounts() []RefusalCount {
 	var out []RefusalCount
 	for i, p := range CountedProtocols {

@@ -108,3 +108,55 @@ func refusalsOf(b *Broker) map[refusalKey]int64 {
 	}
 	return m
 }
+
+// TestCountRefusedAddsTheAdaptersRefusals: a refusal an adapter counts
+// shows under its protocol and reason beside the core's own, an unknown
+// protocol counts as "other", counting allocates nothing, and none of
+// the adapters' reasons is authentication's.
+func TestCountRefusedAddsTheAdaptersRefusals(t *testing.T) {
+	b := NewBroker(Config{})
+	b.Start()
+	t.Cleanup(b.Close)
+	for _, tc := range []struct {
+		name  string
+		proto string
+		r     Refusal
+		times int
+		want  refusalKey
+	}{
+		{"a full MQTT listener", "mqtt", RefusedServerBusy, 2, refusalKey{"mqtt", RefusedServerBusy}},
+		{"a STOMP version not spoken", "stomp", RefusedUnsupportedProtocol, 1, refusalKey{"stomp", RefusedUnsupportedProtocol}},
+		{"a malformed MQTT-SN CONNECT", "mqtt-sn", RefusedMalformedConnect, 1, refusalKey{"mqtt-sn", RefusedMalformedConnect}},
+		{"no CONNECT in time", "mqtt", RefusedConnectTimeout, 3, refusalKey{"mqtt", RefusedConnectTimeout}},
+		{"a client id too long", "coap", RefusedClientIDInvalid, 1, refusalKey{"coap", RefusedClientIDInvalid}},
+		{"a protocol the core does not count", "amqp", RefusedServerBusy, 1, refusalKey{"other", RefusedServerBusy}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := refusalsOf(b)
+			for range tc.times {
+				b.CountRefused(tc.proto, tc.r)
+			}
+			after := refusalsOf(b)
+			for k := range after {
+				want := before[k]
+				if k == tc.want {
+					want += int64(tc.times)
+				}
+				if after[k] != want {
+					t.Errorf("%s %s: %d, want %d", k.proto, k.reason, after[k], want)
+				}
+			}
+			if after[tc.want] == 0 {
+				t.Errorf("%s %s not counted", tc.want.proto, tc.want.reason)
+			}
+		})
+	}
+	if n := testing.AllocsPerRun(100, func() { b.CountRefused("mqtt", RefusedServerBusy) }); n != 0 {
+		t.Errorf("CountRefused allocates %v times", n)
+	}
+	for _, r := range []Refusal{RefusedServerBusy, RefusedUnsupportedProtocol, RefusedMalformedConnect, RefusedConnectTimeout} {
+		if r.Authentication() {
+			t.Errorf("%s counts as an authentication denial", r)
+		}
+	}
+}
