@@ -10,6 +10,8 @@
 // connection to its listener's Handler, which returns the protocol's
 // connection as a Stream. The server keeps the connections in a list
 // that allocates nothing, so Stop can stop each Stream and wait for it.
+// A connection over max_connections is closed before its Handler sees
+// it; a Handler that is a Refuser is told, to count it.
 //
 // Poller. On Linux a plain TCP connection costs no goroutine and no buffer
 // while it is idle: one epoll set watches every such connection, with

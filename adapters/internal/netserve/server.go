@@ -65,6 +65,21 @@ type Handler interface {
 	Open(c *Conn) Stream
 }
 
+// Refuser is a Handler that wants to know of the connections its listener
+// (or route) refused at MaxConnections, before the protocol saw them: a
+// protocol counts them as its refused connects. Refused runs on the
+// accepting goroutine and must not block.
+type Refuser interface {
+	Refused()
+}
+
+// refused tells h, if it asks, that a connection was refused.
+func refused(h Handler) {
+	if r, ok := h.(Refuser); ok {
+		r.Refused()
+	}
+}
+
 // Stream is a protocol's connection, as the server drives it. None of its
 // methods may panic; Start, Readable and PollFailed run on the goroutine
 // that owns the connection's reads, and the owner ends the connection
@@ -289,6 +304,7 @@ func (s *Server) serve(l *listener) {
 		delay = 0
 		if !s.admit(l) {
 			nc.Close()
+			refused(l.cfg.Handler)
 			continue
 		}
 		if l.tls != nil {
@@ -323,6 +339,7 @@ func (s *Server) admit(l *listener) bool {
 func (s *Server) serveWS(l *listener, up *websocket.Upgrader, cfg WebSocket, h Handler, w http.ResponseWriter, r *http.Request) {
 	if !s.admit(l) {
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		refused(h)
 		return
 	}
 	ws, err := up.Upgrade(w, r, nil)
