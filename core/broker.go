@@ -160,9 +160,11 @@ type Broker struct {
 	// when two publishers set one topic at once; taken only with a store.
 	retainMu sync.Mutex
 	stats    Stats
-	// msgIn and msgOut count messages by protocol and QoS (MessageCounts),
-	// bytesIn and bytesOut bytes by protocol (Traffic).
-	msgIn, msgOut     messageCounts
+	// msgIn and msgOut count messages and payload bytes by protocol and
+	// QoS (MessageCounts), bytesIn and bytesOut wire bytes by protocol
+	// (Traffic). The message counts are allocated on their own so that
+	// each count and its bytes share a cache line (messageCount).
+	msgIn, msgOut     *messageCounts
 	bytesIn, bytesOut [nProtocols]atomic.Int64
 	// refusals counts connections refused at Open (RefusalCounts).
 	refusals refusalCounts
@@ -201,8 +203,10 @@ func NewBroker(cfg Config) *Broker {
 		sessions:   cfg.Registry,
 		stop:       make(chan struct{}),
 		started:    time.Now(),
+		msgIn:      new(messageCounts),
+		msgOut:     new(messageCounts),
 	}
-	b.stats.MessagesReceived, b.stats.MessagesSent = MessageTotal{&b.msgIn}, MessageTotal{&b.msgOut}
+	b.stats.MessagesReceived, b.stats.MessagesSent = MessageTotal{b.msgIn}, MessageTotal{b.msgOut}
 	b.stats.BytesReceived, b.stats.BytesSent = ByteTotal{&b.bytesIn}, ByteTotal{&b.bytesOut}
 	b.router.SetAvailable(func(s *session) bool { return s.online.Load() })
 	if cfg.SysInterval > 0 {
@@ -781,9 +785,9 @@ func (b *Broker) checkedPublish(ctx context.Context, info *ClientInfo, from *ses
 	}
 	m.Origin = Origin{Protocol: info.Protocol, Namespace: info.Namespace, ClientID: info.ClientID}
 	if from != nil {
-		b.msgIn.add(from.proto.Load(), m.QoS, 1)
+		b.msgIn.add(from.proto.Load(), m.QoS, 1, int64(len(m.Payload)))
 	} else {
-		b.msgIn.add(protoIndex(info.Protocol), m.QoS, 1)
+		b.msgIn.add(protoIndex(info.Protocol), m.QoS, 1, int64(len(m.Payload)))
 	}
 	n := b.publish(m, from, d)
 	if n < 0 {

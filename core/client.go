@@ -176,15 +176,15 @@ const (
 // QoS 2 delivery is accepted in two steps instead, Hold and then
 // Complete, so its tag stays reserved in between; it can still be
 // rejected or requeued until it is held. Settling tag 0 (a QoS 0
-// delivery) counts a Rejected one dropped and does nothing else. It
-// reports whether the tag named a delivery that could be settled so; the
-// adapter answers a false report as its protocol says (MQTT ignores it).
+// delivery) counts a Rejected one dropped and not sent, and does nothing
+// else; its payload bytes stay counted sent, as the tag does not say which
+// message it was (Reject takes them back). It reports whether the tag
+// named a delivery that could be settled so; the adapter answers a false
+// report as its protocol says (MQTT ignores it).
 func (c *Client) Settle(tag uint16, o Outcome) bool {
 	if tag == 0 {
 		if o == Rejected {
-			// Pull counted it sent.
-			c.b.msgOut.add(c.s.proto.Load(), 0, -1)
-			c.s.drop(nil, DropRejected)
+			c.unsend(nil)
 		}
 		return o != Requeued
 	}
@@ -212,6 +212,29 @@ func (c *Client) Settle(tag uint16, o Outcome) bool {
 	return true
 }
 
+// Reject settles d Rejected, as Settle(d.Tag, Rejected) does; for a QoS 0
+// delivery it also takes the payload bytes Pull counted sent back out of
+// MessageCounts, which Settle, given only the tag 0, cannot.
+func (c *Client) Reject(d *Delivery) bool {
+	if d.Tag != 0 {
+		return c.Settle(d.Tag, Rejected)
+	}
+	c.unsend(d.Msg)
+	return true
+}
+
+// unsend counts dropped a QoS 0 delivery that Pull counted sent and the
+// connection did not send, and takes it out of the sent counts, with m's
+// payload bytes when m is known.
+func (c *Client) unsend(m *Message) {
+	var bytes int64
+	if m != nil {
+		bytes = int64(len(m.Payload))
+	}
+	c.b.msgOut.add(c.s.proto.Load(), 0, -1, -bytes)
+	c.s.drop(m, DropRejected)
+}
+
 // Hold records that the client has the QoS 2 delivery tag (MQTT PUBREC):
 // the message is no longer needed, and the tag stays reserved until
 // Complete. After a reconnect or restart a held delivery is handed out
@@ -232,7 +255,10 @@ func (c *Client) Hold(tag uint16) bool {
 	}
 	if om.state != outReleased {
 		om.state = outReleased
-		om.msg = nil // the message itself is no longer needed
+		// The message is no longer needed, so its payload bytes count
+		// sent now; the message counts at Complete.
+		s.b.msgOut.add(s.proto.Load(), 2, 0, int64(len(om.msg.Payload)))
+		om.msg = nil
 		if s.persist && om.seq != 0 {
 			s.storeErr("queue state", s.b.store.Queues().SetState(s.key.store(), om.seq, store.Released))
 		}
@@ -292,12 +318,17 @@ func (c *Client) Unsettled() int {
 
 // freeAndUnlock frees an inflight entry, unlocks the session and, if
 // messages wait for the window slot just freed, notifies the connection.
-// sent counts the message delivered.
+// sent counts the message delivered, with its payload bytes unless Hold
+// counted them.
 func (s *session) freeAndUnlock(om *outMsg, sent bool) {
 	qos := om.qos
+	var bytes int64
+	if om.msg != nil {
+		bytes = int64(len(om.msg.Payload))
+	}
 	s.freeLocked(om)
 	if sent {
-		s.b.msgOut.add(s.proto.Load(), qos, 1)
+		s.b.msgOut.add(s.proto.Load(), qos, 1, bytes)
 	}
 	s.unlockNotify()
 }
@@ -403,7 +434,9 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 		}
 	}
 	now := time.Time{}
-	sent := 0 // QoS 0 deliveries, counted once per Pull: the shared counter is contended
+	// QoS 0 deliveries and their payload bytes, counted once per Pull: the
+	// shared counters are contended.
+	sent, sentBytes := 0, 0
 	for n := 0; n < max && s.queue.len() > 0; {
 		q := s.queue.peek()
 		if q.marker {
@@ -458,13 +491,14 @@ func (c *Client) Pull(out []Delivery, max int) []Delivery {
 			// store once it is written out.
 			s.removeLocked(e.seq)
 			sent++
+			sentBytes += len(e.msg.Payload)
 		}
 		out = append(out, d)
 		n++
 	}
 	s.mu.Unlock()
 	if sent > 0 {
-		s.b.msgOut.add(s.proto.Load(), 0, int64(sent))
+		s.b.msgOut.add(s.proto.Load(), 0, int64(sent), int64(sentBytes))
 	}
 	if len(out) > start {
 		s.b.emitDelivered(&c.Info, out[start:])
