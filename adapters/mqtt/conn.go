@@ -567,6 +567,7 @@ func (c *conn) finish(err error) {
 		// Polled while awaiting CONNECT: there is no session.
 		if err == errKeepAlive {
 			err = errConnectTimeout
+			c.refused(core.RefusedConnectTimeout)
 		}
 		c.srv.log.Debug("connect failed", "remote", c.tc.Remote(), "listener", c.l.cfg.Name, "err", err)
 		return

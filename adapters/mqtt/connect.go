@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -21,7 +22,10 @@ func stringBytes(s string) []byte {
 
 // handshake reads CONNECT within the connect timeout, authenticates the
 // client, attaches it to its session and writes CONNACK. On success the
-// connection is ready for the read and write loops.
+// connection is ready for the read and write loops. A connection it
+// refuses before it asks the core (no CONNECT in time, a CONNECT it does
+// not accept) is counted under its reason; one whose peer went away, or
+// that the server closed, is not refused.
 func (c *conn) handshake() error {
 	srv := c.srv
 	deadline := c.connectBy
@@ -33,6 +37,9 @@ func (c *conn) handshake() error {
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
+			if timedOut(err) {
+				c.refused(core.RefusedConnectTimeout)
+			}
 			return fmt.Errorf("tls handshake: %w", err)
 		}
 	}
@@ -47,11 +54,21 @@ func (c *conn) handshake() error {
 		h, body, err = c.readPacket(limit, 0)
 	}
 	if err != nil {
+		var ce *errClose
+		switch {
+		case timedOut(err):
+			c.refused(core.RefusedConnectTimeout)
+		case errors.As(err, &ce):
+			// A fixed header the limits refuse: malformed, or larger
+			// than a CONNECT may be.
+			c.refused(core.RefusedMalformedConnect)
+		}
 		return fmt.Errorf("read CONNECT: %w", err)
 	}
 	if h.Type != packet.CONNECT {
 		// [MQTT-3.1.0-1] the first packet must be CONNECT; no CONNACK can
 		// be sent since no protocol version is known.
+		c.refused(core.RefusedMalformedConnect)
 		return protocolErr(packet.ProtocolError, "first packet is %v, not CONNECT", h.Type)
 	}
 	p := packets.Get().(*packet.Packet)
@@ -63,10 +80,13 @@ func (c *conn) handshake() error {
 	}
 	if err != nil {
 		var pe *packet.Error
-		if errors.As(err, &pe) {
-			if pe.Code == packet.UnsupportedProtocolVersion {
-				c.refuse(packet.UnsupportedProtocolVersion, packet.ConnRefusedProtocolVersion)
-			} else if c.version == packet.V5 {
+		if errors.As(err, &pe) && pe.Code == packet.UnsupportedProtocolVersion {
+			// [MQTT-3.1.2-2] CONNACK 0x01 (v5: 0x84), then close.
+			c.refused(core.RefusedUnsupportedProtocol)
+			c.refuse(packet.UnsupportedProtocolVersion, packet.ConnRefusedProtocolVersion)
+		} else {
+			c.refused(core.RefusedMalformedConnect)
+			if pe != nil && c.version == packet.V5 {
 				c.refuse(pe.Code, 0)
 			}
 		}
@@ -118,6 +138,16 @@ func (c *conn) connectNow(limit int) (packet.Header, []byte, bool, error) {
 		return packet.Header{}, nil, false, err
 	}
 	return c.nextPacket(limit)
+}
+
+// refused counts the connection as one the adapter refused for r before
+// it asked the core (which counts its own refusals).
+func (c *conn) refused(r core.Refusal) { c.srv.broker.CountRefused("mqtt", r) }
+
+// timedOut says err is that of a deadline: the connect timeout passed.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // writeConnack writes CONNACK with one raw write when the socket takes it
@@ -189,6 +219,7 @@ func (c *conn) connect(p *packet.Packet) error {
 	// Client identifier [MQTT-3.1.3-5..8].
 	assigned := ""
 	if len(info.ClientID) > srv.cfg.MaxClientIDLen {
+		c.refused(core.RefusedClientIDInvalid)
 		c.refuse(packet.ClientIdentifierNotValid, packet.ConnRefusedIdentifierRejected)
 		return fmt.Errorf("client id longer than %d bytes", srv.cfg.MaxClientIDLen)
 	}
@@ -196,6 +227,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		if c.version == packet.V31 || c.version == packet.V311 && !p.CleanStart {
 			// 3.1 needs 1-23 characters; 3.1.1 assigns only with clean
 			// session 1 [MQTT-3.1.3-8].
+			c.refused(core.RefusedClientIDInvalid)
 			c.refuse(packet.ClientIdentifierNotValid, packet.ConnRefusedIdentifierRejected)
 			return errors.New("empty client id")
 		}
@@ -208,6 +240,7 @@ func (c *conn) connect(p *packet.Packet) error {
 	serverKA := false
 	if ka > srv.cfg.MaxKeepAlive {
 		if !v5 {
+			c.refused(core.RefusedMalformedConnect)
 			c.refuse(0, packet.ConnRefusedIdentifierRejected)
 			return fmt.Errorf("keepalive %d above max_keepalive %d", ka, srv.cfg.MaxKeepAlive)
 		}
@@ -220,6 +253,7 @@ func (c *conn) connect(p *packet.Packet) error {
 
 	if v5 && p.Properties.AuthMethod != "" {
 		// No enhanced authentication method is offered.
+		c.refused(core.RefusedUnsupportedProtocol)
 		c.refuse(packet.BadAuthenticationMethod, 0)
 		return fmt.Errorf("authentication method %q not supported", p.Properties.AuthMethod)
 	}
@@ -250,6 +284,7 @@ func (c *conn) connect(p *packet.Packet) error {
 	if p.HasWill {
 		w, err := c.will(p)
 		if err != nil {
+			c.refused(core.RefusedMalformedConnect)
 			c.refuse(packet.TopicNameInvalid, 0)
 			return err
 		}
@@ -268,6 +303,7 @@ func (c *conn) connect(p *packet.Packet) error {
 		// CONNACK carries no Reason String or User Property to leave out,
 		// and none of its other properties may be: the client cannot
 		// take it, so it is closed without one.
+		c.refused(core.RefusedMalformedConnect)
 		return fmt.Errorf("CONNACK of %d bytes exceeds the client's Maximum Packet Size %d", len(buf), c.maxOut)
 	}
 

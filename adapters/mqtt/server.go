@@ -145,8 +145,13 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+var _ netserve.Refuser = (*listener)(nil)
+
 // Open implements netserve.Handler: a connection accepted on l.
 func (l *listener) Open(tc *netserve.Conn) netserve.Stream { return newConn(l.srv, l, tc) }
+
+// Refused implements netserve.Refuser: l was at max_connections.
+func (l *listener) Refused() { l.srv.broker.CountRefused("mqtt", core.RefusedServerBusy) }
 
 // Stop closes the listeners, tells every client the server is shutting
 // down (v5 DISCONNECT 0x8B), closes the connections and waits for their
