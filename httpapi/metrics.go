@@ -113,6 +113,10 @@ var descs = sync.OnceValue(func() *metricDescs {
 		authDenied: prometheus.NewDesc("mqgate_authentication_denied_total", "Client connections refused by authentication, by protocol and reason: "+
 			"the bad_credentials, not_authorized and auth_source_error series of mqgate_connects_refused_total.",
 			[]string{"protocol", "reason"}, nil),
+		msgBytesIn: prometheus.NewDesc("mqgate_message_bytes_received_total", "Payload bytes of the messages counted by mqgate_messages_received_total, by the same protocol and QoS; "+
+			"the bytes read from clients' connections are mqgate_bytes_received_total.", []string{"protocol", "qos"}, nil),
+		msgBytesOut: prometheus.NewDesc("mqgate_message_bytes_sent_total", "Payload bytes of the messages counted by mqgate_messages_sent_total, by the same protocol and QoS "+
+			"(a QoS 2 message's once the client has it, at PUBREC); the bytes written to clients' connections are mqgate_bytes_sent_total.", []string{"protocol", "qos"}, nil),
 	}
 })
 
@@ -121,6 +125,7 @@ type metricDescs struct {
 	connections, connects, disconnects, discReasons, connMax *prometheus.Desc
 	refused, authDenied                                      *prometheus.Desc
 	msgsIn, msgsOut, bytesIn, bytesOut                       *prometheus.Desc
+	msgBytesIn, msgBytesOut                                  *prometheus.Desc
 	dropped, droppedAll, denied                              *prometheus.Desc
 	sessions, subscriptions, retained, wills, uptime         *prometheus.Desc
 	queueDepth, inflight, storeSync                          *prometheus.Desc
@@ -159,7 +164,7 @@ type StoreSync struct {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	d := descs()
-	for _, desc := range []*prometheus.Desc{d.connections, d.connects, d.disconnects, d.connMax, d.msgsIn, d.msgsOut,
+	for _, desc := range []*prometheus.Desc{d.connections, d.connects, d.disconnects, d.connMax, d.msgsIn, d.msgsOut, d.msgBytesIn, d.msgBytesOut,
 		d.discReasons, d.refused, d.authDenied, d.storeSync, d.bytesIn, d.bytesOut, d.dropped, d.droppedAll, d.denied, d.sessions, d.subscriptions, d.retained, d.wills, d.uptime,
 		d.queueDepth, d.inflight, d.bridgeUp, d.bridgeQueued, d.bridgeBytes, d.bridgeAge, d.bridgeDropped, d.bridgeRecon,
 		d.dtlsHellos, d.dtlsDropped, d.dtlsReboots} {
@@ -196,6 +201,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		q := strconv.Itoa(int(m.QoS))
 		counter(d.msgsIn, float64(m.Received), m.Protocol, q)
 		counter(d.msgsOut, float64(m.Sent), m.Protocol, q)
+		counter(d.msgBytesIn, float64(m.ReceivedBytes), m.Protocol, q)
+		counter(d.msgBytesOut, float64(m.SentBytes), m.Protocol, q)
 	}
 	for _, b := range s.Bytes {
 		counter(d.bytesIn, float64(b.Received), b.Protocol)

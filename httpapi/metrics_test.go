@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/core/topic"
 	"github.com/mqgate/mqgate/httpapi"
 )
 
@@ -140,5 +141,65 @@ func TestRefusedConnectsAreExported(t *testing.T) {
 		if !strings.Contains(help, r.String()) {
 			t.Errorf("the help of mqgate_connects_refused_total does not name %s", r)
 		}
+	}
+}
+
+// idleConn is a connection that nothing is written to.
+type idleConn struct{}
+
+func (idleConn) Notify()        {}
+func (idleConn) Kick(core.Code) {}
+
+// TestMessageBytesAreExported: the payload bytes of the messages counted
+// in mqgate_messages_*_total show under the same protocol and QoS.
+func TestMessageBytesAreExported(t *testing.T) {
+	b := core.NewBroker(core.Config{AllowAnonymous: true})
+	b.Start()
+	defer b.Close()
+	ctx := context.Background()
+	sub, _, err := b.Open(ctx, &core.OpenRequest{Info: core.ClientInfo{Protocol: "stomp", ClientID: "sub"}, Conn: idleConn{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := sub.Subscribe(ctx, []core.SubscribeRequest{{Filter: "t", Options: topic.Options{QoS: 1}}}, nil); res[0].Code.Failed() {
+		t.Fatal(res[0].Code)
+	}
+	for _, m := range []struct {
+		qos     byte
+		payload string
+	}{{0, "abc"}, {1, "hello"}, {1, "world!"}} {
+		msg := core.NewMessage("t", []byte(m.payload))
+		msg.QoS = m.qos
+		if _, err := b.Publish(ctx, &core.ClientInfo{Protocol: "coap", ClientID: "pub"}, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds := sub.Pull(nil, 10)
+	if len(ds) != 3 {
+		t.Fatalf("%d deliveries, want 3", len(ds))
+	}
+	for _, d := range ds[1:] {
+		sub.Settle(d.Tag, core.Accepted)
+	}
+	rec := httptest.NewRecorder()
+	httpapi.Metrics(b, nil, nil, nil, nil, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	text := string(body)
+	for _, want := range []string{
+		`mqgate_messages_received_total{protocol="coap",qos="1"} 2`,
+		`mqgate_message_bytes_received_total{protocol="coap",qos="0"} 3`,
+		`mqgate_message_bytes_received_total{protocol="coap",qos="1"} 11`,
+		`mqgate_message_bytes_sent_total{protocol="coap",qos="1"} 0`,
+		`mqgate_messages_sent_total{protocol="stomp",qos="1"} 2`,
+		`mqgate_message_bytes_sent_total{protocol="stomp",qos="0"} 3`,
+		`mqgate_message_bytes_sent_total{protocol="stomp",qos="1"} 11`,
+		`mqgate_message_bytes_received_total{protocol="stomp",qos="1"} 0`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("no %s in the metrics", want)
+		}
+	}
+	if n := strings.Count(text, "\nmqgate_message_bytes_sent_total{"); n != 4 {
+		t.Errorf("%d message_bytes_sent series, want one for each of the 4 protocol and QoS pairs with messages either way", n)
 	}
 }
