@@ -71,6 +71,9 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 		// client at QoS 1.
 		{`mqgate_messages_received_total{protocol="http",qos="1"}`, 2},
 		{`mqgate_messages_sent_total{protocol="mqtt",qos="1"}`, 2},
+		// Their payloads, "hello" twice.
+		{`mqgate_message_bytes_received_total{protocol="http",qos="1"}`, 10},
+		{`mqgate_message_bytes_sent_total{protocol="mqtt",qos="1"}`, 10},
 		{`mqgate_messages_dropped_total{reason="queue full"}`, 1},
 		{`mqgate_messages_dropped_total{reason="offline"}`, 0},
 		{`mqgate_sessions`, 2},
@@ -97,9 +100,12 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 	// Nothing was published over MQTT nor delivered over HTTP; a protocol
 	// and QoS with no message either way has no series.
 	for series, want := range map[string]float64{
-		`mqgate_messages_received_total{protocol="mqtt",qos="1"}`: 0,
-		`mqgate_messages_sent_total{protocol="http",qos="1"}`:     0,
-		`mqgate_messages_received_total{protocol="coap",qos="0"}`: -1,
+		`mqgate_messages_received_total{protocol="mqtt",qos="1"}`:      0,
+		`mqgate_messages_sent_total{protocol="http",qos="1"}`:          0,
+		`mqgate_messages_received_total{protocol="coap",qos="0"}`:      -1,
+		`mqgate_message_bytes_received_total{protocol="mqtt",qos="1"}`: 0,
+		`mqgate_message_bytes_sent_total{protocol="http",qos="1"}`:     0,
+		`mqgate_message_bytes_sent_total{protocol="coap",qos="0"}`:     -1,
 		// No connection was refused (allow_anonymous is on by default).
 		`mqgate_connects_refused_total{protocol="mqtt",reason="not_authorized"}`: -1,
 	} {
@@ -109,6 +115,58 @@ func TestMetricsCountConnectionsMessagesAndDrops(t *testing.T) {
 	}
 	if strings.Contains(text, "sub\"") || strings.Contains(text, "clientid") {
 		t.Error("metrics have a series per client")
+	}
+}
+
+// TestMetricsCountMessageBytesOfMQTTPublishes: an MQTT client's publishes
+// at each QoS count their payload bytes received at the QoS published and,
+// delivered to another MQTT client, sent at the QoS delivered; the wire
+// bytes, framing included, are more.
+func TestMetricsCountMessageBytesOfMQTTPublishes(t *testing.T) {
+	g := start(t, `{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}}`)
+	a := newAPI(t, g)
+	sub, msgs, _ := mqttClient(t, g, "sub", "", true)
+	if tok := sub.Subscribe("b/#", 2, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	pub, _, _ := mqttClient(t, g, "pub", "", true)
+	sizes := [3]int{7, 300, 1000} // by QoS
+	for qos, n := range sizes {
+		if tok := pub.Publish(fmt.Sprint("b/", qos), byte(qos), false, strings.Repeat("x", n)); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish at QoS %d: %v", qos, tok.Error())
+		}
+		if m := receive(t, msgs); len(m.Payload()) != n || int(m.Qos()) != qos {
+			t.Fatalf("received %d bytes at QoS %d, want %d at QoS %d", len(m.Payload()), m.Qos(), n, qos)
+		}
+	}
+	// The QoS 1 and 2 deliveries count once the subscriber has
+	// acknowledged them (PUBACK, PUBCOMP).
+	var text string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		_, text = httpDo(t, http.DefaultClient, "GET", a.base+"/metrics", nil, "")
+		if metricValue(text, `mqgate_messages_sent_total{protocol="mqtt",qos="1"}`) == 1 &&
+			metricValue(text, `mqgate_messages_sent_total{protocol="mqtt",qos="2"}`) == 1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	var payloads float64
+	for qos, n := range sizes {
+		for _, series := range []string{"messages_received_total", "messages_sent_total", "message_bytes_received_total", "message_bytes_sent_total"} {
+			name := fmt.Sprintf(`mqgate_%s{protocol="mqtt",qos="%d"}`, series, qos)
+			want := 1.0
+			if strings.HasPrefix(series, "message_bytes") {
+				want = float64(n)
+			}
+			if got := metricValue(text, name); got != want {
+				t.Errorf("%s = %v, want %v", name, got, want)
+			}
+		}
+		payloads += float64(n)
+	}
+	for _, series := range []string{`mqgate_bytes_received_total{protocol="mqtt"}`, `mqgate_bytes_sent_total{protocol="mqtt"}`} {
+		if got := metricValue(text, series); got <= payloads {
+			t.Errorf("%s = %v, want more than the %v payload bytes", series, got, payloads)
+		}
 	}
 }
 
