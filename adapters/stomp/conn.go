@@ -43,6 +43,7 @@ type conn struct {
 	wsMax   frame.Version // the version its subprotocol names (0: none)
 
 	// Reader only (the owner of the connection's reads).
+	asked     bool        // CONNECT went to the core, which counts a refusal itself
 	timer     *time.Timer // a polled connection's connect or heart-beat deadline
 	due       time.Time   // when the timer's firing ends the connection; zero: never
 	connectBy time.Time   // the CONNECT deadline of a polled connection
@@ -187,6 +188,7 @@ func (c *conn) shutdown() {
 type errProtocol struct {
 	msg, detail string
 	receipt     string // the receipt header of the frame it answers
+	timeout     bool   // no CONNECT, or no heart-beat, in time
 }
 
 func (e *errProtocol) Error() string { return e.msg }
@@ -208,11 +210,17 @@ func (c *conn) run() {
 }
 
 // finish ends the connection: its session is detached, the writer
-// stopped and the socket closed.
+// stopped and the socket closed. A connection the adapter refused
+// before it asked the core is counted under its reason.
 func (c *conn) finish(err error, clean bool) {
 	var pe *errProtocol
 	if errors.As(err, &pe) {
 		c.fail(pe.msg, pe.detail, pe.receipt)
+	}
+	if c.client == nil && !c.asked {
+		if r, ok := refusal(err); ok {
+			c.srv.broker.CountRefused("stomp", r)
+		}
 	}
 	if c.timer != nil {
 		c.timer.Stop()
@@ -363,9 +371,26 @@ func putReadBuf(b []byte) {
 // in time, or no heart-beat.
 func (c *conn) timeout() error {
 	if c.client == nil {
-		return protoErr("no CONNECT frame within %s", c.srv.cfg.ConnectTimeout)
+		return &errProtocol{msg: fmt.Sprintf("no CONNECT frame within %s", c.srv.cfg.ConnectTimeout), timeout: true}
 	}
-	return protoErr("heart-beat timeout")
+	return &errProtocol{msg: "heart-beat timeout", timeout: true}
+}
+
+// refusal says why the adapter refused a connection that ended with err
+// before its CONNECT reached the core: every ERROR before then is a
+// CONNECT it did not accept, or none in time. A peer that went away, or
+// a connection the server closed, was not refused (ok false).
+func refusal(err error) (r core.Refusal, ok bool) {
+	var pe *errProtocol
+	switch {
+	case errors.Is(err, errNoVersion):
+		return core.RefusedUnsupportedProtocol, true
+	case !errors.As(err, &pe):
+		return 0, false
+	case pe.timeout:
+		return core.RefusedConnectTimeout, true
+	}
+	return core.RefusedMalformedConnect, true
 }
 
 // next returns the next complete frame, reading as needed within d.

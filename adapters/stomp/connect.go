@@ -17,6 +17,10 @@ import (
 // larger one is refused rather than taken as "never".
 const maxHeartBeat = 999_999_999
 
+// errNoVersion ends a connection whose CONNECT accepts no version the
+// server speaks; the ERROR that says so is queued already.
+var errNoVersion = errors.New("no supported protocol version")
+
 // handshake reads CONNECT (or STOMP), authenticates the client through
 // the core and answers CONNECTED; it starts the writer.
 func (c *conn) handshake() error {
@@ -42,7 +46,7 @@ func (c *conn) connect(f *frame.Frame, n int) error {
 			b = frame.AppendHeader(b, frame.V12, false, "message", "no supported protocol version")
 			return frame.AppendBody(b, []byte("Supported protocol versions are 1.0 1.1 1.2"), false)
 		})
-		return errors.New("no supported protocol version")
+		return errNoVersion
 	}
 	c.version = v
 	var cx, cy int
@@ -95,6 +99,7 @@ func (c *conn) connect(f *frame.Frame, n int) error {
 	c.consume(n)
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ConnectTimeout)
+	c.asked = true
 	client, _, err := s.broker.Open(ctx, &req)
 	cancel()
 	if err != nil {

@@ -251,3 +251,10 @@ func (s *Server) Stop(ctx context.Context) error {
 
 // Open implements netserve.Handler.
 func (l *listener) Open(tc *netserve.Conn) netserve.Stream { return newConn(l.srv, l, tc) }
+
+var _ netserve.Refuser = (*listener)(nil)
+
+// Refused implements netserve.Refuser, and counts a SockJS session
+// refused too: l was at max_connections, or the MQTT listener whose port
+// it shares was.
+func (l *listener) Refused() { l.srv.broker.CountRefused("stomp", core.RefusedServerBusy) }

@@ -266,6 +266,7 @@ func (sl *sockjsListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if max := sl.l.cfg.MaxConnections; max > 0 && len(sl.owners) >= max {
 				sl.mu.Unlock()
 				http.Error(w, "too many sessions", http.StatusServiceUnavailable)
+				sl.l.Refused()
 				return
 			}
 			sl.owners[id] = from
