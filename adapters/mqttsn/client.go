@@ -173,8 +173,11 @@ func (g *Gateway) datagram(l *listener, p peer, b []byte) {
 // clients send longer ones.
 const maxClientIDLen = 1024
 
-func (g *Gateway) refuse(p peer, rc packet.ReturnCode) {
+// refuse answers a CONNECT the gateway refuses before it asks the core,
+// counted under why.
+func (g *Gateway) refuse(p peer, rc packet.ReturnCode, why core.Refusal) {
 	g.stats.Refused.Add(1)
+	g.broker.CountRefused("mqtt-sn", why)
 	b, _ := packet.Append(nil, &packet.Packet{Type: packet.CONNACK, ReturnCode: rc})
 	p.write(b)
 }
@@ -182,8 +185,13 @@ func (g *Gateway) refuse(p peer, rc packet.ReturnCode) {
 // connect starts a connection: the will exchange if the client has a
 // will, otherwise straight to CONNACK.
 func (g *Gateway) connect(p peer, pk *packet.Packet) {
-	if pk.ProtocolID != packet.ProtocolID || len(pk.ClientID) > maxClientIDLen {
-		g.refuse(p, packet.RejectedNotSupported)
+	switch {
+	case pk.ProtocolID != packet.ProtocolID:
+		// [MQTT-SN 5.3.8] 0x01 is the only protocol id.
+		g.refuse(p, packet.RejectedNotSupported, core.RefusedUnsupportedProtocol)
+		return
+	case len(pk.ClientID) > maxClientIDLen:
+		g.refuse(p, packet.RejectedNotSupported, core.RefusedClientIDInvalid)
 		return
 	}
 	id := string(pk.ClientID)
@@ -200,7 +208,7 @@ func (g *Gateway) connect(p peer, pk *packet.Packet) {
 	if prev == nil && g.byID[id] == nil && len(g.byAddr) >= g.cfg.MaxClients {
 		g.mu.Unlock()
 		g.log.Warn("mqtt-sn connect refused: max_clients reached", "client", id, "max", g.cfg.MaxClients)
-		g.refuse(p, packet.RejectedCongestion)
+		g.refuse(p, packet.RejectedCongestion, core.RefusedServerBusy)
 		return
 	}
 	c := &client{g: g, id: id, peer: p, state: stateConnecting, connStart: time.Now(), lastSeen: time.Now()}
@@ -262,6 +270,7 @@ func (c *client) completeConnect() {
 		if !ok {
 			c.sendPacket(&packet.Packet{Type: packet.CONNACK, ReturnCode: packet.RejectedNotSupported})
 			g.stats.Refused.Add(1)
+			g.broker.CountRefused("mqtt-sn", core.RefusedMalformedConnect)
 			g.endLocked(c, core.DisconnectNormal, "invalid will topic")
 			return
 		}

@@ -237,6 +237,8 @@ func (c *client) timers(now time.Time) {
 	switch c.state {
 	case stateConnecting:
 		if now.Sub(c.connStart) > cfg.RetryInterval*time.Duration(cfg.MaxRetries+1) {
+			// The CONNECT never ended: its will never came.
+			c.g.broker.CountRefused("mqtt-sn", core.RefusedConnectTimeout)
 			c.g.endLocked(c, core.DisconnectNormal, "will exchange timed out")
 		}
 		return
