@@ -163,6 +163,7 @@ func (g *Gateway) resolve(p peer, q *params) (*client, byte, string) {
 		c.mu.Unlock()
 	} else if count >= g.cfg.MaxClients {
 		g.stats.Limited.Add(1)
+		g.broker.CountRefused("coap", core.RefusedServerBusy)
 		return nil, codeServiceUnavailable, "too many clients"
 	}
 	return g.openClient(p, id, q)
@@ -207,6 +208,7 @@ func (g *Gateway) resolveToken(p peer, q *params) (*client, byte, string) {
 // token. The client is returned locked.
 func (g *Gateway) connect(p peer, q *params) (*client, byte, string) {
 	if q.clientID == "" {
+		g.broker.CountRefused("coap", core.RefusedClientIDInvalid)
 		return nil, codeBadRequest, "clientid is required"
 	}
 	g.mu.Lock()
@@ -214,6 +216,7 @@ func (g *Gateway) connect(p peer, q *params) (*client, byte, string) {
 	g.mu.Unlock()
 	if full {
 		g.stats.Limited.Add(1)
+		g.broker.CountRefused("coap", core.RefusedServerBusy)
 		return nil, codeServiceUnavailable, "too many clients"
 	}
 	c, code, why := g.openClient(p, q.clientID, q)

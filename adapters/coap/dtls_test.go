@@ -198,6 +198,11 @@ func TestDTLSAssociationsBoundedByMaxClients(t *testing.T) {
 	if e.gw.Stats().Limited.Load() == 0 {
 		t.Fatal("the refusal was not counted")
 	}
+	// Each ClientHello the full gateway turns away is a refused connect:
+	// the client may send several before it gives up.
+	if n := coapRefusals(e.broker)[core.RefusedServerBusy]; n == 0 {
+		t.Fatal("the refusal is not among the refused connects (server_busy)")
+	}
 }
 
 func TestSilentDTLSAssociationClosedAfterHeartbeat(t *testing.T) {

@@ -178,6 +178,7 @@ func (g *Gateway) dtlsAttempt(net.Addr) error {
 	g.mu.Unlock()
 	if n >= g.cfg.MaxClients {
 		g.stats.Limited.Add(1)
+		g.broker.CountRefused("coap", core.RefusedServerBusy)
 		return errTooManyAssociations
 	}
 	return nil
