@@ -106,9 +106,12 @@ var descs = sync.OnceValue(func() *metricDescs {
 			[]string{"gateway", "listener", "reason"}, nil),
 		dtlsReboots: prometheus.NewDesc("mqgate_dtls_reboots_total", "DTLS associations replaced by a client that handshook again from the same address (RFC 6347 4.2.8).",
 			[]string{"gateway", "listener"}, nil),
-		refused: prometheus.NewDesc("mqgate_connects_refused_total", "Client connections the core refused when they opened, by protocol and reason: "+
+		refused: prometheus.NewDesc("mqgate_connects_refused_total", "Client connections refused, by protocol and reason. By the core when they opened: "+
 			"bad_credentials, not_authorized (no credentials, anonymous access off), auth_source_error (an authentication source failed), "+
-			"banned, client_id_invalid, shutting_down. Refusals an adapter makes before it asks the core (max_connections, protocol version) are not counted.",
+			"banned, client_id_invalid (also an id the protocol refuses, too long), shutting_down. "+
+			"By the adapter before it asked the core: server_busy (a listener at max_connections, a datagram gateway at max_clients), "+
+			"unsupported_protocol (a protocol version or feature not spoken), malformed_connect (a first packet or frame that is no acceptable CONNECT), "+
+			"connect_timeout (no CONNECT within the connect timeout).",
 			[]string{"protocol", "reason"}, nil),
 		authDenied: prometheus.NewDesc("mqgate_authentication_denied_total", "Client connections refused by authentication, by protocol and reason: "+
 			"the bad_credentials, not_authorized and auth_source_error series of mqgate_connects_refused_total.",
