@@ -82,9 +82,10 @@ func (c *client) notify(d *core.Delivery, now time.Time) {
 	if err != nil || len(b) > c.g.cfg.MaxMessageSize {
 		// Too large for one datagram even so: dropped and counted.
 		c.g.log.Debug("coap notification too large", "client", c.id, "bytes", len(d.Msg.Payload))
-		// Settled Rejected, so the core counts it dropped (tag 0 too).
+		// Rejected, so the core counts it dropped (tag 0 too) and takes
+		// its bytes out of the sent counts.
 		delete(c.pending, d.Tag)
-		c.cc.Settle(d.Tag, core.Rejected)
+		c.cc.Reject(d)
 		return
 	}
 	c.buf = b

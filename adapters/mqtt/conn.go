@@ -1412,12 +1412,12 @@ func (c *conn) appendDelivery(buf []byte, d *core.Delivery, p *packet.Packet) []
 			c.srv.log.Debug("mqtt delivery dropped: larger than the client's Maximum Packet Size",
 				"client", c.client.Info.ClientID, "topic", d.Topic, "max", c.maxOut)
 		}
-		c.client.Settle(d.Tag, core.Rejected)
+		c.client.Reject(d)
 		return buf
 	}
 	out, err := packet.Append(buf, p, c.version)
 	if err != nil {
-		c.client.Settle(d.Tag, core.Rejected)
+		c.client.Reject(d)
 		return buf
 	}
 	if c.srv.debug() {

@@ -255,6 +255,26 @@ func TestV5MaximumPacketSizeDropsOversized(t *testing.T) {
 	}
 }
 
+// TestV5OversizedQoS0IsNotCountedSent: a QoS 0 delivery dropped for the
+// client's Maximum Packet Size leaves the messages and payload bytes sent
+// to MQTT clients at what did go out.
+func TestV5OversizedQoS0IsNotCountedSent(t *testing.T) {
+	ts := startServer(t)
+	c := connect5(t, ts.tcp(), "small", func(cp *paho.Connect) { cp.Properties.MaximumPacketSize = u32(200) })
+	c.sub(t, subOne("big/#", 0))
+	pub := connect5(t, ts.tcp(), "pub")
+	pub.pub(t, &paho.Publish{Topic: "big/1", QoS: 1, Payload: make([]byte, 500)})
+	pub.pub(t, &paho.Publish{Topic: "big/2", QoS: 1, Payload: []byte("fits")})
+	if m := recv(t, c.msgs, "small message"); m.Topic != "big/2" {
+		t.Fatalf("oversized message was sent: %s (%d bytes)", m.Topic, len(m.Payload))
+	}
+	for _, mc := range ts.broker.MessageCounts() {
+		if mc.Protocol == "mqtt" && mc.QoS == 0 && (mc.Sent != 1 || mc.SentBytes != 4) {
+			t.Errorf("mqtt QoS 0 sent %d messages, %d bytes; want 1 and 4", mc.Sent, mc.SentBytes)
+		}
+	}
+}
+
 func TestV5WillDelayAndTakeover(t *testing.T) {
 	ts := startServer(t)
 	w := connect5(t, ts.tcp(), "watch")

@@ -608,7 +608,7 @@ func (c *client) dropPendingTopic(name string) {
 	for i := range c.pending {
 		d := c.pending[i]
 		if !d.Held && d.Topic == name {
-			c.core.Settle(d.Tag, core.Rejected)
+			c.core.Reject(&d)
 			c.forgetRetries(d.Tag)
 			continue
 		}

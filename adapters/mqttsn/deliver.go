@@ -194,7 +194,7 @@ func (c *client) sendDelivery(d *core.Delivery, now time.Time) bool {
 		TopicIDType: typ, TopicID: id, MsgID: d.Tag, Data: d.Msg.Payload,
 	}
 	if n, err := packet.Size(&p); err != nil || n > c.g.cfg.MaxMessageSize {
-		c.core.Settle(d.Tag, core.Rejected)
+		c.core.Reject(d)
 		c.forgetRetries(d.Tag)
 		return true
 	}
