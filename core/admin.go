@@ -138,6 +138,7 @@ type StatsSnapshot struct {
 	PublishDenied    int64
 	SubscribeDenied  int64
 	WillsPublished   int64
+	StoreFailures    int64 // store writes, syncs and expiry runs that failed (StoreHealth)
 }
 
 func pageLimit(n int) int {
@@ -417,6 +418,6 @@ func (b *Broker) Snapshot() StatsSnapshot {
 		Connects: st.Connects.Load(), MessagesReceived: st.MessagesReceived.Load(), MessagesSent: st.MessagesSent.Load(), Messages: b.MessageCounts(),
 		MessagesDropped: st.MessagesDropped.Load(), BytesReceived: st.BytesReceived.Load(), BytesSent: st.BytesSent.Load(), Bytes: b.ByteCounts(),
 		Refused: b.RefusalCounts(), PublishDenied: st.PublishDenied.Load(), SubscribeDenied: st.SubscribeDenied.Load(),
-		WillsPublished: st.WillsPublished.Load(),
+		WillsPublished: st.WillsPublished.Load(), StoreFailures: b.storeHealth.failures.Load(),
 	}
 }

@@ -168,6 +168,8 @@ type Broker struct {
 	bytesIn, bytesOut [nProtocols]atomic.Int64
 	// refusals counts connections refused at Open (RefusalCounts).
 	refusals refusalCounts
+	// storeHealth counts the store's failed writes and syncs (StoreHealth).
+	storeHealth storeHealth
 	// refusers counts sessions opened with RefuseWhenFull: while there are
 	// none, a publish does not look for them.
 	refusers atomic.Int32
@@ -312,6 +314,7 @@ func (b *Broker) Close() {
 	if b.store != nil {
 		if err := b.store.Sync(); err != nil {
 			b.log.Error("store sync at close failed", "err", err)
+			b.storeFailed(err)
 		}
 	}
 }
@@ -900,6 +903,7 @@ func (b *Broker) storeRetained(t string, m *Message, qos byte, d *durable) {
 	}
 	if err != nil {
 		b.log.Error("store write failed", "op", "retained", "topic", t, "err", err)
+		b.storeFailed(err)
 		d.fail(err)
 		return
 	}

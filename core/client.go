@@ -529,6 +529,7 @@ func (c *Client) Subscribe(ctx context.Context, reqs []SubscribeRequest, results
 	if stored {
 		if err := c.b.store.Sync(); err != nil {
 			c.b.log.Error("store sync failed", "err", err)
+			c.b.storeFailed(err)
 			for i := range results {
 				if !results[i].Code.Failed() {
 					results[i].Code = UnspecifiedError

@@ -117,9 +117,36 @@ func TestServerSidePublishReportsDurability(t *testing.T) {
 		}
 		c.Subscribe(context.Background(), []SubscribeRequest{{Filter: "t", Options: topic.Options{QoS: 1}}}, nil)
 		c.Disconnect(DisconnectWithWill, "")
+		// The subscription's own sync failed already.
+		f0 := b.StoreHealth().Failures
+		before := time.Now()
 		_, err = b.Publish(context.Background(), &ClientInfo{ClientID: "p"}, &Message{Topic: "t", QoS: 1, Payload: []byte("x")})
 		if !errors.Is(err, UnspecifiedError) {
 			t.Fatalf("publish with a failing store: %v, want UnspecifiedError", err)
+		}
+		// The operator sees it: StoreHealth and the stats snapshot.
+		h := b.StoreHealth()
+		if h.Failures != f0+1 || h.LastError != "disk gone" || h.LastAt.Before(before) {
+			t.Errorf("store health after a failed sync: %+v, want %d failures", h, f0+1)
+		}
+		if n := b.Snapshot().StoreFailures; n != h.Failures {
+			t.Errorf("snapshot StoreFailures = %d, want %d", n, h.Failures)
+		}
+	})
+}
+
+// TestStoreHealthStartsClean: a broker whose store has not failed reports
+// no failure.
+func TestStoreHealthStartsClean(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() store.Store) {
+		b := NewBroker(Config{Store: open(), AllowAnonymous: true})
+		b.Start()
+		t.Cleanup(b.Close)
+		if _, err := b.Publish(context.Background(), &ClientInfo{ClientID: "p"}, &Message{Topic: "t", QoS: 1, Retain: true, Payload: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if h := b.StoreHealth(); h != (StoreHealth{}) {
+			t.Errorf("store health with a working store: %+v", h)
 		}
 	})
 }

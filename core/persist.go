@@ -50,6 +50,7 @@ func (b *Broker) settle(d *durable) error {
 	}
 	if err := b.store.Sync(); err != nil {
 		b.log.Error("store sync failed", "err", err)
+		b.storeFailed(err)
 		return err
 	}
 	return nil
@@ -60,6 +61,7 @@ func (b *Broker) settle(d *durable) error {
 func (s *session) storeErr(op string, err error) {
 	if err != nil {
 		s.b.log.Error("store write failed", "op", op, "client", s.key.ClientID, "err", err)
+		s.b.storeFailed(err)
 	}
 }
 
@@ -414,6 +416,7 @@ func (b *Broker) expireLoop() {
 			st, err := b.store.Expire(time.Now().Add(-b.cfg.StoreExpireInterval))
 			if err != nil {
 				b.log.Error("store expiry failed", "err", err)
+				b.storeFailed(err)
 			} else if st.Sessions+st.Retained > 0 {
 				b.log.Debug("store expired", "sessions", st.Sessions, "retained", st.Retained)
 			}
