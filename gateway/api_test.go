@@ -498,8 +498,44 @@ func TestAPIStatusListsListenersWithConnections(t *testing.T) {
 	if st.Version != gateway.Version || st.Store != "memory" || st.Connections != 1 || len(st.Listeners) != 1 {
 		t.Fatalf("status = %+v", st)
 	}
+	var mem struct {
+		StoreState map[string]any `json:"store_state"`
+	}
+	a.call("GET", "/api/v1/status", "", &mem)
+	if ss := mem.StoreState; ss["type"] != "memory" || ss["state"] != "ok" || ss["failures"] != 0.0 || ss["dir"] != nil {
+		t.Errorf("memory store state = %v", ss)
+	}
 	if l := st.Listeners[0]; l.Protocol != "mqtt" || l.Name != "tcp" || l.Address != g.MQTTAddr("tcp").String() || l.Connections != 1 {
 		t.Errorf("listener = %+v", l)
+	}
+}
+
+// TestAPIStatusShowsTheStore: with the disk store, status says where it
+// keeps its data, how it syncs, what it takes and that it is well.
+func TestAPIStatusShowsTheStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	g := start(t, fmt.Sprintf(`{storage: {type: disk, dir: %q, sync: batch}, sys: {interval: 0s}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}}`, dir))
+	a := newAPI(t, g)
+	if code := a.call("POST", "/api/v1/publish", `{"topic": "kept", "payload": "x", "qos": 1, "retain": true}`, nil); code != 200 {
+		t.Fatalf("publish = %d", code)
+	}
+	var st struct {
+		Store      string
+		StoreState struct {
+			Type, State, Dir, Sync string
+			SizeBytes              int64 `json:"size_bytes"`
+			Failures               int64
+			LastError              string     `json:"last_error"`
+			LastErrorAt            *time.Time `json:"last_error_at"`
+		} `json:"store_state"`
+	}
+	if code := a.call("GET", "/api/v1/status", "", &st); code != 200 {
+		t.Fatalf("status = %d", code)
+	}
+	ss := st.StoreState
+	if st.Store != "disk" || ss.Type != "disk" || ss.State != "ok" || ss.Dir != dir || ss.Sync != "batch" || ss.SizeBytes <= 0 ||
+		ss.Failures != 0 || ss.LastError != "" || ss.LastErrorAt != nil {
+		t.Errorf("store state = %+v (store %q)", ss, st.Store)
 	}
 }
 

@@ -188,11 +188,31 @@ func (g *Gateway) HTTPAddr() net.Addr {
 
 // gatewayInfo describes the gateway for /api/v1/status.
 func (g *Gateway) gatewayInfo() httpapi.GatewayInfo {
-	info := httpapi.GatewayInfo{Version: Version, Node: g.cfg.Node, Store: g.cfg.Storage.Type, Listeners: []httpapi.Listener{}}
+	info := httpapi.GatewayInfo{Version: Version, Node: g.cfg.Node, Store: g.cfg.Storage.Type, StoreState: g.storeState(),
+		Listeners: []httpapi.Listener{}}
 	for _, a := range g.adapters {
 		info.Listeners = append(info.Listeners, g.listeners(a.Name())...)
 	}
 	return info
+}
+
+// storeState describes the store for /api/v1/status: its kind, where and
+// how the disk store keeps its data, and its failures.
+func (g *Gateway) storeState() httpapi.StoreState {
+	st := httpapi.StoreState{Type: g.cfg.Storage.Type, State: "ok"}
+	if size := g.storeBytes(); size != nil {
+		st.Dir, st.Sync, st.SizeBytes = g.cfg.Storage.Dir, g.cfg.Storage.Sync, size()
+	}
+	h := g.Broker.StoreHealth()
+	st.Failures, st.LastError = h.Failures, h.LastError
+	if !h.LastAt.IsZero() {
+		at := h.LastAt.UTC()
+		st.LastErrorAt = &at
+		if time.Since(h.LastAt) < httpapi.FailingFor {
+			st.State = "failing"
+		}
+	}
+	return st
 }
 
 // listeners describes the bound listeners of an adapter, in name order.

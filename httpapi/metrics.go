@@ -89,6 +89,7 @@ var descs = sync.OnceValue(func() *metricDescs {
 		subscriptions: prometheus.NewDesc("mqgate_subscriptions", "Subscriptions in the router.", nil, nil),
 		retained:      prometheus.NewDesc("mqgate_retained_messages", "Retained messages.", nil, nil),
 		wills:         prometheus.NewDesc("mqgate_wills_published_total", "Will messages published.", nil, nil),
+		storeFailures: prometheus.NewDesc("mqgate_store_failures_total", "Store writes, syncs and expiry runs that failed; a failed durable write refused the publish that needed it.", nil, nil),
 		uptime:        prometheus.NewDesc("mqgate_uptime_seconds", "Seconds since the broker started.", nil, nil),
 		queueDepth:    prometheus.NewDesc("mqgate_session_queue_messages", "Sessions by the messages waiting in their queue.", nil, nil),
 		bridgeUp:      prometheus.NewDesc("mqgate_bridge_connected", "1 while the bridge is connected to its upstream.", []string{"bridge"}, nil),
@@ -131,7 +132,7 @@ type metricDescs struct {
 	msgBytesIn, msgBytesOut                                  *prometheus.Desc
 	dropped, droppedAll, denied                              *prometheus.Desc
 	sessions, subscriptions, retained, wills, uptime         *prometheus.Desc
-	queueDepth, inflight, storeSync                          *prometheus.Desc
+	queueDepth, inflight, storeSync, storeFailures           *prometheus.Desc
 	bridgeUp, bridgeQueued, bridgeBytes, bridgeAge           *prometheus.Desc
 	bridgeDropped, bridgeRecon                               *prometheus.Desc
 	dtlsHellos, dtlsDropped, dtlsReboots                     *prometheus.Desc
@@ -168,7 +169,7 @@ type StoreSync struct {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	d := descs()
 	for _, desc := range []*prometheus.Desc{d.connections, d.connects, d.disconnects, d.connMax, d.msgsIn, d.msgsOut, d.msgBytesIn, d.msgBytesOut,
-		d.discReasons, d.refused, d.authDenied, d.storeSync, d.bytesIn, d.bytesOut, d.dropped, d.droppedAll, d.denied, d.sessions, d.subscriptions, d.retained, d.wills, d.uptime,
+		d.discReasons, d.refused, d.authDenied, d.storeSync, d.bytesIn, d.bytesOut, d.dropped, d.droppedAll, d.denied, d.sessions, d.subscriptions, d.retained, d.wills, d.storeFailures, d.uptime,
 		d.queueDepth, d.inflight, d.bridgeUp, d.bridgeQueued, d.bridgeBytes, d.bridgeAge, d.bridgeDropped, d.bridgeRecon,
 		d.dtlsHellos, d.dtlsDropped, d.dtlsReboots} {
 		ch <- desc
@@ -224,6 +225,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(d.subscriptions, float64(s.Subscriptions))
 	gauge(d.retained, float64(s.Retained))
 	counter(d.wills, float64(s.WillsPublished))
+	counter(d.storeFailures, float64(s.StoreFailures))
 	gauge(d.uptime, s.Uptime.Seconds())
 	c.collectDepths(ch)
 	if c.sync != nil {

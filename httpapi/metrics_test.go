@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/core/store"
+	"github.com/mqgate/mqgate/core/store/memory"
 	"github.com/mqgate/mqgate/core/topic"
 	"github.com/mqgate/mqgate/httpapi"
 )
@@ -201,5 +203,33 @@ func TestMessageBytesAreExported(t *testing.T) {
 	}
 	if n := strings.Count(text, "\nmqgate_message_bytes_sent_total{"); n != 4 {
 		t.Errorf("%d message_bytes_sent series, want one for each of the 4 protocol and QoS pairs with messages either way", n)
+	}
+}
+
+// syncFailing is a store whose syncs fail.
+type syncFailing struct{ store.Store }
+
+func (syncFailing) Sync() error { return errors.New("disk gone") }
+
+// TestStoreFailuresAreExported: a QoS 1 publish the store cannot make
+// durable shows in mqgate_store_failures_total.
+func TestStoreFailuresAreExported(t *testing.T) {
+	b := core.NewBroker(core.Config{Store: syncFailing{memory.New()}, AllowAnonymous: true})
+	b.Start()
+	defer b.Close()
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		httpapi.Metrics(b, nil, nil, nil, nil, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		body, _ := io.ReadAll(rec.Body)
+		return string(body)
+	}
+	if body := scrape(); !strings.Contains(body, "mqgate_store_failures_total 0\n") {
+		t.Errorf("a fresh broker's failures are not 0:\n%s", body)
+	}
+	if _, err := b.Publish(context.Background(), &core.ClientInfo{ClientID: "p"}, &core.Message{Topic: "t", QoS: 1, Retain: true, Payload: []byte("x")}); err == nil {
+		t.Fatal("a publish the store could not sync was accepted")
+	}
+	if body := scrape(); !strings.Contains(body, "mqgate_store_failures_total 1\n") {
+		t.Errorf("the failed sync is not counted:\n%s", body)
 	}
 }

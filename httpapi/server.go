@@ -41,10 +41,11 @@ type Config struct {
 
 // GatewayInfo is what the gateway tells /api/v1/status about itself.
 type GatewayInfo struct {
-	Version   string     `json:"version"`
-	Node      string     `json:"node"`
-	Store     string     `json:"store"` // "disk" or "memory"
-	Listeners []Listener `json:"listeners"`
+	Version    string     `json:"version"`
+	Node       string     `json:"node"`
+	Store      string     `json:"store"` // "disk" or "memory"
+	StoreState StoreState `json:"store_state"`
+	Listeners  []Listener `json:"listeners"`
 }
 
 // ProtocolGateway is one protocol gateway (MQTT-SN, CoAP, STOMP) as

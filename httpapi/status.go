@@ -5,6 +5,25 @@ import (
 	"time"
 )
 
+// StoreState is the store as /api/v1/status shows it.
+type StoreState struct {
+	Type string `json:"type"` // "disk" or "memory"
+	// State is "ok", or "failing" while the last failed write, sync or
+	// expiry run is less than a minute old.
+	State     string `json:"state"`
+	Dir       string `json:"dir,omitempty"`        // the disk store's data directory
+	Sync      string `json:"sync,omitempty"`       // the disk store's sync policy: always or batch
+	SizeBytes int64  `json:"size_bytes,omitempty"` // what the data directory takes
+	// Failures counts the failed writes, syncs and expiry runs since the
+	// gateway started; LastError and LastErrorAt are the last of them.
+	Failures    int64      `json:"failures"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+}
+
+// FailingFor is how long after its last failure a store shows as failing.
+const FailingFor = time.Minute
+
 // statusJSON answers GET /api/v1/status.
 type statusJSON struct {
 	GatewayInfo
