@@ -7,18 +7,8 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/internal/coretest"
 )
-
-// coapRefusals returns the broker's refused CoAP connections by reason.
-func coapRefusals(b *core.Broker) map[core.Refusal]int64 {
-	m := map[core.Refusal]int64{}
-	for _, rc := range b.RefusalCounts() {
-		if rc.Protocol == "coap" {
-			m[rc.Reason] = rc.N
-		}
-	}
-	return m
-}
 
 // refusalCase is one attempt to open a session and the reason it is
 // counted under (none: not counted).
@@ -28,30 +18,14 @@ type refusalCase struct {
 	want core.Refusal
 }
 
-const noRefusal = core.LastRefusal + 1
+const noRefusal = coretest.NoRefusal
 
 // checkRefusals runs each case and checks it was counted once under its
 // reason, and nothing else was.
 func checkRefusals(t *testing.T, b *core.Broker, cases []refusalCase) {
 	t.Helper()
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			before := coapRefusals(b)
-			tc.try(t)
-			if tc.want != noRefusal {
-				waitFor(t, tc.want.String()+" counted", func() bool { return coapRefusals(b)[tc.want] > before[tc.want] })
-			}
-			after := coapRefusals(b)
-			for r := core.Refusal(0); r <= core.LastRefusal; r++ {
-				want := before[r]
-				if r == tc.want {
-					want++
-				}
-				if after[r] != want {
-					t.Errorf("%s: %d, want %d", r, after[r], want)
-				}
-			}
-		})
+		coretest.CheckRefusal(t, b, "coap", tc.name, tc.try, tc.want)
 	}
 }
 

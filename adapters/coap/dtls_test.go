@@ -19,6 +19,7 @@ import (
 	udpclient "github.com/plgd-dev/go-coap/v3/udp/client"
 
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/internal/coretest"
 	"github.com/mqgate/mqgate/internal/testcert"
 )
 
@@ -200,7 +201,7 @@ func TestDTLSAssociationsBoundedByMaxClients(t *testing.T) {
 	}
 	// Each ClientHello the full gateway turns away is a refused connect:
 	// the client may send several before it gives up.
-	if n := coapRefusals(e.broker)[core.RefusedServerBusy]; n == 0 {
+	if n := coretest.Refusals(e.broker, "coap")[core.RefusedServerBusy]; n == 0 {
 		t.Fatal("the refusal is not among the refused connects (server_busy)")
 	}
 }

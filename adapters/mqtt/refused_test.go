@@ -9,19 +9,9 @@ import (
 	"github.com/mqgate/mqgate/adapters/mqtt"
 	"github.com/mqgate/mqgate/adapters/mqtt/packet"
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/internal/coretest"
 	"github.com/mqgate/mqgate/internal/testcert"
 )
-
-// mqttRefusals returns the broker's refused MQTT connections by reason.
-func mqttRefusals(b *core.Broker) map[core.Refusal]int64 {
-	m := map[core.Refusal]int64{}
-	for _, rc := range b.RefusalCounts() {
-		if rc.Protocol == "mqtt" {
-			m[rc.Reason] = rc.N
-		}
-	}
-	return m
-}
 
 // TestRefusedConnectsCountedByReason: each connection the adapter refuses
 // before it asks the core is counted once under its reason; one the core
@@ -41,7 +31,7 @@ func TestRefusedConnectsCountedByReason(t *testing.T) {
 	if _, err := ts.broker.AddBan(core.Ban{Kind: core.BanClientID, Value: "banned"}); err != nil {
 		t.Fatal(err)
 	}
-	const none = core.LastRefusal + 1
+	const none = coretest.NoRefusal
 	for _, tc := range []struct {
 		name string
 		try  func(t *testing.T)
@@ -150,22 +140,6 @@ func TestRefusedConnectsCountedByReason(t *testing.T) {
 			}
 		}, core.RefusedConnectTimeout},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			before := mqttRefusals(ts.broker)
-			tc.try(t)
-			if tc.want != none {
-				waitFor(t, tc.want.String()+" counted", func() bool { return mqttRefusals(ts.broker)[tc.want] > before[tc.want] })
-			}
-			after := mqttRefusals(ts.broker)
-			for r := core.Refusal(0); r <= core.LastRefusal; r++ {
-				want := before[r]
-				if r == tc.want {
-					want++
-				}
-				if after[r] != want {
-					t.Errorf("%s: %d, want %d", r, after[r], want)
-				}
-			}
-		})
+		coretest.CheckRefusal(t, ts.broker, "mqtt", tc.name, tc.try, tc.want)
 	}
 }

@@ -6,18 +6,8 @@ import (
 
 	"github.com/mqgate/mqgate/adapters/mqttsn/packet"
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/internal/coretest"
 )
-
-// snRefusals returns the broker's refused MQTT-SN connections by reason.
-func snRefusals(b *core.Broker) map[core.Refusal]int64 {
-	m := map[core.Refusal]int64{}
-	for _, rc := range b.RefusalCounts() {
-		if rc.Protocol == "mqtt-sn" {
-			m[rc.Reason] = rc.N
-		}
-	}
-	return m
-}
 
 // TestRefusedConnectsCountedByReason: each CONNECT the gateway refuses
 // before it asks the core is counted once under its reason; one the core
@@ -38,7 +28,7 @@ func TestRefusedConnectsCountedByReason(t *testing.T) {
 			t.Fatalf("CONNACK %d, want %d", p.ReturnCode, rc)
 		}
 	}
-	const none = core.LastRefusal + 1
+	const none = coretest.NoRefusal
 	for _, tc := range []struct {
 		name string
 		try  func(t *testing.T)
@@ -76,22 +66,6 @@ func TestRefusedConnectsCountedByReason(t *testing.T) {
 			refusedWith(connect("banned", false), packet.RejectedNotSupported)
 		}, core.RefusedBanned},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			before := snRefusals(e.broker)
-			tc.try(t)
-			if tc.want != none {
-				waitFor(t, tc.want.String()+" counted", func() bool { return snRefusals(e.broker)[tc.want] > before[tc.want] })
-			}
-			after := snRefusals(e.broker)
-			for r := core.Refusal(0); r <= core.LastRefusal; r++ {
-				want := before[r]
-				if r == tc.want {
-					want++
-				}
-				if after[r] != want {
-					t.Errorf("%s: %d, want %d", r, after[r], want)
-				}
-			}
-		})
+		coretest.CheckRefusal(t, e.broker, "mqtt-sn", tc.name, tc.try, tc.want)
 	}
 }

@@ -12,18 +12,8 @@ import (
 
 	"github.com/mqgate/mqgate/adapters/stomp"
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/internal/coretest"
 )
-
-// stompRefusals returns the broker's refused STOMP connections by reason.
-func stompRefusals(b *core.Broker) map[core.Refusal]int64 {
-	m := map[core.Refusal]int64{}
-	for _, rc := range b.RefusalCounts() {
-		if rc.Protocol == "stomp" {
-			m[rc.Reason] = rc.N
-		}
-	}
-	return m
-}
 
 // dialWSText opens a STOMP WebSocket to url; it closes when the test ends.
 func dialWSText(t *testing.T, url string) *websocket.Conn {
@@ -80,7 +70,7 @@ func TestRefusedConnectsCountedByReason(t *testing.T) {
 			r.wantError(t, msg)
 		}
 	}
-	const none = core.LastRefusal + 1
+	const none = coretest.NoRefusal
 	for _, tc := range []struct {
 		name string
 		try  func(t *testing.T)
@@ -134,22 +124,6 @@ func TestRefusedConnectsCountedByReason(t *testing.T) {
 			}
 		}, core.RefusedConnectTimeout},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			before := stompRefusals(ts.broker)
-			tc.try(t)
-			if tc.want != none {
-				waitFor(t, tc.want.String()+" counted", func() bool { return stompRefusals(ts.broker)[tc.want] > before[tc.want] })
-			}
-			after := stompRefusals(ts.broker)
-			for r := core.Refusal(0); r <= core.LastRefusal; r++ {
-				want := before[r]
-				if r == tc.want {
-					want++
-				}
-				if after[r] != want {
-					t.Errorf("%s: %d, want %d", r, after[r], want)
-				}
-			}
-		})
+		coretest.CheckRefusal(t, ts.broker, "stomp", tc.name, tc.try, tc.want)
 	}
 }
