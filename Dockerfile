@@ -9,7 +9,7 @@
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
-# third_party/ holds a patched dependency that go.mod replaces.
+# third_party/ holds the patched dependencies that go.mod replaces.
 COPY go.mod go.sum ./
 COPY third_party/ third_party/
 RUN go mod download
