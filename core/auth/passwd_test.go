@@ -114,6 +114,51 @@ func TestPasswordFileAuthenticate(t *testing.T) {
 	}
 }
 
+// TestPasswordFileVerify: Verify answers true only for a listed user's
+// own password, and every answer from a file with users costs one bcrypt
+// comparison, an unknown user's too, so its timing tells no usernames.
+func TestPasswordFileVerify(t *testing.T) {
+	p, err := LoadPasswordFile(filepath.Join(fixtureDir, "passwd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := LoadPasswordFile(writeFile(t, "passwd", "# nobody\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	compareHash = func(hash, password []byte) error {
+		compared++
+		return bcrypt.CompareHashAndPassword(hash, password)
+	}
+	t.Cleanup(func() { compareHash = bcrypt.CompareHashAndPassword })
+	for _, tt := range []struct {
+		name     string
+		file     *PasswordFile
+		user, pw string
+		want     bool
+		compares int
+	}{
+		{"right password", p, "alice", "secret", true, 1},
+		{"wrong password", p, "alice", "hunter2", false, 1},
+		{"empty password", p, "alice", "", false, 1},
+		{"unknown user costs a comparison too", p, "mallory", "secret", false, 1},
+		{"another user's password", p, "mallory", "hunter2", false, 1},
+		{"username is case sensitive", p, "Alice", "secret", false, 1},
+		{"a file without users", empty, "alice", "secret", false, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			compared = 0
+			if got := tt.file.Verify(tt.user, []byte(tt.pw)); got != tt.want || compared != tt.compares {
+				t.Fatalf("Verify(%q, %q) = %v with %d bcrypt comparisons, want %v with %d", tt.user, tt.pw, got, compared, tt.want, tt.compares)
+			}
+		})
+	}
+	if !p.Has("alice") || p.Has("mallory") {
+		t.Error("Has")
+	}
+}
+
 func TestPasswordFileReload(t *testing.T) {
 	ctx := context.Background()
 	path := writeFile(t, "passwd", "alice:"+mustHash(t, "old")+"\n")
