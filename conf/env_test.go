@@ -21,6 +21,7 @@ func TestEnvironmentSetsEveryKey(t *testing.T) {
 		"MQGATE_Storage__Type=memory",         // any case after the prefix
 		"MQGATE_SYS__INTERVAL=0s",             // a duration
 		"MQGATE_AUTH__ALLOW_ANONYMOUS=false",  // a bool
+		"MQGATE_HTTP__USERS_FILE=/etc/mqgate/dashboard_users",
 		`MQGATE_MQTT__LISTENERS=[{name: t, type: tcp, address: "127.0.0.1:1999"}]`, // a list in flow form
 		"MQGATE_TEST_EXEC=qemu-arm", // the test suite's, not a key
 	})
@@ -28,7 +29,8 @@ func TestEnvironmentSetsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.MQTT.MaxPacketSize != 256<<10 || c.Node != "edge-2" || c.Storage.Type != "memory" ||
-		c.Sys.Interval != 0 || c.Auth.AllowAnonymous || time.Duration(c.MQTT.ConnectTimeout) != 3*time.Second {
+		c.Sys.Interval != 0 || c.Auth.AllowAnonymous || time.Duration(c.MQTT.ConnectTimeout) != 3*time.Second ||
+		c.HTTP.UsersFile != "/etc/mqgate/dashboard_users" {
 		t.Fatalf("config %+v", c)
 	}
 	if len(c.MQTT.Listeners) != 1 || c.MQTT.Listeners[0].Address != "127.0.0.1:1999" {

@@ -3,6 +3,7 @@ package conf
 import (
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // DefaultHTTPAddress is where the HTTP server (REST API, metrics, health)
@@ -22,10 +23,17 @@ type HTTPServerConfig struct {
 	// call the API, basic or bearer. Without it the server only runs on a
 	// loopback address.
 	APIKeyFile string `yaml:"api_key_file"`
+	// UsersFile lists the people who may sign in to the dashboard
+	// (POST /api/v1/login) for a bearer token: a bcrypt password file as
+	// mqgate passwd writes it. Like APIKeyFile, it lets the server run
+	// off loopback.
+	UsersFile string `yaml:"users_file"`
+	// SessionTTL is how long a login token lasts.
+	SessionTTL Duration `yaml:"session_ttl"`
 }
 
 func defaultHTTPServer() HTTPServerConfig {
-	return HTTPServerConfig{Address: DefaultHTTPAddress}
+	return HTTPServerConfig{Address: DefaultHTTPAddress, SessionTTL: Duration(time.Hour)}
 }
 
 // IsLoopback reports whether a listen address only accepts connections
@@ -53,8 +61,11 @@ func (c *Config) validateHTTPServer(bad func(key, format string, args ...any)) {
 		bad("http.address", "%v", err)
 		return
 	}
-	if h.APIKeyFile == "" && !IsLoopback(h.Address) {
-		bad("http.api_key_file", "is required when http.address %q is not a loopback address: create a key with mqgate apikey -f FILE NAME", h.Address)
+	if h.APIKeyFile == "" && h.UsersFile == "" && !IsLoopback(h.Address) {
+		bad("http.api_key_file", "is required, or http.users_file, when http.address %q is not a loopback address: create a key with mqgate apikey -f FILE NAME or a dashboard user with mqgate passwd -f FILE USER", h.Address)
+	}
+	if h.SessionTTL <= 0 {
+		bad("http.session_ttl", "must be positive")
 	}
 	if t := h.TLS; t != nil {
 		if t.CertFile == "" {
