@@ -15,7 +15,12 @@ const maxBody = 16 << 20
 // decode reads a JSON body into v, refusing unknown fields; false when it
 // answered 400 naming the field at fault.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	return decodeLimit(w, r, v, maxBody)
+}
+
+// decodeLimit is decode with a body of at most limit bytes.
+func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
@@ -30,7 +35,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	case errors.As(err, &te) && te.Field != "":
 		badRequest(w, te.Field, "must be "+jsonKind(te.Type.Kind().String())+", not "+te.Value)
 	case errors.As(err, &me):
-		writeError(w, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "the body is larger than "+strconv.Itoa(maxBody)+" bytes")
+		writeError(w, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "the body is larger than "+strconv.FormatInt(limit, 10)+" bytes")
 	case errors.Is(err, io.EOF):
 		badRequest(w, "body", "is empty; a JSON document is required")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -1,4 +1,5 @@
 // Package httpapi is mqgate's operations HTTP interface: the REST API under
 // /api/v1 over core.Admin, Prometheus /metrics, /healthz and /readyz, and
-// the API keys that guard them. The gateway owns the listener.
+// the API keys and dashboard logins that guard them. The gateway owns the
+// listener.
 package httpapi

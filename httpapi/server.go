@@ -9,8 +9,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/core/auth"
 )
 
 // Config is what the HTTP server serves.
@@ -19,9 +21,15 @@ type Config struct {
 	// Publish publishes as core.Broker.Publish does: it returns once the
 	// message is accepted and, at QoS 1 and 2, durable.
 	Publish func(ctx context.Context, info *core.ClientInfo, m *core.Message) (int, error)
-	// Keys are the API keys that may call the server; nil serves without
-	// credentials (the gateway allows that on loopback only).
+	// Keys are the API keys that may call the server. With neither Keys
+	// nor Users the server serves without credentials (the gateway allows
+	// that on loopback only).
 	Keys *Keys
+	// Users are the people who may sign in (POST /api/v1/login) for a
+	// bearer login token; nil: no one. The gateway reloads the file.
+	Users *auth.PasswordFile
+	// SessionTTL is how long a login token lasts; 0 is DefaultSessionTTL.
+	SessionTTL time.Duration
 	// Ready says why the gateway is not ready, or nil when it is.
 	Ready func() error
 	// Gateway describes the gateway for /api/v1/status.
@@ -69,9 +77,13 @@ type Listener struct {
 
 // Server is the operations HTTP handler.
 type Server struct {
-	cfg     Config
-	routing func() routing       // the routes, registered on the first request
-	keys    atomic.Pointer[Keys] // nil: no credentials needed
+	cfg      Config
+	routing  func() routing       // the routes, registered on the first request
+	keys     atomic.Pointer[Keys] // nil: API keys are not configured
+	sessions *sessions            // login tokens
+	limit    *loginLimit          // failed logins per address
+	ttl      time.Duration        // of a login token
+	now      func() time.Time     // a test's clock
 }
 
 // route is one endpoint. path is as the OpenAPI document writes it; rest
@@ -90,6 +102,8 @@ var routes = []route{
 	{method: "GET", path: "/readyz", public: true, handle: (*Server).readyz},
 	{method: "GET", path: "/metrics", handle: (*Server).metrics},
 	{method: "GET", path: "/api/v1/openapi.json", public: true, handle: (*Server).openAPI},
+	{method: "POST", path: "/api/v1/login", public: true, handle: (*Server).login},
+	{method: "POST", path: "/api/v1/logout", handle: (*Server).logout},
 	{method: "GET", path: "/api/v1/status", handle: (*Server).status},
 	{method: "GET", path: "/api/v1/clients", handle: (*Server).listClients},
 	{method: "GET", path: "/api/v1/clients/{clientid}", handle: (*Server).getClient},
@@ -117,7 +131,10 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, sessions: newSessions(maxSessions), limit: newLoginLimit(maxLimited), ttl: cfg.SessionTTL, now: time.Now}
+	if s.ttl <= 0 {
+		s.ttl = DefaultSessionTTL
+	}
 	s.keys.Store(cfg.Keys)
 	s.routing = sync.OnceValue(s.newRouting)
 	return s
@@ -208,20 +225,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate lets through requests with a valid API key, basic
-// (NAME:SECRET) or bearer (NAME.SECRET), and all requests when the server
-// has no keys.
+// (NAME:SECRET) or bearer (NAME.SECRET), or a bearer login token from
+// POST /api/v1/login; and all requests when the server has neither API
+// keys nor users.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k := s.keys.Load()
-		if k == nil {
+		k, users := s.keys.Load(), s.cfg.Users
+		if k == nil && users == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ok := false
+		ok, login := false, false
 		if name, secret, basic := r.BasicAuth(); basic {
-			ok = k.Check(name, secret)
+			ok = k != nil && k.Check(name, secret)
+		} else if tok, isLogin := loginToken(r); isLogin {
+			ok, login = s.checkLogin(tok), true
 		} else if tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); bearer {
-			ok = k.CheckToken(strings.TrimSpace(tok))
+			ok = k != nil && k.CheckToken(strings.TrimSpace(tok))
 		}
 		if !ok {
 			// A script (the dashboard) says so with X-Requested-With and
@@ -230,7 +250,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			if r.Header.Get("X-Requested-With") == "" {
 				w.Header().Set("WWW-Authenticate", `Basic realm="mqgate", charset="UTF-8"`)
 			}
-			writeError(w, http.StatusUnauthorized, "BAD_API_KEY_OR_SECRET", "a valid API key is required: basic auth NAME:SECRET or Authorization: Bearer NAME.SECRET")
+			code, msg := "BAD_API_KEY_OR_SECRET", "a valid API key is required: basic auth NAME:SECRET or Authorization: Bearer NAME.SECRET"
+			switch {
+			case login && users != nil:
+				code, msg = "BAD_TOKEN", "the login token is unknown, expired or revoked: sign in again with POST /api/v1/login"
+			case users != nil:
+				msg = "an API key (basic auth NAME:SECRET or Authorization: Bearer NAME.SECRET) or a login token from POST /api/v1/login (Authorization: Bearer TOKEN) is required"
+			}
+			writeError(w, http.StatusUnauthorized, code, msg)
 			return
 		}
 		next.ServeHTTP(w, r)
