@@ -212,20 +212,20 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Reload re-reads the password, ACL, API key and ban files (as on SIGHUP)
-// and logs, per file, what it loaded or what it kept and why. A file with errors leaves
-// its previous contents in force. Only a good ACL reload re-checks existing
-// subscriptions, removing those the new rules deny. The error joins the
-// failures, which are logged already.
+// Reload re-reads the password, ACL, API key, dashboard users and ban
+// files (as on SIGHUP) and logs, per file, what it loaded or what it kept
+// and why. A file with errors leaves its previous contents in force. Only
+// a good ACL reload re-checks existing subscriptions, removing those the
+// new rules deny. The error joins the failures, which are logged already.
 func (g *Gateway) Reload(ctx context.Context) error {
 	a := &g.cfg.Auth
-	keysErr := g.reloadAPIKeys()
+	keysErr := errors.Join(g.reloadAPIKeys(), g.reloadUsers())
 	bansErr := g.loadBanFile()
 	if bansErr != nil {
 		g.log.Error("ban file reload failed, previous bans kept", "file", a.BanFile, "err", bansErr)
 	}
 	if g.passwd == nil && g.acl == nil {
-		if g.cfg.HTTP.APIKeyFile == "" && a.BanFile == "" {
+		if g.cfg.HTTP.APIKeyFile == "" && g.cfg.HTTP.UsersFile == "" && a.BanFile == "" {
 			g.log.Info("reload: no password, ACL, API key or ban file configured, nothing to reload")
 		}
 		return errors.Join(keysErr, bansErr)

@@ -179,7 +179,7 @@ func TestGatewayStartFailsOnBusyPort(t *testing.T) {
 				t.Fatalf("start error %q does not name the mqtt adapter", err)
 			}
 			pprof := rec.attr("pprof profiling endpoint enabled", "addr")
-			httpAddr := rec.attr("HTTP API serving without credentials on a loopback address: anyone on this machine may call it; set http.api_key_file to require API keys", "addr")
+			httpAddr := rec.attr("HTTP API serving without credentials on a loopback address: anyone on this machine may call it; set http.api_key_file or http.users_file to require credentials", "addr")
 			if pprof == "" || httpAddr == "" {
 				t.Fatal("no pprof or HTTP log line with its address")
 			}

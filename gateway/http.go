@@ -16,6 +16,7 @@ import (
 
 	"github.com/mqgate/mqgate/conf"
 	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/core/auth"
 	"github.com/mqgate/mqgate/httpapi"
 )
 
@@ -26,6 +27,7 @@ type httpServer struct {
 	end   chan struct{} // closed when Serve has returned
 	ready atomic.Bool   // adapters started and not stopping
 	api   *httpapi.Server
+	users *auth.PasswordFile // http.users_file; nil without one
 	conns httpapi.Conns
 	drops httpapi.Drops
 }
@@ -41,8 +43,8 @@ func (h *httpServer) events() core.Events {
 var errNotReady = errors.New("the gateway is starting or stopping: not every listener is open")
 
 // startHTTP opens the HTTP server when http.address is set. Without API
-// keys it runs on loopback only (conf.Validate refuses any other address)
-// and says so in the log.
+// keys or users it runs on loopback only (conf.Validate refuses any other
+// address) and says so in the log.
 func (g *Gateway) startHTTP(ctx context.Context) error {
 	c := &g.cfg.HTTP
 	if c.Address == "" {
@@ -54,8 +56,23 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 		if keys, err = httpapi.LoadKeys(c.APIKeyFile); err != nil {
 			return fmt.Errorf("http.api_key_file: %w", err)
 		}
-		if keys.Len() == 0 && !conf.IsLoopback(c.Address) {
+	}
+	var users *auth.PasswordFile
+	if c.UsersFile != "" {
+		var err error
+		if users, err = auth.LoadPasswordFile(c.UsersFile); err != nil {
+			return fmt.Errorf("http.users_file: %w", err)
+		}
+	}
+	if !conf.IsLoopback(c.Address) && (keys == nil || keys.Len() == 0) && (users == nil || users.Len() == 0) {
+		switch {
+		case users == nil:
 			return fmt.Errorf("http.api_key_file: %s has no keys; create one with mqgate apikey -f %s NAME", c.APIKeyFile, c.APIKeyFile)
+		case keys == nil:
+			return fmt.Errorf("http.users_file: %s has no users; create one with mqgate passwd -f %s USER", c.UsersFile, c.UsersFile)
+		default:
+			return fmt.Errorf("http.api_key_file, http.users_file: %s has no keys and %s no users; create a key with mqgate apikey -f %s NAME or a user with mqgate passwd -f %s USER",
+				c.APIKeyFile, c.UsersFile, c.APIKeyFile, c.UsersFile)
 		}
 	}
 	var tlsCfg *tls.Config
@@ -79,7 +96,7 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 	}
 	h := g.http
 	api := httpapi.New(httpapi.Config{
-		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Gateway: g.gatewayInfo, Gateways: g.protocolGateways, Bridges: g.bridgeStatus, EnableBridge: g.enableBridge,
+		Admin: g.Broker, Publish: g.Broker.Publish, Keys: keys, Users: users, SessionTTL: time.Duration(c.SessionTTL), Gateway: g.gatewayInfo, Gateways: g.protocolGateways, Bridges: g.bridgeStatus, EnableBridge: g.enableBridge,
 		Metrics: httpapi.Metrics(g.Broker, &h.conns, &h.drops, g.storeBytes(), g.bridgeStatus, g.storeSync(), g.dtlsStats),
 		Ready: func() error {
 			if !h.ready.Load() {
@@ -89,7 +106,7 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 		},
 		Log: g.log.With("component", "http"),
 	})
-	h.api = api
+	h.api, h.users = api, users
 	// ReadTimeout bounds a slow upload; the body is bounded in size too.
 	h.srv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	h.ln, h.end = ln, make(chan struct{})
@@ -103,11 +120,16 @@ func (g *Gateway) startHTTP(ctx context.Context) error {
 	if tlsCfg != nil {
 		scheme = "https"
 	}
-	if keys == nil {
-		g.log.Warn("HTTP API serving without credentials on a loopback address: anyone on this machine may call it; set http.api_key_file to require API keys",
+	switch {
+	case keys == nil && users == nil:
+		g.log.Warn("HTTP API serving without credentials on a loopback address: anyone on this machine may call it; set http.api_key_file or http.users_file to require credentials",
 			"addr", ln.Addr().String())
-	} else {
+	case users == nil:
 		g.log.Info("HTTP API listening", "addr", ln.Addr().String(), "scheme", scheme, "api_keys", keys.Len())
+	case keys == nil:
+		g.log.Info("HTTP API listening", "addr", ln.Addr().String(), "scheme", scheme, "users", users.Len())
+	default:
+		g.log.Info("HTTP API listening", "addr", ln.Addr().String(), "scheme", scheme, "api_keys", keys.Len(), "users", users.Len())
 	}
 	return nil
 }
@@ -127,6 +149,24 @@ func (g *Gateway) reloadAPIKeys() error {
 	}
 	g.http.api.SetKeys(keys)
 	g.log.Info("API key file reloaded", "file", file, "api_keys", keys.Len())
+	return nil
+}
+
+// reloadUsers re-reads http.users_file (on SIGHUP) and logs what it
+// loaded, or that it kept the previous users and why. The login tokens of
+// a user the new file does not list stop working.
+func (g *Gateway) reloadUsers() error {
+	users := g.http.users
+	if users == nil {
+		return nil
+	}
+	file := g.cfg.HTTP.UsersFile
+	if err := users.Reload(); err != nil {
+		err = fmt.Errorf("http.users_file: %w", err)
+		g.log.Error("dashboard users file reload failed, previous users kept", "file", file, "users", users.Len(), "err", err)
+		return err
+	}
+	g.log.Info("dashboard users file reloaded", "file", file, "users", users.Len())
 	return nil
 }
 

@@ -280,7 +280,7 @@ func newLogger(c conf.LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 // terminal without echo, or from the first line of standard input.
 func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("passwd", "mqgate passwd -f FILE [-p PASSWORD] [-cost N] USER | -D USER | -l",
-		"Add USER to the bcrypt password file FILE, or change USER's password.\nThe file is created when missing and rewritten atomically with mode 0600.\nWithout -p the password is read from the terminal without echo, or from\nthe first line of standard input. -D deletes USER, -l lists the users.")
+		"Add USER to the bcrypt password file FILE, or change USER's password.\nThe file is created when missing and rewritten atomically with mode 0600.\nWithout -p the password is read from the terminal without echo, or from\nthe first line of standard input. -D deletes USER, -l lists the users.\nThe file serves MQTT clients as auth.password_file and dashboard users as\nhttp.users_file; a running gateway re-reads it on SIGHUP.")
 	file := fs.String("f", "", "password file to create or update (required)")
 	pw := fs.String("p", "", "password (read from the terminal or standard input when empty)")
 	cost := fs.Int("cost", bcrypt.DefaultCost, "bcrypt cost")

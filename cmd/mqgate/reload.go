@@ -14,8 +14,8 @@ import (
 // takes effect at once, and a changed bridges section is handed to
 // bridges (Gateway.ReloadBridges); any other section that changed is
 // named as needing a restart, and the running configuration stays. The
-// password, ACL, API key and ban files are the gateway's to reload
-// (Gateway.Reload).
+// password, ACL, API key, dashboard users and ban files are the gateway's
+// to reload (Gateway.Reload).
 func reloadConfig(path string, environ []string, running *conf.Config, level *slog.LevelVar, log *slog.Logger,
 	bridges func([]conf.BridgeConfig) error) {
 	next, err := conf.Resolve(path, environ)
