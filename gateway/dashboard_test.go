@@ -3,35 +3,46 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/mqgate/mqgate/core/auth"
 	"github.com/mqgate/mqgate/httpapi"
 )
 
 // TestDashboardInABrowser drives Debian's chromium headless through the
-// dashboard: it signs in with an API key, sees a client the test
-// connected, kicks it, publishes a message the test's MQTT client
+// dashboard: it signs in with a username and password, sees a client the
+// test connected, kicks it, publishes a message the test's MQTT client
 // receives, and sees a message the test publishes in the live view. With
 // MQGATE_SCREENSHOT set it saves a screenshot there (docs/dashboard.png).
+// Then it signs out, which revokes its token, and signs in with an API
+// key.
 func TestDashboardInABrowser(t *testing.T) {
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Skip("chromium is not installed (apt-get install chromium)")
 	}
-	keyFile := filepath.Join(t.TempDir(), "api_keys")
+	dir := t.TempDir()
+	keyFile, usersFile := filepath.Join(dir, "api_keys"), filepath.Join(dir, "dashboard_users")
 	secret, err := httpapi.CreateKey(keyFile, "ops")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := start(t, fmt.Sprintf(`{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0", api_key_file: %q},
+	// As mqgate passwd -f FILE admin writes it.
+	if err := auth.SetPassword(usersFile, "admin", "correct horse", bcrypt.DefaultCost); err != nil {
+		t.Fatal(err)
+	}
+	g := start(t, fmt.Sprintf(`{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0", api_key_file: %q, users_file: %q},
 mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}, {name: ws, type: ws, address: "127.0.0.1:0"}]},
-bridges: [{name: cloud, address: %q, rules: [{direction: out, local: "dash/up/#"}]}]}`, keyFile, freeAddr(t)))
+bridges: [{name: cloud, address: %q, rules: [{direction: out, local: "dash/up/#"}]}]}`, keyFile, usersFile, freeAddr(t)))
 	_, _, lost := mqttClient(t, g, "victim", "", false)
 	listener, msgs, _ := mqttClient(t, g, "listener", "", true)
 	if tok := listener.Subscribe("dash/in", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -55,8 +66,9 @@ bridges: [{name: cloud, address: %q, rules: [{direction: out, local: "dash/up/#"
 		t.Fatalf("navigate: %v", err)
 	}
 	for i, step := range []chromedp.Action[chromedp.Void]{
-		chromedp.WaitVisible(chromedp.CSS(`#key`)),
-		chromedp.SendKeys(chromedp.CSS(`#key`), "ops:"+secret),
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), "admin"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse"),
 		chromedp.Click(chromedp.CSS(`#login-button`)),
 		chromedp.WaitVisible(chromedp.CSS(victimRow)),
 	} {
@@ -119,6 +131,40 @@ bridges: [{name: cloud, address: %q, rules: [{direction: out, local: "dash/up/#"
 		}
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+
+	token, err := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.getItem("mqgate-authorization")`))
+	if err != nil || !strings.HasPrefix(token, "Bearer ") || strings.Contains(token, ".") {
+		t.Fatalf("the page holds %q, %v; want a bearer login token", token, err)
+	}
+	if who, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#whoami`))); who != "admin" {
+		t.Errorf("the header names %q, want admin", who)
+	}
+	sctx, cancelStep := context.WithTimeout(ctx, 10*time.Second)
+	err = chromedp.Do(sctx,
+		chromedp.Click(chromedp.CSS(`#logout`)),
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#app`)),
+	)
+	cancelStep()
+	if err != nil {
+		t.Fatalf("sign out: %v", err)
+	}
+	if code, _ := httpDo(t, http.DefaultClient, "GET", base+"/api/v1/status", func(r *http.Request) { r.Header.Set("Authorization", token) }, ""); code != 401 {
+		t.Fatalf("after signing out the token still calls the API: %d", code)
+	}
+	for i, step := range []chromedp.Action[chromedp.Void]{
+		chromedp.Click(chromedp.CSS(`#key-login summary`)),
+		chromedp.SendKeys(chromedp.CSS(`#key`), "ops:"+secret),
+		chromedp.Click(chromedp.CSS(`#key-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#clients tr[data-clientid="listener"]`)),
+	} {
+		sctx, cancelStep := context.WithTimeout(ctx, 10*time.Second)
+		err := chromedp.Do(sctx, step)
+		cancelStep()
+		if err != nil {
+			t.Fatalf("sign in with an API key, step %d: %v", i, err)
 		}
 	}
 }

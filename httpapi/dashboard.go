@@ -13,8 +13,9 @@ import (
 var dashboardFiles embed.FS
 
 // dashboard serves the files under /dashboard/. The page holds no data:
-// it signs in with an API key and calls the API like any client, so it
-// needs no credentials itself.
+// it signs in with a username and password (POST /api/v1/login) or an API
+// key and calls the API like any client, so it needs no credentials
+// itself.
 func dashboard() http.Handler {
 	sub, err := fs.Sub(dashboardFiles, "dashboard")
 	if err != nil {

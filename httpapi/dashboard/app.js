@@ -1,22 +1,54 @@
-// The dashboard: the REST API under /api/v1 with the API key from the
-// sign-in form, and a live view over MQTT over WebSocket (mqtt.js).
+// The dashboard: the REST API under /api/v1, signed in with a username
+// and password (POST /api/v1/login answers a bearer token) or an API key,
+// and a live view over MQTT over WebSocket (mqtt.js).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-let auth = sessionStorage.getItem("mqgate-auth") || "";
+// auth is the Authorization header of every call: "Bearer TOKEN" after a
+// login, "Basic ..." with an API key, "" when the server needs none.
+let auth = sessionStorage.getItem("mqgate-authorization") || "";
+let who = sessionStorage.getItem("mqgate-who") || "";
 let selected = "";
 let live = null;
+let timer = null;
 
 async function api(method, path, body) {
   const headers = { "X-Requested-With": "mqgate-dashboard" };
-  if (auth) headers.Authorization = "Basic " + btoa(auth);
+  if (auth) headers.Authorization = auth;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (r.status === 401) { showLogin("The API key was refused."); throw new Error("unauthorized"); }
+  if (r.status === 401) {
+    signedOut(!auth ? "" : auth.startsWith("Basic ") ? "The API key was refused." : "Your session has ended: sign in again.");
+    throw new Error("unauthorized");
+  }
   const text = await r.text();
   const data = text ? JSON.parse(text) : null;
   if (!r.ok) throw new Error((data && data.message) || r.statusText);
   return data;
+}
+
+// signIn keeps the credentials for this tab and opens the dashboard.
+function signIn(header, name) {
+  auth = header;
+  who = name;
+  sessionStorage.setItem("mqgate-authorization", auth);
+  sessionStorage.setItem("mqgate-who", who);
+  start();
+}
+
+// signedOut forgets the credentials, stops what runs with them and shows
+// the sign-in form with msg.
+function signedOut(msg) {
+  auth = "";
+  who = "";
+  sessionStorage.removeItem("mqgate-authorization");
+  sessionStorage.removeItem("mqgate-who");
+  clearInterval(timer);
+  timer = null;
+  if (live) { live.close(); live = null; }
+  $("logout").hidden = true;
+  $("whoami").textContent = "";
+  showLogin(msg);
 }
 
 function cell(tr, text) { const td = document.createElement("td"); td.textContent = text; tr.appendChild(td); return td; }
@@ -93,13 +125,51 @@ async function start() {
   }
   $("login").hidden = true;
   $("app").hidden = false;
-  setInterval(() => refresh().catch(() => {}), 2000);
+  $("whoami").textContent = who;
+  $("logout").hidden = !auth;
+  if (!timer) timer = setInterval(() => refresh().catch(() => {}), 2000);
 }
 
-$("login-button").onclick = () => {
-  auth = $("key").value.trim();
-  sessionStorage.setItem("mqgate-auth", auth);
-  start();
+$("login-form").onsubmit = async (ev) => {
+  ev.preventDefault();
+  $("login-error").textContent = "";
+  let r, data;
+  try {
+    r = await fetch("/api/v1/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Requested-With": "mqgate-dashboard" },
+      body: JSON.stringify({ username: $("username").value, password: $("password").value }),
+    });
+    data = await r.json();
+  } catch (e) {
+    $("login-error").textContent = "Sign-in failed: " + e.message;
+    return;
+  }
+  if (!r.ok) {
+    $("login-error").textContent = r.status === 401 ? "Wrong username or password." : (data && data.message) || r.statusText;
+    return;
+  }
+  $("password").value = "";
+  signIn("Bearer " + data.token, data.username);
+};
+
+$("key-form").onsubmit = (ev) => {
+  ev.preventDefault();
+  const key = $("key").value.trim();
+  $("key").value = "";
+  let header;
+  try { header = "Basic " + btoa(key); } catch (e) { $("login-error").textContent = "An API key is NAME:SECRET."; return; }
+  signIn(header, key.split(":")[0]);
+};
+
+$("logout").onclick = async () => {
+  if (auth.startsWith("Bearer ")) {
+    // Revoke the token on the server; the tab forgets it either way.
+    try {
+      await fetch("/api/v1/logout", { method: "POST", headers: { Authorization: auth, "X-Requested-With": "mqgate-dashboard" } });
+    } catch (e) { /* signed out locally */ }
+  }
+  signedOut("Signed out.");
 };
 
 $("pub-send").onclick = async () => {
