@@ -17,16 +17,11 @@ import (
 	"github.com/mqgate/mqgate/httpapi"
 )
 
-// ctlGateway starts a gateway whose API needs the key it returns as
-// NAME:SECRET, and an MQTT client "dev" subscribed to dev/#.
-func ctlGateway(t *testing.T) (base, key string, msgs chan paho3.Message, lost chan struct{}) {
+// startGateway starts a gateway on the configuration yaml and stops it
+// when the test ends.
+func startGateway(t *testing.T, yaml string) *gateway.Gateway {
 	t.Helper()
-	keyFile := filepath.Join(t.TempDir(), "api_keys")
-	secret, err := httpapi.CreateKey(keyFile, "ops")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := conf.Parse([]byte(fmt.Sprintf(`{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0", api_key_file: %q}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}}`, keyFile)))
+	cfg, err := conf.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +37,19 @@ func ctlGateway(t *testing.T) (base, key string, msgs chan paho3.Message, lost c
 		defer cancel()
 		g.Stop(ctx)
 	})
+	return g
+}
+
+// ctlGateway starts a gateway whose API needs the key it returns as
+// NAME:SECRET, and an MQTT client "dev" subscribed to dev/#.
+func ctlGateway(t *testing.T) (base, key string, msgs chan paho3.Message, lost chan struct{}) {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "api_keys")
+	secret, err := httpapi.CreateKey(keyFile, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, fmt.Sprintf(`{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0", api_key_file: %q}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]}}`, keyFile))
 	msgs, lost = make(chan paho3.Message, 8), make(chan struct{}, 1)
 	o := paho3.NewClientOptions().AddBroker("tcp://" + g.MQTTAddr("tcp").String()).SetClientID("dev").SetUsername("alice").
 		SetCleanSession(false).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).
@@ -160,23 +168,8 @@ func TestCtlTalksToTheAPI(t *testing.T) {
 // TestCtlSwitchesABridge: ctl bridges disable and enable switch a bridge
 // through the API, and the table shows it.
 func TestCtlSwitchesABridge(t *testing.T) {
-	cfg, err := conf.Parse([]byte(`{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]},
-bridges: [{name: nowhere, address: "127.0.0.1:1", rules: [{direction: out, local: "x/#"}]}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := gateway.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		g.Stop(ctx)
-	})
+	g := startGateway(t, `{storage: {type: memory}, sys: {interval: 0s}, http: {address: "127.0.0.1:0"}, mqtt: {listeners: [{name: tcp, type: tcp, address: "127.0.0.1:0"}]},
+bridges: [{name: nowhere, address: "127.0.0.1:1", rules: [{direction: out, local: "x/#"}]}]}`)
 	base := "http://" + g.HTTPAddr().String()
 	ctl := func(args ...string) (int, string, string) {
 		t.Helper()
