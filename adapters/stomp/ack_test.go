@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	gostomp "github.com/go-stomp/stomp/v3"
 
@@ -201,17 +202,20 @@ func TestPrefetchCount(t *testing.T) {
 	for i := range 5 {
 		m.pub(t, "pf", 1, fmt.Sprint(i))
 	}
-	r.send(t, "SEND\ndestination:pf-marker\nreceipt:marker\n\n\x00")
-	var got []string
-	for {
-		f := r.frame(t)
-		if strings.Contains(f, "receipt-id:marker") {
-			break
+	// The prefetch: two MESSAGEs come. They are written as the session
+	// hands them out, not in step with this connection's own frames, so
+	// the test reads them first and then asks for a receipt: a third
+	// MESSAGE before any ACK would come ahead of it (given a moment).
+	got := []string{r.frame(t), r.frame(t)}
+	for _, f := range got {
+		if !strings.HasPrefix(f, "MESSAGE\n") {
+			t.Fatalf("got %q, want a MESSAGE", f)
 		}
-		got = append(got, f)
 	}
-	if len(got) != 2 {
-		t.Fatalf("%d MESSAGEs before any ACK, want 2", len(got))
+	time.Sleep(100 * time.Millisecond)
+	r.send(t, "SEND\ndestination:pf-marker\nreceipt:marker\n\n\x00")
+	if f := r.frame(t); !strings.Contains(f, "receipt-id:marker") {
+		t.Fatalf("before any ACK, beyond the prefetch of 2: %q", f)
 	}
 	for i := 2; i < 5; i++ {
 		r.send(t, "ACK\nid:"+header(got[0], "ack")+"\n\n\x00")
