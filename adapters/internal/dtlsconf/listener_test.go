@@ -155,6 +155,19 @@ func echo(t *testing.T, dc *dtls.Conn, msg string) error {
 	return nil
 }
 
+// echoTries echoes msg, asking up to n times: application data over DTLS
+// is not resent, and a loaded machine can lose a datagram.
+func echoTries(t *testing.T, dc *dtls.Conn, msg string, n int) error {
+	t.Helper()
+	var err error
+	for range n {
+		if err = echo(t, dc, msg); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
 func TestConnectionIDKeepsTheSessionAcrossARebinding(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
@@ -192,13 +205,7 @@ func TestConnectionIDKeepsTheSessionAcrossARebinding(t *testing.T) {
 			// (seen once in a full -race run), so the client asks up to
 			// three times, as a CoAP or MQTT-SN client would. Without
 			// connection ids none would be answered.
-			var err error
-			for try := 0; try < 3; try++ {
-				if err = echo(t, dc, "after"); err == nil {
-					break
-				}
-			}
-			if err != nil {
+			if err := echoTries(t, dc, "after", 3); err != nil {
 				t.Fatalf("after rebinding %s -> %s: %v", before, after, err)
 			}
 			if _, all := ln.Peers(); all != 1 {
@@ -253,14 +260,8 @@ func TestClientHelloFloodKeepsPendingHandshakesBounded(t *testing.T) {
 	// A datagram may be lost in the flood (a full socket buffer), and
 	// DTLS does not resend application data: the client tries again, as
 	// an application over UDP does.
-	var err2 error
-	for range 5 {
-		if err2 = echo(t, dc, "through the flood"); err2 == nil {
-			break
-		}
-	}
-	if err2 != nil {
-		t.Fatal(err2)
+	if err := echoTries(t, dc, "through the flood", 5); err != nil {
+		t.Fatal(err)
 	}
 	if err := <-errc; err != nil {
 		t.Fatal(err)
@@ -280,7 +281,7 @@ func TestClientHelloFloodKeepsPendingHandshakesBounded(t *testing.T) {
 	if st.Proven.Load() < 1 {
 		t.Fatal("the client's cookie echo was not seen")
 	}
-	if err := echo(t, dc, "after the flood"); err != nil {
+	if err := echoTries(t, dc, "after the flood", 3); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("hellos %d, evicted %d, refused %d, dropped %d, peak peers %d",
